@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Home Assistant MQTT discovery: the retained config payloads that make a
+ * device, each of its entities, each scene and the bridge itself appear in
+ * Home Assistant. Pure functions: plain inputs in, a cJSON object out, no
+ * broker, no hub, so tests can check every payload directly.
+ *
+ * Topics are `<prefix>/<component>/smarthub_<id>/<object>/config`, always
+ * with the <object> level so a device with several entities (a speaker, a
+ * multi-reading sensor) needs no special case. Home Assistant allows only
+ * [a-zA-Z0-9_-] in those two levels, so ids are slugged for the topic
+ * (identifiers and unique_ids keep the real id).
+ *
+ * Every builder returns an object mapping each discovery topic to its
+ * payload: {"homeassistant/light/smarthub_lamp/light/config": {...}}. The
+ * caller owns it. An unknown kind gives an empty object.
+ */
+#ifndef SMARTHUB_DISCOVERY_H
+#define SMARTHUB_DISCOVERY_H
+
+#include <cjson/cJSON.h>
+#include <smarthub/plugin.h>
+#include <stddef.h>
+
+/* Longest topic level or object id we build; longer ids are truncated in
+ * the topic (unique_id keeps them whole). */
+#define SH_DISCOVERY_SLUG_MAX 128
+
+struct sh_discovery_opts {
+	const char *prefix;     /* homeassistant.prefix, e.g. "homeassistant" */
+	const char *base_topic; /* mqtt.base_topic, e.g. "smarthub" */
+	const char *version;    /* the daemon's version, for the bridge device */
+};
+
+/* What discovery needs to know of a device; all borrowed. */
+struct sh_discovery_device {
+	const char *id;
+	const char *name;   /* friendly name; NULL: the id */
+	const char *kind;   /* "light", "switch", "speaker", "sensor" */
+	const char *driver; /* becomes the device's model */
+	const cJSON *state; /* current state (reading keys); may be NULL */
+	/* Driver options (may be NULL): `readings: [...]` names readings before
+	 * the device reported any; `device_class`, `unit` and `state_class`
+	 * override what the reading's name suggests (a sysfs sensor). */
+	const struct sh_node *options;
+};
+
+/* The entities of one device. NULL only when out of memory. */
+cJSON *sh_discovery_device(const struct sh_discovery_opts *opts,
+			   const struct sh_discovery_device *dev);
+/* A scene as a `scene` entity of the bridge device. */
+cJSON *sh_discovery_scene(const struct sh_discovery_opts *opts, const char *name,
+			  const char *friendly_name);
+/* The bridge device itself: a connectivity binary_sensor on bridge/state,
+ * so that via_device "smarthub_bridge" names a real device. */
+cJSON *sh_discovery_bridge(const struct sh_discovery_opts *opts);
+
+/* Writes `in` with every character outside [a-zA-Z0-9_-] replaced by '_'
+ * into `out` (at most len - 1 characters). Returns `out`. */
+char *sh_discovery_slug(const char *in, char *out, size_t len);
+
+#endif

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests of the Home Assistant discovery payloads (daemon/discovery.c): for
+ * each kind, the topics, the keys Home Assistant requires and the values it
+ * interprets (templates, payloads, units), checked without a broker.
+ */
+#include "discovery.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct sh_discovery_opts opts = {
+	.prefix = "homeassistant",
+	.base_topic = "smarthub",
+	.version = "0.1.0",
+};
+
+static const char *str(const cJSON *obj, const char *key)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	cr_assert(cJSON_IsString(item), "%s is not a string", key);
+	return item->valuestring;
+}
+
+static const cJSON *payload(const cJSON *all, const char *topic)
+{
+	const cJSON *p = cJSON_GetObjectItemCaseSensitive(all, topic);
+
+	cr_assert_not_null(p, "no discovery payload on %s", topic);
+	return p;
+}
+
+/* What every device entity must carry, and its payload must survive a
+ * round trip through text (it is what goes on the wire). */
+static void check_common(const cJSON *e, const char *id)
+{
+	char *text = cJSON_PrintUnformatted(e);
+	cJSON *again = cJSON_Parse(text);
+	char ident[128];
+
+	cr_assert_not_null(again, "not valid JSON: %s", text);
+	cJSON_Delete(again);
+	cJSON_free(text);
+
+	cr_assert(cJSON_HasObjectItem(e, "name"));
+	cr_assert(strncmp(str(e, "unique_id"), "smarthub_", 9) == 0);
+	cr_assert(cJSON_HasObjectItem(e, "object_id"));
+	const cJSON *dev = cJSON_GetObjectItemCaseSensitive(e, "device");
+	snprintf(ident, sizeof(ident), "smarthub_%s", id);
+	cr_assert_str_eq(
+		cJSON_GetArrayItem(cJSON_GetObjectItem(dev, "identifiers"), 0)->valuestring, ident);
+	cr_assert_str_eq(str(dev, "manufacturer"), "smarthub");
+	cr_assert_str_eq(str(dev, "via_device"), "smarthub_bridge");
+	cr_assert(cJSON_HasObjectItem(dev, "model"));
+
+	const cJSON *avail = cJSON_GetObjectItemCaseSensitive(e, "availability");
+	cr_assert_eq(cJSON_GetArraySize(avail), 2);
+	cr_assert_str_eq(str(cJSON_GetArrayItem(avail, 0), "topic"), "smarthub/bridge/state");
+	char topic[128];
+	snprintf(topic, sizeof(topic), "smarthub/%s/availability", id);
+	cr_assert_str_eq(str(cJSON_GetArrayItem(avail, 1), "topic"), topic);
+	cr_assert_str_eq(str(cJSON_GetArrayItem(avail, 1), "value_template"),
+			 "{{ value_json.state }}");
+	cr_assert_str_eq(str(e, "availability_mode"), "all");
+}
+
+Test(discovery, light_uses_the_json_schema)
+{
+	struct sh_discovery_device dev = {
+		.id = "lamp", .name = "Lamp", .kind = "light", .driver = "virtual"};
+	cJSON *all = sh_discovery_device(&opts, &dev);
+
+	cr_assert_eq(cJSON_GetArraySize(all), 1);
+	const cJSON *e = payload(all, "homeassistant/light/smarthub_lamp/light/config");
+	check_common(e, "lamp");
+	cr_assert_str_eq(str(e, "schema"), "json");
+	cr_assert_str_eq(str(e, "command_topic"), "smarthub/lamp/set");
+	cr_assert_str_eq(str(e, "state_topic"), "smarthub/lamp");
+	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(e, "brightness")));
+	cr_assert_eq(cJSON_GetObjectItem(e, "brightness_scale")->valueint, 255);
+	const cJSON *modes = cJSON_GetObjectItem(e, "supported_color_modes");
+	cr_assert_str_eq(cJSON_GetArrayItem(modes, 0)->valuestring, "color_temp");
+	cr_assert_str_eq(cJSON_GetArrayItem(modes, 1)->valuestring, "rgb");
+	cr_assert_str_eq(str(cJSON_GetObjectItem(e, "device"), "name"), "Lamp");
+	cr_assert_str_eq(str(cJSON_GetObjectItem(e, "device"), "model"), "virtual");
+	cJSON_Delete(all);
+}
+
+Test(discovery, switch_maps_on_off)
+{
+	struct sh_discovery_device dev = {.id = "plug", .kind = "switch", .driver = "exec"};
+	cJSON *all = sh_discovery_device(&opts, &dev);
+	const cJSON *e = payload(all, "homeassistant/switch/smarthub_plug/switch/config");
+
+	check_common(e, "plug");
+	cr_assert_str_eq(str(e, "command_topic"), "smarthub/plug/set");
+	cr_assert_str_eq(str(e, "state_topic"), "smarthub/plug");
+	cr_assert_str_eq(str(e, "value_template"), "{{ value_json.state }}");
+	cr_assert_str_eq(str(e, "payload_on"), "ON");
+	cr_assert_str_eq(str(e, "payload_off"), "OFF");
+	cr_assert_str_eq(str(cJSON_GetObjectItem(e, "device"), "name"), "plug",
+			 "the id names a device without a friendly name");
+	cJSON_Delete(all);
+}
+
+Test(discovery, speaker_is_power_volume_and_buttons)
+{
+	struct sh_discovery_device dev = {.id = "speaker", .kind = "speaker", .driver = "mpd"};
+	cJSON *all = sh_discovery_device(&opts, &dev);
+	const cJSON *e;
+
+	cr_assert_eq(cJSON_GetArraySize(all), 7);
+	e = payload(all, "homeassistant/switch/smarthub_speaker/power/config");
+	check_common(e, "speaker");
+	cr_assert_str_eq(str(e, "payload_on"), "ON");
+
+	e = payload(all, "homeassistant/number/smarthub_speaker/volume/config");
+	check_common(e, "speaker");
+	cr_assert_str_eq(str(e, "command_template"), "{\"volume\": {{ value }} }");
+	cr_assert_str_eq(str(e, "value_template"), "{{ value_json.volume }}");
+	cr_assert_eq(cJSON_GetObjectItem(e, "min")->valueint, 0);
+	cr_assert_eq(cJSON_GetObjectItem(e, "max")->valueint, 100);
+
+	const char *buttons[] = {"play", "pause", "stop", "next", "previous"};
+	for (size_t i = 0; i < 5; i++) {
+		char topic[128];
+
+		snprintf(topic, sizeof(topic), "homeassistant/button/smarthub_speaker/%s/config",
+			 buttons[i]);
+		e = payload(all, topic);
+		check_common(e, "speaker");
+		cr_assert_str_eq(str(e, "command_topic"), "smarthub/speaker/set");
+		cJSON *press = cJSON_Parse(str(e, "payload_press"));
+		cr_assert(cJSON_IsObject(press), "payload_press must be a JSON command");
+		cr_assert(cJSON_HasObjectItem(press, buttons[i]));
+		cJSON_Delete(press);
+	}
+	e = payload(all, "homeassistant/button/smarthub_speaker/pause/config");
+	cr_assert_str_eq(str(e, "payload_press"), "{\"pause\":true}");
+	cJSON_Delete(all);
+}
+
+Test(discovery, sensor_entity_per_reading)
+{
+	cJSON *state = cJSON_Parse("{\"temperature\":21.4,\"humidity\":45.0,\"motion\":false,"
+				   "\"label\":\"kitchen\"}");
+	struct sh_discovery_device dev = {
+		.id = "climate", .kind = "sensor", .driver = "virtual", .state = state};
+	cJSON *all = sh_discovery_device(&opts, &dev);
+	const cJSON *e;
+
+	cr_assert_eq(cJSON_GetArraySize(all), 3, "strings are not readings");
+	e = payload(all, "homeassistant/sensor/smarthub_climate/temperature/config");
+	check_common(e, "climate");
+	cr_assert_str_eq(str(e, "state_topic"), "smarthub/climate");
+	cr_assert_str_eq(str(e, "value_template"), "{{ value_json.temperature }}");
+	cr_assert_str_eq(str(e, "device_class"), "temperature");
+	cr_assert_str_eq(str(e, "unit_of_measurement"), "°C");
+	cr_assert_str_eq(str(e, "state_class"), "measurement");
+	cr_assert_str_eq(str(e, "unique_id"), "smarthub_climate_temperature");
+
+	e = payload(all, "homeassistant/sensor/smarthub_climate/humidity/config");
+	cr_assert_str_eq(str(e, "unit_of_measurement"), "%");
+
+	e = payload(all, "homeassistant/binary_sensor/smarthub_climate/motion/config");
+	check_common(e, "climate");
+	cr_assert_str_eq(str(e, "device_class"), "motion");
+	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(e, "payload_on")));
+	cr_assert(cJSON_IsFalse(cJSON_GetObjectItem(e, "payload_off")));
+	cr_assert_not(cJSON_HasObjectItem(e, "unit_of_measurement"));
+	cJSON_Delete(all);
+	cJSON_Delete(state);
+}
+
+/* Builds `readings: [..]` plus scalar options, as the config loader would. */
+struct opts_tree {
+	struct sh_node map, seq, items[4], scalars[3];
+	struct sh_node *map_items[4], *seq_items[4];
+};
+
+static void scalar(struct sh_node *n, const char *key, const char *value)
+{
+	*n = (struct sh_node){.type = SH_NODE_SCALAR, .key = key, .value = value};
+}
+
+Test(discovery, configured_readings_announce_before_the_first_report)
+{
+	struct opts_tree t = {0};
+	const char *names[] = {"temperature", "motion", "illuminance"};
+
+	for (size_t i = 0; i < 3; i++) {
+		scalar(&t.items[i], NULL, names[i]);
+		t.seq_items[i] = &t.items[i];
+	}
+	t.seq = (struct sh_node){
+		.type = SH_NODE_SEQ, .key = "readings", .items = t.seq_items, .n_items = 3};
+	t.map_items[0] = &t.seq;
+	t.map = (struct sh_node){.type = SH_NODE_MAP, .items = t.map_items, .n_items = 1};
+
+	struct sh_discovery_device dev = {
+		.id = "hall", .kind = "sensor", .driver = "virtual", .options = &t.map};
+	cJSON *all = sh_discovery_device(&opts, &dev);
+
+	cr_assert_eq(cJSON_GetArraySize(all), 3);
+	payload(all, "homeassistant/sensor/smarthub_hall/temperature/config");
+	payload(all, "homeassistant/binary_sensor/smarthub_hall/motion/config");
+	const cJSON *e = payload(all, "homeassistant/sensor/smarthub_hall/illuminance/config");
+	cr_assert_str_eq(str(e, "unit_of_measurement"), "lx");
+	cJSON_Delete(all);
+}
+
+Test(discovery, driver_options_override_the_reading_name)
+{
+	struct opts_tree t = {0};
+	cJSON *state = cJSON_Parse("{\"value\":47.5}");
+
+	scalar(&t.scalars[0], "device_class", "temperature");
+	scalar(&t.scalars[1], "unit", "°C");
+	t.map_items[0] = &t.scalars[0];
+	t.map_items[1] = &t.scalars[1];
+	t.map = (struct sh_node){.type = SH_NODE_MAP, .items = t.map_items, .n_items = 2};
+
+	struct sh_discovery_device dev = {.id = "cpu_temp",
+					  .kind = "sensor",
+					  .driver = "sysfs",
+					  .state = state,
+					  .options = &t.map};
+	cJSON *all = sh_discovery_device(&opts, &dev);
+	const cJSON *e = payload(all, "homeassistant/sensor/smarthub_cpu_temp/value/config");
+
+	cr_assert_str_eq(str(e, "device_class"), "temperature");
+	cr_assert_str_eq(str(e, "unit_of_measurement"), "°C");
+	cJSON_Delete(all);
+	cJSON_Delete(state);
+}
+
+Test(discovery, ids_are_slugged_in_topics_only)
+{
+	cJSON *state = cJSON_Parse("{\"co2 ppm\":400}");
+	struct sh_discovery_device dev = {
+		.id = "living.room lamp", .kind = "sensor", .driver = "virtual", .state = state};
+	cJSON *all = sh_discovery_device(&opts, &dev);
+	const cJSON *e =
+		payload(all, "homeassistant/sensor/smarthub_living_room_lamp/co2_ppm/config");
+
+	cr_assert_str_eq(str(e, "state_topic"), "smarthub/living.room lamp");
+	cr_assert_str_eq(str(e, "value_template"), "{{ value_json['co2 ppm'] }}");
+	cr_assert_str_eq(str(e, "object_id"), "living_room_lamp_co2_ppm");
+	cr_assert_str_eq(str(e, "unique_id"), "smarthub_living.room lamp_co2 ppm");
+	cJSON_Delete(all);
+	cJSON_Delete(state);
+
+	char buf[8];
+	cr_assert_str_eq(sh_discovery_slug("a/b+c#d_e-f", buf, sizeof(buf)), "a_b_c_d");
+}
+
+Test(discovery, unknown_kind_has_no_entities)
+{
+	struct sh_discovery_device dev = {.id = "x", .kind = "teapot", .driver = "virtual"};
+	cJSON *all = sh_discovery_device(&opts, &dev);
+
+	cr_assert(cJSON_IsObject(all));
+	cr_assert_eq(cJSON_GetArraySize(all), 0);
+	cJSON_Delete(all);
+}
+
+Test(discovery, scene_runs_through_its_set_topic)
+{
+	cJSON *all = sh_discovery_scene(&opts, "movie_night", "Movie night");
+	const cJSON *e = payload(all, "homeassistant/scene/smarthub_bridge/movie_night/config");
+
+	cr_assert_str_eq(str(e, "name"), "Movie night");
+	cr_assert_str_eq(str(e, "command_topic"), "smarthub/scene/movie_night/set");
+	cr_assert_str_eq(str(e, "payload_on"), "run");
+	cr_assert_str_eq(str(e, "unique_id"), "smarthub_scene_movie_night");
+	const cJSON *dev = cJSON_GetObjectItem(e, "device");
+	cr_assert_str_eq(
+		cJSON_GetArrayItem(cJSON_GetObjectItem(dev, "identifiers"), 0)->valuestring,
+		"smarthub_bridge");
+	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(e, "availability")), 1);
+	cJSON_Delete(all);
+}
+
+Test(discovery, bridge_device_exists_for_via_device)
+{
+	cJSON *all = sh_discovery_bridge(&opts);
+	const cJSON *e =
+		payload(all, "homeassistant/binary_sensor/smarthub_bridge/connection_state/config");
+
+	cr_assert_str_eq(str(e, "state_topic"), "smarthub/bridge/state");
+	cr_assert_str_eq(str(e, "payload_on"), "online");
+	cr_assert_str_eq(str(e, "device_class"), "connectivity");
+	cr_assert_str_eq(str(cJSON_GetObjectItem(e, "device"), "sw_version"), "0.1.0");
+	cJSON_Delete(all);
+}
