@@ -16,6 +16,8 @@
 #include "config.h"
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 
 struct sh_hub;
 struct sh_scene_engine;
@@ -54,5 +56,25 @@ int sh_scene_cancel(struct sh_scene_engine *engine, const char *name);
  * "cancelled","started_at","duration_ms","failed_step","error","runs"}.
  * Caller owns; NULL if unknown. */
 cJSON *sh_scene_status(const struct sh_scene_engine *engine, const char *name);
+
+/*
+ * For `smarthubd --check-config --explain <scene>`: writes scene `name` of
+ * `config` (borrowed) to `out` as an indented tree, one step a line with
+ * its path, device, command, delay or condition, and its limits (timeout,
+ * retry, continue_on_error). Returns 0, or -ENOENT (nothing written) when
+ * the configuration has no such scene.
+ */
+int sh_scene_explain(const struct sh_config *config, const char *name, FILE *out);
+/*
+ * For `--graph <scene>`: writes scene `name` as a Graphviz dot digraph:
+ * sequences as chains of arrows, each parallel block as a cluster whose
+ * branches fork from one node and join at another (so they sit side by
+ * side). Returns 0 or -ENOENT.
+ */
+int sh_scene_graph(const struct sh_config *config, const char *name, FILE *out);
+
+/* Writes `ms` as the shortest exact duration the config accepts ("250ms",
+ * "2s", "1.5s", "5m", "1h") into `buf`; returns `buf`. */
+const char *sh_scene_format_duration(uint64_t ms, char *buf, size_t len);
 
 #endif
