@@ -14,6 +14,7 @@
 #define SMARTHUB_BRIDGE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct sh_hub;
 struct sh_bridge;

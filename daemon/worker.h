@@ -13,20 +13,22 @@
 struct sh_worker_pool;
 
 typedef void (*sh_worker_fn)(void *arg);
-typedef void (*sh_worker_done_fn)(void *ctx, void *arg);
+/* On the loop thread after the work ran; `owner` is NULL when the owner
+ * was forgotten meanwhile (then free `arg` and touch nothing else). */
+typedef void (*sh_worker_done_fn)(void *owner, void *arg);
 
 /* `threads` workers, at most `queue_limit` jobs waiting. */
 int sh_worker_pool_new(struct ev_loop *loop, unsigned threads, size_t queue_limit,
 		       struct sh_worker_pool **out);
-/* Runs work(arg) on a worker, then done(ctx, arg) on the loop thread.
- * -EAGAIN when the queue is full. */
+/* Runs work(arg) on a worker, then done(owner, arg) on the loop thread.
+ * -EAGAIN when `queue_limit` jobs are already waiting. */
 int sh_worker_submit(struct sh_worker_pool *pool, sh_worker_fn work, sh_worker_done_fn done,
-		     void *ctx, void *arg);
-/* Calls `fn(ctx, arg, match)` instead of done for every job, queued or
- * finished, whose ctx equals `ctx`, so a device being destroyed can free
- * its jobs' args; a job that is running finishes first. */
-void sh_worker_forget(struct sh_worker_pool *pool, void *ctx);
-/* Joins the threads; pending jobs are dropped after their done with... */
+		     void *owner, void *arg);
+/* Every job of `owner`, waiting, running or finished, will see a NULL
+ * owner in its done: for an owner that is going away. */
+void sh_worker_forget(struct sh_worker_pool *pool, const void *owner);
+/* Stops and joins the threads (a running job finishes first); jobs that
+ * never ran and results not yet delivered get done(NULL, arg). NULL ok. */
 void sh_worker_pool_free(struct sh_worker_pool *pool);
 
 #endif

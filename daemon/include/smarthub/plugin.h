@@ -57,13 +57,13 @@ enum sh_node_type {
 
 struct sh_node {
 	enum sh_node_type type;
-	const char *file; /* path of the file the node came from */
-	unsigned line;    /* 1-based */
-	unsigned column;  /* 1-based */
-	const char *key;  /* the key when the node is a mapping value, else NULL */
-	const char *value; /* scalars: the text after substitution; else NULL */
-	bool quoted;       /* scalars: written in quotes (so "1" is a string) */
-	bool used;         /* set by the host's opt_* readers; see create() */
+	const char *file;       /* path of the file the node came from */
+	unsigned line;          /* 1-based */
+	unsigned column;        /* 1-based */
+	const char *key;        /* the key when the node is a mapping value, else NULL */
+	const char *value;      /* scalars: the text after substitution; else NULL */
+	bool quoted;            /* scalars: written in quotes (so "1" is a string) */
+	bool used;              /* set by the host's opt_* readers; see create() */
 	struct sh_node **items; /* maps: values in file order (their key set); seqs: items */
 	size_t n_items;
 };
@@ -117,11 +117,12 @@ struct sh_host {
 	 * -EINVAL. After create(), every option no reader asked for is reported
 	 * as unknown. Strings and argv stay owned by the daemon until destroy. */
 	const struct sh_node *(*opt_node)(struct sh_device *dev, const char *key);
-	int (*opt_string)(struct sh_device *dev, const char *key, const char *def, const char **out);
+	int (*opt_string)(struct sh_device *dev, const char *key, const char *def,
+			  const char **out);
 	int (*opt_int)(struct sh_device *dev, const char *key, long long def, long long min,
 		       long long max, long long *out);
-	int (*opt_double)(struct sh_device *dev, const char *key, double def, double min, double max,
-			  double *out);
+	int (*opt_double)(struct sh_device *dev, const char *key, double def, double min,
+			  double max, double *out);
 	int (*opt_bool)(struct sh_device *dev, const char *key, bool def, bool *out);
 	/* "250ms", "2s", "5m", "1h" */
 	int (*opt_duration_ms)(struct sh_device *dev, const char *key, uint64_t def, uint64_t *out);
@@ -137,12 +138,13 @@ struct sh_host {
 	 * The returned handle is owned by the driver until timer_stop (which
 	 * frees it; NULL is accepted). A one-shot timer stays allocated after it
 	 * fired until timer_stop. */
-	struct sh_timer *(*timer_start)(struct sh_device *dev, uint64_t after_ms, uint64_t repeat_ms,
-					sh_timer_cb cb, void *data);
+	struct sh_timer *(*timer_start)(struct sh_device *dev, uint64_t after_ms,
+					uint64_t repeat_ms, sh_timer_cb cb, void *data);
 	void (*timer_stop)(struct sh_timer *timer);
 	/* fd watchers: events are SH_IO_READ | SH_IO_WRITE. The fd stays the
 	 * driver's; io_stop frees the watcher, not the fd (NULL accepted). */
-	struct sh_io *(*io_start)(struct sh_device *dev, int fd, int events, sh_io_cb cb, void *data);
+	struct sh_io *(*io_start)(struct sh_device *dev, int fd, int events, sh_io_cb cb,
+				  void *data);
 	void (*io_set)(struct sh_io *io, int events);
 	void (*io_stop)(struct sh_io *io);
 	/* Calls cb once when child `pid` exits, with its wait status, and reaps
@@ -172,6 +174,13 @@ struct sh_host {
 	 * `reason` (copied, may be NULL on success) says why it failed. A
 	 * completion for a command that timed out is ignored. */
 	void (*command_done)(struct sh_device *dev, uint64_t id, int err, const char *reason);
+
+	/* --- peers -------------------------------------------------------------
+	 * The state of another device of the hub (borrowed, valid until the
+	 * next call into the host), or NULL when there is none by that id.
+	 * For drivers that model a physical link, such as a speaker powered
+	 * through a smart plug. */
+	const cJSON *(*peer_state)(struct sh_device *dev, const char *peer_id);
 };
 
 /*
@@ -179,8 +188,8 @@ struct sh_host {
  * errno. `priv` is the driver's per-device state, made by create.
  */
 struct sh_driver {
-	uint32_t abi_version; /* SH_PLUGIN_ABI_VERSION; must stay first */
-	const char *name;     /* the plugin file's name without ".so" */
+	uint32_t abi_version;     /* SH_PLUGIN_ABI_VERSION; must stay first */
+	const char *name;         /* the plugin file's name without ".so" */
 	const char *const *kinds; /* device kinds it drives, NULL-terminated */
 
 	/* Reads and validates the device's options through host->opt_*, keeps

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: MIT
+/*
+ * smarthubd: options, start-up, signals, systemd notification and
+ * shutdown. Everything else lives in the hub (devices, scenes) and the
+ * bridge (MQTT); this file wires them to one libev loop and to systemd.
+ */
+#include "bridge.h"
+#include "config.h"
+#include "hub.h"
+#include "log.h"
+#include "notify.h"
+#include "scene.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct daemon {
+	struct ev_loop *loop;
+	struct sh_hub *hub;
+	struct sh_bridge *bridge;
+	const char *config_path;
+	ev_signal sigterm, sigint, sighup;
+	ev_timer watchdog;
+	ev_prepare status_refresh;
+	char last_status[256];
+	bool stopping;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: smarthubd [OPTIONS]\n"
+		"A home-automation hub: devices from YAML, scenes, and an MQTT bridge.\n\n"
+		"  -c, --config FILE      configuration file (default %s)\n"
+		"      --check-config     validate the configuration (and its plugins),\n"
+		"                         print a summary, exit 0 or 78\n"
+		"      --explain SCENE    with --check-config: print the scene as a tree\n"
+		"      --graph SCENE      with --check-config: print the scene as Graphviz dot\n"
+		"      --plugin-dir DIR   load driver plugins from DIR (overrides plugins.dir)\n"
+		"      --log-level LEVEL  error, warning, notice, info or debug\n"
+		"  -v, --verbose          same as --log-level debug\n"
+		"      --version          print the version and exit\n"
+		"  -h, --help             print this help and exit\n\n"
+		"Signals: SIGHUP reloads the configuration, SIGTERM/SIGINT stop.\n",
+		SMARTHUB_DEFAULT_CONFIG);
+}
+
+/* --- systemd status ---------------------------------------------------------- */
+
+/* Runs before the loop sleeps: the status words are rebuilt and sent only
+ * when they changed, so a burst of availability changes costs one
+ * datagram, not one each. */
+static void refresh_status(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct daemon *d = w->data;
+	char status[256];
+	snprintf(status, sizeof(status), "mqtt %s, %zu/%zu devices online",
+		 d->bridge && sh_bridge_connected(d->bridge) ? "connected" : "disconnected",
+		 sh_hub_devices_online(d->hub), sh_hub_device_count(d->hub));
+	if (strcmp(status, d->last_status) == 0)
+		return;
+	memcpy(d->last_status, status, sizeof(status));
+	sh_notifyf("STATUS=%s", status);
+}
+
+static void watchdog_ping(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	/* This runs only when the loop turns, so a stuck loop stops the
+	 * pings and systemd restarts us. */
+	sh_notify("WATCHDOG=1");
+}
+
+/* --- configuration ----------------------------------------------------------- */
+
+static int load_config(const char *path, struct sh_config **out)
+{
+	struct sh_diag diag = {0};
+	int r = sh_config_load(path, out, &diag);
+	if (r < 0) {
+		sh_diag_log(&diag);
+		if (sh_diag_errors(&diag) == 0)
+			sh_log_error("%s: cannot load: %s", path, strerror(-r));
+	}
+	sh_diag_clear(&diag);
+	return r;
+}
+
+static int reload(struct daemon *d, char *reason, size_t reason_len)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	sh_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s",
+		   (unsigned long long)ts.tv_sec * 1000000ULL +
+			   (unsigned long long)ts.tv_nsec / 1000,
+		   d->config_path);
+	d->last_status[0] = '\0';
+
+	struct sh_config *config = NULL;
+	struct sh_diag diag = {0};
+	int r = sh_config_load(d->config_path, &config, &diag);
+	if (r == 0)
+		r = sh_hub_apply(d->hub, config, false, &diag);
+	if (r < 0) {
+		sh_diag_log(&diag);
+		snprintf(reason, reason_len,
+			 "%s: %zu error(s)%s%s; the running configuration stays", d->config_path,
+			 sh_diag_errors(&diag), diag.count ? ", first: " : "",
+			 diag.count ? diag.messages[0] : "");
+		sh_log_error("reload: %s", reason);
+		sh_config_free(config);
+	} else {
+		sh_log_notice("reload: %s is in force", d->config_path);
+		sh_log_set_level(sh_hub_config(d->hub)->log_level);
+	}
+	sh_diag_clear(&diag);
+	sh_notify("READY=1");
+	return r;
+}
+
+static int reload_request(void *ctx, char *reason, size_t reason_len)
+{
+	return reload(ctx, reason, reason_len);
+}
+
+/* --- signals -------------------------------------------------------------------- */
+
+static void on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct daemon *d = w->data;
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	sh_log_notice("signal %d: stopping", w->signum);
+	sh_notify("STOPPING=1");
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	char reason[512];
+	reload(w->data, reason, sizeof(reason));
+}
+
+/* --- main ------------------------------------------------------------------------- */
+
+enum {
+	OPT_CHECK = 256,
+	OPT_PLUGIN_DIR,
+	OPT_LOG_LEVEL,
+	OPT_VERSION,
+	OPT_EXPLAIN,
+	OPT_GRAPH,
+};
+
+struct options {
+	const char *config_path;
+	const char *plugin_dir;
+	const char *explain;
+	const char *graph;
+	bool check_only;
+	bool level_given;
+	enum sh_log_level level;
+};
+
+/* Returns -1 to go on, or the exit status. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, OPT_CHECK},
+		{"explain", required_argument, NULL, OPT_EXPLAIN},
+		{"graph", required_argument, NULL, OPT_GRAPH},
+		{"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
+		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+		{"verbose", no_argument, NULL, 'v'},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config_path = optarg;
+			break;
+		case OPT_CHECK:
+			o->check_only = true;
+			break;
+		case OPT_EXPLAIN:
+			o->explain = optarg;
+			break;
+		case OPT_GRAPH:
+			o->graph = optarg;
+			break;
+		case OPT_PLUGIN_DIR:
+			o->plugin_dir = optarg;
+			break;
+		case OPT_LOG_LEVEL:
+			if (sh_log_level_parse(optarg, &o->level) < 0) {
+				fprintf(stderr, "smarthubd: unknown log level '%s'\n", optarg);
+				return 2;
+			}
+			o->level_given = true;
+			break;
+		case 'v':
+			o->level = SH_LOG_DEBUG;
+			o->level_given = true;
+			break;
+		case OPT_VERSION:
+			printf("smarthubd %s (plugin ABI %u)\n", SMARTHUB_VERSION,
+			       SH_PLUGIN_ABI_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "smarthubd: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if ((o->explain || o->graph) && !o->check_only) {
+		fprintf(stderr, "smarthubd: --explain and --graph go with --check-config\n");
+		return 2;
+	}
+	return -1;
+}
+
+/* --check-config: the file, its plugins and the drivers' options. */
+static int check_config(struct sh_hub *hub, struct sh_config *config, const struct options *o)
+{
+	struct sh_diag diag = {0};
+	int r = sh_hub_check(hub, config, &diag);
+	if (r < 0) {
+		sh_diag_print(&diag, stderr);
+		sh_diag_clear(&diag);
+		return SH_EX_CONFIG;
+	}
+	sh_diag_clear(&diag);
+	if (o->explain && sh_scene_explain(config, o->explain, stdout) < 0) {
+		fprintf(stderr, "smarthubd: no scene '%s'\n", o->explain);
+		return SH_EX_CONFIG;
+	}
+	if (o->graph && sh_scene_graph(config, o->graph, stdout) < 0) {
+		fprintf(stderr, "smarthubd: no scene '%s'\n", o->graph);
+		return SH_EX_CONFIG;
+	}
+	if (!o->explain && !o->graph)
+		sh_config_print_summary(config, stdout);
+	return 0;
+}
+
+static void start_watchers(struct daemon *d)
+{
+	ev_signal_init(&d->sigterm, on_stop_signal, SIGTERM);
+	ev_signal_init(&d->sigint, on_stop_signal, SIGINT);
+	ev_signal_init(&d->sighup, on_sighup, SIGHUP);
+	d->sigterm.data = d->sigint.data = d->sighup.data = d;
+	ev_signal_start(d->loop, &d->sigterm);
+	ev_signal_start(d->loop, &d->sigint);
+	ev_signal_start(d->loop, &d->sighup);
+
+	ev_prepare_init(&d->status_refresh, refresh_status);
+	d->status_refresh.data = d;
+	ev_prepare_start(d->loop, &d->status_refresh);
+
+	uint64_t wd_usec = sh_notify_watchdog_usec();
+	if (wd_usec) {
+		double period = (double)wd_usec / 2e6;
+		ev_timer_init(&d->watchdog, watchdog_ping, period, period);
+		ev_timer_start(d->loop, &d->watchdog);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {.config_path = SMARTHUB_DEFAULT_CONFIG, .level = SH_LOG_INFO};
+	int status = parse_options(argc, argv, &o);
+	if (status >= 0)
+		return status;
+	sh_log_init(o.level);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct sh_config *config = NULL;
+	if (load_config(o.config_path, &config) < 0)
+		return SH_EX_CONFIG;
+	if (!o.level_given)
+		sh_log_set_level(config->log_level);
+
+	struct daemon d = {.config_path = o.config_path};
+	d.loop = ev_default_loop(EVFLAG_AUTO);
+	if (!d.loop || sh_hub_new(d.loop, &d.hub) < 0) {
+		sh_log_error("cannot create the event loop");
+		sh_config_free(config);
+		return EXIT_FAILURE;
+	}
+	if (o.plugin_dir)
+		sh_hub_set_plugin_dir(d.hub, o.plugin_dir);
+
+	if (o.check_only) {
+		status = check_config(d.hub, config, &o);
+		sh_config_free(config);
+		sh_hub_free(d.hub);
+		return status;
+	}
+
+	struct sh_diag diag = {0};
+	if (sh_hub_apply(d.hub, config, false, &diag) < 0) {
+		sh_diag_log(&diag);
+		sh_diag_clear(&diag);
+		sh_config_free(config);
+		sh_hub_free(d.hub);
+		return SH_EX_CONFIG;
+	}
+	sh_diag_clear(&diag);
+
+	int r = sh_bridge_new(d.hub, &d.bridge);
+	if (r < 0) {
+		sh_log_error("mqtt: %s", strerror(-r));
+		sh_hub_free(d.hub);
+		return SH_EX_CONFIG;
+	}
+	sh_bridge_set_reload_handler(d.bridge, reload_request, &d);
+	sh_bridge_start(d.bridge);
+	start_watchers(&d);
+
+	/* READY as soon as the loop runs: devices and the broker connect in
+	 * the background and never hold up start-up. */
+	sh_log_notice("smarthubd %s: %zu devices, running", SMARTHUB_VERSION,
+		      sh_hub_device_count(d.hub));
+	sh_notify("READY=1");
+	ev_run(d.loop, 0);
+
+	/* Orderly shutdown: the broker hears we are offline, devices are
+	 * disconnected, then everything is freed. */
+	sh_bridge_stop(d.bridge, 1500);
+	sh_hub_stop(d.hub);
+	sh_bridge_free(d.bridge);
+	sh_hub_free(d.hub);
+	ev_loop_destroy(d.loop);
+	sh_log_notice("stopped");
+	return 0;
+}

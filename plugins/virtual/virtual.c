@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The virtual driver: simulated lights, switches, speakers and sensors, so
+ * the demo and the tests run without hardware. Its options make it behave
+ * like real devices do at their worst: slow to connect, slow to answer,
+ * failing the first attempts, never answering, failing commands at random,
+ * and a speaker that has no power while its smart plug is off.
+ *
+ * The simulated device keeps its own state across reconnects, as a real
+ * bulb remembers its brightness while the hub loses the connection.
+ */
+#include <smarthub/plugin.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How often a powered speaker checks its plug. */
+#define POWER_CHECK_MS 250
+
+enum reading {
+	READ_TEMPERATURE,
+	READ_HUMIDITY,
+	READ_MOTION,
+	READ_ILLUMINANCE,
+	READ_PRESSURE,
+	READ_BATTERY,
+	READ_COUNT,
+};
+
+static const char *const reading_names[READ_COUNT] = {
+	"temperature", "humidity", "motion", "illuminance", "pressure", "battery",
+};
+
+struct virtual_device {
+	struct sh_device *dev;
+	const struct sh_host *host;
+	bool is_sensor, is_speaker;
+
+	uint64_t connect_delay_ms, command_delay_ms, interval_ms;
+	long long fail_connects;
+	bool unreachable;
+	double flaky;
+	const char *needs_power;
+	bool readings[READ_COUNT];
+	double values[READ_COUNT];
+	unsigned seed;
+
+	long long attempts;
+	cJSON *state; /* what the simulated device believes */
+	struct sh_timer *connect_timer, *command_timer, *sample_timer, *power_timer;
+	uint64_t command_id;
+	cJSON *command;
+};
+
+static double random_unit(struct virtual_device *v)
+{
+	return (double)rand_r(&v->seed) / (double)RAND_MAX;
+}
+
+static unsigned hash_id(const char *s)
+{
+	unsigned h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static int read_readings(struct virtual_device *v)
+{
+	const struct sh_node *list = v->host->opt_node(v->dev, "readings");
+	if (!list) {
+		v->readings[READ_TEMPERATURE] = true;
+		return 0;
+	}
+	if (list->type != SH_NODE_SEQ) {
+		v->host->config_error(v->dev, list, "readings must be a list");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < list->n_items; i++) {
+		const struct sh_node *item = list->items[i];
+		bool found = false;
+		for (int r = 0; r < READ_COUNT && item->value; r++)
+			if (strcmp(item->value, reading_names[r]) == 0)
+				v->readings[r] = found = true;
+		if (!found) {
+			v->host->config_error(
+				v->dev, item,
+				"unknown reading '%s' (temperature, humidity, motion, "
+				"illuminance, pressure, battery)",
+				item->value ? item->value : "");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static void initial_state(struct virtual_device *v)
+{
+	static const double start[READ_COUNT] = {21.0, 45.0, 0, 300.0, 1013.0, 100.0};
+	memcpy(v->values, start, sizeof(start));
+	const char *kind = v->host->device_kind(v->dev);
+	v->state = cJSON_CreateObject();
+	if (!v->state || v->is_sensor)
+		return;
+	cJSON_AddStringToObject(v->state, "state", "OFF");
+	if (strcmp(kind, "light") == 0) {
+		cJSON_AddNumberToObject(v->state, "brightness", 254);
+		cJSON_AddNumberToObject(v->state, "color_temp", 370);
+	} else if (v->is_speaker) {
+		cJSON_AddNumberToObject(v->state, "volume", 50);
+		cJSON_AddBoolToObject(v->state, "playing", false);
+		cJSON_AddBoolToObject(v->state, "mute", false);
+	}
+}
+
+static int virtual_create(struct sh_device *dev, const struct sh_host *host, void **priv)
+{
+	struct virtual_device *v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->dev = dev;
+	v->host = host;
+	const char *kind = host->device_kind(dev);
+	v->is_sensor = strcmp(kind, "sensor") == 0;
+	v->is_speaker = strcmp(kind, "speaker") == 0;
+	long long seed = 0;
+	int r = 0;
+	r |= host->opt_duration_ms(dev, "connect_delay", 0, &v->connect_delay_ms);
+	r |= host->opt_duration_ms(dev, "command_delay", 0, &v->command_delay_ms);
+	r |= host->opt_duration_ms(dev, "interval", 10000, &v->interval_ms);
+	r |= host->opt_int(dev, "fail_connects", 0, 0, 1000000, &v->fail_connects);
+	r |= host->opt_bool(dev, "unreachable", false, &v->unreachable);
+	r |= host->opt_double(dev, "flaky", 0.0, 0.0, 1.0, &v->flaky);
+	r |= host->opt_string(dev, "needs_power", NULL, &v->needs_power);
+	r |= host->opt_int(dev, "seed", 0, 0, 0xffffffffLL, &seed);
+	if (v->is_sensor)
+		r |= read_readings(v);
+	if (v->needs_power && !v->is_speaker) {
+		host->config_error(dev, host->opt_node(dev, "needs_power"),
+				   "needs_power applies to speakers only");
+		r = -EINVAL;
+	}
+	if (v->interval_ms == 0) {
+		host->config_error(dev, host->opt_node(dev, "interval"), "interval must be > 0");
+		r = -EINVAL;
+	}
+	if (r) {
+		free(v);
+		return -EINVAL;
+	}
+	v->seed = seed ? (unsigned)seed : hash_id(host->device_id(dev));
+	initial_state(v);
+	if (!v->state) {
+		free(v);
+		return -ENOMEM;
+	}
+	*priv = v;
+	return 0;
+}
+
+static bool powered(struct virtual_device *v)
+{
+	if (!v->needs_power)
+		return true;
+	const cJSON *plug = v->host->peer_state(v->dev, v->needs_power);
+	const cJSON *state = cJSON_GetObjectItemCaseSensitive(plug, "state");
+	return cJSON_IsString(state) && strcmp(state->valuestring, "ON") == 0;
+}
+
+/* --- sensors ------------------------------------------------------------- */
+
+static double drift(struct virtual_device *v, double value, double step, double lo, double hi)
+{
+	value += step * (2.0 * random_unit(v) - 1.0);
+	return value < lo ? lo : value > hi ? hi : value;
+}
+
+static void sample(struct sh_device *dev, void *data)
+{
+	struct virtual_device *v = data;
+	cJSON *patch = cJSON_CreateObject();
+	if (!patch)
+		return;
+	double *x = v->values;
+	x[READ_TEMPERATURE] = drift(v, x[READ_TEMPERATURE], 0.2, 15.0, 30.0);
+	x[READ_HUMIDITY] = drift(v, x[READ_HUMIDITY], 1.0, 20.0, 80.0);
+	x[READ_ILLUMINANCE] = drift(v, x[READ_ILLUMINANCE], 25.0, 0.0, 2000.0);
+	x[READ_PRESSURE] = drift(v, x[READ_PRESSURE], 0.5, 950.0, 1050.0);
+	x[READ_BATTERY] = x[READ_BATTERY] > 1.0 ? x[READ_BATTERY] - 0.01 : 100.0;
+	for (int r = 0; r < READ_COUNT; r++) {
+		if (!v->readings[r])
+			continue;
+		if (r == READ_MOTION)
+			cJSON_AddBoolToObject(patch, "motion", random_unit(v) < 0.2);
+		else
+			cJSON_AddNumberToObject(patch, reading_names[r], round(x[r] * 10.0) / 10.0);
+	}
+	v->host->state_update(dev, patch);
+	cJSON_Delete(patch);
+}
+
+/* --- connection -------------------------------------------------------------- */
+
+static void power_check(struct sh_device *dev, void *data)
+{
+	struct virtual_device *v = data;
+	if (!powered(v))
+		v->host->connection_lost(dev, "lost power (its plug is off)");
+}
+
+static void connect_finished(struct sh_device *dev, void *data)
+{
+	struct virtual_device *v = data;
+	v->host->timer_stop(v->connect_timer);
+	v->connect_timer = NULL;
+	v->attempts++;
+	if (v->attempts <= v->fail_connects) {
+		v->host->connect_failed(dev, "connection refused (simulated)");
+		return;
+	}
+	if (!powered(v)) {
+		char reason[160];
+		snprintf(reason, sizeof(reason), "no power: %s is off", v->needs_power);
+		v->host->connect_failed(dev, reason);
+		return;
+	}
+	v->host->connected(dev);
+	if (v->is_sensor) {
+		sample(dev, v);
+		v->sample_timer =
+			v->host->timer_start(dev, v->interval_ms, v->interval_ms, sample, v);
+	} else {
+		v->host->state_update(dev, v->state);
+	}
+	if (v->needs_power)
+		v->power_timer =
+			v->host->timer_start(dev, POWER_CHECK_MS, POWER_CHECK_MS, power_check, v);
+}
+
+static int virtual_connect(void *priv)
+{
+	struct virtual_device *v = priv;
+	/* An unreachable device never answers: the daemon's connect_timeout
+	 * is what ends the attempt, as with a host that drops packets. */
+	if (v->unreachable)
+		return 0;
+	v->connect_timer =
+		v->host->timer_start(v->dev, v->connect_delay_ms, 0, connect_finished, v);
+	return v->connect_timer ? 0 : -ENOMEM;
+}
+
+static void virtual_disconnect(void *priv)
+{
+	struct virtual_device *v = priv;
+	v->host->timer_stop(v->connect_timer);
+	v->host->timer_stop(v->command_timer);
+	v->host->timer_stop(v->sample_timer);
+	v->host->timer_stop(v->power_timer);
+	v->connect_timer = v->command_timer = v->sample_timer = v->power_timer = NULL;
+	cJSON_Delete(v->command);
+	v->command = NULL;
+}
+
+/* --- commands ---------------------------------------------------------------- */
+
+static bool is_on(const cJSON *state)
+{
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(state, "state");
+	return cJSON_IsString(s) && strcmp(s->valuestring, "ON") == 0;
+}
+
+static void set_member(cJSON *obj, const char *key, cJSON *value)
+{
+	if (cJSON_GetObjectItemCaseSensitive(obj, key))
+		cJSON_ReplaceItemInObjectCaseSensitive(obj, key, value);
+	else
+		cJSON_AddItemToObject(obj, key, value);
+}
+
+/* Applies a speaker action the way a player would: play starts media,
+ * pause/stop halt it, next/previous move along the playlist. */
+static void apply_speaker_action(struct virtual_device *v, const cJSON *item)
+{
+	const char *k = item->string;
+	if (strcmp(k, "play") == 0) {
+		set_member(v->state, "media", cJSON_CreateString(item->valuestring));
+		set_member(v->state, "playing", cJSON_CreateBool(true));
+		set_member(v->state, "track", cJSON_CreateNumber(1));
+	} else if (strcmp(k, "pause") == 0 || strcmp(k, "stop") == 0) {
+		if (cJSON_IsTrue(item))
+			set_member(v->state, "playing", cJSON_CreateBool(false));
+	} else if (strcmp(k, "next") == 0 || strcmp(k, "previous") == 0) {
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(v->state, "track");
+		double track = cJSON_IsNumber(t) ? t->valuedouble : 1;
+		track += strcmp(k, "next") == 0 ? 1 : (track > 1 ? -1 : 0);
+		if (cJSON_IsTrue(item))
+			set_member(v->state, "track", cJSON_CreateNumber(track));
+	} else {
+		set_member(v->state, k, cJSON_Duplicate(item, true));
+	}
+}
+
+static void command_finished(struct sh_device *dev, void *data)
+{
+	struct virtual_device *v = data;
+	v->host->timer_stop(v->command_timer);
+	v->command_timer = NULL;
+	cJSON *cmd = v->command;
+	uint64_t id = v->command_id;
+	v->command = NULL;
+
+	if (v->flaky > 0 && random_unit(v) < v->flaky) {
+		v->host->command_done(dev, id, -EIO, "simulated failure (flaky device)");
+		cJSON_Delete(cmd);
+		return;
+	}
+	const cJSON *state_item = cJSON_GetObjectItemCaseSensitive(cmd, "state");
+	bool will_be_on = state_item ? strcmp(state_item->valuestring, "ON") == 0 : is_on(v->state);
+	if (v->is_speaker && cJSON_GetObjectItemCaseSensitive(cmd, "play") && !will_be_on) {
+		v->host->command_done(dev, id, -EPERM, "speaker is off");
+		cJSON_Delete(cmd);
+		return;
+	}
+	const cJSON *item;
+	cJSON_ArrayForEach(item, cmd)
+	{
+		if (strcmp(item->string, "transition") == 0)
+			continue;
+		if (v->is_speaker)
+			apply_speaker_action(v, item);
+		else
+			set_member(v->state, item->string, cJSON_Duplicate(item, true));
+	}
+	if (v->is_speaker && !is_on(v->state))
+		set_member(v->state, "playing", cJSON_CreateBool(false));
+	v->host->state_update(dev, v->state);
+	v->host->command_done(dev, id, 0, NULL);
+	cJSON_Delete(cmd);
+}
+
+static int virtual_command(void *priv, uint64_t id, const cJSON *command)
+{
+	struct virtual_device *v = priv;
+	cJSON_Delete(v->command);
+	v->command = cJSON_Duplicate(command, true);
+	if (!v->command)
+		return -ENOMEM;
+	v->command_id = id;
+	if (v->command_delay_ms == 0) {
+		command_finished(v->dev, v);
+		return 0;
+	}
+	v->command_timer =
+		v->host->timer_start(v->dev, v->command_delay_ms, 0, command_finished, v);
+	return v->command_timer ? 0 : -ENOMEM;
+}
+
+static int virtual_refresh(void *priv)
+{
+	struct virtual_device *v = priv;
+	if (v->is_sensor)
+		sample(v->dev, v);
+	else
+		v->host->state_update(v->dev, v->state);
+	return 0;
+}
+
+static void virtual_destroy(void *priv)
+{
+	struct virtual_device *v = priv;
+	if (!v)
+		return;
+	virtual_disconnect(v);
+	cJSON_Delete(v->state);
+	free(v);
+}
+
+static const char *const virtual_kinds[] = {"light", "switch", "speaker", "sensor", NULL};
+
+SH_DRIVER_EXPORT const struct sh_driver sh_driver_descriptor = {
+	.abi_version = SH_PLUGIN_ABI_VERSION,
+	.name = "virtual",
+	.kinds = virtual_kinds,
+	.create = virtual_create,
+	.connect = virtual_connect,
+	.command = virtual_command,
+	.refresh = virtual_refresh,
+	.disconnect = virtual_disconnect,
+	.destroy = virtual_destroy,
+};
