@@ -186,6 +186,19 @@ static void replace_str(char **slot, const char *value)
 	*slot = value ? strdup(value) : NULL;
 }
 
+/* A device's failure reason naming the device, once: the device module's
+ * own reasons do ("device amp_plug is offline"), a driver's often do not
+ * ("speaker is off"). */
+static void device_reason(char *buf, size_t len, const char *device, const char *reason, int err)
+{
+	if (!reason || !*reason)
+		reason = strerror(err < 0 ? -err : EIO);
+	if (strstr(reason, device))
+		snprintf(buf, len, "%s", reason);
+	else
+		snprintf(buf, len, "%s: %s", device, reason);
+}
+
 static struct scene *find_scene(const struct sh_scene_engine *engine, const char *name)
 {
 	for (size_t i = 0; i < engine->n_scenes; i++)
@@ -531,8 +544,7 @@ static void on_command_done(void *ctx, struct sh_device *dev, uint64_t id, int e
 	e->cmd_pending = false;
 	run_ref(run);
 	if (err < 0) {
-		snprintf(text, sizeof(text), "%s: %s", sh_device_id(dev),
-			 reason && *reason ? reason : strerror(-err));
+		device_reason(text, sizeof(text), sh_device_id(dev), reason, err);
 		exec_complete(e, e->step->path, text);
 	} else {
 		exec_complete(e, NULL, NULL);
@@ -623,8 +635,7 @@ static void start_device(struct exec *e)
 	e->submitting = false;
 	if (rc < 0) {
 		e->cmd_pending = false;
-		snprintf(text, sizeof(text), "%s: %s", step->device,
-			 reason[0] ? reason : strerror(-rc));
+		device_reason(text, sizeof(text), step->device, reason, rc);
 		exec_complete(e, step->path, text);
 	}
 }

@@ -48,8 +48,8 @@ typedef void (*sh_scene_done_fn)(void *ctx, const char *scene, const cJSON *resu
  * restarted; `done` will be called once), or a negative errno with a
  * reason: -ENOENT unknown scene, -EBUSY refused by mode single or by `max`.
  */
-int sh_scene_run(struct sh_scene_engine *engine, const char *name, sh_scene_done_fn done,
-		 void *ctx, char *reason, size_t reason_len);
+int sh_scene_run(struct sh_scene_engine *engine, const char *name, sh_scene_done_fn done, void *ctx,
+		 char *reason, size_t reason_len);
 /* Cancels every run (and queued trigger) of `name`. -ENOENT if unknown. */
 int sh_scene_cancel(struct sh_scene_engine *engine, const char *name);
 /* The retained status of `name`: {"state":"idle"|"running"|"failed"|
