@@ -686,7 +686,13 @@ static int exec_create(struct sh_device *dev, const struct sh_host *host, void *
 	bad |= host->opt_duration_ms(dev, "interval", 0, &ed->interval_ms);
 	bad |= host->opt_duration_ms(dev, "timeout", 10000, &ed->timeout_ms);
 	bad |= host->opt_string(dev, "cwd", NULL, &ed->cwd);
-	bad |= host->opt_string(dev, "key", "value", &ed->key);
+	/* For Home Assistant discovery, which reads them from the options;
+	 * device_class also names the reading of a plain number. */
+	const char *unit, *device_class, *state_class;
+	bad |= host->opt_string(dev, "unit", NULL, &unit);
+	bad |= host->opt_string(dev, "device_class", NULL, &device_class);
+	bad |= host->opt_string(dev, "state_class", NULL, &state_class);
+	bad |= host->opt_string(dev, "key", device_class ? device_class : "value", &ed->key);
 	bad |= read_env(ed);
 
 	if (!bad && is_switch && (!ed->argv_on || !ed->argv_off)) {

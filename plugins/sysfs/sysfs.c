@@ -249,8 +249,13 @@ static void publish(struct sysfs_dev *sd, double value, bool force)
 		sd->host->log(sd->dev, SH_LOG_NOTICE, "readings recovered");
 		sd->last_error[0] = '\0';
 	}
-	if (!force && !sysfs_should_publish(sd->have_last, sd->last, value, sd->threshold))
+	if (!force && !sysfs_should_publish(sd->have_last, sd->last, value, sd->threshold)) {
+		if (value != sd->last)
+			sd->host->log(sd->dev, SH_LOG_DEBUG,
+				      "%g within change_threshold of %g: not published", value,
+				      sd->last);
 		return;
+	}
 	cJSON *patch = cJSON_CreateObject();
 	if (!patch || !cJSON_AddNumberToObject(patch, sd->key, value)) {
 		cJSON_Delete(patch);
@@ -354,7 +359,7 @@ static void sysfs_destroy(void *priv)
 static int sysfs_create(struct sh_device *dev, const struct sh_host *host, void **priv)
 {
 	struct sysfs_dev *sd = calloc(1, sizeof(*sd));
-	const char *type_name, *device_class, *unit;
+	const char *type_name, *device_class, *unit, *state_class;
 	long long precision;
 	int bad = 0;
 
@@ -370,30 +375,32 @@ static int sysfs_create(struct sh_device *dev, const struct sh_host *host, void 
 	bad |= host->opt_double(dev, "offset", 0.0, -1e12, 1e12, &sd->offset);
 	bad |= host->opt_double(dev, "change_threshold", 0.0, 0.0, 1e12, &sd->threshold);
 	bad |= host->opt_int(dev, "precision", 2, 0, 9, &precision);
-	/* unit and device_class describe the value (Home Assistant discovery
-	 * reads them from the device's options); the driver only uses
-	 * device_class as the default key. */
+	/* unit, device_class and state_class describe the value (Home
+	 * Assistant discovery reads them from the device's options); the
+	 * driver only uses device_class as the default key. */
 	bad |= host->opt_string(dev, "unit", NULL, &unit);
+	bad |= host->opt_string(dev, "state_class", NULL, &state_class);
 	bad |= host->opt_string(dev, "device_class", NULL, &device_class);
 	bad |= host->opt_string(dev, "key", device_class ? device_class : "value", &sd->key);
 	sd->precision = (unsigned)precision;
 
-	if (!bad && !sd->path) {
+	/* Each problem is reported, so one run of --check-config shows all. */
+	if (!sd->path) {
 		host->config_error(dev, NULL, "sysfs needs a path (the sensor file)");
 		bad = -EINVAL;
 	}
-	if (!bad && sysfs_type_from_name(type_name, &sd->type) < 0) {
+	if (type_name && sysfs_type_from_name(type_name, &sd->type) < 0) {
 		host->config_error(dev, host->opt_node(dev, "type"),
 				   "type must be auto, raw, thermal, hwmon, w1 or iio, not '%s'",
 				   type_name);
 		bad = -EINVAL;
 	}
-	if (!bad && sd->interval_ms == 0) {
+	if (sd->interval_ms == 0) {
 		host->config_error(dev, host->opt_node(dev, "interval"),
 				   "interval must be longer than 0");
 		bad = -EINVAL;
 	}
-	if (!bad && !sd->key[0]) {
+	if (sd->key && !sd->key[0]) {
 		host->config_error(dev, host->opt_node(dev, "key"), "key must not be empty");
 		bad = -EINVAL;
 	}
