@@ -6,7 +6,7 @@
  *   light   -> one `light` (JSON schema: brightness 0-255, color_temp, rgb)
  *   switch  -> one `switch`
  *   speaker -> a `switch` for power, a `number` for the volume, and a
- *              `button` each for play, pause, stop, next and previous
+ *              `button` each for pause, stop, next and previous
  *   sensor  -> one `sensor` per numeric reading and one `binary_sensor`
  *              per boolean reading (motion, occupancy, ...)
  *   scene   -> one `scene` on the bridge device
@@ -246,12 +246,11 @@ static void power_switch(cJSON *out, const struct sh_discovery_opts *opts,
 static void speaker(cJSON *out, const struct sh_discovery_opts *opts,
 		    const struct sh_discovery_device *dev)
 {
-	/* The speaker's transport commands (kind.h); "play" takes a playlist
-	 * name, and an empty one resumes what is loaded. */
+	/* The speaker's transport actions (kind.h). "play" takes a playlist
+	 * name, which a button cannot ask for, so it has none. */
 	static const struct {
 		const char *object, *label, *payload;
 	} buttons[] = {
-		{"play", "Play", "{\"play\":\"\"}"},
 		{"pause", "Pause", "{\"pause\":true}"},
 		{"stop", "Stop", "{\"stop\":true}"},
 		{"next", "Next", "{\"next\":true}"},
@@ -341,7 +340,12 @@ static void sensor(cJSON *out, const struct sh_discovery_opts *opts,
 		   const struct sh_discovery_device *dev)
 {
 	const struct sh_node *configured = option(dev->options, "readings");
+	const char *key = option_string(dev->options, "key");
 	const cJSON *item;
+
+	/* A single-reading driver (sysfs) names its reading `key`. */
+	if (key && key[0] && !cJSON_HasObjectItem(dev->state, key))
+		reading(out, opts, dev, key, NULL);
 
 	/* Configured readings first, so a sensor is announced before its first
 	 * report; what it reports then refines the entity (boolean or not). */

@@ -111,7 +111,7 @@ Test(discovery, speaker_is_power_volume_and_buttons)
 	cJSON *all = sh_discovery_device(&opts, &dev);
 	const cJSON *e;
 
-	cr_assert_eq(cJSON_GetArraySize(all), 7);
+	cr_assert_eq(cJSON_GetArraySize(all), 6);
 	e = payload(all, "homeassistant/switch/smarthub_speaker/power/config");
 	check_common(e, "speaker");
 	cr_assert_str_eq(str(e, "payload_on"), "ON");
@@ -123,8 +123,8 @@ Test(discovery, speaker_is_power_volume_and_buttons)
 	cr_assert_eq(cJSON_GetObjectItem(e, "min")->valueint, 0);
 	cr_assert_eq(cJSON_GetObjectItem(e, "max")->valueint, 100);
 
-	const char *buttons[] = {"play", "pause", "stop", "next", "previous"};
-	for (size_t i = 0; i < 5; i++) {
+	const char *buttons[] = {"pause", "stop", "next", "previous"};
+	for (size_t i = 0; i < 4; i++) {
 		char topic[128];
 
 		snprintf(topic, sizeof(topic), "homeassistant/button/smarthub_speaker/%s/config",
