@@ -479,7 +479,6 @@ void sh_device_on_connected(struct sh_device *dev)
 	if (dev->conn != SH_CONN_CONNECTING)
 		return;
 	ev_timer_stop(loop_of(dev), &dev->conn_timer);
-	release_slot(dev);
 	if (dev->failures)
 		sh_log_notice("device %s: online after %u failed attempts", sh_device_id(dev),
 			      dev->failures);
@@ -489,6 +488,9 @@ void sh_device_on_connected(struct sh_device *dev)
 	set_last_error(dev, NULL);
 	dev->conn = SH_CONN_ONLINE;
 	emit(dev, SH_EV_DEVICE_AVAILABILITY);
+	/* The slot goes to the next device only now, so no listener ever
+	 * sees more than max_connecting attempts at once. */
+	release_slot(dev);
 	sh_hub_availability_changed(dev->hub, dev);
 	if (dev->held_offline && dev->conn == SH_CONN_ONLINE) {
 		struct sh_command *c = dev->held_offline;
@@ -634,7 +636,7 @@ int sh_device_create(struct sh_hub *hub, struct sh_config_ref *ref,
 	dev->create_diag = diag;
 	int r = plugin->driver->create(dev, &sh_host_api, &dev->priv);
 	dev->create_diag = NULL;
-	if (r == 0 && cfg->options) {
+	if (cfg->options) {
 		/* Whatever the driver did not read is not an option it knows. */
 		for (size_t i = 0; i < cfg->options->n_items; i++) {
 			const struct sh_node *opt = cfg->options->items[i];

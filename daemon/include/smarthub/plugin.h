@@ -115,7 +115,8 @@ struct sh_host {
 	 * *out at `def` and returns 0. A value of the wrong type or out of range
 	 * is recorded as a configuration error with its position and returns
 	 * -EINVAL. After create(), every option no reader asked for is reported
-	 * as unknown. Strings and argv stay owned by the daemon until destroy. */
+	 * as unknown, so read every option before giving up on the first bad
+	 * one: the user then sees all errors in one run. Strings and argv stay owned by the daemon until destroy. */
 	const struct sh_node *(*opt_node)(struct sh_device *dev, const char *key);
 	int (*opt_string)(struct sh_device *dev, const char *key, const char *def,
 			  const char **out);

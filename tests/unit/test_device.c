@@ -1,0 +1,520 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Devices and drivers, driven through the real hub and loop with the
+ * virtual driver: concurrent connection, dependencies, backoff, per-device
+ * command queues, the plugin loader's refusals, and reload.
+ *
+ * Order is checked through the recorded hub events, never by timing.
+ */
+#include "hub_fixture.h"
+#include "harness.h"
+#include "kind.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GUARD_MS 15000
+
+static struct hf f;
+
+static void teardown(void)
+{
+	hf_stop(&f);
+}
+
+TestSuite(device, .fini = teardown, .timeout = 60);
+
+static char *many_devices_yaml(int n, const char *options)
+{
+	size_t cap = 256 + (size_t)n * 160;
+	char *yaml = malloc(cap);
+	size_t len = (size_t)snprintf(yaml, cap, "mqtt:\n  url: tcp://127.0.0.1:1\ndevices:\n");
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(yaml + len, cap - len,
+					"  lamp%03d: { driver: virtual, kind: light%s%s }\n", i,
+					options ? ", " : "", options ? options : "");
+	return yaml;
+}
+
+static uint64_t submit(const char *id, const char *json, char *reason, size_t len, int *err)
+{
+	uint64_t cmd_id = 0;
+	*err = sh_device_submit(hf_device(&f, id), cJSON_Parse(json), NULL, NULL, &cmd_id, reason,
+				len);
+	return cmd_id;
+}
+
+Test(device, all_devices_start_connecting_before_the_first_is_online)
+{
+	char *yaml = many_devices_yaml(100, "connect_delay: 300ms");
+	cr_assert_eq(hf_start(&f, yaml), 0);
+	free(yaml);
+	cr_assert(hf_wait_all_online(&f, GUARD_MS));
+
+	long first_online = hf_find_availability(&f, NULL, true, 0);
+	cr_assert_geq(first_online, 0);
+	cr_assert_eq(hf_count(&f, SH_EV_DEVICE_CONNECTING, NULL), 100);
+	/* Every one of the 100 attempts began before any device came online. */
+	for (size_t i = (size_t)first_online; i < f.n_events; i++)
+		cr_assert_neq(f.events[i].type, SH_EV_DEVICE_CONNECTING,
+			      "device %s began connecting only after another was online",
+			      f.events[i].device);
+}
+
+Test(device, an_unreachable_device_does_not_delay_the_others)
+{
+	cr_assert_eq(hf_start(&f, "devices:\n"
+				  "  dead: { driver: virtual, kind: light, unreachable: true,\n"
+				  "          connect_timeout: 5s }\n"
+				  "  a: { driver: virtual, kind: light, connect_delay: 50ms }\n"
+				  "  b: { driver: virtual, kind: switch, connect_delay: 20ms }\n"),
+		     0);
+	cr_assert(hf_wait_online(&f, "a", GUARD_MS));
+	cr_assert(hf_wait_online(&f, "b", GUARD_MS));
+	/* dead is still trying: its timeout has not even come. */
+	cr_assert_eq(sh_device_conn(hf_device(&f, "dead")), SH_CONN_CONNECTING);
+	cr_assert_eq(hf_count(&f, SH_EV_DEVICE_AVAILABILITY, "dead"), 0);
+}
+
+Test(device, connect_timeout_then_backoff_retries)
+{
+	cr_assert_eq(hf_start(&f, "devices:\n"
+				  "  dead: { driver: virtual, kind: light, unreachable: true,\n"
+				  "          connect_timeout: 50ms,\n"
+				  "          backoff: { initial: 20ms, max: 40ms } }\n"),
+		     0);
+	hf_run_for(&f, 600);
+	struct sh_device *dead = hf_device(&f, "dead");
+	cr_assert_geq(hf_count(&f, SH_EV_DEVICE_CONNECTING, "dead"), 3);
+	cr_assert_not(sh_device_online(dead));
+	cr_assert(strstr(sh_device_last_error(dead), "connect timed out"), "last error: %s",
+		  sh_device_last_error(dead));
+}
+
+Test(device, failed_connects_are_retried_until_online)
+{
+	cr_assert_eq(hf_start(&f, "devices:\n"
+				  "  shy: { driver: virtual, kind: switch, fail_connects: 2,\n"
+				  "         backoff: { initial: 10ms, max: 50ms, jitter: 0 } }\n"),
+		     0);
+	cr_assert(hf_wait_online(&f, "shy", GUARD_MS));
+	cr_assert_eq(hf_count(&f, SH_EV_DEVICE_CONNECTING, "shy"), 3);
+	cr_assert_eq(hf_count(&f, SH_EV_DEVICE_AVAILABILITY, "shy"), 1);
+}
+
+Test(device, depends_on_orders_connection_and_recovers)
+{
+	/* amp answers commands in 5 s but the hub waits 100 ms: the timed-out
+	 * command takes amp offline, which must take speaker down with it. */
+	cr_assert_eq(hf_start(&f,
+			      "devices:\n"
+			      "  speaker: { driver: virtual, kind: speaker, depends_on: [amp] }\n"
+			      "  amp: { driver: virtual, kind: switch, connect_delay: 100ms,\n"
+			      "         command_delay: 5s, command_timeout: 100ms,\n"
+			      "         backoff: { initial: 50ms, max: 50ms, jitter: 0 } }\n"
+			      "  lamp: { driver: virtual, kind: light }\n"),
+		     0);
+	cr_assert(hf_wait_all_online(&f, GUARD_MS));
+	long amp_online = hf_find_availability(&f, "amp", true, 0);
+	long speaker_connecting = hf_find(&f, SH_EV_DEVICE_CONNECTING, "speaker", 0);
+	cr_assert_gt(speaker_connecting, amp_online,
+		     "speaker began connecting before amp was online");
+
+	size_t mark = f.n_events;
+	char reason[256];
+	int err;
+	submit("amp", "{\"state\":\"ON\"}", reason, sizeof(reason), &err);
+	cr_assert_eq(err, 0, "%s", reason);
+	cr_assert(hf_run_until(&f, NULL, NULL, 0) || true);
+	/* amp goes offline (timeout), speaker follows, both come back in order. */
+	bool back = false;
+	for (int i = 0; i < 100 && !back; i++) {
+		hf_run_for(&f, 50);
+		back = hf_find_availability(&f, "speaker", true, mark) >= 0;
+	}
+	cr_assert(back, "speaker never came back");
+	long amp_off = hf_find_availability(&f, "amp", false, mark);
+	long speaker_off = hf_find_availability(&f, "speaker", false, mark);
+	long amp_on = hf_find_availability(&f, "amp", true, mark);
+	long speaker_on = hf_find_availability(&f, "speaker", true, mark);
+	cr_assert(amp_off >= 0 && speaker_off > amp_off, "speaker did not go offline with amp");
+	cr_assert(amp_on > speaker_off && speaker_on > amp_on, "wrong recovery order");
+	/* lamp depends on nothing and never blinked. */
+	cr_assert_eq(hf_count(&f, SH_EV_DEVICE_AVAILABILITY, "lamp"), 1);
+}
+
+Test(device, a_device_that_never_connects_holds_up_only_its_dependents)
+{
+	cr_assert_eq(hf_start(&f,
+			      "devices:\n"
+			      "  dead: { driver: virtual, kind: switch, unreachable: true }\n"
+			      "  child: { driver: virtual, kind: speaker, depends_on: dead }\n"
+			      "  other: { driver: virtual, kind: light, connect_delay: 30ms }\n"),
+		     0);
+	cr_assert(hf_wait_online(&f, "other", GUARD_MS));
+	hf_run_for(&f, 100);
+	cr_assert_eq(hf_count(&f, SH_EV_DEVICE_CONNECTING, "child"), 0);
+	cr_assert(strstr(sh_device_last_error(hf_device(&f, "child")), "waiting for dead"));
+}
+
+struct order_check {
+	const char *id;
+	size_t expected_done;
+};
+
+static bool commands_done(struct hf *fx, void *arg)
+{
+	struct order_check *c = arg;
+	return hf_count(fx, SH_EV_COMMAND_DONE, c->id) >= c->expected_done;
+}
+
+Test(device, commands_to_one_device_run_one_at_a_time_in_order)
+{
+	cr_assert_eq(hf_start(&f, "devices:\n"
+				  "  a: { driver: virtual, kind: light, command_delay: 20ms }\n"),
+		     0);
+	cr_assert(hf_wait_all_online(&f, GUARD_MS));
+	uint64_t ids[5];
+	char reason[256];
+	for (int i = 0; i < 5; i++) {
+		char json[64];
+		int err;
+		snprintf(json, sizeof(json), "{\"brightness\":%d}", 10 * (i + 1));
+		ids[i] = submit("a", json, reason, sizeof(reason), &err);
+		cr_assert_eq(err, 0, "%s", reason);
+	}
+	struct order_check c = {"a", 5};
+	cr_assert(hf_run_until(&f, commands_done, &c, GUARD_MS));
+	/* started(1) done(1) started(2) done(2) ...: never two at once. */
+	int running = 0, next = 0;
+	for (size_t i = 0; i < f.n_events; i++) {
+		struct hf_event *e = &f.events[i];
+		if (e->type == SH_EV_COMMAND_STARTED) {
+			cr_assert_eq(running, 0, "two commands ran at once");
+			cr_assert_eq(e->command_id, ids[next], "commands ran out of order");
+			running = 1;
+		} else if (e->type == SH_EV_COMMAND_DONE) {
+			cr_assert_eq(e->command_id, ids[next]);
+			cr_assert_eq(e->err, 0);
+			running = 0;
+			next++;
+		}
+	}
+	cr_assert_eq(next, 5);
+	const cJSON *b = cJSON_GetObjectItem(sh_device_state(hf_device(&f, "a")), "brightness");
+	cr_assert_eq(b->valueint, 50, "the last command must win");
+}
+
+Test(device, commands_to_two_devices_overlap)
+{
+	cr_assert_eq(hf_start(&f, "devices:\n"
+				  "  a: { driver: virtual, kind: light, command_delay: 200ms }\n"
+				  "  b: { driver: virtual, kind: switch, command_delay: 200ms }\n"),
+		     0);
+	cr_assert(hf_wait_all_online(&f, GUARD_MS));
+	char reason[256];
+	int err;
+	submit("a", "{\"state\":\"ON\"}", reason, sizeof(reason), &err);
+	cr_assert_eq(err, 0);
+	submit("b", "{\"state\":\"ON\"}", reason, sizeof(reason), &err);
+	cr_assert_eq(err, 0);
+	struct order_check c = {"b", 1};
+	cr_assert(hf_run_until(&f, commands_done, &c, GUARD_MS));
+	long b_started = hf_find(&f, SH_EV_COMMAND_STARTED, "b", 0);
+	long a_done = hf_find(&f, SH_EV_COMMAND_DONE, "a", 0);
+	cr_assert(a_done < 0 || b_started < a_done, "b waited for a");
+}
+
+Test(device, min_interval_spaces_commands)
+{
+	cr_assert_eq(hf_start(&f, "devices:\n"
+				  "  a: { driver: virtual, kind: light, min_interval: 150ms }\n"),
+		     0);
+	cr_assert(hf_wait_all_online(&f, GUARD_MS));
+	char reason[256];
+	int err;
+	for (int i = 0; i < 3; i++) {
+		submit("a", "{\"state\":\"TOGGLE\"}", reason, sizeof(reason), &err);
+		cr_assert_eq(err, 0, "%s", reason);
+	}
+	struct order_check c = {"a", 3};
+	cr_assert(hf_run_until(&f, commands_done, &c, GUARD_MS));
+	double last = -1;
+	for (size_t i = 0; i < f.n_events; i++) {
+		if (f.events[i].type != SH_EV_COMMAND_STARTED)
+			continue;
+		/* A lower bound: a slow machine only widens the gaps. */
+		if (last >= 0)
+			cr_assert_geq(f.events[i].at - last, 0.149, "gap %.3f s",
+				      f.events[i].at - last);
+		last = f.events[i].at;
+	}
+}
+
+Test(device, full_queue_and_offline_device_are_refused_with_reasons)
+{
+	cr_assert_eq(hf_start(&f, "devices:\n"
+				  "  slow: { driver: virtual, kind: switch, command_delay: 2s,\n"
+				  "          queue_limit: 2 }\n"
+				  "  dead: { driver: virtual, kind: switch, unreachable: true }\n"),
+		     0);
+	cr_assert(hf_wait_online(&f, "slow", GUARD_MS));
+	char reason[256];
+	int err;
+	for (int i = 0; i < 3; i++) { /* one running, two waiting */
+		submit("slow", "{\"state\":\"ON\"}", reason, sizeof(reason), &err);
+		cr_assert_eq(err, 0, "%s", reason);
+	}
+	submit("slow", "{\"state\":\"OFF\"}", reason, sizeof(reason), &err);
+	cr_assert_eq(err, -ENOBUFS);
+	cr_assert(strstr(reason, "queue full"), "%s", reason);
+
+	submit("dead", "{\"state\":\"ON\"}", reason, sizeof(reason), &err);
+	cr_assert_eq(err, -ENOTCONN);
+	cr_assert(strstr(reason, "offline"), "%s", reason);
+
+	submit("slow", "{\"brightness\":3}", reason, sizeof(reason), &err);
+	cr_assert_eq(err, -EINVAL);
+	cr_assert(strstr(reason, "unknown property 'brightness'"), "%s", reason);
+}
+
+Test(device, queue_while_offline_applies_the_latest_command_on_reconnect)
+{
+	cr_assert_eq(hf_start(&f, "devices:\n"
+				  "  late: { driver: virtual, kind: light, connect_delay: 200ms,\n"
+				  "          queue_while_offline: true }\n"),
+		     0);
+	char reason[256];
+	int err;
+	submit("late", "{\"brightness\":10}", reason, sizeof(reason), &err);
+	cr_assert_eq(err, 0, "%s", reason);
+	submit("late", "{\"brightness\":99}", reason, sizeof(reason), &err);
+	cr_assert_eq(err, 0, "%s", reason);
+	struct order_check c = {"late", 2}; /* the superseded one and the applied one */
+	cr_assert(hf_run_until(&f, commands_done, &c, GUARD_MS));
+	cr_assert_eq(hf_count(&f, SH_EV_COMMAND_STARTED, "late"), 1);
+	const cJSON *b = cJSON_GetObjectItem(sh_device_state(hf_device(&f, "late")), "brightness");
+	cr_assert_eq(b->valueint, 99);
+}
+
+Test(device, toggle_is_resolved_against_the_state)
+{
+	cr_assert_eq(hf_start(&f, "devices:\n  s: { driver: virtual, kind: switch }\n"), 0);
+	cr_assert(hf_wait_all_online(&f, GUARD_MS));
+	char reason[256];
+	int err;
+	submit("s", "{\"state\":\"TOGGLE\"}", reason, sizeof(reason), &err);
+	struct order_check c = {"s", 1};
+	cr_assert(hf_run_until(&f, commands_done, &c, GUARD_MS));
+	cr_assert_str_eq(
+		cJSON_GetObjectItem(sh_device_state(hf_device(&f, "s")), "state")->valuestring,
+		"ON");
+	submit("s", "{\"state\":\"TOGGLE\"}", reason, sizeof(reason), &err);
+	c.expected_done = 2;
+	cr_assert(hf_run_until(&f, commands_done, &c, GUARD_MS));
+	cr_assert_str_eq(
+		cJSON_GetObjectItem(sh_device_state(hf_device(&f, "s")), "state")->valuestring,
+		"OFF");
+}
+
+Test(device, max_connecting_caps_simultaneous_attempts)
+{
+	cr_assert_eq(hf_start(&f, "hub: { max_connecting: 2 }\n"
+				  "devices:\n"
+				  "  a: { driver: virtual, kind: light, connect_delay: 30ms }\n"
+				  "  b: { driver: virtual, kind: light, connect_delay: 30ms }\n"
+				  "  c: { driver: virtual, kind: light, connect_delay: 30ms }\n"
+				  "  d: { driver: virtual, kind: light, connect_delay: 30ms }\n"
+				  "  e: { driver: virtual, kind: light, connect_delay: 30ms }\n"),
+		     0);
+	cr_assert(hf_wait_all_online(&f, GUARD_MS));
+	int connecting = 0;
+	for (size_t i = 0; i < f.n_events; i++) {
+		if (f.events[i].type == SH_EV_DEVICE_CONNECTING)
+			connecting++;
+		else if (f.events[i].type == SH_EV_DEVICE_AVAILABILITY)
+			connecting--;
+		cr_assert_leq(connecting, 2, "more than 2 attempts at once");
+	}
+}
+
+Test(device, the_speaker_needs_its_plug)
+{
+	cr_assert_eq(hf_start(&f, "devices:\n"
+				  "  plug: { driver: virtual, kind: switch }\n"
+				  "  spk: { driver: virtual, kind: speaker, needs_power: plug,\n"
+				  "         backoff: { initial: 20ms, max: 20ms } }\n"),
+		     0);
+	cr_assert(hf_wait_online(&f, "plug", GUARD_MS));
+	hf_run_for(&f, 200);
+	cr_assert_not(sh_device_online(hf_device(&f, "spk")));
+	cr_assert(strstr(sh_device_last_error(hf_device(&f, "spk")), "no power"));
+	char reason[256];
+	int err;
+	submit("plug", "{\"state\":\"ON\"}", reason, sizeof(reason), &err);
+	cr_assert(hf_wait_online(&f, "spk", GUARD_MS));
+	/* A speaker that is off refuses to play. */
+	uint64_t id = submit("spk", "{\"play\":\"jazz\"}", reason, sizeof(reason), &err);
+	cr_assert_eq(err, 0);
+	struct order_check c = {"spk", 1};
+	cr_assert(hf_run_until(&f, commands_done, &c, GUARD_MS));
+	long done = hf_find(&f, SH_EV_COMMAND_DONE, "spk", 0);
+	cr_assert_eq(f.events[done].command_id, id);
+	cr_assert_neq(f.events[done].err, 0);
+	cr_assert_str_eq(f.events[done].reason, "speaker is off");
+}
+
+Test(device, sensors_report_readings)
+{
+	cr_assert_eq(hf_start(&f, "devices:\n"
+				  "  climate: { driver: virtual, kind: sensor, interval: 50ms,\n"
+				  "             readings: [temperature, humidity, motion] }\n"),
+		     0);
+	cr_assert(hf_wait_all_online(&f, GUARD_MS));
+	hf_run_for(&f, 300);
+	const cJSON *state = sh_device_state(hf_device(&f, "climate"));
+	cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(state, "temperature")));
+	cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(state, "humidity")));
+	cr_assert(cJSON_IsBool(cJSON_GetObjectItem(state, "motion")));
+	cr_assert_geq(hf_count(&f, SH_EV_DEVICE_STATE, "climate"), 2);
+}
+
+static void expect_refused(const char *driver, const char *message)
+{
+	struct sh_diag diag = {0};
+	char *yaml = th_strdupf("plugins: { dir: %s }\n"
+				"devices:\n"
+				"  ok: { driver: virtual, kind: light }\n"
+				"  bad: { driver: %s, kind: light }\n",
+				SMARTHUB_TEST_PLUGIN_DIR, driver);
+	memset(&f, 0, sizeof(f));
+	f.loop = ev_default_loop(0);
+	f.dir = th_tempdir();
+	cr_assert_eq(sh_hub_new(f.loop, &f.hub), 0);
+	int r = hf_reload(&f, yaml, &diag);
+	free(yaml);
+	cr_assert_lt(r, 0);
+	cr_assert_geq(diag.count, 1);
+	bool found = false;
+	for (size_t i = 0; i < diag.count; i++) {
+		/* file:line:column of the device that asked for it */
+		if (strstr(diag.messages[i], message) && strstr(diag.messages[i], ".yaml:4:"))
+			found = true;
+	}
+	cr_assert(found, "no '%s' at the device's position in: %s", message, diag.messages[0]);
+	cr_assert_eq(sh_hub_device_count(f.hub), 0, "a bad configuration must change nothing");
+	sh_diag_clear(&diag);
+}
+
+Test(device, plugin_of_another_abi_version_is_refused)
+{
+	expect_refused("badabi", "built for ABI version 99");
+}
+
+Test(device, plugin_without_descriptor_is_refused)
+{
+	expect_refused("nodesc", "exports no 'sh_driver_descriptor' descriptor");
+}
+
+Test(device, missing_plugin_is_refused)
+{
+	expect_refused("nosuchdriver", "cannot open plugin");
+}
+
+Test(device, unknown_driver_option_is_reported_with_its_position)
+{
+	struct sh_diag diag = {0};
+	memset(&f, 0, sizeof(f));
+	f.loop = ev_default_loop(0);
+	f.dir = th_tempdir();
+	cr_assert_eq(sh_hub_new(f.loop, &f.hub), 0);
+	sh_hub_set_plugin_dir(f.hub, SMARTHUB_PLUGIN_BUILD_DIR);
+	int r = hf_reload(&f,
+			  "devices:\n"
+			  "  a: { driver: virtual, kind: light,\n"
+			  "       colour: red, connect_delay: soon }\n",
+			  &diag);
+	cr_assert_lt(r, 0);
+	cr_assert_eq(diag.count, 2, "got %zu errors", diag.count);
+	bool unknown = false, duration = false;
+	for (size_t i = 0; i < diag.count; i++) {
+		unknown |= strstr(diag.messages[i], ":3:16: device a: unknown option 'colour'") !=
+			   NULL;
+		duration |= strstr(diag.messages[i], ":3:36:") != NULL;
+	}
+	cr_assert(unknown && duration, "%s | %s", diag.messages[0], diag.messages[1]);
+	sh_diag_clear(&diag);
+}
+
+Test(device, reload_keeps_unchanged_devices_connected)
+{
+	cr_assert_eq(hf_start(&f, "devices:\n"
+				  "  keep: { driver: virtual, kind: light }\n"
+				  "  change: { driver: virtual, kind: light }\n"
+				  "  drop: { driver: virtual, kind: switch }\n"),
+		     0);
+	cr_assert(hf_wait_all_online(&f, GUARD_MS));
+	struct sh_device *keep = hf_device(&f, "keep");
+	char reason[256];
+	int err;
+	submit("keep", "{\"brightness\":42}", reason, sizeof(reason), &err);
+	struct order_check c = {"keep", 1};
+	cr_assert(hf_run_until(&f, commands_done, &c, GUARD_MS));
+
+	size_t mark = f.n_events;
+	cr_assert_eq(hf_reload(&f,
+			       "devices:\n"
+			       "  keep: { driver: virtual, kind: light }\n"
+			       "  change: { driver: virtual, kind: light, connect_delay: 10ms }\n"
+			       "  added: { driver: virtual, kind: sensor }\n",
+			       NULL),
+		     0);
+	cr_assert(hf_wait_all_online(&f, GUARD_MS));
+	cr_assert_eq(hf_device(&f, "keep"), keep, "keep was recreated");
+	cr_assert(sh_device_online(keep));
+	cr_assert_eq(hf_find(&f, SH_EV_DEVICE_CONNECTING, "keep", mark), -1);
+	cr_assert_eq(hf_find_availability(&f, "keep", false, mark), -1);
+	cr_assert_eq(cJSON_GetObjectItem(sh_device_state(keep), "brightness")->valueint, 42);
+	cr_assert_geq(hf_find(&f, SH_EV_DEVICE_CONNECTING, "change", mark), 0);
+	cr_assert_geq(hf_find(&f, SH_EV_DEVICE_REMOVED, "drop", mark), 0);
+	cr_assert_null(hf_device(&f, "drop"));
+	cr_assert_geq(hf_find(&f, SH_EV_DEVICE_ADDED, "added", mark), 0);
+	cr_assert_eq(sh_hub_device_count(f.hub), 3);
+}
+
+Test(device, a_bad_reload_changes_nothing)
+{
+	cr_assert_eq(hf_start(&f, "devices:\n  a: { driver: virtual, kind: light }\n"), 0);
+	cr_assert(hf_wait_all_online(&f, GUARD_MS));
+	struct sh_diag diag = {0};
+	cr_assert_lt(hf_reload(&f, "devices:\n  a: { driver: virtual, kind: toaster }\n", &diag),
+		     0);
+	sh_diag_clear(&diag);
+	cr_assert(sh_device_online(hf_device(&f, "a")));
+	cr_assert_eq(hf_count(&f, SH_EV_DEVICE_REMOVED, NULL), 0);
+}
+
+Test(device, kind_validation)
+{
+	char reason[256];
+	cJSON *c = cJSON_Parse("{\"brightness\":256}");
+	cr_assert_eq(sh_kind_validate("light", c, reason, sizeof(reason)), -EINVAL);
+	cr_assert_str_eq(reason, "brightness must be an integer from 0 to 255");
+	cJSON_Delete(c);
+	c = cJSON_Parse("{\"color\":{\"r\":1,\"g\":2,\"b\":3},\"transition\":1.5}");
+	cr_assert_eq(sh_kind_validate("light", c, reason, sizeof(reason)), 0);
+	cJSON_Delete(c);
+	c = cJSON_Parse("{\"volume\":\"loud\"}");
+	cr_assert_eq(sh_kind_validate("speaker", c, reason, sizeof(reason)), -EINVAL);
+	cJSON_Delete(c);
+	c = cJSON_Parse("{\"state\":\"ON\"}");
+	cr_assert_eq(sh_kind_validate("sensor", c, reason, sizeof(reason)), -EINVAL);
+	cr_assert_str_eq(reason, "a sensor takes no commands");
+	cJSON_Delete(c);
+	c = cJSON_Parse("[1]");
+	cr_assert_eq(sh_kind_validate("switch", c, reason, sizeof(reason)), -EINVAL);
+	cJSON_Delete(c);
+}
