@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Integration tests of the exec driver through the real smarthubd and a
+ * private mosquitto: small shell scripts in a temporary directory play the
+ * command-line tools (they write files the test then reads), and the test
+ * drives the devices over MQTT as a user would. Covers on/off, a failing
+ * tool, a tool that overruns its timeout (killed, reaped, no zombie), read
+ * output as a number, as JSON and as garbage, and that configured
+ * arguments reach the tool verbatim, never through a shell.
+ */
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Generous bounds for waits; they never fail a test on a slow machine. */
+#define WAIT_MS 15000
+
+static struct {
+	char *dir;
+	struct th_broker broker;
+	struct th_daemon daemon;
+	struct th_mqtt *mqtt;
+} t;
+
+static void teardown(void)
+{
+	th_mqtt_close(t.mqtt);
+	th_daemon_stop(&t.daemon);
+	th_broker_stop(&t.broker);
+	if (t.dir)
+		th_rmtree(t.dir);
+	free(t.dir);
+	memset(&t, 0, sizeof(t));
+}
+
+TestSuite(exec, .fini = teardown);
+
+/* Writes an executable script <dir>/<name> with `body` after the #! line. */
+static char *script(const char *name, const char *body)
+{
+	char *path = th_strdupf("%s/%s", t.dir, name);
+	char *text = th_strdupf("#!/bin/sh\n%s", body);
+	cr_assert_eq(th_write_file(path, text), 0);
+	cr_assert_eq(chmod(path, 0755), 0);
+	free(text);
+	return path;
+}
+
+static char *path_in_dir(const char *name)
+{
+	return th_strdupf("%s/%s", t.dir, name);
+}
+
+/* Starts the broker, a client subscribed to everything, and the daemon
+ * with `devices` (YAML, already indented under `devices:`). */
+static void start(const char *devices)
+{
+	cr_assert_eq(th_broker_start(&t.broker, 0), 0);
+	t.mqtt = th_mqtt_connect(t.broker.port, "test-exec");
+	cr_assert_not_null(t.mqtt);
+	cr_assert_eq(th_mqtt_subscribe(t.mqtt, "smarthub/#"), 0);
+	char *yaml = th_strdupf("mqtt:\n  url: tcp://127.0.0.1:%d\n"
+				"log:\n  level: debug\n"
+				"devices:\n%s",
+				t.broker.port, devices);
+	cr_assert_eq(th_daemon_start(&t.daemon, yaml, NULL, NULL), 0);
+	free(yaml);
+}
+
+static void expect_json(const char *topic, const char *subset)
+{
+	char *msg = th_mqtt_wait_json(t.mqtt, topic, subset, WAIT_MS);
+	if (!msg) {
+		char *log = th_daemon_log(&t.daemon);
+		char *last = th_mqtt_last(t.mqtt, topic);
+		cr_assert_fail("no %s on %s (last: %s); daemon log:\n%s", subset, topic,
+			       last ? last : "none", log);
+	}
+	free(msg);
+}
+
+static void set(const char *device, const char *payload)
+{
+	char *topic = th_strdupf("smarthub/%s/set", device);
+	cr_assert_eq(th_mqtt_publish(t.mqtt, topic, payload, strlen(payload), false), 0);
+	free(topic);
+}
+
+/* Whether /proc says `pid` is alive (running or sleeping, not a zombie). */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0; /* gone */
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/* The number of zombie children of `parent`. */
+static int zombies_of(pid_t parent)
+{
+	int count = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		char path[300], buf[512];
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		const char *p = strrchr(buf, ')');
+		char state;
+		int ppid;
+		if (p && sscanf(p + 1, " %c %d", &state, &ppid) == 2 && ppid == parent &&
+		    state == 'Z')
+			count++;
+	}
+	if (d)
+		closedir(d);
+	return count;
+}
+
+static pid_t read_pid(const char *path)
+{
+	char *text = th_read_file(path);
+	pid_t pid = text ? (pid_t)atoi(text) : 0;
+	free(text);
+	return pid;
+}
+
+Test(exec, on_and_off_run_the_configured_commands_verbatim)
+{
+	t.dir = th_tempdir();
+	cr_assert_not_null(t.dir);
+	char *power = path_in_dir("power");
+	char *pwned = path_in_dir("pwned");
+	/* The tool writes its arguments, one per line, to $OUT. */
+	char *tool = script("amp-power", "printf '%s\\n' \"$@\" > \"$OUT\"\n");
+	char *state = script("amp-state", "if grep -qx on \"$OUT\" 2>/dev/null; then echo ON;"
+					  " else echo OFF; fi\n");
+	char *devices = th_strdupf("  amp:\n"
+				   "    driver: exec\n"
+				   "    kind: switch\n"
+				   "    on: [%s, \"on\", \"$(touch %s)\", \"a b;c|d\"]\n"
+				   "    off: [%s, \"off\"]\n"
+				   "    state: [%s]\n"
+				   "    env: { OUT: %s }\n"
+				   "    cwd: /\n",
+				   tool, pwned, tool, state, power);
+	start(devices);
+
+	/* connect ran `state` once. */
+	expect_json("smarthub/amp/availability", "{\"state\":\"online\"}");
+	expect_json("smarthub/amp", "{\"state\":\"OFF\"}");
+
+	set("amp", "{\"state\":\"ON\"}");
+	expect_json("smarthub/amp", "{\"state\":\"ON\"}");
+	char *args = th_read_file(power);
+	cr_assert_not_null(args);
+	char *want = th_strdupf("on\n$(touch %s)\na b;c|d\n", pwned);
+	cr_expect_str_eq(args, want, "the tool got its arguments changed");
+	free(want);
+	free(args);
+	struct stat st;
+	cr_expect_eq(stat(pwned, &st), -1, "an argument reached a shell");
+
+	/* A payload is never more than ON or OFF to the driver: shell text
+	 * in it is refused by the daemon and reaches no command. */
+	char *payload = th_strdupf("{\"state\":\"$(touch %s)\"}", pwned);
+	th_mqtt_clear(t.mqtt);
+	set("amp", payload);
+	free(payload);
+	char *ev = th_mqtt_wait(t.mqtt, "smarthub/bridge/event", "amp", WAIT_MS);
+	cr_expect_not_null(ev, "the bad payload was not refused");
+	free(ev);
+	set("amp", "OFF");
+	expect_json("smarthub/amp", "{\"state\":\"OFF\"}");
+	args = th_read_file(power);
+	cr_expect_str_eq(args, "off\n");
+	free(args);
+	cr_expect_eq(stat(pwned, &st), -1, "a payload reached a shell");
+
+	cr_expect_eq(zombies_of(t.daemon.pid), 0);
+	free(devices);
+	free(tool);
+	free(state);
+	free(power);
+	free(pwned);
+}
+
+Test(exec, failing_command_is_an_error_and_leaves_the_state)
+{
+	t.dir = th_tempdir();
+	cr_assert_not_null(t.dir);
+	char *bad = script("bad-tool", "echo 'amp not responding' >&2\n"
+				       "echo 'second line' >&2\n"
+				       "exit 3\n");
+	char *off = script("off-tool", "exit 0\n");
+	char *devices = th_strdupf("  amp:\n"
+				   "    driver: exec\n"
+				   "    kind: switch\n"
+				   "    on: [%s]\n"
+				   "    off: [%s]\n",
+				   bad, off);
+	start(devices);
+	expect_json("smarthub/amp/availability", "{\"state\":\"online\"}");
+
+	set("amp", "OFF");
+	expect_json("smarthub/amp", "{\"state\":\"OFF\"}");
+	set("amp", "ON");
+	char *ev = th_mqtt_wait(t.mqtt, "smarthub/bridge/event",
+				"exit status 3: amp not responding", WAIT_MS);
+	cr_assert_not_null(ev, "no error event; log:\n%s", th_daemon_log(&t.daemon));
+	cr_expect_null(strstr(ev, "second line"), "only stderr's first line: %s", ev);
+	free(ev);
+	/* Still OFF, still online. */
+	char *last = th_mqtt_last(t.mqtt, "smarthub/amp");
+	cr_expect(last && strstr(last, "\"OFF\""), "state changed to %s", last);
+	free(last);
+	char *avail = th_mqtt_last(t.mqtt, "smarthub/amp/availability");
+	cr_expect(avail && strstr(avail, "online"), "availability %s", avail);
+	free(avail);
+	free(devices);
+	free(bad);
+	free(off);
+}
+
+Test(exec, command_that_overruns_its_timeout_is_killed_and_reaped)
+{
+	t.dir = th_tempdir();
+	cr_assert_not_null(t.dir);
+	char *pidfile = path_in_dir("slow.pid");
+	char *kidfile = path_in_dir("sleep.pid");
+	/* The tool starts a child of its own and hangs. */
+	char *slow = script("slow-tool", "echo $$ > \"$PIDFILE\"\n"
+					 "sleep 60 &\n"
+					 "echo $! > \"$KIDFILE\"\n"
+					 "wait\n");
+	char *off = script("off-tool", "exit 0\n");
+	char *devices = th_strdupf("  amp:\n"
+				   "    driver: exec\n"
+				   "    kind: switch\n"
+				   "    on: [%s]\n"
+				   "    off: [%s]\n"
+				   "    timeout: 1s\n"
+				   "    command_timeout: 30s\n"
+				   "    env: { PIDFILE: %s, KIDFILE: %s }\n",
+				   slow, off, pidfile, kidfile);
+	start(devices);
+	expect_json("smarthub/amp/availability", "{\"state\":\"online\"}");
+
+	set("amp", "ON");
+	char *ev = th_mqtt_wait(t.mqtt, "smarthub/bridge/event", "timed out after 1s", WAIT_MS);
+	cr_assert_not_null(ev, "no timeout event; log:\n%s", th_daemon_log(&t.daemon));
+	free(ev);
+	pid_t pid = read_pid(pidfile), kid = read_pid(kidfile);
+	cr_assert_gt(pid, 0);
+	cr_assert_gt(kid, 0);
+
+	/* The tool and its own child are killed, and the tool (the daemon's
+	 * child) is reaped: no /proc entry at all. Bounded polling, since the
+	 * reaping happens on the daemon's loop. */
+	char st = 0, kst = 0;
+	for (int i = 0; i < 150; i++) {
+		st = proc_state(pid);
+		kst = proc_state(kid);
+		/* The grandchild is reaped by whoever inherited it. */
+		if (st == 0 && (kst == 0 || kst == 'Z'))
+			break;
+		usleep(100 * 1000);
+	}
+	cr_expect_eq(st, 0, "tool pid %d still in /proc (state %c)", (int)pid, st);
+	cr_expect(kst == 0 || kst == 'Z', "the tool's child %d still runs (state %c)", (int)kid,
+		  kst);
+	cr_expect_eq(zombies_of(t.daemon.pid), 0);
+	char *last = th_mqtt_last(t.mqtt, "smarthub/amp");
+	cr_expect(!last || !strstr(last, "\"ON\""), "a timed-out command set the state: %s", last);
+	free(last);
+
+	/* The device still works. */
+	set("amp", "OFF");
+	expect_json("smarthub/amp", "{\"state\":\"OFF\"}");
+	free(devices);
+	free(slow);
+	free(off);
+	free(pidfile);
+	free(kidfile);
+}
+
+Test(exec, read_output_number_json_and_garbage)
+{
+	t.dir = th_tempdir();
+	cr_assert_not_null(t.dir);
+	char *reading = path_in_dir("reading");
+	cr_assert_eq(th_write_file(reading, "21.5\n"), 0);
+	char *reader = script("reader", "cat \"$1\"\n");
+	char *devices = th_strdupf("  meter:\n"
+				   "    driver: exec\n"
+				   "    kind: sensor\n"
+				   "    read: [%s, %s]\n"
+				   "    key: power\n"
+				   "    unit: W\n"
+				   "    interval: 200ms\n",
+				   reader, reading);
+	start(devices);
+	expect_json("smarthub/meter/availability", "{\"state\":\"online\"}");
+	expect_json("smarthub/meter", "{\"power\":21.5}");
+
+	/* A JSON object is merged into the state. */
+	cr_assert_eq(th_write_file(reading, "{\"temperature\":20.5,\"humidity\":40}\n"), 0);
+	expect_json("smarthub/meter", "{\"power\":21.5,\"temperature\":20.5,\"humidity\":40}");
+
+	/* Garbage is an error, logged once, and publishes nothing. */
+	th_mqtt_clear(t.mqtt);
+	cr_assert_eq(th_write_file(reading, "garbage\n"), 0);
+	cr_assert(th_daemon_wait_log(&t.daemon, "read: output is not a number or a JSON object",
+				     WAIT_MS),
+		  "log:\n%s", th_daemon_log(&t.daemon));
+	cr_assert_eq(th_write_file(reading, "7\n"), 0);
+	expect_json("smarthub/meter", "{\"power\":7}");
+	char *log = th_daemon_log(&t.daemon);
+	const char *first = strstr(log, "output is not a number");
+	cr_expect(first && !strstr(first + 1, "output is not a number"),
+		  "the failure was logged more than once:\n%s", log);
+	cr_expect(strstr(log, "read works again"), "no recovery line:\n%s", log);
+	free(log);
+	cr_expect_eq(th_mqtt_count(t.mqtt, "smarthub/meter/availability"), 0,
+		     "garbage output must not take the sensor offline");
+	free(devices);
+	free(reader);
+	free(reading);
+}
+
+Test(exec, missing_tool_fails_the_connect)
+{
+	t.dir = th_tempdir();
+	cr_assert_not_null(t.dir);
+	char *devices = th_strdupf("  ghost:\n"
+				   "    driver: exec\n"
+				   "    kind: sensor\n"
+				   "    read: [%s/no-such-tool]\n",
+				   t.dir);
+	start(devices);
+	cr_assert(th_daemon_wait_log(&t.daemon, "cannot run", WAIT_MS), "log:\n%s",
+		  th_daemon_log(&t.daemon));
+	char *avail = th_mqtt_last(t.mqtt, "smarthub/ghost/availability");
+	cr_expect(!avail || strstr(avail, "offline"), "availability %s", avail);
+	free(avail);
+	free(devices);
+}
