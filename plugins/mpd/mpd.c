@@ -83,7 +83,7 @@ static void mpd_send(struct mpd *m, const char *text, enum mpd_phase phase)
 	m->phase = phase;
 	int err = sh_tcpline_send(m->conn, text, strlen(text));
 	if (err < 0)
-		m->host->log(m->dev, SH_LOG_WARNING, "mpd: cannot send: %s", strerror(-err));
+		m->host->log(m->dev, SH_LOG_WARNING, "cannot send: %s", strerror(-err));
 }
 
 /* Reports a broken connection once, the way the daemon expects it. */
@@ -233,8 +233,8 @@ static void mpd_response_done(struct mpd *m)
 			m->cmd_err = -EIO;
 			snprintf(m->cmd_reason, sizeof(m->cmd_reason), "%s",
 				 m->resp.ack.message[0] ? m->resp.ack.message : "mpd refused");
-			m->host->log(m->dev, SH_LOG_DEBUG, "mpd: {%s} failed: %s",
-				     m->resp.ack.command, m->resp.ack.message);
+			m->host->log(m->dev, SH_LOG_DEBUG, "{%s} failed: %s", m->resp.ack.command,
+				     m->resp.ack.message);
 		}
 		/* Read the state back before completing (even after an ACK: a
 		 * list may have run partly). */
@@ -255,7 +255,7 @@ static void mpd_on_line(void *ctx, char *line, size_t len)
 			mpd_fail(m, "not an MPD server (no OK MPD greeting)");
 			return;
 		}
-		m->host->log(m->dev, SH_LOG_INFO, "mpd: connected to MPD %u.%u.%u at %s:%u", major,
+		m->host->log(m->dev, SH_LOG_INFO, "connected to MPD %u.%u.%u at %s:%u", major,
 			     minor, patch, m->hostname, m->port);
 		if (m->password) {
 			char text[MPD_COMMAND_MAX] = "password";

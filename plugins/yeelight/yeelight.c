@@ -172,7 +172,7 @@ static void yl_answer(struct yeelight *y, const struct yl_message *msg)
 				yl_fail(y, reason);
 				return;
 			}
-			y->host->log(y->dev, SH_LOG_WARNING, "yeelight: %s", reason);
+			y->host->log(y->dev, SH_LOG_WARNING, "%s", reason);
 		} else {
 			yl_publish_props(y, &props);
 			if (!y->online) {
@@ -189,7 +189,7 @@ static void yl_answer(struct yeelight *y, const struct yl_message *msg)
 				y->quota_backoff_ms = YL_QUOTA_BACKOFF_MAX_MS;
 			y->quiet_until = y->host->now_ms(y->dev) + y->quota_backoff_ms;
 			y->host->log(y->dev, SH_LOG_WARNING,
-				     "yeelight: bulb quota exceeded; spacing requests by %u ms",
+				     "bulb quota exceeded; spacing requests by %u ms",
 				     y->quota_backoff_ms);
 			yl_command_finish(y, -EBUSY, msg->error_message);
 		} else {
@@ -223,7 +223,7 @@ static void yl_on_line(void *ctx, char *line, size_t len)
 	if (y->pending_id && msg.id == (long long)y->pending_id)
 		yl_answer(y, &msg);
 	else
-		y->host->log(y->dev, SH_LOG_DEBUG, "yeelight: ignoring answer %lld", msg.id);
+		y->host->log(y->dev, SH_LOG_DEBUG, "ignoring answer %lld", msg.id);
 }
 
 static void yl_on_connected(void *ctx)

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The yeelight driver end to end: the real smarthubd and mosquitto, and the
+ * fake bulb of tests/fakes (the Yeelight LAN protocol, byte for byte). A
+ * user's commands over MQTT must reach the bulb, the bulb's own changes
+ * must reach MQTT, and a bulb that drops, refuses or throttles must show
+ * as such without holding up anything else.
+ */
+#include "../fakes/fake_yeelight.c"
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Generous bounds for things that take milliseconds on any machine. */
+#define WAIT_MS 10000
+
+struct rig {
+	struct th_broker broker;
+	struct th_daemon daemon;
+	struct th_mqtt *mqtt;
+	struct fake_bulb *bulb;  /* "lamp" */
+	struct fake_bulb *other; /* "desk", for "the others keep working" */
+};
+
+static struct rig rig;
+
+static void rig_start(void)
+{
+	memset(&rig, 0, sizeof(rig));
+	rig.bulb = fake_bulb_start();
+	rig.other = fake_bulb_start();
+	cr_assert(rig.bulb && rig.other);
+	cr_assert_eq(th_broker_start(&rig.broker, 0), 0);
+	rig.mqtt = th_mqtt_connect(rig.broker.port, "test-yeelight");
+	cr_assert_not_null(rig.mqtt);
+	cr_assert_eq(th_mqtt_subscribe(rig.mqtt, "smarthub/#"), 0);
+
+	char *yaml =
+		th_strdupf("mqtt:\n"
+			   "  url: tcp://127.0.0.1:%d\n"
+			   "devices:\n"
+			   "  lamp:\n"
+			   "    driver: yeelight\n"
+			   "    kind: light\n"
+			   "    host: 127.0.0.1\n"
+			   "    port: %d\n"
+			   "    backoff: {initial: 100ms, max: 500ms}\n"
+			   "  desk:\n"
+			   "    driver: yeelight\n"
+			   "    kind: light\n"
+			   "    host: 127.0.0.1\n"
+			   "    port: %d\n",
+			   rig.broker.port, fake_bulb_port(rig.bulb), fake_bulb_port(rig.other));
+	cr_assert_eq(th_daemon_start(&rig.daemon, yaml, NULL, NULL), 0);
+	free(yaml);
+	char *m = th_mqtt_wait_json(rig.mqtt, "smarthub/lamp/availability",
+				    "{\"state\":\"online\"}", WAIT_MS);
+	cr_assert_not_null(m, "lamp never came online; log:\n%s", th_daemon_log(&rig.daemon));
+	free(m);
+	m = th_mqtt_wait_json(rig.mqtt, "smarthub/desk/availability", "{\"state\":\"online\"}",
+			      WAIT_MS);
+	cr_assert_not_null(m);
+	free(m);
+}
+
+static void rig_stop(void)
+{
+	th_daemon_stop(&rig.daemon);
+	th_mqtt_close(rig.mqtt);
+	th_broker_stop(&rig.broker);
+	fake_bulb_stop(rig.bulb);
+	fake_bulb_stop(rig.other);
+}
+
+TestSuite(yeelight, .init = rig_start, .fini = rig_stop, .timeout = 120);
+
+static void set(const char *device, const char *json)
+{
+	char *topic = th_strdupf("smarthub/%s/set", device);
+	cr_assert_eq(th_mqtt_publish(rig.mqtt, topic, json, strlen(json), false), 0);
+	free(topic);
+}
+
+static void expect_state(const char *device, const char *subset)
+{
+	char *topic = th_strdupf("smarthub/%s", device);
+	char *m = th_mqtt_wait_json(rig.mqtt, topic, subset, WAIT_MS);
+	char *last = th_mqtt_last(rig.mqtt, topic);
+	cr_assert_not_null(m, "%s never had %s; last: %s", device, subset, last ? last : "none");
+	free(last);
+	free(m);
+	free(topic);
+}
+
+static void expect_availability(const char *device, const char *state)
+{
+	char *topic = th_strdupf("smarthub/%s/availability", device);
+	char *subset = th_strdupf("{\"state\":\"%s\"}", state);
+	char *m = th_mqtt_wait_json(rig.mqtt, topic, subset, WAIT_MS);
+	cr_assert_not_null(m, "%s never %s; log:\n%s", device, state, th_daemon_log(&rig.daemon));
+	free(m);
+	free(subset);
+	free(topic);
+}
+
+struct want {
+	int power; /* -1 any */
+	int bright, ct;
+	long rgb;
+	int mode;
+};
+
+static bool bulb_is(const struct fake_bulb_state *s, void *arg)
+{
+	const struct want *w = arg;
+	return (w->power < 0 || s->power == (w->power == 1)) &&
+	       (!w->bright || s->bright == w->bright) && (!w->ct || s->ct == w->ct) &&
+	       (w->rgb < 0 || s->rgb == w->rgb) && (!w->mode || s->color_mode == w->mode);
+}
+
+static void expect_bulb(struct fake_bulb *b, struct want w)
+{
+	struct fake_bulb_state s;
+	bool ok = fake_bulb_wait(b, bulb_is, &w, WAIT_MS);
+	fake_bulb_get(b, &s);
+	cr_assert(ok, "bulb is power %d bright %d ct %d rgb %06lx mode %d", s.power, s.bright, s.ct,
+		  s.rgb, s.color_mode);
+}
+
+Test(yeelight, initial_state_is_read_at_connect)
+{
+	/* The fake starts off, bright 100, ct 4000 (250 mireds). */
+	expect_state("lamp", "{\"state\":\"OFF\",\"brightness\":255,\"color_temp\":250,"
+			     "\"color_mode\":\"color_temp\"}");
+	struct fake_bulb_state s;
+	fake_bulb_get(rig.bulb, &s);
+	cr_assert_eq(s.connections, 1, "one connection per device");
+}
+
+Test(yeelight, commands_reach_the_bulb)
+{
+	set("lamp", "{\"state\":\"ON\",\"brightness\":128}");
+	expect_bulb(rig.bulb, (struct want){.power = 1, .bright = 50, .rgb = -1});
+	expect_state("lamp", "{\"state\":\"ON\",\"brightness\":128}");
+
+	set("lamp", "{\"color_temp\":370}");
+	expect_bulb(rig.bulb, (struct want){.power = 1, .ct = 2703, .mode = 2, .rgb = -1});
+	expect_state("lamp", "{\"color_temp\":370,\"color_mode\":\"color_temp\"}");
+
+	set("lamp", "{\"color\":{\"r\":255,\"g\":0,\"b\":128}}");
+	expect_bulb(rig.bulb, (struct want){.power = 1, .rgb = 0xff0080, .mode = 1});
+	expect_state("lamp", "{\"color\":{\"r\":255,\"g\":0,\"b\":128},\"color_mode\":\"rgb\"}");
+
+	set("lamp", "{\"state\":\"OFF\",\"transition\":2}");
+	expect_bulb(rig.bulb, (struct want){.power = 0, .rgb = -1});
+	expect_state("lamp", "{\"state\":\"OFF\"}");
+	struct fake_bulb_state s;
+	fake_bulb_get(rig.bulb, &s);
+	cr_assert_str_eq(s.last_power_params, "[\"off\",\"smooth\",2000]");
+
+	/* Brightness on a light that is off turns it on first (the bulb
+	 * refuses set_bright while off); brightness 0 turns it off. */
+	set("lamp", "{\"brightness\":255}");
+	expect_bulb(rig.bulb, (struct want){.power = 1, .bright = 100, .rgb = -1});
+	fake_bulb_get(rig.bulb, &s);
+	cr_assert_str_eq(s.last_power_params, "[\"on\",\"smooth\",300]", "default transition");
+	set("lamp", "{\"brightness\":0}");
+	expect_bulb(rig.bulb, (struct want){.power = 0, .rgb = -1});
+	expect_state("lamp", "{\"state\":\"OFF\"}");
+
+	/* The other bulb was never touched. */
+	struct fake_bulb_state o;
+	fake_bulb_get(rig.other, &o);
+	cr_assert_not(o.power);
+}
+
+Test(yeelight, changes_made_elsewhere_are_published)
+{
+	fake_bulb_push(rig.bulb, "{\"power\":\"on\",\"bright\":\"20\"}");
+	expect_state("lamp", "{\"state\":\"ON\",\"brightness\":51}");
+	fake_bulb_push(rig.bulb, "{\"rgb\":\"65280\",\"color_mode\":\"1\"}");
+	expect_state("lamp", "{\"color\":{\"r\":0,\"g\":255,\"b\":0},\"color_mode\":\"rgb\"}");
+}
+
+Test(yeelight, dropped_connection_goes_offline_and_comes_back)
+{
+	th_mqtt_clear(rig.mqtt);
+	fake_bulb_drop_all(rig.bulb);
+	expect_availability("lamp", "offline");
+	expect_availability("lamp", "online");
+
+	set("lamp", "{\"state\":\"ON\"}");
+	expect_bulb(rig.bulb, (struct want){.power = 1, .rgb = -1});
+	struct fake_bulb_state s;
+	fake_bulb_get(rig.bulb, &s);
+	cr_assert_eq(s.connections, 1, "the old connection is not kept");
+}
+
+static bool turned_away_twice(const struct fake_bulb_state *s, void *arg)
+{
+	return s->turned_away >= 2;
+}
+
+Test(yeelight, refused_connections_retry_while_others_work)
+{
+	th_mqtt_clear(rig.mqtt);
+	fake_bulb_refuse(rig.bulb, true);
+	fake_bulb_drop_all(rig.bulb);
+	expect_availability("lamp", "offline");
+	/* The daemon keeps retrying (with backoff) ... */
+	cr_assert(fake_bulb_wait(rig.bulb, turned_away_twice, NULL, WAIT_MS));
+	/* ... a command to it fails at once rather than hanging ... */
+	set("lamp", "{\"state\":\"ON\"}");
+	char *ev = th_mqtt_wait(rig.mqtt, "smarthub/bridge/event", "lamp", WAIT_MS);
+	cr_assert_not_null(ev, "a command to an offline light must say why");
+	free(ev);
+	/* ... and the other light works meanwhile. */
+	set("desk", "{\"state\":\"ON\",\"brightness\":255}");
+	expect_bulb(rig.other, (struct want){.power = 1, .bright = 100, .rgb = -1});
+	expect_state("desk", "{\"state\":\"ON\",\"brightness\":255}");
+
+	fake_bulb_refuse(rig.bulb, false);
+	expect_availability("lamp", "online");
+	set("lamp", "{\"state\":\"ON\"}");
+	expect_bulb(rig.bulb, (struct want){.power = 1, .rgb = -1});
+}
+
+Test(yeelight, quota_error_is_reported_and_later_commands_work)
+{
+	set("lamp", "{\"state\":\"ON\"}");
+	expect_bulb(rig.bulb, (struct want){.power = 1, .rgb = -1});
+	th_mqtt_clear(rig.mqtt);
+
+	fake_bulb_quota(rig.bulb, true);
+	set("lamp", "{\"brightness\":26}");
+	char *ev = th_mqtt_wait(rig.mqtt, "smarthub/bridge/event", "quota", WAIT_MS);
+	cr_assert_not_null(ev, "the bulb's quota error must reach the user; log:\n%s",
+			   th_daemon_log(&rig.daemon));
+	free(ev);
+	cr_assert(th_daemon_wait_log(&rig.daemon, "quota", WAIT_MS));
+
+	/* Throttled is not offline. */
+	char *avail = th_mqtt_last(rig.mqtt, "smarthub/lamp/availability");
+	cr_assert(!avail || strstr(avail, "online"), "availability: %s", avail);
+	free(avail);
+
+	fake_bulb_quota(rig.bulb, false);
+	set("lamp", "{\"brightness\":26}");
+	expect_bulb(rig.bulb, (struct want){.power = 1, .bright = 10, .rgb = -1});
+	expect_state("lamp", "{\"brightness\":26}");
+}
