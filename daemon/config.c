@@ -807,8 +807,39 @@ static void load_root(struct sh_loader *ld, const struct sh_node *root)
 	load_on_start(ld, sh_node_get(root, "on_start"));
 }
 
+/* The position of a message "<file>:<line>:<column>: ..." of `file`, for
+ * sorting; other messages (no position, another file) sort first. */
+static unsigned long long message_position(const char *msg, const char *file)
+{
+	size_t n = strlen(file);
+	unsigned line, column;
+
+	if (strncmp(msg, file, n) || msg[n] != ':' ||
+	    sscanf(msg + n + 1, "%u:%u:", &line, &column) != 2)
+		return 0;
+	return (unsigned long long)line << 32 | column;
+}
+
+/* The checks run section by section, and cross references last; a reader
+ * fixes a file top to bottom, so the errors of this load are put in file
+ * order (a stable insertion sort; SH_DIAG_LIMIT keeps it small). */
+static void sort_errors(struct sh_diag *diag, size_t from, const char *file)
+{
+	for (size_t i = from + 1; i < diag->count; i++) {
+		char *msg = diag->messages[i];
+		unsigned long long pos = message_position(msg, file);
+		size_t j = i;
+		while (j > from && message_position(diag->messages[j - 1], file) > pos) {
+			diag->messages[j] = diag->messages[j - 1];
+			j--;
+		}
+		diag->messages[j] = msg;
+	}
+}
+
 int sh_config_load(const char *path, struct sh_config **out, struct sh_diag *diag)
 {
+	size_t messages_before = diag ? diag->count : 0;
 	size_t errors_before = sh_diag_errors(diag);
 	struct sh_node_doc *doc;
 	int err;
@@ -839,6 +870,7 @@ int sh_config_load(const char *path, struct sh_config **out, struct sh_diag *dia
 		return -ENOMEM;
 	}
 	if (sh_diag_errors(diag) != errors_before) {
+		sort_errors(diag, messages_before, path);
 		sh_config_free(c);
 		return -EINVAL;
 	}

@@ -595,6 +595,9 @@ Test(config, several_errors_in_one_run)
 		     "bad duration 'soon' for scenes.evening.steps[1].delay (use e.g. 250ms, 2s, "
 		     "5m)");
 	cr_expect_eq(count_lines(errors), 6, "%s", errors);
+	/* In file order, although cross references are checked last. */
+	cr_expect_lt(strstr(errors, ":3:14: "), strstr(errors, ":4:3: "), "%s", errors);
+	cr_expect_lt(strstr(errors, ":16:18: "), strstr(errors, ":21:18: "), "%s", errors);
 	free(errors);
 }
 
