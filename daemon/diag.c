@@ -52,7 +52,8 @@ static void diag_push(struct sh_diag *diag, const char *prefix, const char *text
 	diag->messages[diag->count++] = msg;
 }
 
-static void diag_vpush(struct sh_diag *diag, const char *prefix, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void
+diag_vpush(struct sh_diag *diag, const char *prefix, const char *fmt, va_list ap)
 {
 	char text[SH_DIAG_MESSAGE_MAX];
 

@@ -26,7 +26,8 @@ struct sh_diag {
 /* At a node's position; `at` NULL gives a message without position. */
 void sh_diag_add(struct sh_diag *diag, const struct sh_node *at, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-void sh_diag_addv(struct sh_diag *diag, const struct sh_node *at, const char *fmt, va_list ap);
+void sh_diag_addv(struct sh_diag *diag, const struct sh_node *at, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 /* At an explicit position (a YAML syntax error has no node). */
 void sh_diag_add_at(struct sh_diag *diag, const char *file, unsigned line, unsigned column,
 		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));

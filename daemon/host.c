@@ -94,7 +94,8 @@ static const cJSON *host_device_state(const struct sh_device *dev)
 	return sh_device_state(dev);
 }
 
-static void host_log(struct sh_device *dev, enum sh_log_level level, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void
+host_log(struct sh_device *dev, enum sh_log_level level, const char *fmt, ...)
 {
 	if (level > sh_log_get_level())
 		return;
@@ -108,7 +109,8 @@ static void host_log(struct sh_device *dev, enum sh_log_level level, const char 
 
 /* --- options ------------------------------------------------------------- */
 
-static void host_config_error(struct sh_device *dev, const struct sh_node *at, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void
+host_config_error(struct sh_device *dev, const struct sh_node *at, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;

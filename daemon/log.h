@@ -26,7 +26,8 @@ int sh_log_level_parse(const char *name, enum sh_log_level *out);
 const char *sh_log_level_name(enum sh_log_level level);
 
 void sh_log(enum sh_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sh_logv(enum sh_log_level level, const char *fmt, va_list ap);
+void sh_logv(enum sh_log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 #define sh_log_error(...) sh_log(SH_LOG_ERR, __VA_ARGS__)
 #define sh_log_warning(...) sh_log(SH_LOG_WARNING, __VA_ARGS__)
