@@ -63,6 +63,7 @@ struct exec_run {
 	bool probe;                /* part of connect(): its failure fails the connect */
 	bool delivered;            /* its result was reported (or it was abandoned) */
 	bool detached;             /* disconnect abandoned it; only the reaping is left */
+	bool exited;               /* reaped: its pid may belong to someone else now */
 	uint64_t command_id;       /* RUN_COMMAND */
 	const char *command_state; /* RUN_COMMAND: "ON" or "OFF" */
 	unsigned command_seq;      /* RUN_STATE: ed->command_seq when started */
@@ -238,6 +239,7 @@ static void on_exit_status(struct sh_device *dev, pid_t pid, int status, void *d
 	struct exec_run *run = data;
 	char line[256], reason[EXEC_MSG_MAX];
 
+	run->exited = true;
 	if (run->detached) {
 		run_free(run);
 		return;
@@ -364,7 +366,8 @@ static int spawn(struct exec_dev *ed, const char *const *argv, enum run_purpose 
 	close(err_pipe[1]);
 	out_pipe[1] = err_pipe[1] = -1;
 	if (r != 0) {
-		msgf(reason, reason_len, "cannot run %s: %s", argv[0], strerror(r));
+		msgf(reason, reason_len, "cannot run %s%s%s: %s", argv[0], ed->cwd ? " in " : "",
+		     ed->cwd ? ed->cwd : "", strerror(r));
 		r = -r;
 		goto fail_pipes;
 	}
@@ -610,7 +613,8 @@ static void exec_disconnect(void *priv)
 			continue;
 		/* No grace: after disconnect we may hold no timer. The child
 		 * watcher stays and frees the run once the daemon reaps it. */
-		kill(-run->pid, SIGKILL);
+		if (!run->exited)
+			kill(-run->pid, SIGKILL);
 		run_release(run);
 		run->detached = true;
 	}

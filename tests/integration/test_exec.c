@@ -364,3 +364,63 @@ Test(exec, missing_tool_fails_the_connect)
 	free(avail);
 	free(devices);
 }
+
+Test(exec, disconnect_kills_a_running_command)
+{
+	t.dir = th_tempdir();
+	cr_assert_not_null(t.dir);
+	char *pidfile = path_in_dir("slow.pid");
+	char *slow = script("slow-tool", "echo $$ > \"$1\"\nexec sleep 60\n");
+	/* The daemon's command_timeout ends the command first: it reconnects
+	 * the device, and the disconnect must take the child with it. */
+	char *devices = th_strdupf("  amp:\n"
+				   "    driver: exec\n"
+				   "    kind: switch\n"
+				   "    on: [%s, %s]\n"
+				   "    off: [/bin/true]\n"
+				   "    timeout: 60s\n"
+				   "    command_timeout: 500ms\n",
+				   slow, pidfile);
+	start(devices);
+	expect_json("smarthub/amp/availability", "{\"state\":\"online\"}");
+	set("amp", "ON");
+	char *ev = th_mqtt_wait(t.mqtt, "smarthub/bridge/event", "timed out", WAIT_MS);
+	cr_assert_not_null(ev, "log:\n%s", th_daemon_log(&t.daemon));
+	free(ev);
+	pid_t pid = read_pid(pidfile);
+	cr_assert_gt(pid, 0);
+	char st = 0;
+	for (int i = 0; i < 150 && (st = proc_state(pid)) != 0; i++)
+		usleep(100 * 1000);
+	cr_expect_eq(st, 0, "tool pid %d still in /proc (state %c)", (int)pid, st);
+	cr_expect_eq(zombies_of(t.daemon.pid), 0);
+	free(devices);
+	free(slow);
+	free(pidfile);
+}
+
+Test(exec, state_is_polled_with_interval)
+{
+	t.dir = th_tempdir();
+	cr_assert_not_null(t.dir);
+	char *relay = path_in_dir("relay");
+	cr_assert_eq(th_write_file(relay, "off\n"), 0);
+	char *devices = th_strdupf("  amp:\n"
+				   "    driver: exec\n"
+				   "    kind: switch\n"
+				   "    on: [/bin/true]\n"
+				   "    off: [/bin/true]\n"
+				   "    state: [cat, %s]\n"
+				   "    interval: 200ms\n",
+				   relay);
+	start(devices);
+	expect_json("smarthub/amp", "{\"state\":\"OFF\"}");
+	/* Someone switches the relay by hand: the next poll sees it. */
+	cr_assert_eq(th_write_file(relay, "1\n"), 0);
+	expect_json("smarthub/amp", "{\"state\":\"ON\"}");
+	cr_assert_eq(th_write_file(relay, "{\"state\":false,\"power\":0.5}\n"), 0);
+	expect_json("smarthub/amp", "{\"state\":\"OFF\",\"power\":0.5}");
+	cr_expect_eq(zombies_of(t.daemon.pid), 0);
+	free(devices);
+	free(relay);
+}
