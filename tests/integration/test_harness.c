@@ -100,6 +100,11 @@ Test(harness, broker_roundtrip_and_wait)
 	cr_assert_null(th_mqtt_wait_json(c, "th/a", "{\"b\":{\"x\":2}}", 50));
 	cr_assert_null(th_mqtt_wait(c, "th/b", NULL, 50));
 	cr_assert_eq(th_mqtt_count(c, "th/a"), 2);
+	/* Retain-as-published: a live message keeps its publisher's flag. */
+	cr_assert(th_mqtt_last_retained(c, "th/a"));
+	cr_assert_eq(th_mqtt_publish(c, "th/c", "x", 1, false), 0);
+	free(th_mqtt_wait(c, "th/c", NULL, 5000));
+	cr_assert_not(th_mqtt_last_retained(c, "th/c"));
 	m = th_mqtt_last(c, "th/a");
 	cr_assert_str_eq(m, "second");
 	free(m);

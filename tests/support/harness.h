@@ -130,11 +130,12 @@ bool th_wait_port(int port, int timeout_ms);
 
 struct th_mqtt;
 
-/* Connects to 127.0.0.1:port (clean session, Paho MQTTAsync) and waits for
+/* Connects to 127.0.0.1:port (MQTT 5, clean start, Paho MQTTAsync) and waits for
  * the CONNACK (at most 10 s). It reconnects by itself if the broker restarts
  * and subscribes again to every filter. NULL on failure. */
 struct th_mqtt *th_mqtt_connect(int port, const char *client_id);
-/* Subscribes with QoS 1 and waits for the SUBACK. 0 or -errno. */
+/* Subscribes with QoS 1 (retain-as-published) and waits for the SUBACK.
+ * 0 or -errno. */
 int th_mqtt_subscribe(struct th_mqtt *c, const char *filter);
 /* Publishes with QoS 1 and waits until the broker has it. 0 or -errno. */
 int th_mqtt_publish(struct th_mqtt *c, const char *topic, const char *payload, size_t len,
@@ -149,7 +150,9 @@ char *th_mqtt_wait(struct th_mqtt *c, const char *topic, const char *contains, i
 char *th_mqtt_wait_json(struct th_mqtt *c, const char *topic, const char *subset, int timeout_ms);
 /* The latest payload received on exactly `topic`, or NULL. Caller frees. */
 char *th_mqtt_last(struct th_mqtt *c, const char *topic);
-/* Whether the latest message on `topic` carried the retain flag. */
+/* Whether the latest message on `topic` was retained: subscriptions are
+ * retain-as-published, so this holds for a message its publisher retained
+ * whether it arrived live or as the stored message on subscribe. */
 bool th_mqtt_last_retained(struct th_mqtt *c, const char *topic);
 /* How many messages (still kept) arrived on exactly `topic`. */
 size_t th_mqtt_count(struct th_mqtt *c, const char *topic);
