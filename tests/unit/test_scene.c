@@ -769,3 +769,49 @@ Test(explain, demo_movie_night_dot)
 	free(text);
 	sh_config_free(config);
 }
+
+/* A wait on a device that a reload replaces fails at once, naming it. */
+Test(scene, wait_on_removed_device_fails)
+{
+	const char *scenes = "scenes:\n"
+			     "  w:\n"
+			     "    steps:\n"
+			     "      - { wait: { device: light, state: { brightness: 3 } } }\n";
+	start(scenes);
+	cr_assert_eq(run("w"), 0);
+	hf_run_for(&f, 50);
+	cr_expect_eq(n_results, 0);
+	/* The light's configuration changes, so the hub recreates it. */
+	char *yaml;
+	cr_assert(asprintf(&yaml, "%s%s", DEVICES, scenes) > 0);
+	char *delay = strstr(yaml, "command_delay: 80ms");
+	cr_assert_not_null(delay);
+	memcpy(delay, "command_delay: 90ms", 19);
+	cr_assert_eq(hf_reload(&f, yaml, NULL), 0);
+	free(yaml);
+	wait_results(1);
+	cr_expect_str_eq(str(results[0], "status"), "failed");
+	cr_expect_str_eq(str(results[0], "error"), "device light was removed");
+}
+
+/* on_start scenes run once the hub has started. */
+static bool on_start_ran(struct hf *fx, void *arg)
+{
+	cJSON *s = sh_scene_status(sh_hub_scenes(fx->hub), "boot");
+	bool done = s && strcmp(str(s, "state"), "idle") == 0 &&
+		    cJSON_IsNumber(cJSON_GetObjectItem(s, "duration_ms"));
+	cJSON_Delete(s);
+	return done;
+}
+
+Test(scene, on_start)
+{
+	start("on_start: [boot]\n"
+	      "scenes:\n"
+	      "  boot:\n"
+	      "    steps:\n"
+	      "      - { wait: { device: light, state: { availability: online } } }\n"
+	      "      - { device: light, set: { state: \"ON\" } }\n");
+	cr_assert(hf_run_until(&f, on_start_ran, NULL, GUARD_MS));
+	cr_expect_str_eq(str(sh_device_state(hf_device(&f, "light")), "state"), "ON");
+}
