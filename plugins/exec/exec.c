@@ -43,6 +43,9 @@ extern char **environ;
 #define EXEC_KILL_GRACE_MS 1000
 /* Extra environment variables from the `env` option. */
 #define EXEC_ENV_MAX 64
+/* Reads of a pipe per wake-up: more than a pipe's default 64 KiB buffer,
+ * so the reads after a child's exit get everything it wrote. */
+#define EXEC_READS_PER_EVENT 32
 /* Room for one error message. */
 #define EXEC_MSG_MAX 256
 
@@ -131,14 +134,16 @@ static void close_pipe(struct exec_run *run, int *fd, struct sh_io **io)
 }
 
 /* Reads what the pipe holds now, keeping up to the bound and discarding
- * the rest (the child must never block on a full pipe). Closes at EOF. */
+ * the rest (the child must never block on a full pipe). Closes at EOF.
+ * At most EXEC_READS_PER_EVENT reads, so a child that writes without end
+ * cannot hold the loop; the watcher calls again for the rest. */
 static void drain(struct exec_run *run, bool is_out)
 {
 	int *fd = is_out ? &run->out_fd : &run->err_fd;
 	struct sh_io **io = is_out ? &run->out_io : &run->err_io;
 	char scratch[4096];
 
-	while (*fd >= 0) {
+	for (int i = 0; i < EXEC_READS_PER_EVENT && *fd >= 0; i++) {
 		char *dst = scratch;
 		size_t room = sizeof(scratch);
 		if (is_out && run->out_len < EXEC_STDOUT_MAX) {
@@ -151,7 +156,7 @@ static void drain(struct exec_run *run, bool is_out)
 		ssize_t n = read(*fd, dst, room);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN)
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n <= 0) {
 			close_pipe(run, fd, io);
@@ -249,7 +254,9 @@ static void on_exit_status(struct sh_device *dev, pid_t pid, int status, void *d
 	drain(run, true);
 	drain(run, false);
 	if (run->delivered) {
-		/* A timeout: stragglers of its group get no grace. */
+		/* A timeout: stragglers of its group get no grace. The group
+		 * id stays taken while any of them lives, so this reaches
+		 * only them. */
 		kill(-run->pid, SIGKILL);
 		run_free(run);
 		return;
