@@ -687,7 +687,7 @@ static void start_scene(struct exec *e)
 	}
 }
 
-/* Starts child `i` of a block afresh, with its own retry budget. */
+/* Starts a step afresh (a block's child, or a root), with its full retry budget. */
 static void exec_begin(struct exec *e)
 {
 	e->attempt = 0;
