@@ -424,3 +424,20 @@ Test(exec, state_is_polled_with_interval)
 	free(devices);
 	free(relay);
 }
+
+Test(exec, output_beyond_the_bound_is_an_error)
+{
+	t.dir = th_tempdir();
+	cr_assert_not_null(t.dir);
+	/* 100 KB of output, far beyond the 64 KiB kept. */
+	start("  flood:\n"
+	      "    driver: exec\n"
+	      "    kind: sensor\n"
+	      "    read: [sh, -c, \"yes 1 | head -c 100000\"]\n");
+	cr_assert(th_daemon_wait_log(&t.daemon, "read: output longer than 64 KiB", WAIT_MS),
+		  "log:\n%s", th_daemon_log(&t.daemon));
+	char *avail = th_mqtt_last(t.mqtt, "smarthub/flood/availability");
+	cr_expect(!avail || strstr(avail, "offline"), "availability %s", avail);
+	free(avail);
+	cr_expect_eq(th_mqtt_count(t.mqtt, "smarthub/flood"), 0);
+}
