@@ -668,10 +668,13 @@ static void check_depends_on(struct sh_loader *ld, const struct dep_nodes *dn)
 	for (size_t i = 0; i < c->n_devices; i++) {
 		const struct sh_device_config *d = &c->devices[i];
 		for (size_t k = 0; k < d->n_depends_on; k++) {
-			if (!sh_config_find_device(c, d->depends_on[k]))
-				sh_loader_error(ld, dn[i].nodes[k],
-						"devices.%.60s.depends_on: unknown device '%.60s'",
-						d->id, d->depends_on[k]);
+			if (!sh_config_find_device(c, d->depends_on[k])) {
+				char quoted[64];
+				sh_loader_error(
+					ld, dn[i].nodes[k],
+					"devices.%.60s.depends_on: unknown device %s", d->id,
+					sh_node_quote(dn[i].nodes[k], quoted, sizeof(quoted)));
+			}
 		}
 	}
 	unsigned char *state = calloc(c->n_devices ? c->n_devices : 1, 1);
@@ -924,17 +927,25 @@ static const char *mode_name(enum sh_scene_mode mode)
 	return "?";
 }
 
+/* `value`, unless `section.key` of the file was written as a !secret:
+ * anything may be a secret, and the summary is shown to whoever runs
+ * --check-config. */
+static const char *shown(const struct sh_node *section, const char *key, const char *value)
+{
+	return sh_node_is_secret(sh_node_get(section, key)) ? "(secret)" : value;
+}
+
 void sh_config_print_summary(const struct sh_config *c, FILE *out)
 {
 	const struct sh_node *mqtt = sh_node_get(c->root, "mqtt");
-	bool url_secret = sh_node_is_secret(sh_node_get(mqtt, "url"));
-	bool user_secret = sh_node_is_secret(sh_node_get(mqtt, "username"));
+	const struct sh_node *ha = sh_node_get(c->root, "homeassistant");
+	const struct sh_node *plugins = sh_node_get(c->root, "plugins");
 
 	fprintf(out, "configuration %s is valid\n", c->path);
-	fprintf(out, "mqtt: %s (base topic %s, ", url_secret ? "(secret)" : c->mqtt.url,
-		c->mqtt.base_topic);
+	fprintf(out, "mqtt: %s (base topic %s, ", shown(mqtt, "url", c->mqtt.url),
+		shown(mqtt, "base_topic", c->mqtt.base_topic));
 	if (c->mqtt.username)
-		fprintf(out, "user %s, ", user_secret ? "(secret)" : c->mqtt.username);
+		fprintf(out, "user %s, ", shown(mqtt, "username", c->mqtt.username));
 	else
 		fprintf(out, "no user, ");
 	/* Whether there is a password, never what it is. */
@@ -943,10 +954,11 @@ void sh_config_print_summary(const struct sh_config *c, FILE *out)
 		fprintf(out, ", TLS files set");
 	fprintf(out, ")\n");
 	if (c->homeassistant.discovery)
-		fprintf(out, "homeassistant: discovery under %s\n", c->homeassistant.prefix);
+		fprintf(out, "homeassistant: discovery under %s\n",
+			shown(ha, "prefix", c->homeassistant.prefix));
 	else
 		fprintf(out, "homeassistant: discovery off\n");
-	fprintf(out, "plugins: %s\n", c->plugin_dir);
+	fprintf(out, "plugins: %s\n", shown(plugins, "dir", c->plugin_dir));
 
 	fprintf(out, "devices: %zu", c->n_devices);
 	int id_w = 2, kind_w = 4;
@@ -970,7 +982,7 @@ void sh_config_print_summary(const struct sh_config *c, FILE *out)
 	for (size_t i = 0; i < c->n_devices; i++) {
 		const struct sh_device_config *d = &c->devices[i];
 		fprintf(out, "  %-*s  %-*s  %s", id_w, d->id, kind_w, d->kind ? d->kind : "?",
-			d->driver ? d->driver : "?");
+			shown(d->node, "driver", d->driver ? d->driver : "?"));
 		for (size_t k = 0; k < d->n_depends_on; k++)
 			fprintf(out, "%s%s", k ? ", " : "  (depends on ", d->depends_on[k]);
 		fprintf(out, "%s\n", d->n_depends_on ? ")" : "");

@@ -305,6 +305,39 @@ Test(config, summary_never_shows_the_password)
 	sh_config_free(c);
 }
 
+Test(config, summary_hides_any_secret_value)
+{
+	write_file("secrets.yaml", "topic: zz-secret-topic\ndrv: zzsecretdrv\n");
+	struct sh_config *c = load_ok(
+		write_file("s.yaml", "mqtt:\n  base_topic: !secret topic\n"
+				     "devices:\n  lamp: { driver: !secret drv, kind: light }\n"));
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	cr_expect_str_eq(c->mqtt.base_topic, "zz-secret-topic");
+	sh_config_print_summary(c, out);
+	fclose(out);
+	cr_expect(strstr(text, "base topic (secret)"), "%s", text);
+	cr_expect_null(strstr(text, "zz"), "%s", text);
+	free(text);
+	sh_config_free(c);
+
+	/* Nor does an error message quote one. */
+	write_file("secrets.yaml", "dep: zz-secret-dep\nt: zz-secret-t\n");
+	const char *path = write_file("e.yaml", "devices:\n  lamp:\n    driver: virtual\n"
+						"    kind: light\n    depends_on: !secret dep\n"
+						"    connect_timeout: !secret t\n");
+	char *errors;
+	cr_expect_eq(load(path, &c, &errors), -EINVAL);
+	expect_error(errors, path, 5, 17, "devices.lamp.depends_on: unknown device (secret)");
+	expect_error(errors, path, 6, 22,
+		     "bad duration (secret) for devices.lamp.connect_timeout (use e.g. 250ms, 2s, "
+		     "5m)");
+	cr_expect_null(strstr(errors, "zz"), "%s", errors);
+	free(errors);
+}
+
 /* --- substitution ------------------------------------------------------------ */
 
 Test(config, secrets_are_substituted)
