@@ -24,6 +24,14 @@
 
 /* Bytes read per read(2); the input buffer grows to the line limit. */
 #define TCPLINE_READ_CHUNK 4096
+/* Addresses of one name tried in turn ("localhost" is often ::1, then
+ * 127.0.0.1, and a server may listen on only one of them). */
+#define TCPLINE_ADDRS_MAX 4
+
+struct tcpline_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
 
 /* A look-up on the worker pool. It outlives the connection when the driver
  * closes meanwhile, so it is a separate allocation: `conn` is cleared then
@@ -33,8 +41,8 @@ struct tcpline_resolve {
 	char *hostname;
 	char port[8];
 	int gai_err;
-	struct sockaddr_storage addr;
-	socklen_t addr_len;
+	struct tcpline_addr addrs[TCPLINE_ADDRS_MAX];
+	size_t n_addrs;
 };
 
 struct sh_tcpline {
@@ -49,6 +57,8 @@ struct sh_tcpline {
 	struct sh_io *io;
 	struct sh_timer *defer; /* reports an immediate failure from the loop */
 	struct tcpline_resolve *resolve;
+	struct tcpline_addr addrs[TCPLINE_ADDRS_MAX];
+	size_t n_addrs, next_addr;
 	char defer_reason[160];
 
 	bool connected; /* the TCP handshake completed */
@@ -206,6 +216,8 @@ static void tcpline_read(struct sh_tcpline *c)
 	}
 }
 
+static void tcpline_try_next(struct sh_tcpline *c, const char *reason);
+
 static void tcpline_io_cb(struct sh_device *dev, int fd, int revents, void *data)
 {
 	struct sh_tcpline *c = data;
@@ -219,7 +231,8 @@ static void tcpline_io_cb(struct sh_device *dev, int fd, int revents, void *data
 			char reason[160];
 			snprintf(reason, sizeof(reason), "connect to %s:%u: %s", c->hostname,
 				 c->port, strerror(err));
-			tcpline_fail(c, reason);
+			tcpline_stop_io(c);
+			tcpline_try_next(c, reason);
 			return;
 		}
 		c->connected = true;
@@ -240,28 +253,42 @@ static void tcpline_io_cb(struct sh_device *dev, int fd, int revents, void *data
 		tcpline_flush(c);
 }
 
-static void tcpline_connect_addr(struct sh_tcpline *c, const struct sockaddr *sa, socklen_t len)
+/*
+ * Connects to the next address not yet tried; when none is left, fails
+ * with `reason`, why the last one failed. Failures are reported from the
+ * loop, never from inside sh_tcpline_open.
+ */
+static void tcpline_try_next(struct sh_tcpline *c, const char *reason)
 {
-	c->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->fd < 0) {
-		char reason[128];
-		snprintf(reason, sizeof(reason), "socket: %s", strerror(errno));
-		tcpline_fail_later(c, reason);
-		return;
+	char why[160];
+
+	snprintf(why, sizeof(why), "%s", reason);
+	while (c->next_addr < c->n_addrs) {
+		const struct tcpline_addr *a = &c->addrs[c->next_addr++];
+		c->fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (c->fd < 0) {
+			snprintf(why, sizeof(why), "socket: %s", strerror(errno));
+			continue;
+		}
+		int one = 1;
+		/* Commands are small and latency matters more than packet count. */
+		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (connect(c->fd, (const struct sockaddr *)&a->ss, a->len) < 0 &&
+		    errno != EINPROGRESS) {
+			snprintf(why, sizeof(why), "connect to %s:%u: %s", c->hostname, c->port,
+				 strerror(errno));
+			close(c->fd);
+			c->fd = -1;
+			continue;
+		}
+		c->io = c->host->io_start(c->dev, c->fd, SH_IO_WRITE, tcpline_io_cb, c);
+		if (c->io)
+			return;
+		snprintf(why, sizeof(why), "cannot watch the socket");
+		close(c->fd);
+		c->fd = -1;
 	}
-	int one = 1;
-	/* Commands are small and latency matters more than packet count. */
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(c->fd, sa, len) < 0 && errno != EINPROGRESS) {
-		char reason[160];
-		snprintf(reason, sizeof(reason), "connect to %s:%u: %s", c->hostname, c->port,
-			 strerror(errno));
-		tcpline_fail_later(c, reason);
-		return;
-	}
-	c->io = c->host->io_start(c->dev, c->fd, SH_IO_WRITE, tcpline_io_cb, c);
-	if (!c->io)
-		tcpline_fail_later(c, "cannot watch the socket");
+	tcpline_fail_later(c, why);
 }
 
 /* Worker thread: only the job is touched. */
@@ -272,9 +299,11 @@ static void tcpline_resolve_work(void *arg)
 	struct addrinfo *res = NULL;
 
 	r->gai_err = getaddrinfo(r->hostname, r->port, &hints, &res);
-	if (r->gai_err == 0 && res) {
-		memcpy(&r->addr, res->ai_addr, res->ai_addrlen);
-		r->addr_len = res->ai_addrlen;
+	for (struct addrinfo *ai = res; ai && r->n_addrs < TCPLINE_ADDRS_MAX; ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof(r->addrs[0].ss))
+			continue;
+		memcpy(&r->addrs[r->n_addrs].ss, ai->ai_addr, ai->ai_addrlen);
+		r->addrs[r->n_addrs++].len = ai->ai_addrlen;
 	}
 	if (res)
 		freeaddrinfo(res);
@@ -304,8 +333,10 @@ static void tcpline_resolve_done(struct sh_device *dev, void *arg)
 		tcpline_fail(c, reason);
 		return;
 	}
-	tcpline_connect_addr(c, (const struct sockaddr *)&r->addr, r->addr_len);
+	memcpy(c->addrs, r->addrs, sizeof(c->addrs));
+	c->n_addrs = r->n_addrs;
 	tcpline_resolve_free(r);
+	tcpline_try_next(c, "no address");
 }
 
 int sh_tcpline_open(struct sh_tcpline **out, struct sh_device *dev, const struct sh_host *host,
@@ -332,9 +363,15 @@ int sh_tcpline_open(struct sh_tcpline **out, struct sh_device *dev, const struct
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
 	if (inet_pton(AF_INET, hostname, &sin.sin_addr) == 1) {
-		tcpline_connect_addr(c, (struct sockaddr *)&sin, sizeof(sin));
+		memcpy(&c->addrs[0].ss, &sin, sizeof(sin));
+		c->addrs[0].len = sizeof(sin);
+		c->n_addrs = 1;
+		tcpline_try_next(c, "no address");
 	} else if (inet_pton(AF_INET6, hostname, &sin6.sin6_addr) == 1) {
-		tcpline_connect_addr(c, (struct sockaddr *)&sin6, sizeof(sin6));
+		memcpy(&c->addrs[0].ss, &sin6, sizeof(sin6));
+		c->addrs[0].len = sizeof(sin6);
+		c->n_addrs = 1;
+		tcpline_try_next(c, "no address");
 	} else {
 		/* A name: getaddrinfo may block for seconds, so not on the loop. */
 		struct tcpline_resolve *r = calloc(1, sizeof(*r));

@@ -470,12 +470,11 @@ static int mpd_create(struct sh_device *dev, const struct sh_host *host, void **
 	err |= host->opt_int(dev, "port", 6600, 1, 65535, &port);
 	err |= host->opt_string(dev, "password", NULL, &m->password);
 	err |= host->opt_string(dev, "output", NULL, &m->output);
-	if (err) {
-		free(m);
-		return -EINVAL;
-	}
-	if (m->hostname[0] == '\0') {
+	if (m->hostname && m->hostname[0] == '\0') {
 		host->config_error(dev, host->opt_node(dev, "host"), "host must not be empty");
+		err = -EINVAL;
+	}
+	if (err) {
 		free(m);
 		return -EINVAL;
 	}

@@ -385,15 +385,16 @@ static int yl_create(struct sh_device *dev, const struct sh_host *host, void **p
 		return -ENOMEM;
 	y->dev = dev;
 	y->host = host;
-	err |= host->opt_string(dev, "host", NULL, &y->hostname);
+	int host_err = host->opt_string(dev, "host", NULL, &y->hostname);
+	err |= host_err;
 	err |= host->opt_int(dev, "port", 55443, 1, 65535, &port);
 	err |= host->opt_duration_ms(dev, "transition", 300, &y->transition_ms);
-	if (!err && (!y->hostname || !y->hostname[0])) {
+	if (!host_err && (!y->hostname || !y->hostname[0])) {
 		host->config_error(dev, host->opt_node(dev, "host"),
 				   "yeelight needs the bulb's address in 'host'");
 		err = -EINVAL;
 	}
-	if (!err && y->transition_ms > 60000) {
+	if (y->transition_ms > 60000) { /* checked even after other mistakes */
 		host->config_error(dev, host->opt_node(dev, "transition"),
 				   "transition must be at most 60s");
 		err = -EINVAL;

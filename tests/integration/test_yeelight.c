@@ -12,6 +12,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 /* Generous bounds for things that take milliseconds on any machine. */
 #define WAIT_MS 10000
@@ -76,8 +77,11 @@ static void rig_stop(void)
 
 TestSuite(yeelight, .init = rig_start, .fini = rig_stop, .timeout = 120);
 
+/* Sends a command; what was received before is forgotten, so every
+ * expectation after it is met by what the command caused. */
 static void set(const char *device, const char *json)
 {
+	th_mqtt_clear(rig.mqtt);
 	char *topic = th_strdupf("smarthub/%s/set", device);
 	cr_assert_eq(th_mqtt_publish(rig.mqtt, topic, json, strlen(json), false), 0);
 	free(topic);
@@ -250,4 +254,34 @@ Test(yeelight, quota_error_is_reported_and_later_commands_work)
 	set("lamp", "{\"brightness\":26}");
 	expect_bulb(rig.bulb, (struct want){.power = 1, .bright = 10, .rgb = -1});
 	expect_state("lamp", "{\"brightness\":26}");
+}
+
+/* The driver's options are checked before anything connects, with the
+ * position of the mistake, and the daemon refuses the file. */
+Test(yeelight_config, options_are_checked, .timeout = 60)
+{
+	struct th_daemon d = {0};
+	const char *yaml = "devices:\n"
+			   "  no_host:\n"
+			   "    driver: yeelight\n"
+			   "    kind: light\n"
+			   "  bad_values:\n"
+			   "    driver: yeelight\n"
+			   "    kind: light\n"
+			   "    host: 192.0.2.1\n"
+			   "    port: 70000\n"
+			   "    transition: 5m\n";
+	const char *args[] = {"--check-config", NULL};
+	int status = 0;
+
+	cr_assert_eq(th_daemon_start(&d, yaml, args, NULL), 0);
+	cr_assert_eq(th_daemon_wait(&d, 30000, &status), 0);
+	char *log = th_daemon_log(&d);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 78, "status %d; log:\n%s", status,
+		  log);
+	cr_assert(strstr(log, "no_host") && strstr(log, "'host'"), "log:\n%s", log);
+	cr_assert(strstr(log, ":9:") && strstr(log, "port"), "port's line; log:\n%s", log);
+	cr_assert(strstr(log, ":10:") && strstr(log, "transition"), "log:\n%s", log);
+	free(log);
+	th_daemon_stop(&d);
 }

@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The mpd driver end to end: a real Music Player Daemon on a free loopback
+ * port (null audio outputs, a temporary music directory of short tones made
+ * with sox, a temporary database), the real smarthubd and mosquitto. Each
+ * test drives the speaker over MQTT and checks mpd's own view through its
+ * protocol, plus the other way round: a change made by another mpd client
+ * shows up on MQTT. One test kills and restarts mpd mid-run.
+ *
+ * Two devices share the mpd: "speaker" switches the output "amp" with its
+ * `state`, "radio" has no output configured, so its `state` plays/stops.
+ * "radio" names its host "localhost", which is looked up on the worker
+ * pool (and may be ::1 before 127.0.0.1, where mpd listens).
+ */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+/* Generous bounds for things that take milliseconds on any machine. */
+#define WAIT_MS 15000
+/* Long enough that no song ends during a test. */
+#define SONG_SECONDS "60"
+
+struct rig {
+	struct th_broker broker;
+	struct th_daemon daemon;
+	struct th_mqtt *mqtt;
+	char *dir; /* music, playlists, db, mpd.conf, mpd.log */
+	char *conf;
+	int port;
+	pid_t mpd;
+};
+
+static struct rig rig;
+
+/*
+ * One request to mpd on a fresh connection, the way any mpd client talks:
+ * read the greeting, send `cmd`, read up to OK or ACK. Returns the
+ * response (caller frees) or NULL when mpd cannot be reached.
+ */
+static char *mpd_ask(const char *cmd)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)rig.port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct timeval tv = {.tv_sec = 10};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		return NULL;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		close(fd);
+		return NULL;
+	}
+	FILE *f = fdopen(fd, "r+");
+	char line[4096];
+	size_t cap = 65536, len = 0;
+	char *out = calloc(1, cap);
+	if (!f || !out || !fgets(line, sizeof(line), f) || strncmp(line, "OK MPD ", 7)) {
+		if (f)
+			fclose(f);
+		else
+			close(fd);
+		free(out);
+		return NULL;
+	}
+	fprintf(f, "%s\n", cmd);
+	fflush(f);
+	while (fgets(line, sizeof(line), f)) {
+		size_t n = strlen(line);
+		if (len + n + 1 < cap) {
+			memcpy(out + len, line, n + 1);
+			len += n;
+		}
+		if (!strcmp(line, "OK\n") || !strncmp(line, "ACK ", 4))
+			break;
+	}
+	fclose(f);
+	return out;
+}
+
+/* Whether mpd's answer to `cmd` contains `needle`, within WAIT_MS. */
+static bool mpd_eventually(const char *cmd, const char *needle)
+{
+	for (int waited = 0; waited < WAIT_MS; waited += 50) {
+		char *r = mpd_ask(cmd);
+		bool ok = r && strstr(r, needle);
+		free(r);
+		if (ok)
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+static void expect_mpd(const char *cmd, const char *needle)
+{
+	bool ok = mpd_eventually(cmd, needle);
+	char *r = mpd_ask(cmd);
+	cr_assert(ok, "mpd's %s never showed '%s'; it says:\n%s", cmd, needle, r ? r : "(nothing)");
+	free(r);
+}
+
+static void mpd_start(void)
+{
+	const char *argv[] = {"mpd", "--no-daemon", "--stderr", rig.conf, NULL};
+	char *log = th_strdupf("%s/mpd.out", rig.dir);
+	rig.mpd = th_spawn(argv, NULL, log);
+	free(log);
+	cr_assert_gt(rig.mpd, 0);
+	cr_assert(th_wait_port(rig.port, WAIT_MS), "mpd did not start");
+}
+
+static void make_music(void)
+{
+	const char *names[] = {"a", "b", "c"};
+	for (int i = 0; i < 3; i++) {
+		char *path = th_strdupf("%s/music/%s.wav", rig.dir, names[i]);
+		const char *argv[] = {"sox", "-n",    "-r",         "8000", "-c",  "1",
+				      path,  "synth", SONG_SECONDS, "sine", "440", NULL};
+		int status = -1;
+		cr_assert_eq(th_run(argv, NULL, NULL, &status), 0);
+		cr_assert_eq(status, 0, "sox failed");
+		free(path);
+	}
+	char *m3u = th_strdupf("%s/playlists/movie-night.m3u", rig.dir);
+	cr_assert_eq(th_write_file(m3u, "a.wav\nb.wav\nc.wav\n"), 0);
+	free(m3u);
+}
+
+static void rig_start(void)
+{
+	memset(&rig, 0, sizeof(rig));
+	rig.dir = th_tempdir();
+	cr_assert_not_null(rig.dir);
+	char *music = th_strdupf("%s/music", rig.dir);
+	char *lists = th_strdupf("%s/playlists", rig.dir);
+	cr_assert_eq(mkdir(music, 0755), 0);
+	cr_assert_eq(mkdir(lists, 0755), 0);
+	make_music();
+
+	rig.port = th_free_port();
+	cr_assert_gt(rig.port, 0);
+	rig.conf = th_strdupf("%s/mpd.conf", rig.dir);
+	char *conf = th_strdupf("bind_to_address \"127.0.0.1\"\n"
+				"port \"%d\"\n"
+				"music_directory \"%s\"\n"
+				"playlist_directory \"%s\"\n"
+				"db_file \"%s/db\"\n"
+				"log_file \"%s/mpd.log\"\n"
+				"zeroconf_enabled \"no\"\n"
+				"audio_output {\n type \"null\"\n name \"null\"\n"
+				" mixer_type \"software\"\n}\n"
+				"audio_output {\n type \"null\"\n name \"amp\"\n"
+				" mixer_type \"software\"\n}\n",
+				rig.port, music, lists, rig.dir, rig.dir);
+	cr_assert_eq(th_write_file(rig.conf, conf), 0);
+	free(conf);
+	free(music);
+	free(lists);
+	mpd_start();
+	char *r = mpd_ask("update");
+	free(r);
+	/* The database is ready when it counts our three songs. */
+	expect_mpd("stats", "songs: 3\n");
+
+	cr_assert_eq(th_broker_start(&rig.broker, 0), 0);
+	rig.mqtt = th_mqtt_connect(rig.broker.port, "test-mpd");
+	cr_assert_not_null(rig.mqtt);
+	cr_assert_eq(th_mqtt_subscribe(rig.mqtt, "smarthub/#"), 0);
+	char *yaml = th_strdupf("mqtt:\n"
+				"  url: tcp://127.0.0.1:%d\n"
+				"devices:\n"
+				"  speaker:\n"
+				"    driver: mpd\n"
+				"    kind: speaker\n"
+				"    port: %d\n"
+				"    output: amp\n"
+				"    backoff: {initial: 100ms, max: 500ms}\n"
+				"  radio:\n"
+				"    driver: mpd\n"
+				"    kind: speaker\n"
+				"    host: localhost\n"
+				"    port: %d\n",
+				rig.broker.port, rig.port, rig.port);
+	cr_assert_eq(th_daemon_start(&rig.daemon, yaml, NULL, NULL), 0);
+	free(yaml);
+	char *m = th_mqtt_wait_json(rig.mqtt, "smarthub/speaker/availability",
+				    "{\"state\":\"online\"}", WAIT_MS);
+	cr_assert_not_null(m, "speaker never came online; log:\n%s", th_daemon_log(&rig.daemon));
+	free(m);
+	m = th_mqtt_wait_json(rig.mqtt, "smarthub/radio/availability", "{\"state\":\"online\"}",
+			      WAIT_MS);
+	cr_assert_not_null(m);
+	free(m);
+}
+
+static void rig_stop(void)
+{
+	th_daemon_stop(&rig.daemon);
+	th_mqtt_close(rig.mqtt);
+	th_broker_stop(&rig.broker);
+	if (rig.mpd > 0)
+		th_child_stop(rig.mpd, 5000);
+	th_rmtree(rig.dir);
+	free(rig.dir);
+	free(rig.conf);
+}
+
+TestSuite(mpd, .init = rig_start, .fini = rig_stop, .timeout = 180);
+
+/* Sends a command; what was received before is forgotten, so every
+ * expectation after it is met by what the command caused. */
+static void set(const char *device, const char *json)
+{
+	th_mqtt_clear(rig.mqtt);
+	char *topic = th_strdupf("smarthub/%s/set", device);
+	cr_assert_eq(th_mqtt_publish(rig.mqtt, topic, json, strlen(json), false), 0);
+	free(topic);
+}
+
+static void expect_state(const char *device, const char *subset)
+{
+	char *topic = th_strdupf("smarthub/%s", device);
+	char *m = th_mqtt_wait_json(rig.mqtt, topic, subset, WAIT_MS);
+	char *last = th_mqtt_last(rig.mqtt, topic);
+	cr_assert_not_null(m, "%s never had %s; last: %s\nlog:\n%s", device, subset,
+			   last ? last : "none", th_daemon_log(&rig.daemon));
+	free(last);
+	free(m);
+	free(topic);
+}
+
+static void expect_availability(const char *device, const char *state)
+{
+	char *topic = th_strdupf("smarthub/%s/availability", device);
+	char *subset = th_strdupf("{\"state\":\"%s\"}", state);
+	char *m = th_mqtt_wait_json(rig.mqtt, topic, subset, WAIT_MS);
+	cr_assert_not_null(m, "%s never %s; log:\n%s", device, state, th_daemon_log(&rig.daemon));
+	free(m);
+	free(subset);
+	free(topic);
+}
+
+Test(mpd, volume)
+{
+	set("speaker", "{\"volume\":30}");
+	expect_mpd("status", "volume: 30\n");
+	expect_state("speaker", "{\"volume\":30,\"mute\":false}");
+	/* Both devices watch the same mpd: the other one sees it too. */
+	expect_state("radio", "{\"volume\":30}");
+}
+
+Test(mpd, play_a_playlist_then_next_previous_pause)
+{
+	set("speaker", "{\"play\":\"movie-night\"}");
+	expect_mpd("status", "state: play\n");
+	expect_mpd("currentsong", "file: a.wav\n");
+	expect_mpd("status", "playlistlength: 3\n");
+	expect_state("speaker", "{\"playing\":true,\"title\":\"a\"}");
+
+	set("speaker", "{\"next\":true}");
+	expect_mpd("currentsong", "file: b.wav\n");
+	expect_state("speaker", "{\"playing\":true,\"title\":\"b\"}");
+
+	set("speaker", "{\"previous\":true}");
+	expect_mpd("currentsong", "file: a.wav\n");
+
+	set("speaker", "{\"pause\":true}");
+	expect_mpd("status", "state: pause\n");
+	expect_state("speaker", "{\"playing\":false,\"title\":\"a\"}");
+
+	set("speaker", "{\"stop\":true}");
+	expect_mpd("status", "state: stop\n");
+}
+
+Test(mpd, play_a_single_file)
+{
+	set("speaker", "{\"play\":\"c.wav\"}");
+	expect_mpd("currentsong", "file: c.wav\n");
+	expect_mpd("status", "playlistlength: 1\n");
+	expect_state("speaker", "{\"playing\":true,\"title\":\"c\"}");
+}
+
+Test(mpd, state_switches_the_configured_output)
+{
+	set("speaker", "{\"state\":\"OFF\"}");
+	expect_mpd("outputs", "outputname: amp\nplugin: null\noutputenabled: 0\n");
+	expect_state("speaker", "{\"state\":\"OFF\"}");
+	/* The other output is not ours to switch. */
+	expect_mpd("outputs", "outputname: null\nplugin: null\noutputenabled: 1\n");
+
+	set("speaker", "{\"state\":\"ON\"}");
+	expect_mpd("outputs", "outputname: amp\nplugin: null\noutputenabled: 1\n");
+	expect_state("speaker", "{\"state\":\"ON\"}");
+}
+
+Test(mpd, state_without_output_plays_and_stops)
+{
+	char *r = mpd_ask("load movie-night");
+	free(r);
+	set("radio", "{\"state\":\"ON\"}");
+	expect_mpd("status", "state: play\n");
+	expect_state("radio", "{\"state\":\"ON\",\"playing\":true}");
+	set("radio", "{\"state\":\"OFF\"}");
+	expect_mpd("status", "state: stop\n");
+	expect_state("radio", "{\"state\":\"OFF\",\"playing\":false}");
+}
+
+Test(mpd, change_by_another_client_is_pushed)
+{
+	set("speaker", "{\"volume\":60}");
+	expect_state("speaker", "{\"volume\":60}");
+	const char *argv[] = {"mpc", "-h", "127.0.0.1", "-p", NULL, "volume", "10", NULL};
+	char port[16];
+	snprintf(port, sizeof(port), "%d", rig.port);
+	argv[4] = port;
+	int status = -1;
+	cr_assert_eq(th_run(argv, NULL, NULL, &status), 0);
+	cr_assert_eq(status, 0);
+	expect_state("speaker", "{\"volume\":10}");
+
+	/* A song started by another client. */
+	char *r = mpd_ask("command_list_begin\nload movie-night\nplay 1\ncommand_list_end");
+	free(r);
+	expect_state("speaker", "{\"playing\":true,\"title\":\"b\"}");
+}
+
+Test(mpd, mute_remembers_the_volume)
+{
+	set("speaker", "{\"volume\":40}");
+	expect_mpd("status", "volume: 40\n");
+	expect_state("speaker", "{\"volume\":40}");
+	set("speaker", "{\"mute\":true}");
+	expect_mpd("status", "volume: 0\n");
+	expect_state("speaker", "{\"volume\":0,\"mute\":true}");
+	set("speaker", "{\"mute\":false}");
+	expect_mpd("status", "volume: 40\n");
+	expect_state("speaker", "{\"volume\":40,\"mute\":false}");
+}
+
+Test(mpd, mpd_error_becomes_an_event)
+{
+	set("speaker", "{\"play\":\"no-such-list\"}");
+	char *ev = th_mqtt_wait(rig.mqtt, "smarthub/bridge/event", "No such playlist", WAIT_MS);
+	cr_assert_not_null(ev, "mpd's ACK must reach the user; log:\n%s",
+			   th_daemon_log(&rig.daemon));
+	free(ev);
+	/* The device is still usable. */
+	set("speaker", "{\"volume\":35}");
+	expect_mpd("status", "volume: 35\n");
+}
+
+Test(mpd, restart_of_mpd_goes_offline_and_back)
+{
+	th_mqtt_clear(rig.mqtt);
+	th_child_stop(rig.mpd, 5000);
+	rig.mpd = 0;
+	expect_availability("speaker", "offline");
+	expect_availability("radio", "offline");
+
+	mpd_start();
+	expect_availability("speaker", "online");
+	expect_availability("radio", "online");
+	set("speaker", "{\"volume\":55}");
+	expect_mpd("status", "volume: 55\n");
+	expect_state("speaker", "{\"volume\":55}");
+}
+
+/* Mistakes in the driver's options are reported with their position
+ * before anything connects, and the daemon refuses the file. */
+Test(mpd_config, options_are_checked, .timeout = 60)
+{
+	struct th_daemon d = {0};
+	const char *yaml = "devices:\n"
+			   "  speaker:\n"
+			   "    driver: mpd\n"
+			   "    kind: speaker\n"
+			   "    port: 0\n"
+			   "    passwd: secret\n";
+	const char *args[] = {"--check-config", NULL};
+	int status = 0;
+
+	cr_assert_eq(th_daemon_start(&d, yaml, args, NULL), 0);
+	cr_assert_eq(th_daemon_wait(&d, 30000, &status), 0);
+	char *log = th_daemon_log(&d);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 78, "status %d; log:\n%s", status,
+		  log);
+	cr_assert(strstr(log, ":5:") && strstr(log, "port"), "log:\n%s", log);
+	cr_assert(strstr(log, ":6:") && strstr(log, "passwd"), "unknown option; log:\n%s", log);
+	cr_assert_null(strstr(log, "secret"), "an option's value may be a secret; log:\n%s", log);
+	free(log);
+	th_daemon_stop(&d);
+}
