@@ -24,6 +24,16 @@ static bool name_is_safe(const char *name)
 	return true;
 }
 
+/* Sensors take no commands, so a driver of sensors alone needs no
+ * command callback. */
+static bool sensors_only(const struct sh_driver *driver)
+{
+	for (const char *const *k = driver->kinds; *k; k++)
+		if (strcmp(*k, "sensor") != 0)
+			return false;
+	return true;
+}
+
 int sh_plugin_open(const char *dir, const char *name, struct sh_plugin **out, char *reason,
 		   size_t reason_len)
 {
@@ -64,7 +74,8 @@ int sh_plugin_open(const char *dir, const char *name, struct sh_plugin **out, ch
 		return -ELIBBAD;
 	}
 	if (!driver->name || !driver->kinds || !driver->create || !driver->connect ||
-	    !driver->command || !driver->disconnect || !driver->destroy) {
+	    (!driver->command && !sensors_only(driver)) || !driver->disconnect ||
+	    !driver->destroy) {
 		snprintf(reason, reason_len, "driver '%s': plugin %s has an incomplete descriptor",
 			 name, path);
 		dlclose(handle);

@@ -317,15 +317,6 @@ static int sysfs_connect(void *priv)
 	return 0;
 }
 
-/* The daemon sends sensors no commands (their kind has no properties); the
- * loader wants every descriptor to have this callback all the same. */
-static int sysfs_command(void *priv, uint64_t id, const cJSON *command)
-{
-	struct sysfs_dev *sd = priv;
-	sd->host->command_done(sd->dev, id, -EOPNOTSUPP, "a sensor takes no commands");
-	return 0;
-}
-
 static int sysfs_refresh(void *priv)
 {
 	struct sysfs_dev *sd = priv;
@@ -433,7 +424,6 @@ SH_DRIVER_EXPORT const struct sh_driver sh_driver_descriptor = {
 	.kinds = sysfs_kinds,
 	.create = sysfs_create,
 	.connect = sysfs_connect,
-	.command = sysfs_command,
 	.refresh = sysfs_refresh,
 	.disconnect = sysfs_disconnect,
 	.destroy = sysfs_destroy,

@@ -204,7 +204,8 @@ struct sh_driver {
 	/* Starts command `id`: a JSON object already validated against the
 	 * device kind's properties (borrowed: copy what outlives the call).
 	 * Completes later through host->command_done, possibly before
-	 * returning. Called only while online, one command at a time. */
+	 * returning. Called only while online, one command at a time. May be
+	 * NULL for a driver whose kinds are all "sensor" (they take none). */
 	int (*command)(void *priv, uint64_t id, const cJSON *command);
 	/* Re-reads the state from the device and reports it with
 	 * host->state_update. May be NULL. Called only while online. */
