@@ -1,0 +1,1323 @@
+// SPDX-License-Identifier: MIT
+/*
+ * smarthub-bench: how fast and how light smarthubd is, each figure side by
+ * side with a reference measured in the same run on the same broker, so
+ * the ratios hold on a noisy machine (issue 7; docs/performance.md).
+ *
+ * It starts a private mosquitto on a free loopback port, a reference relay
+ * (this program run as `--relay`: a Paho MQTTAsync client that subscribes
+ * to rin/# and republishes every message, retained at QoS 1, on rout/...,
+ * from inside Paho's message callback: the least work an MQTT-to-MQTT hop
+ * can do) and smarthubd with generated configurations of virtual devices,
+ * and runs six scenarios:
+ *
+ *   1. command round trip (publish <device>/set, receive the new retained
+ *      state) at 100 and 1000 commands/s over 100 devices;
+ *   2. throughput: the highest rate with nothing lost;
+ *   3. start-up: exec to every availability online, and to READY=1;
+ *   4. scenes: wall time minus the critical path;
+ *   5. memory: VmRSS and VmHWM with 10, 100 and 5,000 devices;
+ *   6. idle cost: context switches and CPU time over 10 s.
+ *
+ * It owns every process it starts and its temporary directory, and removes
+ * both before it exits. Goals are printed, never enforced: the exit status
+ * says whether every scenario ran, not whether it was fast.
+ */
+#define _GNU_SOURCE /* memmem */
+#include "bench_mqtt.h"
+#include "bench_proc.h"
+#include "bench_stats.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SMARTHUBD_PATH
+#define SMARTHUBD_PATH "smarthubd"
+#endif
+#ifndef SMARTHUB_PLUGIN_BUILD_DIR
+#define SMARTHUB_PLUGIN_BUILD_DIR "plugins-out"
+#endif
+
+/* Rows of the result table. */
+#define ROWS_MAX 48
+/* Devices of the round-trip and idle configurations. */
+#define RT_DEVICES 100
+/* Distinct commands per device before (brightness, color_temp) repeats:
+ * each command carries a unique pair so its state can be matched. */
+#define SEQ_BRIGHTNESS 200
+#define SEQ_COLOR_TEMP 300
+#define SEQ_SPACE (SEQ_BRIGHTNESS * SEQ_COLOR_TEMP)
+/* Largest single measurement (commands) and throughput steps. */
+#define COMMANDS_MAX 400000
+#define RAMP_STEPS_MAX 16
+/* A rate whose p99 exceeds this has collapsed (commands queue up). */
+#define COLLAPSE_P99_MS 100.0
+/* How long a daemon may take to bring every device online. */
+#define ONLINE_TIMEOUT_MS 60000
+/* Scene runs measured (full run). */
+#define SCENE_RUNS_MAX 10
+/* Idle threads listed in the detail. */
+#define IDLE_DETAIL_MAX BENCH_THREADS_MAX
+
+enum goal {
+	GOAL_NONE,
+	GOAL_RATIO_MAX, /* smarthub / reference <= x */
+	GOAL_RATIO_MIN, /* smarthub / reference >= x */
+	GOAL_VALUE_MAX, /* smarthub <= x */
+	GOAL_VALUE_LT,  /* smarthub < x */
+};
+
+struct row {
+	char scenario[64];
+	char metric[80];
+	const char *unit;
+	double smarthub, reference; /* NAN when not measured */
+	enum goal goal;
+	double goal_x;
+	char goal_text[32];
+};
+
+enum scenario {
+	SC_ROUNDTRIP,
+	SC_THROUGHPUT,
+	SC_STARTUP,
+	SC_SCENES,
+	SC_MEMORY,
+	SC_IDLE,
+	SC_COUNT,
+};
+
+static const char *const scenario_names[SC_COUNT] = {
+	"roundtrip", "throughput", "startup", "scenes", "memory", "idle",
+};
+
+struct idle_thread {
+	pid_t tid;
+	char comm[32];
+	double wakeups_per_s, cpu_ms;
+};
+
+struct bench {
+	bool quick, json, verbose, keep;
+	unsigned only; /* bit mask of scenarios; all when 0 */
+	const char *smarthubd, *plugin_dir, *self;
+	char dir[256];
+	char url[64];
+	int port;
+	struct bench_child broker, relay;
+	unsigned daemon_runs;
+
+	struct row rows[ROWS_MAX];
+	size_t n_rows;
+	int ran[SC_COUNT]; /* 1 ran, -1 failed, 0 not asked */
+	double relay_rt_p50_ms;
+	struct idle_thread idle[IDLE_DETAIL_MAX];
+	size_t n_idle;
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void progress(const struct bench *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void progress(const struct bench *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("smarthub-bench: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static struct row *add_row(struct bench *b, const char *scenario, const char *metric,
+			   const char *unit, double smarthub, double reference, enum goal goal,
+			   double goal_x)
+{
+	if (b->n_rows >= ROWS_MAX)
+		return NULL;
+	struct row *r = &b->rows[b->n_rows++];
+	snprintf(r->scenario, sizeof(r->scenario), "%s", scenario);
+	snprintf(r->metric, sizeof(r->metric), "%s", metric);
+	r->unit = unit;
+	r->smarthub = smarthub;
+	r->reference = reference;
+	r->goal = goal;
+	r->goal_x = goal_x;
+	switch (goal) {
+	case GOAL_NONE:
+		snprintf(r->goal_text, sizeof(r->goal_text), "-");
+		break;
+	case GOAL_RATIO_MAX:
+		snprintf(r->goal_text, sizeof(r->goal_text), "<= %gx", goal_x);
+		break;
+	case GOAL_RATIO_MIN:
+		snprintf(r->goal_text, sizeof(r->goal_text), ">= %gx", goal_x);
+		break;
+	case GOAL_VALUE_MAX:
+		snprintf(r->goal_text, sizeof(r->goal_text), "<= %g %s", goal_x, unit);
+		break;
+	case GOAL_VALUE_LT:
+		snprintf(r->goal_text, sizeof(r->goal_text), "< %g %s", goal_x, unit);
+		break;
+	}
+	return r;
+}
+
+static double row_ratio(const struct row *r)
+{
+	if (isnan(r->smarthub) || isnan(r->reference) || r->reference == 0)
+		return NAN;
+	return r->smarthub / r->reference;
+}
+
+/* 1 met, 0 not met, -1 no goal or not measured. */
+static int row_met(const struct row *r)
+{
+	double ratio = row_ratio(r);
+	if (isnan(r->smarthub))
+		return -1;
+	switch (r->goal) {
+	case GOAL_RATIO_MAX:
+		return isnan(ratio) ? -1 : ratio <= r->goal_x;
+	case GOAL_RATIO_MIN:
+		return isnan(ratio) ? -1 : ratio >= r->goal_x;
+	case GOAL_VALUE_MAX:
+		return r->smarthub <= r->goal_x;
+	case GOAL_VALUE_LT:
+		return r->smarthub < r->goal_x;
+	case GOAL_NONE:
+		break;
+	}
+	return -1;
+}
+
+/* --- the daemon and its configurations ------------------------------------ */
+
+struct devspec {
+	unsigned n;                /* devices d0000 .. */
+	unsigned n_unreachable;    /* the last ones never answer */
+	unsigned connect_delay_ms; /* of every reachable device */
+	bool mixed_kinds;          /* lights, switches and slow sensors */
+	double scene_scale;        /* > 0: add the scene "critical" */
+};
+
+/* The scene of scenario 4 and its critical path: the longest branch of the
+ * parallel block (300) plus the trailing delay (50). */
+static const unsigned scene_delays[] = {100, 300, 100, 100, 50};
+#define SCENE_CRITICAL_PATH(scale) ((300.0 + 50.0) * (scale))
+
+static char *gen_config(const struct bench *b, const char *base, const struct devspec *s)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return NULL;
+	fprintf(f,
+		"# generated by smarthub-bench\n"
+		"mqtt:\n  url: %s\n  base_topic: %s\n  client_id: %s\n"
+		"homeassistant:\n  discovery: false\n"
+		"log:\n  level: warning\n"
+		"devices:\n",
+		b->url, base, base);
+	for (unsigned i = 0; i < s->n; i++) {
+		const char *kind = "light";
+		if (s->mixed_kinds)
+			kind = i % 3 == 0 ? "light" : i % 3 == 1 ? "switch" : "sensor";
+		fprintf(f, "  d%04u:\n    driver: virtual\n    kind: %s\n", i, kind);
+		if (strcmp(kind, "sensor") == 0)
+			fprintf(f, "    readings: [temperature]\n    interval: 10m\n");
+		if (i >= s->n - s->n_unreachable)
+			fprintf(f, "    unreachable: true\n");
+		else if (s->connect_delay_ms)
+			fprintf(f, "    connect_delay: %ums\n", s->connect_delay_ms);
+	}
+	if (s->scene_scale > 0) {
+		unsigned d[5];
+		for (int i = 0; i < 5; i++)
+			d[i] = (unsigned)lround(scene_delays[i] * s->scene_scale);
+		fprintf(f,
+			"scenes:\n  critical:\n    mode: queued\n    steps:\n"
+			"      - parallel:\n"
+			"          - { delay: %ums }\n"
+			"          - { delay: %ums }\n"
+			"          - sequence: [ { delay: %ums }, { delay: %ums } ]\n"
+			"      - { delay: %ums }\n",
+			d[0], d[1], d[2], d[3], d[4]);
+	}
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+struct daemon_run {
+	struct bench_child child;
+	int notify_fd;
+	char base[32];
+	char notify_path[300];
+	uint64_t ready_ns; /* 0 until READY=1 */
+};
+
+static int daemon_start(struct bench *b, const struct devspec *spec, struct daemon_run *d)
+{
+	char path[300], log[300], env_notify[320];
+	memset(d, 0, sizeof(*d));
+	d->notify_fd = -1;
+	snprintf(d->base, sizeof(d->base), "bench%u", ++b->daemon_runs);
+	char *yaml = gen_config(b, d->base, spec);
+	if (!yaml)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/%s.yaml", b->dir, d->base);
+	int r = bench_write_file(path, yaml);
+	free(yaml);
+	if (r < 0)
+		return r;
+	snprintf(d->notify_path, sizeof(d->notify_path), "%s/%s.notify", b->dir, d->base);
+	d->notify_fd = bench_notify_open(d->notify_path);
+	if (d->notify_fd < 0)
+		return d->notify_fd;
+	snprintf(env_notify, sizeof(env_notify), "NOTIFY_SOCKET=%s", d->notify_path);
+	snprintf(log, sizeof(log), "%s/%s.log", b->dir, d->base);
+	char *argv[] = {(char *)b->smarthubd,  "-c", path, "--plugin-dir",
+			(char *)b->plugin_dir, NULL};
+	char *env[] = {env_notify, NULL};
+	r = bench_child_start(&d->child, argv, log, env);
+	if (r < 0) {
+		close(d->notify_fd);
+		d->notify_fd = -1;
+	}
+	return r;
+}
+
+static void daemon_stop(struct daemon_run *d)
+{
+	bench_child_stop(&d->child, 5000);
+	if (d->notify_fd >= 0)
+		close(d->notify_fd);
+	d->notify_fd = -1;
+	unlink(d->notify_path);
+}
+
+/* --- availability: counting devices online -------------------------------- */
+
+struct avail_ctx {
+	pthread_mutex_t lock;
+	char prefix[40]; /* "<base>/" */
+	unsigned n, expect, n_online;
+	bool *online;
+	uint64_t all_ns; /* when n_online reached expect */
+};
+
+static void on_availability(void *ctx, const char *topic, const char *payload, size_t len,
+			    bool retained, uint64_t t)
+{
+	struct avail_ctx *a = ctx;
+	size_t plen = strlen(a->prefix);
+	unsigned idx;
+	char tail[32];
+	if (strncmp(topic, a->prefix, plen) != 0 ||
+	    sscanf(topic + plen, "d%4u/%31s", &idx, tail) != 2 || strcmp(tail, "availability") ||
+	    idx >= a->n)
+		return;
+	bool online = memmem(payload, len, "online", 6) != NULL;
+	pthread_mutex_lock(&a->lock);
+	if (online && !a->online[idx]) {
+		a->online[idx] = true;
+		if (++a->n_online == a->expect)
+			a->all_ns = t;
+	} else if (!online && a->online[idx]) {
+		a->online[idx] = false;
+		a->n_online--;
+	}
+	pthread_mutex_unlock(&a->lock);
+}
+
+static int avail_init(struct avail_ctx *a, const char *base, unsigned n, unsigned expect)
+{
+	memset(a, 0, sizeof(*a));
+	pthread_mutex_init(&a->lock, NULL);
+	snprintf(a->prefix, sizeof(a->prefix), "%s/", base);
+	a->n = n;
+	a->expect = expect;
+	a->online = calloc(n ? n : 1, sizeof(bool));
+	return a->online ? 0 : -ENOMEM;
+}
+
+static void avail_free(struct avail_ctx *a)
+{
+	free(a->online);
+	pthread_mutex_destroy(&a->lock);
+}
+
+/* Starts the daemon with `spec` while `m` watches its availability, and
+ * waits until READY=1 came and `expect` devices are online. Fills the
+ * times from exec. The daemon keeps running (daemon_stop). */
+static int daemon_start_online(struct bench *b, struct bench_mqtt *m, const struct devspec *spec,
+			       unsigned expect, struct daemon_run *d, double *online_ms,
+			       double *ready_ms)
+{
+	struct avail_ctx a;
+	char base_next[32], filter[64];
+	memset(d, 0, sizeof(*d));
+	d->notify_fd = -1;
+	snprintf(base_next, sizeof(base_next), "bench%u", b->daemon_runs + 1);
+	int r = avail_init(&a, base_next, spec->n, expect);
+	if (r < 0)
+		return r;
+	snprintf(filter, sizeof(filter), "%s/+/availability", base_next);
+	bench_mqtt_set_handler(m, on_availability, &a);
+	r = bench_mqtt_subscribe(m, filter, 0);
+	if (r == 0)
+		r = daemon_start(b, spec, d);
+	uint64_t deadline = bench_now_ns() + ONLINE_TIMEOUT_MS * 1000000ULL;
+	while (r == 0) {
+		uint64_t t;
+		int ready = bench_notify_poll_ready(d->notify_fd, 5, &t);
+		if (ready == 1 && !d->ready_ns)
+			d->ready_ns = t;
+		pthread_mutex_lock(&a.lock);
+		uint64_t all = a.all_ns;
+		pthread_mutex_unlock(&a.lock);
+		if (all && d->ready_ns) {
+			*online_ms = (double)(all - d->child.exec_ns) / 1e6;
+			*ready_ms = (double)(d->ready_ns - d->child.exec_ns) / 1e6;
+			break;
+		}
+		if (!bench_child_alive(&d->child)) {
+			fprintf(stderr, "smarthub-bench: smarthubd exited; see %s\n",
+				d->child.log_path);
+			r = -ECHILD;
+		} else if (bench_now_ns() > deadline || interrupted) {
+			fprintf(stderr,
+				"smarthub-bench: %u of %u devices online, READY %s, after %d ms\n",
+				a.n_online, expect, d->ready_ns ? "seen" : "not seen",
+				ONLINE_TIMEOUT_MS);
+			r = -ETIMEDOUT;
+		}
+	}
+	bench_mqtt_set_handler(m, NULL, NULL);
+	avail_free(&a);
+	return r;
+}
+
+/* --- round trips ------------------------------------------------------------ */
+
+/* Matching a state to its command: each command to device d carries the
+ * device's next (brightness, color_temp) pair, and pending[d][pair] holds
+ * the command's index + 1 until its state arrives. */
+struct rt_ctx {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char prefix[40]; /* "<base>/" or "rout/" */
+	unsigned n_dev;
+	uint32_t *pending;  /* n_dev * SEQ_SPACE */
+	unsigned *next_seq; /* per device, kept across phases */
+	uint64_t *sent_ns, *lat_ns;
+	size_t count, received;
+};
+
+static unsigned seq_brightness(unsigned s)
+{
+	return 1 + s % SEQ_BRIGHTNESS;
+}
+
+static unsigned seq_color_temp(unsigned s)
+{
+	return 153 + (s / SEQ_BRIGHTNESS) % SEQ_COLOR_TEMP;
+}
+
+static long json_int_after(const char *p, size_t len, const char *key)
+{
+	const char *k = memmem(p, len, key, strlen(key));
+	if (!k)
+		return -1;
+	return strtol(k + strlen(key), NULL, 10);
+}
+
+static void on_state(void *ctx, const char *topic, const char *payload, size_t len, bool retained,
+		     uint64_t t)
+{
+	struct rt_ctx *c = ctx;
+	size_t plen = strlen(c->prefix);
+	unsigned idx;
+	int end = 0;
+	/* A retained message is an old state replayed on subscribe. */
+	if (retained || strncmp(topic, c->prefix, plen) != 0 ||
+	    sscanf(topic + plen, "d%4u%n", &idx, &end) != 1 || topic[plen + (size_t)end] ||
+	    idx >= c->n_dev)
+		return;
+	/* The payload is not NUL-terminated: copy the little we parse. */
+	char buf[256];
+	size_t n = len < sizeof(buf) - 1 ? len : sizeof(buf) - 1;
+	memcpy(buf, payload, n);
+	buf[n] = '\0';
+	long bright = json_int_after(buf, n, "\"brightness\":");
+	long ct = json_int_after(buf, n, "\"color_temp\":");
+	if (bright < 1 || bright > SEQ_BRIGHTNESS || ct < 153 || ct >= 153 + SEQ_COLOR_TEMP)
+		return;
+	size_t slot = (size_t)idx * SEQ_SPACE + (size_t)(ct - 153) * SEQ_BRIGHTNESS +
+		      (size_t)(bright - 1);
+	pthread_mutex_lock(&c->lock);
+	uint32_t k = c->pending[slot];
+	if (k && k <= c->count) {
+		c->pending[slot] = 0;
+		c->lat_ns[k - 1] = t - c->sent_ns[k - 1];
+		if (++c->received == c->count)
+			pthread_cond_broadcast(&c->cond);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static int rt_init(struct rt_ctx *c, const char *prefix, unsigned n_dev)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	snprintf(c->prefix, sizeof(c->prefix), "%s/", prefix);
+	c->n_dev = n_dev;
+	c->pending = calloc((size_t)n_dev * SEQ_SPACE, sizeof(*c->pending));
+	c->next_seq = calloc(n_dev, sizeof(*c->next_seq));
+	c->sent_ns = calloc(COMMANDS_MAX, sizeof(*c->sent_ns));
+	c->lat_ns = calloc(COMMANDS_MAX, sizeof(*c->lat_ns));
+	return c->pending && c->next_seq && c->sent_ns && c->lat_ns ? 0 : -ENOMEM;
+}
+
+static void rt_free(struct rt_ctx *c)
+{
+	free(c->pending);
+	free(c->next_seq);
+	free(c->sent_ns);
+	free(c->lat_ns);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+}
+
+/* A device's command topic: prefix, the 4-digit device index, suffix. */
+struct topic_fmt {
+	char prefix[48];
+	const char *suffix;
+};
+
+struct phase {
+	size_t sent, received;
+	double achieved_rate; /* commands/s the sender really kept */
+	struct bench_summary lat;
+};
+
+/* Sends `count` commands at `rate` per second, round-robin over the
+ * devices, to the topics of `fmt`, waits up to grace_ms
+ * after the last for their states, and summarises the latencies of those
+ * that came back. */
+static int rt_phase(struct rt_ctx *c, struct bench_mqtt *m, const struct topic_fmt *fmt,
+		    double rate, size_t count, unsigned grace_ms, struct phase *out)
+{
+	if (count > COMMANDS_MAX)
+		count = COMMANDS_MAX;
+	pthread_mutex_lock(&c->lock);
+	memset(c->pending, 0, (size_t)c->n_dev * SEQ_SPACE * sizeof(*c->pending));
+	c->count = count;
+	c->received = 0;
+	pthread_mutex_unlock(&c->lock);
+
+	char topic[96], payload[96];
+	uint64_t interval = (uint64_t)(1e9 / rate);
+	uint64_t start = bench_now_ns();
+	int r = 0;
+	for (size_t k = 0; k < count && !interrupted; k++) {
+		uint64_t due = start + k * interval;
+		/* Sleeping costs tens of microseconds of slack: only sleep
+		 * when the next command is well ahead. */
+		if (bench_now_ns() + 50000 < due)
+			bench_sleep_until(due);
+		unsigned d = (unsigned)(k % c->n_dev);
+		unsigned s = c->next_seq[d]++ % SEQ_SPACE;
+		unsigned br = seq_brightness(s), ct = seq_color_temp(s);
+		snprintf(topic, sizeof(topic), "%s%04u%s", fmt->prefix, d, fmt->suffix);
+		int len =
+			snprintf(payload, sizeof(payload),
+				 "{\"state\":\"ON\",\"brightness\":%u,\"color_temp\":%u}", br, ct);
+		size_t slot =
+			(size_t)d * SEQ_SPACE + (size_t)(ct - 153) * SEQ_BRIGHTNESS + (br - 1);
+		pthread_mutex_lock(&c->lock);
+		c->pending[slot] = (uint32_t)(k + 1);
+		c->sent_ns[k] = bench_now_ns();
+		c->lat_ns[k] = 0;
+		pthread_mutex_unlock(&c->lock);
+		r = bench_mqtt_publish(m, topic, payload, (size_t)len, 0, false);
+		if (r < 0)
+			break;
+	}
+	uint64_t end = bench_now_ns();
+
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint64_t abs_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec +
+			  (uint64_t)grace_ms * 1000000ULL;
+	ts.tv_sec = (time_t)(abs_ns / 1000000000ULL);
+	ts.tv_nsec = (long)(abs_ns % 1000000000ULL);
+	pthread_mutex_lock(&c->lock);
+	while (c->received < count && !interrupted)
+		if (pthread_cond_timedwait(&c->cond, &c->lock, &ts) == ETIMEDOUT)
+			break;
+	out->sent = count;
+	out->received = c->received;
+	/* Latencies of the commands answered; stop matching the others. */
+	size_t n = 0;
+	for (size_t k = 0; k < count; k++)
+		if (c->lat_ns[k])
+			c->lat_ns[n++] = c->lat_ns[k];
+	c->count = 0;
+	bench_summarise(c->lat_ns, n, &out->lat);
+	pthread_mutex_unlock(&c->lock);
+	out->achieved_rate =
+		count > 1 && end > start ? (double)(count - 1) * 1e9 / (double)(end - start) : rate;
+	return r;
+}
+
+/* --- the relay (the reference) ------------------------------------------------ */
+
+struct relay_ctx {
+	struct bench_mqtt *m;
+};
+
+static void on_relay_message(void *ctx, const char *topic, const char *payload, size_t len,
+			     bool retained, uint64_t t)
+{
+	struct relay_ctx *r = ctx;
+	char out[256];
+	if (!r->m || strncmp(topic, "rin/", 4) != 0)
+		return;
+	snprintf(out, sizeof(out), "rout/%s", topic + 4);
+	bench_mqtt_publish(r->m, out, payload, len, 1, true);
+}
+
+/* `smarthub-bench --relay URL`: runs until SIGTERM. */
+static int relay_main(const char *url)
+{
+	static struct relay_ctx ctx;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	struct bench_mqtt *m;
+	int r = bench_mqtt_connect(&m, url, "bench-relay", on_relay_message, &ctx);
+	if (r < 0) {
+		fprintf(stderr, "relay: connect %s: %s\n", url, strerror(-r));
+		return 1;
+	}
+	ctx.m = m;
+	r = bench_mqtt_subscribe(m, "rin/#", 1);
+	if (r < 0) {
+		fprintf(stderr, "relay: subscribe: %s\n", strerror(-r));
+		bench_mqtt_free(m);
+		return 1;
+	}
+	int sig;
+	sigwait(&set, &sig);
+	ctx.m = NULL;
+	bench_mqtt_free(m);
+	return 0;
+}
+
+static int relay_start(struct bench *b)
+{
+	char log[300];
+	snprintf(log, sizeof(log), "%s/relay.log", b->dir);
+	char *argv[] = {(char *)b->self, "--relay", b->url, NULL};
+	int r = bench_child_start(&b->relay, argv, log, NULL);
+	if (r < 0)
+		return r;
+	/* Ready when it answers: a message to rin/ready comes back. */
+	return 0;
+}
+
+/* --- scenario 1 and 2: round trip and throughput ------------------------------- */
+
+struct target {
+	const char *name;
+	struct topic_fmt set_fmt;
+	struct rt_ctx ctx;
+};
+
+static int wait_echo(struct rt_ctx *c, struct bench_mqtt *m, const struct topic_fmt *fmt)
+{
+	/* A handful of commands until one comes back: the path is up. */
+	for (int i = 0; i < 100 && !interrupted; i++) {
+		struct phase p;
+		int r = rt_phase(c, m, fmt, 100, 1, 100, &p);
+		if (r < 0)
+			return r;
+		if (p.received == 1)
+			return 0;
+	}
+	return -ETIMEDOUT;
+}
+
+static void roundtrip_rows(struct bench *b, const char *rate_name, const struct phase *hub,
+			   const struct phase *relay)
+{
+	char metric[80];
+	const char *sc = "1 round trip";
+	snprintf(metric, sizeof(metric), "p50 at %s (%zu/%zu answered)", rate_name, hub->received,
+		 hub->sent);
+	add_row(b, sc, metric, "ms", hub->lat.p50_ms, relay->lat.p50_ms, GOAL_RATIO_MAX, 1.5);
+	snprintf(metric, sizeof(metric), "p99 at %s", rate_name);
+	add_row(b, sc, metric, "ms", hub->lat.p99_ms, relay->lat.p99_ms, GOAL_RATIO_MAX, 2.0);
+	snprintf(metric, sizeof(metric), "max at %s", rate_name);
+	add_row(b, sc, metric, "ms", hub->lat.max_ms, relay->lat.max_ms, GOAL_NONE, 0);
+}
+
+static bool sustained(const struct phase *p, double rate)
+{
+	return p->received == p->sent && p->achieved_rate >= 0.95 * rate &&
+	       p->lat.p99_ms <= COLLAPSE_P99_MS;
+}
+
+/* Ramps the rate up (doubling, then one step half-way back) until a
+ * command is lost or the latency collapses; the highest rate sustained. */
+static double ramp(struct bench *b, struct target *t, struct bench_mqtt *m)
+{
+	double step_s = b->quick ? 0.2 : 2.0;
+	double rate = b->quick ? 1000 : 2000, best = 0, failed = 0;
+	double max_rate = b->quick ? 2000 : 256000;
+	unsigned grace = b->quick ? 500 : 1000;
+	for (int i = 0; i < RAMP_STEPS_MAX && rate <= max_rate && !interrupted; i++) {
+		struct phase p;
+		size_t count = (size_t)(rate * step_s);
+		if (rt_phase(&t->ctx, m, &t->set_fmt, rate, count, grace, &p) < 0)
+			break;
+		bool ok = sustained(&p, rate);
+		progress(b, "  %s %.0f/s: %zu/%zu answered, sender %.0f/s, p99 %.2f ms: %s",
+			 t->name, rate, p.received, p.sent, p.achieved_rate, p.lat.p99_ms,
+			 ok ? "sustained" : "not sustained");
+		/* Let a backlog drain before the next step. */
+		bench_sleep_ms(ok ? 100 : 1000);
+		if (ok) {
+			best = rate;
+			if (failed)
+				break;
+			rate *= 2;
+		} else {
+			failed = rate;
+			if (!best || rate - best <= best / 4)
+				break;
+			rate = (best + failed) / 2; /* one refinement step */
+		}
+	}
+	return best;
+}
+
+/* --- scenario 4: scenes ------------------------------------------------------- */
+
+struct scene_ctx {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char transaction[32];
+	bool done;
+	uint64_t t_ns;
+	double duration_ms;
+	char status[32];
+};
+
+static void on_scene_response(void *ctx, const char *topic, const char *payload, size_t len,
+			      bool retained, uint64_t t)
+{
+	struct scene_ctx *s = ctx;
+	cJSON *j = cJSON_ParseWithLength(payload, len);
+	const cJSON *tr = cJSON_GetObjectItemCaseSensitive(j, "transaction");
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "status");
+	const cJSON *data = cJSON_GetObjectItemCaseSensitive(j, "data");
+	const cJSON *dur = cJSON_GetObjectItemCaseSensitive(data, "duration_ms");
+	pthread_mutex_lock(&s->lock);
+	if (cJSON_IsString(tr) && strcmp(tr->valuestring, s->transaction) == 0) {
+		s->done = true;
+		s->t_ns = t;
+		s->duration_ms = cJSON_IsNumber(dur) ? dur->valuedouble : NAN;
+		snprintf(s->status, sizeof(s->status), "%s",
+			 cJSON_IsString(st) ? st->valuestring : "?");
+		pthread_cond_broadcast(&s->cond);
+	}
+	pthread_mutex_unlock(&s->lock);
+	cJSON_Delete(j);
+}
+
+static int scene_runs(struct bench *b, struct bench_mqtt *m, const char *base, double scale)
+{
+	struct scene_ctx s;
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_init(&s.lock, NULL);
+	pthread_cond_init(&s.cond, NULL);
+	char topic[96], filter[96], payload[96];
+	snprintf(filter, sizeof(filter), "%s/bridge/response/scene/run", base);
+	snprintf(topic, sizeof(topic), "%s/bridge/request/scene/run", base);
+	bench_mqtt_set_handler(m, on_scene_response, &s);
+	int r = bench_mqtt_subscribe(m, filter, 0);
+	unsigned runs = b->quick ? 2 : SCENE_RUNS_MAX;
+	double inside[SCENE_RUNS_MAX], outside[SCENE_RUNS_MAX];
+	double worst_in = 0, worst_out = 0;
+	double critical = SCENE_CRITICAL_PATH(scale);
+	unsigned done = 0;
+	for (unsigned i = 0; i < runs && r == 0 && !interrupted; i++) {
+		pthread_mutex_lock(&s.lock);
+		snprintf(s.transaction, sizeof(s.transaction), "bench-%u", i);
+		s.done = false;
+		pthread_mutex_unlock(&s.lock);
+		int len = snprintf(payload, sizeof(payload),
+				   "{\"scene\":\"critical\",\"transaction\":\"bench-%u\"}", i);
+		uint64_t t0 = bench_now_ns();
+		r = bench_mqtt_publish(m, topic, payload, (size_t)len, 1, false);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 10;
+		pthread_mutex_lock(&s.lock);
+		while (!s.done && r == 0)
+			r = pthread_cond_timedwait(&s.cond, &s.lock, &ts) == ETIMEDOUT ? -ETIMEDOUT
+										       : 0;
+		bool ok = s.done && strcmp(s.status, "ok") == 0 && !isnan(s.duration_ms);
+		if (ok) {
+			inside[done] = s.duration_ms - critical;
+			outside[done] = (double)(s.t_ns - t0) / 1e6 - critical;
+			worst_in = fmax(worst_in, inside[done]);
+			worst_out = fmax(worst_out, outside[done]);
+			done++;
+		} else if (s.done) {
+			fprintf(stderr, "smarthub-bench: scene run answered %s\n", s.status);
+			r = -EIO;
+		}
+		pthread_mutex_unlock(&s.lock);
+		bench_sleep_ms(20);
+	}
+	bench_mqtt_set_handler(m, NULL, NULL);
+	if (done) {
+		char metric[80];
+		const char *sc = "4 scenes";
+		snprintf(metric, sizeof(metric), "duration_ms - critical path (median of %u)",
+			 done);
+		double med_in = bench_median(inside, done);
+		double med_out = bench_median(outside, done);
+		add_row(b, sc, metric, "ms", med_in, NAN, GOAL_VALUE_MAX, 5);
+		add_row(b, sc, "  worst run", "ms", worst_in, NAN, GOAL_VALUE_MAX, 5);
+		/* From the outside the MQTT hops are included: the relay's
+		 * round trip is what they cost. */
+		struct row *row =
+			add_row(b, sc, "outside wall - critical path (median)", "ms", med_out,
+				b->relay_rt_p50_ms, GOAL_VALUE_MAX, b->relay_rt_p50_ms + 5);
+		if (row)
+			snprintf(row->goal_text, sizeof(row->goal_text), "<= ref + 5 ms");
+		progress(b, "  critical path %.0f ms: inside +%.2f ms, outside +%.2f ms", critical,
+			 med_in, med_out);
+	}
+	pthread_cond_destroy(&s.cond);
+	pthread_mutex_destroy(&s.lock);
+	return r < 0 ? r : done ? 0 : -EIO;
+}
+
+/* The daemon of scenarios 1, 2 and 4: 100 lights and the scene. */
+static int run_traffic(struct bench *b, struct bench_mqtt *m)
+{
+	bool want_rt = !b->only || (b->only & (1u << SC_ROUNDTRIP));
+	bool want_tp = !b->only || (b->only & (1u << SC_THROUGHPUT));
+	bool want_sc = !b->only || (b->only & (1u << SC_SCENES));
+	double scale = b->quick ? 0.1 : 1.0;
+	struct devspec spec = {.n = RT_DEVICES, .scene_scale = scale};
+	struct daemon_run d;
+	double online_ms, ready_ms;
+	struct target hub = {.name = "smarthub"}, relay = {.name = "relay"};
+	int r = daemon_start_online(b, m, &spec, RT_DEVICES, &d, &online_ms, &ready_ms);
+	if (r < 0)
+		goto out_daemon;
+	snprintf(hub.set_fmt.prefix, sizeof(hub.set_fmt.prefix), "%s/d", d.base);
+	hub.set_fmt.suffix = "/set";
+	snprintf(relay.set_fmt.prefix, sizeof(relay.set_fmt.prefix), "rin/d");
+	relay.set_fmt.suffix = "";
+	if ((r = rt_init(&hub.ctx, d.base, RT_DEVICES)) < 0 ||
+	    (r = rt_init(&relay.ctx, "rout", RT_DEVICES)) < 0)
+		goto out_ctx;
+
+	/* One subscription per target; the handler switches with the phase. */
+	char filter[64];
+	snprintf(filter, sizeof(filter), "%s/+", d.base);
+	if ((r = bench_mqtt_subscribe(m, filter, 0)) < 0 ||
+	    (r = bench_mqtt_subscribe(m, "rout/+", 0)) < 0)
+		goto out_ctx;
+	struct target *targets[2] = {&hub, &relay};
+	for (int i = 0; i < 2; i++) {
+		bench_mqtt_set_handler(m, on_state, &targets[i]->ctx);
+		if ((r = wait_echo(&targets[i]->ctx, m, &targets[i]->set_fmt)) < 0) {
+			fprintf(stderr, "smarthub-bench: %s does not answer commands\n",
+				targets[i]->name);
+			goto out_ctx;
+		}
+		/* Warm-up: caches, allocator, the broker's session. */
+		struct phase p;
+		rt_phase(&targets[i]->ctx, m, &targets[i]->set_fmt, 1000, b->quick ? 50 : 500, 1000,
+			 &p);
+	}
+
+	if (want_rt) {
+		static const double rates[] = {100, 1000};
+		bool failed = false;
+		for (int i = 0; i < 2 && !interrupted; i++) {
+			struct phase ph[2];
+			double seconds = b->quick ? 0.3 : 10;
+			for (int t = 0; t < 2; t++) {
+				bench_mqtt_set_handler(m, on_state, &targets[t]->ctx);
+				rt_phase(&targets[t]->ctx, m, &targets[t]->set_fmt, rates[i],
+					 (size_t)(rates[i] * seconds), 2000, &ph[t]);
+				progress(b, "  %s %.0f/s: %zu/%zu answered, p50 %.3f p99 %.3f ms",
+					 targets[t]->name, rates[i], ph[t].received, ph[t].sent,
+					 ph[t].lat.p50_ms, ph[t].lat.p99_ms);
+				failed |= ph[t].received == 0;
+			}
+			roundtrip_rows(b, i == 0 ? "100/s" : "1000/s", &ph[0], &ph[1]);
+			if (i == 0)
+				b->relay_rt_p50_ms = ph[1].lat.p50_ms;
+		}
+		b->ran[SC_ROUNDTRIP] = failed ? -1 : 1;
+	}
+	if (!b->relay_rt_p50_ms) {
+		struct phase p;
+		bench_mqtt_set_handler(m, on_state, &relay.ctx);
+		rt_phase(&relay.ctx, m, &relay.set_fmt, 100, b->quick ? 20 : 200, 2000, &p);
+		b->relay_rt_p50_ms = p.lat.p50_ms;
+	}
+	if (want_sc) {
+		progress(b, "scenario 4: scenes");
+		b->ran[SC_SCENES] = scene_runs(b, m, d.base, scale) == 0 ? 1 : -1;
+	}
+	if (want_tp) {
+		progress(b, "scenario 2: throughput");
+		double best[2];
+		for (int t = 0; t < 2; t++) {
+			bench_mqtt_set_handler(m, on_state, &targets[t]->ctx);
+			best[t] = ramp(b, targets[t], m);
+		}
+		add_row(b, "2 throughput", "highest rate with nothing lost", "cmd/s", best[0],
+			best[1], GOAL_RATIO_MIN, 0.8);
+		b->ran[SC_THROUGHPUT] = best[0] > 0 && best[1] > 0 ? 1 : -1;
+	}
+	r = 0;
+out_ctx:
+	bench_mqtt_set_handler(m, NULL, NULL);
+	rt_free(&hub.ctx);
+	rt_free(&relay.ctx);
+out_daemon:
+	daemon_stop(&d);
+	if (r < 0) {
+		if (want_rt)
+			b->ran[SC_ROUNDTRIP] = -1;
+		if (want_tp)
+			b->ran[SC_THROUGHPUT] = -1;
+		if (want_sc && !b->ran[SC_SCENES])
+			b->ran[SC_SCENES] = -1;
+	}
+	return r;
+}
+
+/* --- scenario 3: start-up ------------------------------------------------------ */
+
+static int run_startup(struct bench *b, struct bench_mqtt *m)
+{
+	unsigned delay = b->quick ? 100 : 500;
+	unsigned n = b->quick ? 20 : 200, unreachable = b->quick ? 5 : 50;
+	struct devspec one = {.n = 1, .connect_delay_ms = delay};
+	struct devspec all = {.n = n, .connect_delay_ms = delay};
+	struct devspec some = {.n = n, .connect_delay_ms = delay, .n_unreachable = unreachable};
+	double online[3], ready[3];
+	const struct devspec *specs[3] = {&one, &all, &some};
+	for (int i = 0; i < 3; i++) {
+		struct daemon_run d;
+		int r = daemon_start_online(b, m, specs[i], specs[i]->n - specs[i]->n_unreachable,
+					    &d, &online[i], &ready[i]);
+		daemon_stop(&d);
+		if (r < 0)
+			return r;
+		progress(b, "  %u devices (%u unreachable): all online %.1f ms, READY %.2f ms",
+			 specs[i]->n, specs[i]->n_unreachable, online[i], ready[i]);
+	}
+	char metric[80];
+	const char *sc = "3 start-up";
+	snprintf(metric, sizeof(metric), "%u devices online (%u ms connect each)", n, delay);
+	add_row(b, sc, metric, "ms", online[1], online[0], GOAL_RATIO_MAX, 1.4);
+	snprintf(metric, sizeof(metric), "READY with %u devices", n);
+	add_row(b, sc, metric, "ms", ready[1], ready[0], GOAL_VALUE_LT, 50);
+	snprintf(metric, sizeof(metric), "%u online, %u unreachable", n - unreachable, unreachable);
+	add_row(b, sc, metric, "ms", online[2], online[0], GOAL_RATIO_MAX, 1.4);
+	snprintf(metric, sizeof(metric), "READY with %u unreachable", unreachable);
+	add_row(b, sc, metric, "ms", ready[2], ready[0], GOAL_VALUE_LT, 50);
+	return 0;
+}
+
+/* --- scenario 5: memory ---------------------------------------------------------- */
+
+static int run_memory(struct bench *b, struct bench_mqtt *m)
+{
+	unsigned counts[3] = {10, 100, b->quick ? 500 : 5000};
+	long relay_rss = 0, relay_hwm = 0;
+	if (b->relay.pid > 0)
+		bench_proc_memory(b->relay.pid, &relay_rss, &relay_hwm);
+	for (int i = 0; i < 3; i++) {
+		struct devspec spec = {.n = counts[i], .mixed_kinds = true};
+		struct daemon_run d;
+		double online_ms, ready_ms;
+		long rss = -1, hwm = -1;
+		int r = daemon_start_online(b, m, &spec, counts[i], &d, &online_ms, &ready_ms);
+		if (r == 0) {
+			/* Steady: after the start-up burst has been published. */
+			bench_sleep_ms(b->quick ? 200 : 2000);
+			r = bench_proc_memory(d.child.pid, &rss, &hwm);
+		}
+		daemon_stop(&d);
+		if (r < 0)
+			return r;
+		progress(b, "  %u devices: VmRSS %ld KiB, VmHWM %ld KiB (all online in %.0f ms)",
+			 counts[i], rss, hwm, online_ms);
+		char metric[80];
+		const char *sc = "5 memory";
+		double limit = counts[i] == 100 ? 4 : counts[i] == 5000 ? 24 : 0;
+		snprintf(metric, sizeof(metric), "VmRSS, %u devices", counts[i]);
+		add_row(b, sc, metric, "MiB", rss / 1024.0, relay_rss / 1024.0,
+			limit ? GOAL_VALUE_LT : GOAL_NONE, limit);
+		snprintf(metric, sizeof(metric), "VmHWM, %u devices", counts[i]);
+		add_row(b, sc, metric, "MiB", hwm / 1024.0, relay_hwm / 1024.0, GOAL_NONE, 0);
+	}
+	return 0;
+}
+
+/* --- scenario 6: idle cost --------------------------------------------------------- */
+
+static int run_idle(struct bench *b, struct bench_mqtt *m)
+{
+	struct devspec spec = {.n = RT_DEVICES};
+	struct daemon_run d;
+	double online_ms, ready_ms;
+	double window_s = b->quick ? 1.0 : 10.0;
+	int r = daemon_start_online(b, m, &spec, RT_DEVICES, &d, &online_ms, &ready_ms);
+	struct bench_proc_sample h0, h1, r0, r1;
+	if (r == 0) {
+		/* Past the start-up burst and the first keep-alive timers. */
+		bench_sleep_ms(b->quick ? 300 : 3000);
+		r = bench_proc_sample(d.child.pid, &h0);
+	}
+	if (r == 0 && (r = bench_proc_sample(b->relay.pid, &r0)) == 0) {
+		bench_sleep_ms((unsigned)(window_s * 1000));
+		r = bench_proc_sample(d.child.pid, &h1);
+		if (r == 0)
+			r = bench_proc_sample(b->relay.pid, &r1);
+	}
+	if (r == 0) {
+		b->n_idle = 0;
+		for (size_t i = 0; i < h1.n_threads && b->n_idle < IDLE_DETAIL_MAX; i++) {
+			const struct bench_thread_sample *t1 = &h1.threads[i], *t0 = NULL;
+			for (size_t j = 0; j < h0.n_threads; j++)
+				if (h0.threads[j].tid == t1->tid)
+					t0 = &h0.threads[j];
+			struct idle_thread *it = &b->idle[b->n_idle++];
+			it->tid = t1->tid;
+			snprintf(it->comm, sizeof(it->comm), "%s", t1->comm);
+			it->wakeups_per_s = (double)(t1->ctxsw - (t0 ? t0->ctxsw : 0)) / window_s;
+			it->cpu_ms = (double)(t1->cpu_ns - (t0 ? t0->cpu_ns : 0)) / 1e6;
+		}
+		double scale = 10.0 / window_s;
+		double hub_wake = (double)(h1.ctxsw - h0.ctxsw) / window_s;
+		double relay_wake = (double)(r1.ctxsw - r0.ctxsw) / window_s;
+		double hub_cpu = (double)(h1.cpu_ns - h0.cpu_ns) / 1e6 * scale;
+		double relay_cpu = (double)(r1.cpu_ns - r0.cpu_ns) / 1e6 * scale;
+		const char *sc = "6 idle";
+		add_row(b, sc, "wake-ups per second, all threads", "/s", hub_wake, relay_wake,
+			GOAL_VALUE_MAX, 3);
+		add_row(b, sc, "CPU time per 10 s", "ms", hub_cpu, relay_cpu, GOAL_VALUE_LT, 10);
+		progress(b, "  %zu threads: %.1f wake-ups/s, %.2f ms CPU per 10 s (%llu ticks)",
+			 h1.n_threads, hub_wake, hub_cpu, h1.ticks - h0.ticks);
+	}
+	daemon_stop(&d);
+	return r;
+}
+
+/* --- output ----------------------------------------------------------------------- */
+
+static void format_value(char *buf, size_t len, double v, const char *unit)
+{
+	if (isnan(v))
+		snprintf(buf, len, "-");
+	else if (strcmp(unit, "cmd/s") == 0)
+		snprintf(buf, len, "%.0f %s", v, unit);
+	else if (fabs(v) >= 100)
+		snprintf(buf, len, "%.0f %s", v, unit);
+	else if (fabs(v) >= 10)
+		snprintf(buf, len, "%.1f %s", v, unit);
+	else
+		snprintf(buf, len, "%.2f %s", v, unit);
+}
+
+static void print_table(const struct bench *b)
+{
+	printf("| scenario | measure | smarthub | reference | ratio | goal | met? |\n");
+	printf("|---|---|---:|---:|---:|---|---|\n");
+	for (size_t i = 0; i < b->n_rows; i++) {
+		const struct row *r = &b->rows[i];
+		char hub[32], ref[32], ratio[32];
+		format_value(hub, sizeof(hub), r->smarthub, r->unit);
+		format_value(ref, sizeof(ref), r->reference, r->unit);
+		double x = row_ratio(r);
+		if (isnan(x))
+			snprintf(ratio, sizeof(ratio), "-");
+		else
+			snprintf(ratio, sizeof(ratio), "%.2fx", x);
+		int met = row_met(r);
+		printf("| %s | %s | %s | %s | %s | %s | %s |\n", r->scenario, r->metric, hub, ref,
+		       ratio, r->goal_text,
+		       met < 0 ? ""
+		       : met   ? "yes"
+			       : "**no**");
+	}
+	if (b->n_idle) {
+		printf("\nIdle, per thread of smarthubd (%s):\n", b->quick ? "1 s" : "10 s");
+		for (size_t i = 0; i < b->n_idle; i++)
+			printf("  tid %-8d %-16s %7.2f wake-ups/s %8.3f ms CPU\n",
+			       (int)b->idle[i].tid, b->idle[i].comm, b->idle[i].wakeups_per_s,
+			       b->idle[i].cpu_ms);
+	}
+	printf("\nScenarios:");
+	for (int s = 0; s < SC_COUNT; s++)
+		if (b->ran[s])
+			printf(" %s=%s", scenario_names[s], b->ran[s] > 0 ? "ran" : "FAILED");
+	printf("\n");
+}
+
+static cJSON *json_number_or_null(double v)
+{
+	return isnan(v) ? cJSON_CreateNull() : cJSON_CreateNumber(v);
+}
+
+static void print_json(const struct bench *b)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON_AddBoolToObject(root, "quick", b->quick);
+	cJSON *sc = cJSON_AddObjectToObject(root, "scenarios");
+	for (int s = 0; s < SC_COUNT; s++)
+		if (b->ran[s])
+			cJSON_AddStringToObject(sc, scenario_names[s],
+						b->ran[s] > 0 ? "ran" : "failed");
+	cJSON *rows = cJSON_AddArrayToObject(root, "rows");
+	for (size_t i = 0; i < b->n_rows; i++) {
+		const struct row *r = &b->rows[i];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "scenario", r->scenario);
+		cJSON_AddStringToObject(o, "measure", r->metric);
+		cJSON_AddStringToObject(o, "unit", r->unit);
+		cJSON_AddItemToObject(o, "smarthub", json_number_or_null(r->smarthub));
+		cJSON_AddItemToObject(o, "reference", json_number_or_null(r->reference));
+		cJSON_AddItemToObject(o, "ratio", json_number_or_null(row_ratio(r)));
+		cJSON_AddStringToObject(o, "goal", r->goal_text);
+		int met = row_met(r);
+		cJSON_AddItemToObject(o, "met",
+				      met < 0 ? cJSON_CreateNull() : cJSON_CreateBool(met));
+		cJSON_AddItemToArray(rows, o);
+	}
+	cJSON *idle = cJSON_AddArrayToObject(root, "idle_threads");
+	for (size_t i = 0; i < b->n_idle; i++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "tid", b->idle[i].tid);
+		cJSON_AddStringToObject(o, "comm", b->idle[i].comm);
+		cJSON_AddNumberToObject(o, "wakeups_per_s", b->idle[i].wakeups_per_s);
+		cJSON_AddNumberToObject(o, "cpu_ms", b->idle[i].cpu_ms);
+		cJSON_AddItemToArray(idle, o);
+	}
+	char *text = cJSON_Print(root);
+	if (text)
+		printf("%s\n", text);
+	free(text);
+	cJSON_Delete(root);
+}
+
+/* --- main --------------------------------------------------------------------------- */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: smarthub-bench [OPTIONS]\n"
+		"Measures smarthubd against a reference MQTT relay on a private mosquitto.\n\n"
+		"  --quick             every scenario briefly (a few seconds; for the tests)\n"
+		"  --json              print one JSON object instead of the table\n"
+		"  --only LIST         scenarios to run, comma-separated: roundtrip, throughput,\n"
+		"                      startup, scenes, memory, idle (default: all)\n"
+		"  --smarthubd PATH    the daemon to measure (default: the built one)\n"
+		"  --plugin-dir DIR    its plugins (default: the build's plugins-out)\n"
+		"  --keep              keep the temporary directory (configurations, logs)\n"
+		"  -h, --help          this help\n"
+		"Goals are printed, never enforced: the exit status is 0 when every\n"
+		"scenario ran, 1 when one could not run, 2 on a usage error.\n");
+}
+
+static int parse_only(const char *list, unsigned *mask)
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (char *w = strtok(buf, ","); w; w = strtok(NULL, ",")) {
+		int found = -1;
+		for (int s = 0; s < SC_COUNT; s++)
+			if (strcmp(w, scenario_names[s]) == 0)
+				found = s;
+		if (found < 0)
+			return -EINVAL;
+		*mask |= 1u << found;
+	}
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	interrupted = 1;
+}
+
+static bool want(const struct bench *b, enum scenario s)
+{
+	return !b->only || (b->only & (1u << s));
+}
+
+int main(int argc, char **argv)
+{
+	static struct bench bench;
+	struct bench *b = &bench;
+	enum { OPT_QUICK = 256, OPT_JSON, OPT_ONLY, OPT_DAEMON, OPT_PLUGINS, OPT_RELAY, OPT_KEEP };
+	static const struct option longopts[] = {
+		{"quick", no_argument, NULL, OPT_QUICK},
+		{"json", no_argument, NULL, OPT_JSON},
+		{"only", required_argument, NULL, OPT_ONLY},
+		{"smarthubd", required_argument, NULL, OPT_DAEMON},
+		{"plugin-dir", required_argument, NULL, OPT_PLUGINS},
+		{"relay", required_argument, NULL, OPT_RELAY},
+		{"keep", no_argument, NULL, OPT_KEEP},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	b->smarthubd = SMARTHUBD_PATH;
+	b->plugin_dir = SMARTHUB_PLUGIN_BUILD_DIR;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_QUICK:
+			b->quick = true;
+			break;
+		case OPT_JSON:
+			b->json = true;
+			break;
+		case OPT_ONLY:
+			if (parse_only(optarg, &b->only) < 0) {
+				fprintf(stderr, "smarthub-bench: unknown scenario in '%s'\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case OPT_DAEMON:
+			b->smarthubd = optarg;
+			break;
+		case OPT_PLUGINS:
+			b->plugin_dir = optarg;
+			break;
+		case OPT_RELAY:
+			return relay_main(optarg);
+		case OPT_KEEP:
+			b->keep = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (access(b->smarthubd, X_OK) != 0) {
+		fprintf(stderr, "smarthub-bench: %s: %s (use --smarthubd PATH)\n", b->smarthubd,
+			strerror(errno));
+		return 1;
+	}
+	static char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return 1;
+	self[n] = '\0';
+	b->self = self;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+
+	const char *tmp = getenv("TMPDIR");
+	snprintf(b->dir, sizeof(b->dir), "%s/smarthub-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(b->dir)) {
+		perror("smarthub-bench: mkdtemp");
+		return 1;
+	}
+	int status = 1;
+	struct bench_mqtt *m = NULL;
+	int r = bench_broker_start(&b->broker, b->dir, &b->port);
+	if (r < 0) {
+		fprintf(stderr, "smarthub-bench: mosquitto: %s\n", strerror(-r));
+		goto out;
+	}
+	snprintf(b->url, sizeof(b->url), "tcp://127.0.0.1:%d", b->port);
+	progress(b, "mosquitto on 127.0.0.1:%d, files in %s", b->port, b->dir);
+	if ((r = relay_start(b)) < 0 ||
+	    (r = bench_mqtt_connect(&m, b->url, "bench-driver", NULL, NULL)) < 0) {
+		fprintf(stderr, "smarthub-bench: %s\n", strerror(-r));
+		goto out;
+	}
+
+	for (int s = 0; s < SC_COUNT; s++)
+		if (want(b, s))
+			b->ran[s] = -1; /* until it ran */
+	if (want(b, SC_ROUNDTRIP) || want(b, SC_THROUGHPUT) || want(b, SC_SCENES)) {
+		progress(b, "scenario 1: round trip (and the daemon for 2 and 4)");
+		run_traffic(b, m);
+	}
+	if (want(b, SC_STARTUP) && !interrupted) {
+		progress(b, "scenario 3: start-up");
+		b->ran[SC_STARTUP] = run_startup(b, m) == 0 ? 1 : -1;
+	}
+	if (want(b, SC_MEMORY) && !interrupted) {
+		progress(b, "scenario 5: memory");
+		b->ran[SC_MEMORY] = run_memory(b, m) == 0 ? 1 : -1;
+	}
+	if (want(b, SC_IDLE) && !interrupted) {
+		progress(b, "scenario 6: idle cost");
+		b->ran[SC_IDLE] = run_idle(b, m) == 0 ? 1 : -1;
+	}
+
+	if (b->json)
+		print_json(b);
+	else
+		print_table(b);
+	status = 0;
+	for (int s = 0; s < SC_COUNT; s++)
+		if (b->ran[s] < 0)
+			status = 1;
+out:
+	bench_mqtt_free(m);
+	bench_child_stop(&b->relay, 2000);
+	bench_child_stop(&b->broker, 2000);
+	if (b->keep)
+		fprintf(stderr, "smarthub-bench: kept %s\n", b->dir);
+	else
+		bench_rmdir(b->dir);
+	return status;
+}
