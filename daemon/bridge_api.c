@@ -92,20 +92,29 @@ static void errorf(struct sh_bridge *b, struct sh_device *dev, const char *topic
 
 /* --- commands the bridge submitted ------------------------------------------ */
 
-static void track(struct sh_bridge *b, uint64_t id)
+static void track(struct sh_bridge *b, const struct sh_device *dev, uint64_t id)
 {
-	b->tracked[b->tracked_next] = id;
+	b->tracked[b->tracked_next].dev = dev;
+	b->tracked[b->tracked_next].id = id;
 	b->tracked_next = (b->tracked_next + 1) % SH_BRIDGE_TRACKED_COMMANDS;
 }
 
-static bool untrack(struct sh_bridge *b, uint64_t id)
+static bool untrack(struct sh_bridge *b, const struct sh_device *dev, uint64_t id)
 {
 	for (size_t i = 0; i < SH_BRIDGE_TRACKED_COMMANDS; i++)
-		if (b->tracked[i] == id && id) {
-			b->tracked[i] = 0;
+		if (b->tracked[i].dev == dev && b->tracked[i].id == id) {
+			b->tracked[i].dev = NULL;
 			return true;
 		}
 	return false;
+}
+
+/* The device is going away; its pointer may be reused by a new one. */
+static void untrack_device(struct sh_bridge *b, const struct sh_device *dev)
+{
+	for (size_t i = 0; i < SH_BRIDGE_TRACKED_COMMANDS; i++)
+		if (b->tracked[i].dev == dev)
+			b->tracked[i].dev = NULL;
 }
 
 /* --- retained publications -------------------------------------------------- */
@@ -360,6 +369,7 @@ void sh_bridge_api_on_event(void *ctx, const struct sh_event *ev)
 	case SH_EV_DEVICE_REMOVED:
 		/* The device is about to be freed: clear its topics now. */
 		sh_retained_clear_owner(b, sh_device_id(ev->device));
+		untrack_device(b, ev->device);
 		sh_bridge_schedule_sync(b);
 		break;
 	case SH_EV_CONFIG_APPLIED:
@@ -373,7 +383,7 @@ void sh_bridge_api_on_event(void *ctx, const struct sh_event *ev)
 		sh_bridge_api_error(b, ev->device, ev->topic, ev->reason ? ev->reason : "error");
 		break;
 	case SH_EV_COMMAND_DONE:
-		if (untrack(b, ev->command_id) && ev->err)
+		if (ev->device && untrack(b, ev->device, ev->command_id) && ev->err)
 			errorf(b, ev->device,
 			       sh_bridge_topic(b, topic, sizeof(topic), sh_device_id(ev->device),
 					       "set"),
@@ -457,7 +467,7 @@ static void device_set(struct sh_bridge *b, struct sh_device *dev, const char *t
 		errorf(b, dev, topic, "%s", reason[0] ? reason : strerror(-rc));
 		return;
 	}
-	track(b, id);
+	track(b, dev, id);
 }
 
 static void device_get(struct sh_bridge *b, struct sh_device *dev, const char *topic)

@@ -103,7 +103,11 @@ struct sh_bridge {
 	void *reload_ctx;
 
 	struct sh_retained retained;
-	uint64_t tracked[SH_BRIDGE_TRACKED_COMMANDS];
+	/* Command ids count per device, so a command is (device, id). */
+	struct {
+		const struct sh_device *dev;
+		uint64_t id;
+	} tracked[SH_BRIDGE_TRACKED_COMMANDS];
 	size_t tracked_next;
 	struct sh_pending_run *runs;
 	size_t n_runs;
