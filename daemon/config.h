@@ -40,27 +40,27 @@ struct sh_backoff {
 };
 
 struct sh_mqtt_config {
-	char *url;          /* tcp://host:port or mqtts://host:port; default tcp://127.0.0.1:1883 */
-	char *base_topic;   /* default "smarthub" */
-	char *client_id;    /* default "smarthub" */
-	char *username;     /* NULL when absent */
-	char *password;     /* from password, password_file or !secret; NULL when absent. Never log. */
-	char *ca_file;      /* TLS; NULL when absent */
+	char *url;        /* tcp://host:port or mqtts://host:port; default tcp://127.0.0.1:1883 */
+	char *base_topic; /* default "smarthub" */
+	char *client_id;  /* default "smarthub" */
+	char *username;   /* NULL when absent */
+	char *password; /* from password, password_file or !secret; NULL when absent. Never log. */
+	char *ca_file;  /* TLS; NULL when absent */
 	char *cert_file;
 	char *key_file;
-	unsigned keepalive_s;     /* default 60 */
-	int qos;                  /* for state publications, 0 or 1; default 1 */
-	bool retain;              /* retain state; default true */
-	size_t max_payload;       /* bytes; larger inbound payloads are refused; default 65536 */
-	size_t inbox_limit;       /* messages waiting for the loop; default 1024 */
-	unsigned events_per_second; /* bridge/event rate limit; default 20 */
+	unsigned keepalive_s;        /* default 60 */
+	int qos;                     /* for state publications, 0 or 1; default 1 */
+	bool retain;                 /* retain state; default true */
+	size_t max_payload;          /* bytes; larger inbound payloads are refused; default 65536 */
+	size_t inbox_limit;          /* messages waiting for the loop; default 1024 */
+	unsigned events_per_second;  /* bridge/event rate limit; default 20 */
 	struct sh_backoff reconnect; /* default 1s .. 30s */
 };
 
 struct sh_homeassistant_config {
-	bool discovery;      /* default false */
-	char *prefix;        /* default "homeassistant" */
-	char *status_topic;  /* birth topic; default "<prefix>/status" */
+	bool discovery;     /* default false */
+	char *prefix;       /* default "homeassistant" */
+	char *status_topic; /* birth topic; default "<prefix>/status" */
 };
 
 struct sh_hub_config {
@@ -69,10 +69,10 @@ struct sh_hub_config {
 };
 
 struct sh_device_config {
-	char *id;      /* the mapping key; a valid MQTT topic level */
-	char *name;    /* friendly name; defaults to id */
-	char *driver;  /* plugin name */
-	char *kind;    /* "light", "switch", "speaker", "sensor" */
+	char *id;          /* the mapping key; a valid MQTT topic level */
+	char *name;        /* friendly name; defaults to id */
+	char *driver;      /* plugin name */
+	char *kind;        /* "light", "switch", "speaker", "sensor" */
 	char **depends_on; /* device ids */
 	size_t n_depends_on;
 	uint64_t connect_timeout_ms; /* default 10s */
@@ -81,8 +81,8 @@ struct sh_device_config {
 	size_t queue_limit;          /* default 16 */
 	bool queue_while_offline;    /* keep the latest command for reconnect; default false */
 	struct sh_backoff backoff;
-	const struct sh_node *node;  /* the device's mapping (for positions) */
-	struct sh_node *options;     /* map of driver keys (possibly empty); owned by the config */
+	const struct sh_node *node; /* the device's mapping (for positions) */
+	struct sh_node *options;    /* map of driver keys (possibly empty); owned by the config */
 	/* Canonical text of everything above and the options: two configs
 	 * describe the same device iff their fingerprints are equal. */
 	char *fingerprint;
@@ -108,9 +108,9 @@ struct sh_wait_condition {
 struct sh_step {
 	enum sh_step_type type;
 	const struct sh_node *node;
-	char *path;              /* e.g. "steps[2].parallel[1]" */
-	uint64_t timeout_ms;     /* 0: none (a wait defaults to none too) */
-	unsigned retry;          /* extra attempts after a failure */
+	char *path;          /* e.g. "steps[2].parallel[1]" */
+	uint64_t timeout_ms; /* 0: none (a wait defaults to none too) */
+	unsigned retry;      /* extra attempts after a failure */
 	bool continue_on_error;
 	/* SEQUENCE, PARALLEL */
 	struct sh_step **children;
@@ -135,13 +135,13 @@ enum sh_scene_mode {
 };
 
 struct sh_scene_config {
-	char *name;            /* the mapping key; a valid topic level */
-	char *friendly_name;   /* `name:`; defaults to the key */
+	char *name;              /* the mapping key; a valid topic level */
+	char *friendly_name;     /* `name:`; defaults to the key */
 	enum sh_scene_mode mode; /* default single */
-	unsigned max;          /* queued/parallel limit; default 10 */
-	struct sh_step *root;  /* a SEQUENCE holding `steps`, path "steps" */
+	unsigned max;            /* queued/parallel limit; default 10 */
+	struct sh_step *root;    /* a SEQUENCE holding `steps`, path "steps" */
 	const struct sh_node *node;
-	char *fingerprint;     /* as for devices */
+	char *fingerprint; /* as for devices */
 };
 
 struct sh_config {
@@ -150,13 +150,13 @@ struct sh_config {
 	struct sh_mqtt_config mqtt;
 	struct sh_homeassistant_config homeassistant;
 	struct sh_hub_config hub;
-	char *plugin_dir;     /* plugins.dir; default the build's install dir */
+	char *plugin_dir;            /* plugins.dir; default the build's install dir */
 	enum sh_log_level log_level; /* log.level; default info */
 	struct sh_device_config *devices;
 	size_t n_devices;
 	struct sh_scene_config *scenes;
 	size_t n_scenes;
-	char **on_start;      /* scenes to run once the hub starts */
+	char **on_start; /* scenes to run once the hub starts */
 	size_t n_on_start;
 };
 

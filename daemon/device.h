@@ -27,7 +27,7 @@
 struct sh_hub;
 
 enum sh_device_conn {
-	SH_CONN_IDLE,       /* not started, or waiting for depends_on */
+	SH_CONN_IDLE, /* not started, or waiting for depends_on */
 	SH_CONN_CONNECTING,
 	SH_CONN_ONLINE,
 	SH_CONN_BACKOFF,
