@@ -307,6 +307,10 @@ int main(int argc, char **argv)
 		sh_hub_set_plugin_dir(d.hub, o.plugin_dir);
 
 	if (o.check_only) {
+		/* So the summary shows the directory in use; the config's
+		 * strings live in its arena, argv outlives it. */
+		if (o.plugin_dir)
+			config->plugin_dir = (char *)o.plugin_dir;
 		status = check_config(d.hub, config, &o);
 		sh_config_free(config);
 		sh_hub_free(d.hub);
