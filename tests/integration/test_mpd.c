@@ -29,6 +29,9 @@
 
 /* Generous bounds for things that take milliseconds on any machine. */
 #define WAIT_MS 15000
+/* mpd asks for it before anything but reading; the hub must send it, and
+ * must never log it. */
+#define MPD_PASSWORD "pw-4f9c2e"
 /* Long enough that no song ends during a test. */
 #define SONG_SECONDS "60"
 
@@ -73,6 +76,13 @@ static char *mpd_ask(const char *cmd)
 			fclose(f);
 		else
 			close(fd);
+		free(out);
+		return NULL;
+	}
+	fprintf(f, "password " MPD_PASSWORD "\n");
+	fflush(f);
+	if (!fgets(line, sizeof(line), f) || strcmp(line, "OK\n")) {
+		fclose(f);
 		free(out);
 		return NULL;
 	}
@@ -161,6 +171,8 @@ static void rig_start(void)
 				"db_file \"%s/db\"\n"
 				"log_file \"%s/mpd.log\"\n"
 				"zeroconf_enabled \"no\"\n"
+				"password \"" MPD_PASSWORD "@read,add,control,admin\"\n"
+				"default_permissions \"read\"\n"
 				"audio_output {\n type \"null\"\n name \"null\"\n"
 				" mixer_type \"software\"\n}\n"
 				"audio_output {\n type \"null\"\n name \"amp\"\n"
@@ -188,11 +200,13 @@ static void rig_start(void)
 				"    kind: speaker\n"
 				"    port: %d\n"
 				"    output: amp\n"
+				"    password: " MPD_PASSWORD "\n"
 				"    backoff: {initial: 100ms, max: 500ms}\n"
 				"  radio:\n"
 				"    driver: mpd\n"
 				"    kind: speaker\n"
 				"    host: localhost\n"
+				"    password: " MPD_PASSWORD "\n"
 				"    port: %d\n",
 				rig.broker.port, rig.port, rig.port);
 	cr_assert_eq(th_daemon_start(&rig.daemon, yaml, NULL, NULL), 0);
@@ -323,7 +337,8 @@ Test(mpd, change_by_another_client_is_pushed)
 {
 	set("speaker", "{\"volume\":60}");
 	expect_state("speaker", "{\"volume\":60}");
-	const char *argv[] = {"mpc", "-h", "127.0.0.1", "-p", NULL, "volume", "10", NULL};
+	const char *argv[] = {"mpc", "-h", MPD_PASSWORD "@127.0.0.1", "-p", NULL, "volume",
+			      "10",  NULL};
 	char port[16];
 	snprintf(port, sizeof(port), "%d", rig.port);
 	argv[4] = port;
@@ -377,6 +392,40 @@ Test(mpd, restart_of_mpd_goes_offline_and_back)
 	set("speaker", "{\"volume\":55}");
 	expect_mpd("status", "volume: 55\n");
 	expect_state("speaker", "{\"volume\":55}");
+}
+
+Test(mpd, wrong_password_is_refused_and_no_password_is_logged)
+{
+	/* A second hub on the same broker, under its own base topic. */
+	struct th_daemon other = {0};
+	char *yaml = th_strdupf("mqtt:\n"
+				"  url: tcp://127.0.0.1:%d\n"
+				"  base_topic: other\n"
+				"  client_id: other\n"
+				"devices:\n"
+				"  intruder:\n"
+				"    driver: mpd\n"
+				"    kind: speaker\n"
+				"    port: %d\n"
+				"    password: not-the-password-123\n",
+				rig.broker.port, rig.port);
+	cr_assert_eq(th_daemon_start(&other, yaml, NULL, NULL), 0);
+	free(yaml);
+	bool refused = th_daemon_wait_log(&other, "incorrect password", WAIT_MS);
+	char *log = th_daemon_log(&other);
+	cr_assert(refused, "mpd's refusal must be told; log:\n%s", log);
+	cr_assert_null(strstr(log, "not-the-password-123"), "log:\n%s", log);
+	free(log);
+	char *avail = th_mqtt_last(rig.mqtt, "other/intruder/availability");
+	cr_assert(!avail || strstr(avail, "offline"), "availability: %s", avail);
+	free(avail);
+	th_daemon_stop(&other);
+
+	/* The right password works (the rig's devices are online), and is
+	 * not in the log either. */
+	log = th_daemon_log(&rig.daemon);
+	cr_assert_null(strstr(log, MPD_PASSWORD), "log:\n%s", log);
+	free(log);
 }
 
 /* Mistakes in the driver's options are reported with their position
