@@ -44,6 +44,7 @@ struct fake_bulb {
 	struct fake_bulb_state st;
 	bool refuse, quota, stop, drop_pending;
 	char push_pending[512];
+	bool push_quiet;
 	struct fake_client clients[FAKE_BULB_CONNECTIONS_MAX];
 };
 
@@ -281,7 +282,10 @@ static void apply_push(struct fake_bulb *b)
 		else if (!strcmp(v->string, "color_mode"))
 			b->st.color_mode = (int)x;
 	}
-	notify_all(b, p);
+	if (b->push_quiet)
+		cJSON_Delete(p);
+	else
+		notify_all(b, p);
 }
 
 static void *bulb_thread(void *arg)
@@ -445,13 +449,24 @@ void fake_bulb_quota(struct fake_bulb *b, bool on)
 	pthread_mutex_unlock(&b->lock);
 }
 
-void fake_bulb_push(struct fake_bulb *b, const char *props_json)
+static void change(struct fake_bulb *b, const char *props_json, bool quiet)
 {
 	pthread_mutex_lock(&b->lock);
 	snprintf(b->push_pending, sizeof(b->push_pending), "%s", props_json);
+	b->push_quiet = quiet;
 	pthread_mutex_unlock(&b->lock);
 	wake(b);
 	wait_done(b, push_pending);
+}
+
+void fake_bulb_push(struct fake_bulb *b, const char *props_json)
+{
+	change(b, props_json, false);
+}
+
+void fake_bulb_change_quietly(struct fake_bulb *b, const char *props_json)
+{
+	change(b, props_json, true);
 }
 
 void fake_bulb_get(struct fake_bulb *b, struct fake_bulb_state *out)

@@ -52,6 +52,9 @@ void fake_bulb_quota(struct fake_bulb *b, bool on);
 /* Changes the state as someone else would ({"power":"on","bright":"20"}
  * with the bulb's own string values) and notifies every connection. */
 void fake_bulb_push(struct fake_bulb *b, const char *props_json);
+/* The same without the notification, as when a notification is lost: the
+ * hub sees it only when it asks (get_prop). */
+void fake_bulb_change_quietly(struct fake_bulb *b, const char *props_json);
 void fake_bulb_get(struct fake_bulb *b, struct fake_bulb_state *out);
 /* Waits at most timeout_ms until pred(state, arg) holds. */
 bool fake_bulb_wait(struct fake_bulb *b, bool (*pred)(const struct fake_bulb_state *, void *),

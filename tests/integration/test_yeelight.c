@@ -188,6 +188,14 @@ Test(yeelight, changes_made_elsewhere_are_published)
 	expect_state("lamp", "{\"color\":{\"r\":0,\"g\":255,\"b\":0},\"color_mode\":\"rgb\"}");
 }
 
+Test(yeelight, get_reads_the_bulb_again)
+{
+	fake_bulb_change_quietly(rig.bulb, "{\"power\":\"on\",\"bright\":\"40\"}");
+	th_mqtt_clear(rig.mqtt);
+	cr_assert_eq(th_mqtt_publish(rig.mqtt, "smarthub/lamp/get", "", 0, false), 0);
+	expect_state("lamp", "{\"state\":\"ON\",\"brightness\":102}");
+}
+
 Test(yeelight, dropped_connection_goes_offline_and_comes_back)
 {
 	th_mqtt_clear(rig.mqtt);
