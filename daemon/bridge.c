@@ -198,7 +198,7 @@ static void connection_down(struct sh_bridge *b, const char *what, const char *r
 	ev_timer_start(b->loop, &b->retry);
 }
 
-static void subscribe_all(struct sh_bridge *b)
+void sh_bridge_subscribe(struct sh_bridge *b)
 {
 	char topics[BRIDGE_SUBSCRIPTIONS_MAX][SH_BRIDGE_TOPIC_MAX];
 	char *list[BRIDGE_SUBSCRIPTIONS_MAX];
@@ -232,7 +232,7 @@ static void connected(struct sh_bridge *b)
 	b->failures = 0;
 	b->last_failure[0] = '\0';
 	sh_log_notice("mqtt: connected to %s", b->url);
-	subscribe_all(b);
+	sh_bridge_subscribe(b);
 	sh_bridge_publish(b, b->will_topic, bridge_online, strlen(bridge_online), 1, true);
 	sh_bridge_api_publish_all(b);
 }
@@ -464,6 +464,41 @@ err_inbox:
 err_free:
 	sh_bridge_free(b);
 	return r;
+}
+
+void sh_bridge_config_applied(struct sh_bridge *b)
+{
+	const struct sh_config *config = sh_hub_config(b->hub);
+	const struct sh_homeassistant_config *ha;
+	char *url;
+	bool was_discovery = b->discovery;
+
+	if (!config)
+		return;
+	/* Moving to another broker or base topic would strand every retained
+	 * topic and subscription: that takes a restart, and we say so. */
+	url = paho_url(config->mqtt.url ? config->mqtt.url : "tcp://127.0.0.1:1883");
+	if ((url && strcmp(url, b->url) != 0) ||
+	    strcmp(config->mqtt.base_topic ? config->mqtt.base_topic : "smarthub", b->base) != 0 ||
+	    strcmp(config->mqtt.client_id ? config->mqtt.client_id : "smarthub", b->client_id) != 0)
+		sh_log_warning("mqtt: url, base_topic and client_id changes take effect after a "
+			       "restart");
+	free(url);
+
+	/* Discovery follows the file: the next sync publishes what is new and
+	 * clears what is no longer wanted (all of it when turned off). */
+	ha = &config->homeassistant;
+	b->discovery = ha->discovery;
+	if (ha->prefix && strcmp(ha->prefix, b->ha_prefix) != 0) {
+		char *prefix = strdup(ha->prefix);
+
+		if (prefix) {
+			free(b->ha_prefix);
+			b->ha_prefix = prefix;
+		}
+	}
+	if (b->discovery && !was_discovery && b->conn == SH_BRIDGE_CONNECTED)
+		sh_bridge_subscribe(b);
 }
 
 void sh_bridge_set_reload_handler(struct sh_bridge *b, sh_reload_fn fn, void *ctx)

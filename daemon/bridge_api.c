@@ -373,6 +373,7 @@ void sh_bridge_api_on_event(void *ctx, const struct sh_event *ev)
 		sh_bridge_schedule_sync(b);
 		break;
 	case SH_EV_CONFIG_APPLIED:
+		sh_bridge_config_applied(b);
 		sh_bridge_schedule_sync(b);
 		break;
 	case SH_EV_SCENE_STATE:

@@ -125,6 +125,11 @@ int sh_bridge_publish_json(struct sh_bridge *b, const char *topic, const cJSON *
 /* Builds "<base>/<a>[/<b>]" into buf. */
 const char *sh_bridge_topic(const struct sh_bridge *b, char *buf, size_t len, const char *a,
 			    const char *sub);
+/* Subscribes to every topic the bridge listens to (again). */
+void sh_bridge_subscribe(struct sh_bridge *b);
+/* A configuration was put in force: picks up what can change without a
+ * reconnect (discovery on/off and its prefix) and warns about the rest. */
+void sh_bridge_config_applied(struct sh_bridge *b);
 /* Runs sh_bridge_api_sync soon, once however often it is asked. */
 void sh_bridge_schedule_sync(struct sh_bridge *b);
 uint64_t sh_bridge_now_ms(const struct sh_bridge *b);

@@ -718,3 +718,34 @@ Test(mqtt, reload_removes_and_adds_topics)
 	cr_assert_eq(th_mqtt_count(late, "homeassistant/scene/smarthub_bridge/evening/config"), 0);
 	th_mqtt_close(late);
 }
+
+Test(mqtt, turning_discovery_off_removes_it)
+{
+	start(NULL, NULL);
+	cJSON *e = discovery("homeassistant/light/smarthub_lamp/light/config");
+	cJSON_Delete(e);
+
+	char *yaml = config_yaml(NULL, NULL);
+	char *flag = strstr(yaml, "discovery: true");
+	cr_assert_not_null(flag);
+	memcpy(flag, "discovery: no  ", 15);
+	cr_assert_eq(th_write_file(t.daemon.config_path, yaml), 0);
+	free(yaml);
+	th_mqtt_clear(t.mqtt);
+	cJSON *r = request("reload", "", "off");
+	cr_assert_str_eq(rstatus(r), "ok", "%s", cJSON_PrintUnformatted(r));
+	cJSON_Delete(r);
+
+	/* An empty retained payload deletes the entity in Home Assistant. */
+	char *msg = th_mqtt_wait(t.mqtt, "homeassistant/light/smarthub_lamp/light/config", NULL,
+				 WAIT_MS);
+	cr_assert_not_null(msg);
+	cr_assert_str_eq(msg, "");
+	free(msg);
+	struct th_mqtt *late = client("test-no-discovery");
+	msg = th_mqtt_wait(late, "smarthub/lamp/availability", NULL, WAIT_MS);
+	cr_assert_not_null(msg);
+	free(msg);
+	cr_assert_eq(th_mqtt_count(late, "homeassistant/light/smarthub_lamp/light/config"), 0);
+	th_mqtt_close(late);
+}
