@@ -656,3 +656,115 @@ Test(faults, broker_restarts_under_a_command_stream)
 	free(s->sent);
 	free(s);
 }
+
+/* ---- a device server killed and started again ------------------------------ */
+
+static void mpd_start(int port)
+{
+	char *conf = path_in_dir("mpd.conf");
+	const char *argv[] = {"mpd", "--no-daemon", "--stderr", conf, NULL};
+	char *log = path_in_dir("mpd.out");
+
+	t.mpd = th_spawn(argv, NULL, log);
+	cr_assert_gt(t.mpd, 0);
+	cr_assert(th_wait_port(port, WAIT_MS), "mpd did not start");
+	free(log);
+	free(conf);
+}
+
+/*
+ * mpd is killed (SIGKILL) under a speaker: the speaker goes offline, a
+ * command to it meanwhile is refused with an event, and a scene that needs
+ * it fails at once naming the step, while a light in the same scene and the
+ * rest of the hub carry on. mpd comes back: the speaker is online and obeys.
+ */
+Test(faults, device_server_killed_and_restarted)
+{
+	t.dir = th_tempdir();
+	cr_assert_not_null(t.dir);
+	int mpd_port = th_free_port();
+	cr_assert_gt(mpd_port, 0);
+	char *music = path_in_dir("music");
+	cr_assert_eq(mkdir(music, 0755), 0);
+	char *conf_path = path_in_dir("mpd.conf");
+	char *conf = th_strdupf("bind_to_address \"127.0.0.1\"\n"
+				"port \"%d\"\n"
+				"music_directory \"%s\"\n"
+				"playlist_directory \"%s\"\n"
+				"db_file \"%s/db\"\n"
+				"log_file \"%s/mpd.log\"\n"
+				"zeroconf_enabled \"no\"\n"
+				"audio_output {\n type \"null\"\n name \"null\"\n"
+				" mixer_type \"software\"\n}\n",
+				mpd_port, music, music, t.dir, t.dir);
+	cr_assert_eq(th_write_file(conf_path, conf), 0);
+	free(conf);
+	free(conf_path);
+	free(music);
+	mpd_start(mpd_port);
+
+	start_broker();
+	char *devices = th_strdupf("devices:\n"
+				   "  lamp: {driver: virtual, kind: light}\n"
+				   "  speaker:\n"
+				   "    driver: mpd\n"
+				   "    kind: speaker\n"
+				   "    host: 127.0.0.1\n"
+				   "    port: %d\n"
+				   "    backoff: {initial: 100ms, max: 500ms}\n"
+				   "scenes:\n"
+				   "  party:\n"
+				   "    steps:\n"
+				   "      - {device: lamp, set: {state: \"ON\", brightness: 200}}\n"
+				   "      - {device: speaker, set: {volume: 40}}\n"
+				   "      - {device: lamp, set: {brightness: 100}}\n",
+				   mpd_port);
+	start_daemon(devices);
+	free(devices);
+	availability("speaker", "online");
+	availability("lamp", "online");
+	pub("smarthub/speaker/set", "{\"volume\":25}");
+	expect("smarthub/speaker", "{\"volume\":25}");
+
+	th_mqtt_clear(t.mqtt);
+	cr_assert_eq(kill(t.mpd, SIGKILL), 0);
+	th_child_stop(t.mpd, 5000);
+	t.mpd = 0;
+	availability("speaker", "offline");
+
+	/* A command meanwhile is refused, with the reason. */
+	th_mqtt_clear(t.mqtt);
+	pub("smarthub/speaker/set", "{\"volume\":30}");
+	char *ev = expect_json(t.mqtt, "smarthub/bridge/event",
+			       "{\"type\":\"error\",\"device\":\"speaker\"}");
+	cr_expect(strstr(ev, "offline"), "the event does not say the speaker is offline: %s", ev);
+	free(ev);
+
+	/* The scene fails at the speaker's step instead of waiting for it. */
+	cJSON *r = request("scene/run", "\"scene\":\"party\"", "party-1");
+	cr_assert_str_eq(str_member(r, "status"), "error", "%s", cJSON_PrintUnformatted(r));
+	const cJSON *data = cJSON_GetObjectItem(r, "data");
+	cr_expect_str_eq(str_member(data, "status"), "failed");
+	cr_expect_str_eq(str_member(data, "failed_step"), "steps[1]", "%s",
+			 cJSON_PrintUnformatted(r));
+	cr_expect(strstr(str_member(data, "error"), "speaker"), "%s", cJSON_PrintUnformatted(r));
+	cJSON_Delete(r);
+	expect("smarthub/scene/party", "{\"state\":\"failed\",\"failed_step\":\"steps[1]\"}");
+	/* The steps before it took effect; the one after never ran. */
+	expect("smarthub/lamp", "{\"state\":\"ON\",\"brightness\":200}");
+	cJSON *lamp = daemon_state("lamp", "lamp-1");
+	cr_expect_eq(cJSON_GetObjectItem(lamp, "brightness")->valueint, 200);
+	cJSON_Delete(lamp);
+
+	/* mpd comes back on the same port; so does the speaker. */
+	th_mqtt_clear(t.mqtt);
+	mpd_start(mpd_port);
+	availability("speaker", "online");
+	pub("smarthub/speaker/set", "{\"volume\":33}");
+	expect("smarthub/speaker", "{\"volume\":33}");
+	r = request("scene/run", "\"scene\":\"party\"", "party-2");
+	cr_expect_str_eq(str_member(r, "status"), "ok", "%s", cJSON_PrintUnformatted(r));
+	cJSON_Delete(r);
+	expect("smarthub/speaker", "{\"volume\":40}");
+	expect("smarthub/lamp", "{\"brightness\":100}");
+}
