@@ -160,33 +160,55 @@ Test(harness, connect_to_nothing_fails)
 	cr_assert_null(th_mqtt_connect(port, "th-nothing"));
 }
 
-/* A failing test must not leave its children or directories behind: the
- * child below records what it left, the parent checks it is gone. */
-Test(harness, cleanup_after_failure)
+/* Run by cleanup_after_a_failed_assertion in a separate test process: it
+ * starts a child and makes a directory, writes where they are to the
+ * marker file, and fails. Without TH_MARKER it does nothing. */
+Test(harness, helper_fails_leaving_things)
+{
+	const char *marker = getenv("TH_MARKER");
+	if (!marker)
+		return;
+	const char *argv[] = {"sleep", "60", NULL};
+	pid_t child = th_spawn(argv, NULL, NULL);
+	char *dir = th_tempdir();
+	char *text = th_strdupf("%d %s", (int)child, dir);
+	th_write_file(marker, text);
+	free(text);
+	free(dir);
+	cr_assert_fail("failing on purpose, with a child and a directory");
+}
+
+/* A test that fails an assertion half-way leaves no process and no
+ * directory behind. */
+Test(harness, cleanup_after_a_failed_assertion)
 {
 	char *marker_dir = th_tempdir();
 	char *marker = th_strdupf("%s/left", marker_dir);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		const char *argv[] = {"sleep", "60", NULL};
-		pid_t child = th_spawn(argv, NULL, NULL);
-		char *dir = th_tempdir();
-		char *text = th_strdupf("%d %s", (int)child, dir);
-		th_write_file(marker, text);
-		exit(1); /* as a failed assertion does: atexit handlers run */
-	}
-	int status;
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	char *env_marker = th_strdupf("TH_MARKER=%s", marker);
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	cr_assert_gt(n, 0);
+	self[n] = '\0';
+	const char *argv[] = {
+		self, "--jobs", "1", "--filter", "harness/helper_fails_leaving_things", NULL};
+	const char *env[] = {env_marker, NULL};
+	char *out = NULL;
+	int status = 0;
+	cr_assert_eq(th_run(argv, env, &out, &status), 0);
+	cr_assert_neq(status, 0, "the helper should have failed:\n%s", out);
+
 	char *text = th_read_file(marker);
-	cr_assert_not_null(text);
+	cr_assert_not_null(text, "the helper did not run:\n%s", out);
 	int child = 0;
 	char dir[512] = "";
 	cr_assert_eq(sscanf(text, "%d %511s", &child, dir), 2);
+	cr_assert_gt(child, 0);
 	cr_assert_eq(kill(child, 0), -1, "child %d still alive", child);
 	struct stat st;
 	cr_assert_eq(stat(dir, &st), -1, "%s still there", dir);
 	free(text);
+	free(out);
+	free(env_marker);
 	free(marker);
 	th_rmtree(marker_dir);
 	free(marker_dir);

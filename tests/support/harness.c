@@ -193,7 +193,10 @@ static void registry_init(void)
 	if (registry_owner != getpid()) {
 		pthread_mutex_lock(&registry_lock);
 		memset(children, 0, sizeof(children));
-		memset(tempdirs, 0, sizeof(tempdirs));
+		for (size_t i = 0; i < TH_MAX_TEMPDIRS; i++) {
+			free(tempdirs[i]); /* our copy; the parent still has its own */
+			tempdirs[i] = NULL;
+		}
 		registry_owner = getpid();
 		pthread_mutex_unlock(&registry_lock);
 		/* The crash handlers came along with fork; the atexit list too,
@@ -381,14 +384,13 @@ char *th_read_file(const char *path)
 /* ---- children ---- */
 
 /* Variables a surrounding systemd or journald would hand us: a child must
- * not notify our supervisor or change its log format because of them. */
-static const char *const scrubbed_env[] = {"NOTIFY_SOCKET",
-					   "WATCHDOG_USEC",
-					   "WATCHDOG_PID",
-					   "JOURNAL_STREAM",
-					   "LISTEN_FDS",
-					   "LISTEN_PID",
-					   NULL};
+ * not notify our supervisor or change its log format because of them. And
+ * Criterion's own (BoxFort's BXFI_MAP), which would make a Criterion
+ * program run as a child take itself for a test worker. */
+static const char *const scrubbed_env[] = {
+	"NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM",
+	"LISTEN_FDS",    "LISTEN_PID",    "BXFI_MAP",     NULL,
+};
 
 /* Runs in the forked child: never returns. out_fd becomes stdout and
  * stderr; -1 means /dev/null. */
@@ -832,9 +834,8 @@ struct th_mqtt {
 	size_t count;
 	size_t bytes;
 	uint64_t next_seq;
-	/* results of the operation the test thread waits for */
-	int op_done; /* 0 pending, 1 ok, -1 failed */
-	int op_code;
+	int connect_done;    /* the first CONNACK: 0 pending, 1 ok, -1 failed */
+	bool connected_once; /* on_connected has seen the first connection */
 	char *filters[TH_MQTT_MAX_FILTERS];
 	size_t n_filters;
 };
@@ -880,24 +881,64 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
 	return 1;
 }
 
-static void op_finish(struct th_mqtt *c, int done, int code)
+/*
+ * One subscribe or publish the caller waits for. Each has its own record,
+ * so callers on several threads, or a late callback for an operation that
+ * timed out, never complete someone else's. Whoever comes second frees it:
+ * the waiter once it saw the result, or the callback if the waiter gave up.
+ */
+struct th_op {
+	struct th_mqtt *c;
+	int done; /* 0 pending, 1 ok, -1 failed */
+	bool abandoned;
+};
+
+static void op_finish(struct th_op *op, int done)
 {
+	struct th_mqtt *c = op->c;
 	pthread_mutex_lock(&c->lock);
-	c->op_done = done;
-	c->op_code = code;
-	pthread_cond_broadcast(&c->cond);
+	if (op->abandoned) {
+		free(op);
+	} else {
+		op->done = done;
+		pthread_cond_broadcast(&c->cond);
+	}
 	pthread_mutex_unlock(&c->lock);
 }
 
 static void on_op_success(void *ctx, MQTTAsync_successData5 *resp)
 {
 	(void)resp;
-	op_finish(ctx, 1, 0);
+	op_finish(ctx, 1);
 }
 
 static void on_op_failure(void *ctx, MQTTAsync_failureData5 *resp)
 {
-	op_finish(ctx, -1, resp ? resp->code : -1);
+	(void)resp;
+	op_finish(ctx, -1);
+}
+
+/* The connect callbacks get the client itself: with automatic reconnect
+ * Paho may call them again long after th_mqtt_connect returned. */
+static void on_connect_result(struct th_mqtt *c, int done)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->connect_done == 0)
+		c->connect_done = done;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void on_connect_success(void *ctx, MQTTAsync_successData5 *resp)
+{
+	(void)resp;
+	on_connect_result(ctx, 1);
+}
+
+static void on_connect_failure(void *ctx, MQTTAsync_failureData5 *resp)
+{
+	(void)resp;
+	on_connect_result(ctx, -1);
 }
 
 /* MQTT 5 subscriptions with retain-as-published: the retain flag of a
@@ -909,15 +950,20 @@ static void subscribe_options(MQTTAsync_responseOptions *ro)
 	ro->subscribeOptions.retainAsPublished = 1;
 }
 
-/* After an automatic reconnect the broker (persistence off) has forgotten
- * our subscriptions: make them again. Fire and forget, from Paho's thread,
+/* After an automatic reconnect the broker (clean start) has forgotten our
+ * subscriptions: make them again. Fire and forget, from Paho's thread,
  * which Paho allows for subscribe. */
 static void on_connected(void *ctx, char *cause)
 {
 	struct th_mqtt *c = ctx;
 	(void)cause;
 	pthread_mutex_lock(&c->lock);
-	size_t n = c->n_filters;
+	/* Paho calls this for the first connection too, right after the
+	 * CONNACK callback that may already have let the test subscribe:
+	 * subscribing twice would deliver retained messages twice. */
+	bool first = !c->connected_once;
+	c->connected_once = true;
+	size_t n = first ? 0 : c->n_filters;
 	char *filters[TH_MQTT_MAX_FILTERS];
 	for (size_t i = 0; i < n; i++)
 		filters[i] = strdup(c->filters[i]);
@@ -938,12 +984,17 @@ static void on_lost(void *ctx, char *cause)
 	(void)cause;
 }
 
-/* Starts an operation's wait: call before issuing it. */
-static void op_begin(struct th_mqtt *c)
+/* A record for one operation, wired into ro. */
+static struct th_op *op_begin(struct th_mqtt *c, MQTTAsync_responseOptions *ro)
 {
-	pthread_mutex_lock(&c->lock);
-	c->op_done = 0;
-	pthread_mutex_unlock(&c->lock);
+	struct th_op *op = calloc(1, sizeof(*op));
+	if (!op)
+		fatal("out of memory");
+	op->c = c;
+	ro->onSuccess5 = on_op_success;
+	ro->onFailure5 = on_op_failure;
+	ro->context = op;
+	return op;
 }
 
 static void deadline_ts(struct timespec *ts, int timeout_ms)
@@ -957,19 +1008,32 @@ static void deadline_ts(struct timespec *ts, int timeout_ms)
 	}
 }
 
-static int op_wait(struct th_mqtt *c)
+/* Waits for the operation (bounded) and releases its record. */
+static int op_wait(struct th_op *op)
 {
+	struct th_mqtt *c = op->c;
 	struct timespec ts;
 	deadline_ts(&ts, TH_MQTT_OP_TIMEOUT_MS);
 	pthread_mutex_lock(&c->lock);
 	int r = 0;
-	while (c->op_done == 0 && r == 0)
+	while (op->done == 0 && r == 0)
 		r = pthread_cond_timedwait(&c->cond, &c->lock, &ts);
-	int done = c->op_done;
+	int done = op->done;
+	if (done == 0)
+		op->abandoned = true; /* the callback, if it ever comes, frees it */
+	else
+		free(op);
 	pthread_mutex_unlock(&c->lock);
 	if (done == 1)
 		return 0;
 	return done == 0 ? -ETIMEDOUT : -ECONNREFUSED;
+}
+
+/* When Paho refused to start the operation, no callback will come. */
+static int op_cancel(struct th_op *op, int r)
+{
+	free(op);
+	return r;
 }
 
 static void mqtt_free(struct th_mqtt *c)
@@ -1025,11 +1089,22 @@ struct th_mqtt *th_mqtt_connect(int port, const char *client_id)
 	opts.minRetryInterval = 1;
 	opts.maxRetryInterval = 2;
 	opts.connectTimeout = 5;
-	opts.onSuccess5 = on_op_success;
-	opts.onFailure5 = on_op_failure;
+	opts.onSuccess5 = on_connect_success;
+	opts.onFailure5 = on_connect_failure;
 	opts.context = c;
-	op_begin(c);
-	if (MQTTAsync_connect(c->client, &opts) != MQTTASYNC_SUCCESS || op_wait(c) < 0) {
+	if (MQTTAsync_connect(c->client, &opts) != MQTTASYNC_SUCCESS) {
+		mqtt_free(c);
+		return NULL;
+	}
+	struct timespec ts;
+	deadline_ts(&ts, TH_MQTT_OP_TIMEOUT_MS);
+	pthread_mutex_lock(&c->lock);
+	int r = 0;
+	while (c->connect_done == 0 && r == 0)
+		r = pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+	int done = c->connect_done;
+	pthread_mutex_unlock(&c->lock);
+	if (done != 1) {
 		mqtt_free(c);
 		return NULL;
 	}
@@ -1047,14 +1122,11 @@ int th_mqtt_subscribe(struct th_mqtt *c, const char *filter)
 	pthread_mutex_unlock(&c->lock);
 
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-	ro.onSuccess5 = on_op_success;
-	ro.onFailure5 = on_op_failure;
-	ro.context = c;
 	subscribe_options(&ro);
-	op_begin(c);
+	struct th_op *op = op_begin(c, &ro);
 	if (MQTTAsync_subscribe(c->client, filter, 1, &ro) != MQTTASYNC_SUCCESS)
-		return -EIO;
-	return op_wait(c);
+		return op_cancel(op, -EIO);
+	return op_wait(op);
 }
 
 int th_mqtt_publish(struct th_mqtt *c, const char *topic, const char *payload, size_t len,
@@ -1066,14 +1138,11 @@ int th_mqtt_publish(struct th_mqtt *c, const char *topic, const char *payload, s
 	msg.qos = 1;
 	msg.retained = retained;
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-	ro.onSuccess5 = on_op_success;
-	ro.onFailure5 = on_op_failure;
-	ro.context = c;
-	op_begin(c);
+	struct th_op *op = op_begin(c, &ro);
 	int rc = MQTTAsync_sendMessage(c->client, topic, &msg, &ro);
 	if (rc != MQTTASYNC_SUCCESS)
-		return rc == MQTTASYNC_DISCONNECTED ? -ENOTCONN : -EIO;
-	return op_wait(c);
+		return op_cancel(op, rc == MQTTASYNC_DISCONNECTED ? -ENOTCONN : -EIO);
+	return op_wait(op);
 }
 
 typedef bool (*match_fn)(const struct th_msg *m, const void *arg);
