@@ -64,12 +64,6 @@ struct yeelight {
 	struct sh_timer *space_timer;
 };
 
-static uint32_t yl_next_id(struct yeelight *y)
-{
-	y->last_id = y->last_id >= YL_ID_MAX ? 1 : y->last_id + 1;
-	return y->last_id;
-}
-
 static void yl_fail(struct yeelight *y, const char *reason)
 {
 	bool online = y->online;
@@ -89,7 +83,7 @@ static void yl_fail(struct yeelight *y, const char *reason)
 static void yl_send(struct yeelight *y, const char *method, const char *params)
 {
 	char line[YL_REQUEST_MAX];
-	uint32_t id = yl_next_id(y);
+	uint32_t id = y->last_id = yl_id_next(y->last_id);
 	int n = yl_format_request(line, sizeof(line), id, method, params);
 
 	if (n < 0 || sh_tcpline_send(y->conn, line, (size_t)n) < 0) {
@@ -307,9 +301,8 @@ static void yl_plan(struct yeelight *y, const cJSON *cmd)
 			const cJSON *v = cJSON_GetObjectItemCaseSensitive(color, names[i]);
 			c[i] = cJSON_IsNumber(v) ? v->valueint : 0;
 		}
-		/* The bulb refuses black (rgb 0); the nearest it shows is 1. */
 		long rgb = (long)c[0] * 65536 + c[1] * 256 + c[2];
-		snprintf(params, sizeof(params), "[%ld,%s]", rgb ? rgb : 1, effect);
+		snprintf(params, sizeof(params), "[%ld,%s]", rgb, effect);
 		yl_add(y, "set_rgb", params);
 		cJSON *o = cJSON_AddObjectToObject(y->cmd_patch, "color");
 		for (int i = 0; o && i < 3; i++)

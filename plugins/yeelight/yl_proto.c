@@ -183,6 +183,11 @@ int yl_format_request(char *buf, size_t size, uint32_t id, const char *method,
 	return n;
 }
 
+uint32_t yl_id_next(uint32_t last)
+{
+	return last >= YL_ID_MAX ? 1 : last + 1;
+}
+
 int yl_bright_from_255(int b)
 {
 	int pct = (b * 100 + 127) / 255;

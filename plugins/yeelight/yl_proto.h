@@ -80,6 +80,9 @@ bool yl_error_is_quota(const struct yl_message *msg);
 int yl_format_request(char *buf, size_t size, uint32_t id, const char *method,
 		      const char *params_json);
 
+/* The request id after `last`: 1..YL_ID_MAX, wrapping to 1. */
+uint32_t yl_id_next(uint32_t last);
+
 /* Conversions. Brightness: smarthub's 0-255 to the bulb's 1-100 (only for
  * b > 0; 0 means off) and back. Colour temperature: mireds to kelvin,
  * clamped to the bulb's range, and back,

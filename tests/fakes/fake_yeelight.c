@@ -211,7 +211,7 @@ static void handle_line(struct fake_bulb *b, struct fake_client *c, const char *
 		cJSON_AddNumberToObject(changed, "ct", (double)v);
 		cJSON_AddNumberToObject(changed, "color_mode", 2);
 	} else if (strcmp(m, "set_rgb") == 0) {
-		if (!param_int(params, 0, 1, 0xffffff, &v) || !effect_ok(params, 1)) {
+		if (!param_int(params, 0, 0, 0xffffff, &v) || !effect_ok(params, 1)) {
 			send_error(c->fd, id->valuedouble, "invalid params");
 			goto out;
 		}

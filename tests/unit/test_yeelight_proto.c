@@ -8,6 +8,7 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #define PARSE(text, m) yl_parse_message(text, strlen(text), m)
@@ -153,4 +154,18 @@ Test(yeelight_proto, conversions)
 	cr_assert_eq(yl_mireds_from_kelvin(4000), 250);
 	cr_assert_eq(yl_mireds_from_kelvin(1700), 500, "clamped to smarthub's range");
 	cr_assert_eq(yl_mireds_from_kelvin(6500), 154);
+}
+
+Test(yeelight_proto, ids_wrap_and_skip_zero)
+{
+	cr_assert_eq(yl_id_next(0), 1);
+	cr_assert_eq(yl_id_next(41), 42);
+	cr_assert_eq(yl_id_next(YL_ID_MAX - 1), YL_ID_MAX);
+	cr_assert_eq(yl_id_next(YL_ID_MAX), 1);
+	/* An answer's id is read back the same for the largest id. */
+	char line[64];
+	struct yl_message m;
+	snprintf(line, sizeof(line), "{\"id\":%u,\"result\":[\"ok\"]}", YL_ID_MAX);
+	cr_assert_eq(PARSE(line, &m), 0);
+	cr_assert_eq(m.id, (long long)YL_ID_MAX);
 }
