@@ -384,6 +384,13 @@ void sh_bridge_api_on_event(void *ctx, const struct sh_event *ev)
 		sh_bridge_api_error(b, ev->device, ev->topic, ev->reason ? ev->reason : "error");
 		break;
 	case SH_EV_COMMAND_DONE:
+		if (ev->device && ev->device == b->submitting) {
+			b->early_id = ev->command_id;
+			b->early_err = ev->err;
+			snprintf(b->early_reason, sizeof(b->early_reason), "%s",
+				 ev->reason ? ev->reason : strerror(-ev->err));
+			break;
+		}
 		if (ev->device && untrack(b, ev->device, ev->command_id) && ev->err)
 			errorf(b, ev->device,
 			       sh_bridge_topic(b, topic, sizeof(topic), sh_device_id(ev->device),
@@ -463,12 +470,18 @@ static void device_set(struct sh_bridge *b, struct sh_device *dev, const char *t
 			return;
 		}
 	}
+	b->submitting = dev;
+	b->early_id = 0;
 	rc = sh_device_submit(dev, cmd, NULL, NULL, &id, reason, sizeof(reason));
+	b->submitting = NULL;
 	if (rc < 0) {
 		errorf(b, dev, topic, "%s", reason[0] ? reason : strerror(-rc));
 		return;
 	}
-	track(b, dev, id);
+	if (b->early_id != id)
+		track(b, dev, id);
+	else if (b->early_err)
+		errorf(b, dev, topic, "command failed: %s", b->early_reason);
 }
 
 static void device_get(struct sh_bridge *b, struct sh_device *dev, const char *topic)

@@ -109,6 +109,12 @@ struct sh_bridge {
 		uint64_t id;
 	} tracked[SH_BRIDGE_TRACKED_COMMANDS];
 	size_t tracked_next;
+	/* A driver may complete a command before sh_device_submit returns its
+	 * id: completions of the device being submitted to wait here. */
+	const struct sh_device *submitting;
+	uint64_t early_id;
+	int early_err;
+	char early_reason[256];
 	struct sh_pending_run *runs;
 	size_t n_runs;
 };

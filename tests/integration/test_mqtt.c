@@ -749,3 +749,17 @@ Test(mqtt, turning_discovery_off_removes_it)
 	cr_assert_eq(th_mqtt_count(late, "homeassistant/light/smarthub_lamp/light/config"), 0);
 	th_mqtt_close(late);
 }
+
+Test(mqtt, a_command_the_device_fails_gives_an_event)
+{
+	start("  events_per_second: 1000\n",
+	      "devices:\n"
+	      "  lamp: {driver: virtual, kind: light}\n"
+	      "  flaky: {driver: virtual, kind: switch, flaky: 1.0}\n");
+	wait_online("flaky");
+	expect_event("smarthub/flaky/set", "ON", "simulated failure");
+	char *msg = th_mqtt_last(t.mqtt, "smarthub/bridge/event");
+	cr_assert(strstr(msg, "\"device\":\"flaky\""), "%s", msg);
+	free(msg);
+	good_command(5);
+}
