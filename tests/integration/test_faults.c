@@ -768,3 +768,133 @@ Test(faults, device_server_killed_and_restarted)
 	expect("smarthub/speaker", "{\"volume\":40}");
 	expect("smarthub/lamp", "{\"brightness\":100}");
 }
+
+/* ---- the daemon killed mid-scene ----------------------------------------- */
+
+/* A client that subscribes to everything now: what it is told first on a
+ * topic is what the broker retains. */
+static struct th_mqtt *fresh_client(void)
+{
+	struct th_mqtt *c = th_mqtt_connect(t.broker.port, "test-faults-fresh");
+
+	cr_assert_not_null(c);
+	cr_assert_eq(th_mqtt_subscribe(c, "smarthub/#"), 0);
+	return c;
+}
+
+/* The retained message on `topic` (caller frees). */
+static char *retained(struct th_mqtt *c, const char *topic)
+{
+	char *msg = th_mqtt_wait(c, topic, NULL, WAIT_MS);
+
+	cr_assert_not_null(msg, "nothing retained on %s", topic);
+	cr_assert(th_mqtt_last_retained(c, topic));
+	return msg;
+}
+
+static void expect_retained(struct th_mqtt *c, const char *topic, const char *subset)
+{
+	char *msg = retained(c, topic);
+	cJSON *got = cJSON_Parse(msg);
+	cJSON *want = cJSON_Parse(subset);
+
+	cr_assert_not_null(got, "not JSON on %s: %s", topic, msg);
+	for (const cJSON *w = want->child; w; w = w->next)
+		cr_expect(cJSON_Compare(w, cJSON_GetObjectItemCaseSensitive(got, w->string), true),
+			  "%s retains %s, not %s", topic, msg, subset);
+	cJSON_Delete(want);
+	cJSON_Delete(got);
+	free(msg);
+}
+
+/*
+ * SIGKILL in the middle of a scene, and the supervisor starts the daemon
+ * again with the same configuration. In between the broker says the bridge
+ * is offline (the will). Meanwhile the Yeelight bulb lost its power too.
+ * After the restart the broker holds fresh state: bridge online, the
+ * scene not "running", the bulb and the unreachable device offline, the
+ * light's state the one the daemon reports.
+ */
+Test(faults, sigkill_mid_scene_and_supervisor_restart)
+{
+	t.bulb = fake_bulb_start();
+	cr_assert_not_null(t.bulb);
+	start_broker();
+	char *devices =
+		th_strdupf("devices:\n"
+			   "  lamp: {driver: virtual, kind: light}\n"
+			   "  plug: {driver: virtual, kind: switch}\n"
+			   "  ghost: {driver: virtual, kind: switch, unreachable: true,"
+			   " connect_timeout: 200ms}\n"
+			   "  bulb:\n"
+			   "    driver: yeelight\n"
+			   "    kind: light\n"
+			   "    host: 127.0.0.1\n"
+			   "    port: %d\n"
+			   "    backoff: {initial: 100ms, max: 500ms}\n"
+			   "scenes:\n"
+			   "  evening:\n"
+			   "    steps:\n"
+			   "      - parallel:\n"
+			   "          - {device: lamp, set: {state: \"ON\", brightness: 90}}\n"
+			   "          - {device: bulb, set: {state: \"ON\"}}\n"
+			   "      - {delay: 60s}\n"
+			   "      - {device: plug, set: {state: \"ON\"}}\n",
+			   fake_bulb_port(t.bulb));
+	start_daemon(devices);
+	free(devices);
+	expect("smarthub/bridge/state", "{\"state\":\"online\"}");
+	availability("lamp", "online");
+	availability("bulb", "online");
+	availability("ghost", "offline");
+
+	pub("smarthub/scene/evening/set", "run");
+	expect("smarthub/scene/evening", "{\"state\":\"running\"}");
+	expect("smarthub/lamp", "{\"state\":\"ON\",\"brightness\":90}");
+	expect("smarthub/bulb", "{\"state\":\"ON\"}");
+	struct th_mqtt *fresh = fresh_client();
+	expect_retained(fresh, "smarthub/bulb/availability", "{\"state\":\"online\"}");
+	th_mqtt_close(fresh);
+
+	th_mqtt_clear(t.mqtt);
+	cr_assert_eq(th_daemon_signal(&t.daemon, SIGKILL), 0);
+	int status;
+	cr_assert_eq(th_daemon_wait(&t.daemon, WAIT_MS, &status), 0);
+	cr_assert(WIFSIGNALED(status));
+	expect("smarthub/bridge/state", "{\"state\":\"offline\"}");
+	fresh = fresh_client();
+	expect_retained(fresh, "smarthub/bridge/state", "{\"state\":\"offline\"}");
+	th_mqtt_close(fresh);
+	/* The bulb goes while the hub is down. */
+	fake_bulb_stop(t.bulb);
+	t.bulb = NULL;
+
+	/* The supervisor's restart: same directory, same configuration. */
+	cr_assert_eq(th_daemon_start(&t.daemon, NULL, NULL, NULL), 0);
+	expect("smarthub/bridge/state", "{\"state\":\"online\"}");
+	availability("bulb", "offline");
+	availability("lamp", "online");
+	expect("smarthub/scene/evening", "{}");
+
+	fresh = fresh_client();
+	expect_retained(fresh, "smarthub/bridge/state", "{\"state\":\"online\"}");
+	expect_retained(fresh, "smarthub/bulb/availability", "{\"state\":\"offline\"}");
+	expect_retained(fresh, "smarthub/ghost/availability", "{\"state\":\"offline\"}");
+	expect_retained(fresh, "smarthub/lamp/availability", "{\"state\":\"online\"}");
+	char *scene = retained(fresh, "smarthub/scene/evening");
+	cr_expect_null(strstr(scene, "running"), "the killed run still shows: %s", scene);
+	free(scene);
+	/* The light's retained state is what the new daemon reports. */
+	cJSON *lamp = daemon_state("lamp", "lamp-after");
+	char *text = retained(fresh, "smarthub/lamp");
+	cJSON *retained = cJSON_Parse(text);
+	cr_expect(cJSON_Compare(lamp, retained, true), "the broker retains %s, the daemon says %s",
+		  text, cJSON_PrintUnformatted(lamp));
+	cJSON_Delete(retained);
+	cJSON_Delete(lamp);
+	free(text);
+	th_mqtt_close(fresh);
+	/* And it works. */
+	pub("smarthub/plug/set", "ON");
+	expect("smarthub/plug", "{\"state\":\"ON\"}");
+}
