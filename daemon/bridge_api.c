@@ -312,15 +312,12 @@ static void publish_everything(struct sh_bridge *b, bool force)
 		publish_availability(b, dev, force);
 		publish_state(b, dev, false);
 		/* A device's state topic stays its own while it exists, even
-		 * before it reported (so the sync does not clear it). */
+		 * before it reported, so the sync does not clear it. */
 		if (b->retain) {
 			char topic[SH_BRIDGE_TOPIC_MAX];
 
-			for (size_t k = 0; k < b->retained.count; k++)
-				if (strcmp(b->retained.entries[k].topic,
-					   sh_bridge_topic(b, topic, sizeof(topic),
-							   sh_device_id(dev), NULL)) == 0)
-					b->retained.entries[k].live = true;
+			sh_retained_keep(&b->retained, sh_bridge_topic(b, topic, sizeof(topic),
+								       sh_device_id(dev), NULL));
 		}
 	}
 	publish_lists(b, force);

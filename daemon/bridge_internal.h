@@ -153,6 +153,9 @@ void sh_retained_begin(struct sh_retained *r);
  */
 void sh_retained_put(struct sh_bridge *b, const char *topic, const char *owner, const char *payload,
 		     bool force);
+/* Marks `topic`, if known, as still wanted in the current sync without
+ * publishing anything. */
+void sh_retained_keep(struct sh_retained *r, const char *topic);
 /* Publishes an empty retained payload (which deletes it on the broker) for
  * every entry not put since sh_retained_begin; while disconnected they wait
  * for the next connect. */

@@ -104,6 +104,14 @@ void sh_retained_put(struct sh_bridge *b, const char *topic, const char *owner, 
 	}
 }
 
+void sh_retained_keep(struct sh_retained *r, const char *topic)
+{
+	struct sh_retained_entry *e = find(r, topic);
+
+	if (e)
+		e->live = true;
+}
+
 /* An empty retained payload; true when it went out. */
 static bool clear(struct sh_bridge *b, const char *topic)
 {
