@@ -271,6 +271,15 @@ int bench_proc_memory(pid_t pid, long *rss_kib, long *hwm_kib)
 	return *rss_kib < 0 ? -EIO : 0;
 }
 
+long bench_proc_rss_file(pid_t pid)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (!read_small(path, buf, sizeof(buf)))
+		return -1;
+	return status_field(buf, "RssFile:");
+}
+
 int bench_proc_sample(pid_t pid, struct bench_proc_sample *s)
 {
 	char path[512], buf[4096];

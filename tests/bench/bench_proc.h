@@ -58,6 +58,9 @@ int bench_notify_poll_ready(int fd, unsigned timeout_ms, uint64_t *t_ns);
 
 /* VmRSS and VmHWM of pid in KiB. */
 int bench_proc_memory(pid_t pid, long *rss_kib, long *hwm_kib);
+/* RssFile of pid in KiB: the resident pages of mapped files (the
+ * executable and its shared libraries), shared with other processes. */
+long bench_proc_rss_file(pid_t pid);
 
 struct bench_thread_sample {
 	pid_t tid;
