@@ -763,3 +763,20 @@ Test(mqtt, a_command_the_device_fails_gives_an_event)
 	free(msg);
 	good_command(5);
 }
+
+Test(mqtt, state_is_not_retained_when_retain_is_off)
+{
+	start("  retain: false\n  qos: 0\n", NULL);
+	wait_online("lamp");
+	pub("smarthub/lamp/set", "{\"state\":\"ON\"}");
+	expect("smarthub/lamp", "{\"state\":\"ON\"}");
+	cr_assert_not(th_mqtt_last_retained(t.mqtt, "smarthub/lamp"));
+
+	/* Availability is always retained; state then is not. */
+	struct th_mqtt *late = client("test-no-retain");
+	char *msg = th_mqtt_wait(late, "smarthub/lamp/availability", "online", WAIT_MS);
+	cr_assert_not_null(msg);
+	free(msg);
+	cr_assert_eq(th_mqtt_count(late, "smarthub/lamp"), 0);
+	th_mqtt_close(late);
+}
