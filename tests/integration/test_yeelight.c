@@ -12,6 +12,7 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 /* Generous bounds for things that take milliseconds on any machine. */
@@ -292,4 +293,48 @@ Test(yeelight_config, options_are_checked, .timeout = 60)
 	cr_assert(strstr(log, ":10:") && strstr(log, "transition"), "log:\n%s", log);
 	free(log);
 	th_daemon_stop(&d);
+}
+
+static int raw_connect(int port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct timeval tv = {.tv_sec = 10};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_geq(fd, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+static bool four_connections(const struct fake_bulb_state *s, void *arg)
+{
+	return s->connections == 4;
+}
+
+/* The hub is one of the bulb's four clients and shares it: other apps see
+ * the hub's changes, and a fifth client is turned away. */
+Test(yeelight, the_hub_uses_one_of_four_connections)
+{
+	int apps[3];
+	for (int i = 0; i < 3; i++)
+		apps[i] = raw_connect(fake_bulb_port(rig.bulb));
+	cr_assert(fake_bulb_wait(rig.bulb, four_connections, NULL, WAIT_MS));
+
+	int fifth = raw_connect(fake_bulb_port(rig.bulb));
+	char buf[512];
+	cr_assert_eq(recv(fifth, buf, sizeof(buf), 0), 0, "a fifth client is closed at once");
+	close(fifth);
+
+	set("lamp", "{\"state\":\"ON\"}");
+	ssize_t n = recv(apps[0], buf, sizeof(buf) - 1, 0);
+	cr_assert_gt(n, 0, "another app hears of the hub's change");
+	buf[n] = '\0';
+	cr_assert(strstr(buf, "\"method\":\"props\"") && strstr(buf, "\"power\":\"on\""), "got %s",
+		  buf);
+	cr_assert(strstr(buf, "\r\n"), "lines end in CR LF");
+	expect_state("lamp", "{\"state\":\"ON\"}");
+	for (int i = 0; i < 3; i++)
+		close(apps[i]);
 }
