@@ -396,7 +396,7 @@ int sh_tcpline_open(struct sh_tcpline **out, struct sh_device *dev, const struct
 
 int sh_tcpline_send(struct sh_tcpline *c, const char *data, size_t len)
 {
-	if (!c->connected || c->failed || c->closed)
+	if (!c || !c->connected || c->failed || c->closed)
 		return -ENOTCONN;
 	if (c->out_len + len > SH_TCPLINE_SEND_MAX)
 		return -ENOBUFS;

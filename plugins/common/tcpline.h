@@ -50,8 +50,8 @@ int sh_tcpline_open(struct sh_tcpline **out, struct sh_device *dev, const struct
 		    const char *hostname, unsigned port, const struct sh_tcpline_ops *ops,
 		    void *ctx);
 
-/* Queues `len` bytes for sending. Returns 0, -ENOTCONN before `connected`
- * or after a failure, or -ENOBUFS when SH_TCPLINE_SEND_MAX would be passed. */
+/* Queues `len` bytes for sending. Returns 0, -ENOTCONN before `connected`,
+ * after a failure or for a NULL connection, or -ENOBUFS when SH_TCPLINE_SEND_MAX would be passed. */
 int sh_tcpline_send(struct sh_tcpline *c, const char *data, size_t len);
 
 /* Closes the socket, stops the watcher and forgets any pending look-up;

@@ -77,13 +77,21 @@ struct mpd {
 	bool warned_no_output;
 };
 
+static void mpd_fail(struct mpd *m, const char *reason);
+
+/* Sends one request and waits for its answer in `phase`. A request that
+ * cannot be queued would leave us waiting forever, so it ends the
+ * connection instead (the daemon reconnects). */
 static void mpd_send(struct mpd *m, const char *text, enum mpd_phase phase)
 {
 	mpd_response_init(&m->resp);
 	m->phase = phase;
 	int err = sh_tcpline_send(m->conn, text, strlen(text));
-	if (err < 0)
-		m->host->log(m->dev, SH_LOG_WARNING, "cannot send: %s", strerror(-err));
+	if (err < 0) {
+		char reason[96];
+		snprintf(reason, sizeof(reason), "cannot send to mpd: %s", strerror(-err));
+		mpd_fail(m, reason);
+	}
 }
 
 /* Reports a broken connection once, the way the daemon expects it. */
@@ -158,7 +166,7 @@ static void mpd_publish(struct mpd *m, const struct mpd_response *r)
  * a refresh, or back to idle. */
 static void mpd_next(struct mpd *m)
 {
-	if (m->phase != MPD_PHASE_NONE)
+	if (!m->conn || m->phase != MPD_PHASE_NONE)
 		return;
 	if (m->cmd_active && !m->cmd_sent) {
 		m->cmd_sent = true;
