@@ -898,3 +898,141 @@ Test(faults, sigkill_mid_scene_and_supervisor_restart)
 	pub("smarthub/plug/set", "ON");
 	expect("smarthub/plug", "{\"state\":\"ON\"}");
 }
+
+/* ---- a read-only filesystem ----------------------------------------------- */
+
+/* System calls that create, change or remove files. */
+#define WRITE_SYSCALLS                                                                             \
+	"open,openat,openat2,creat,mkdir,mkdirat,unlink,unlinkat,rename,renameat,renameat2,"       \
+	"truncate,link,linkat,symlink,symlinkat,mknod,mknodat"
+
+/* Whether a line of strace output is a write to the filesystem: an open
+ * for writing or creating, or any of the other calls. Opening /dev/null
+ * (a child's stdin and stdout) and the like is no write to the disk. */
+static bool writes_a_file(const char *line)
+{
+	static const char *const harmless[] = {"\"/dev/null\"",    "\"/dev/tty\"",  "\"/dev/pts/",
+					       "\"/dev/urandom\"", "\"/proc/self/", NULL};
+	const char *call = strchr(line, ' ');
+
+	if (!call || strstr(line, "resumed>") || !strncmp(call + 1, "---", 3) ||
+	    !strncmp(call + 1, "+++", 3))
+		return false;
+	call++;
+	bool open_call = !strncmp(call, "open", 4) || !strncmp(call, "creat", 5);
+	if (open_call && !strstr(line, "O_WRONLY") && !strstr(line, "O_RDWR") &&
+	    !strstr(line, "O_CREAT") && strncmp(call, "creat", 5))
+		return false;
+	for (int i = 0; harmless[i]; i++)
+		if (strstr(line, harmless[i]))
+			return false;
+	return true;
+}
+
+/* The daemon under strace is strace's child, once it has exec'd. */
+static pid_t daemon_under(pid_t parent)
+{
+	char path[64], comm[64];
+	pid_t pid = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)parent, (int)parent);
+	for (int waited = 0; !pid && waited < WAIT_MS; waited += 20) {
+		char *text = th_read_file(path);
+		pid = text ? (pid_t)atoi(text) : 0;
+		free(text);
+		if (pid) {
+			snprintf(comm, sizeof(comm), "/proc/%d/comm", (int)pid);
+			text = th_read_file(comm);
+			if (!text || strcmp(text, "smarthubd\n"))
+				pid = 0;
+			free(text);
+		}
+		if (!pid)
+			usleep(20 * 1000);
+	}
+	return pid;
+}
+
+/*
+ * The daemon writes nothing to the filesystem at run time, so a read-only
+ * root (ProtectSystem=strict) or a full disk cannot stop it: through
+ * start-up, commands (an exec tool among them), a scene, a reload and
+ * shutdown, strace sees no file opened for writing, created, renamed or
+ * removed by the daemon or its children.
+ */
+Test(faults, writes_nothing_to_the_filesystem)
+{
+	int status = -1;
+	const char *probe[] = {"strace", "-f", "-o", "/dev/null", "true", NULL};
+	if (th_run(probe, NULL, NULL, &status) < 0 || status != 0)
+		cr_skip("strace is missing or cannot trace here");
+
+	t.dir = th_tempdir();
+	cr_assert_not_null(t.dir);
+	char *trace = path_in_dir("trace");
+	char *body = th_strdupf("exec strace -f -qq -e trace=" WRITE_SYSCALLS " -o %s %s \"$@\"\n",
+				trace, SMARTHUBD_PATH);
+	char *wrapper = script("smarthubd-traced", body);
+	free(body);
+	cr_assert_eq(setenv("SMARTHUBD_PATH", wrapper, 1), 0);
+	free(wrapper);
+
+	start_broker();
+	start_daemon("devices:\n"
+		     "  lamp: {driver: virtual, kind: light}\n"
+		     "  climate: {driver: virtual, kind: sensor, interval: 100ms}\n"
+		     "  relay: {driver: exec, kind: switch, on: [true], off: [true],"
+		     " state: [echo, \"OFF\"]}\n"
+		     "scenes:\n"
+		     "  evening:\n"
+		     "    steps:\n"
+		     "      - {device: lamp, set: {state: \"ON\", brightness: 10}}\n"
+		     "      - {device: relay, set: {state: \"ON\"}}\n");
+	pid_t daemon_pid = daemon_under(t.daemon.pid);
+	cr_assert_gt(daemon_pid, 0, "strace started no daemon");
+	expect("smarthub/bridge/state", "{\"state\":\"online\"}");
+	availability("lamp", "online");
+	availability("relay", "online");
+
+	pub("smarthub/lamp/set", "{\"state\":\"ON\",\"brightness\":50}");
+	expect("smarthub/lamp", "{\"brightness\":50}");
+	pub("smarthub/relay/set", "ON");
+	expect("smarthub/relay", "{\"state\":\"ON\"}");
+	pub("smarthub/relay/set", "OFF");
+	expect("smarthub/relay", "{\"state\":\"OFF\"}");
+	pub("smarthub/relay/get", "");
+	cJSON *r = request("scene/run", "\"scene\":\"evening\"", "scene");
+	cr_assert_str_eq(str_member(r, "status"), "ok", "%s", cJSON_PrintUnformatted(r));
+	cJSON_Delete(r);
+	r = request("reload", "", "reload");
+	cr_assert_str_eq(str_member(r, "status"), "ok", "%s", cJSON_PrintUnformatted(r));
+	cJSON_Delete(r);
+	cr_assert_eq(kill(daemon_pid, SIGHUP), 0);
+	cr_assert(th_daemon_wait_log(&t.daemon, "reload:", WAIT_MS));
+	pub("smarthub/lamp/set", "{\"brightness\":60}");
+	expect("smarthub/lamp", "{\"brightness\":60}");
+
+	cr_assert_eq(kill(daemon_pid, SIGTERM), 0);
+	cr_assert_eq(th_daemon_wait(&t.daemon, WAIT_MS, &status), 0);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+
+	char *text = th_read_file(trace);
+	cr_assert_not_null(text);
+	cr_assert(strstr(text, "smarthub.yaml"), "the trace saw nothing:\n%.2000s", text);
+	size_t found = 0;
+	char *report = calloc(1, 4096);
+	cr_assert_not_null(report);
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		if (!writes_a_file(line))
+			continue;
+		if (strlen(report) + strlen(line) + 2 < 4096) {
+			strcat(report, line);
+			strcat(report, "\n");
+		}
+		found++;
+	}
+	cr_expect_eq(found, 0, "%zu writes to the filesystem:\n%s", found, report);
+	free(report);
+	free(text);
+	free(trace);
+}
