@@ -353,6 +353,37 @@ Test(mpd, change_by_another_client_is_pushed)
 	expect_state("speaker", "{\"playing\":true,\"title\":\"b\"}");
 }
 
+Test(mpd, get_reads_mpd_again)
+{
+	set("speaker", "{\"volume\":45}");
+	expect_state("speaker", "{\"volume\":45}");
+	th_mqtt_clear(rig.mqtt);
+	cr_assert_eq(th_mqtt_publish(rig.mqtt, "smarthub/speaker/get", "", 0, false), 0);
+	expect_state("speaker", "{\"volume\":45,\"state\":\"ON\"}");
+	/* And the connection is idle again: a change still arrives. */
+	char *r = mpd_ask("setvol 46");
+	free(r);
+	expect_state("speaker", "{\"volume\":46}");
+}
+
+Test(mpd, several_properties_in_one_command)
+{
+	set("radio", "{\"state\":\"ON\",\"volume\":25,\"play\":\"movie-night\"}");
+	expect_mpd("status", "volume: 25\n");
+	expect_mpd("status", "state: play\n");
+	expect_mpd("currentsong", "file: a.wav\n");
+	expect_state("radio", "{\"state\":\"ON\",\"volume\":25,\"playing\":true,\"title\":\"a\"}");
+
+	/* mpd stops a list at its first error; what ran before stays done,
+	 * and the published state says so. */
+	set("radio", "{\"volume\":20,\"play\":\"no-such-list\"}");
+	char *ev = th_mqtt_wait(rig.mqtt, "smarthub/bridge/event", "No such playlist", WAIT_MS);
+	cr_assert_not_null(ev);
+	free(ev);
+	expect_mpd("status", "volume: 20\n");
+	expect_state("radio", "{\"volume\":20}");
+}
+
 Test(mpd, mute_remembers_the_volume)
 {
 	set("speaker", "{\"volume\":40}");
