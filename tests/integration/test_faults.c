@@ -913,12 +913,13 @@ static bool writes_a_file(const char *line)
 {
 	static const char *const harmless[] = {"\"/dev/null\"",    "\"/dev/tty\"",  "\"/dev/pts/",
 					       "\"/dev/urandom\"", "\"/proc/self/", NULL};
-	const char *call = strchr(line, ' ');
+	/* "<pid> <call>(...)"; strace pads the pid with spaces. */
+	const char *call = line + strspn(line, "0123456789");
 
-	if (!call || strstr(line, "resumed>") || !strncmp(call + 1, "---", 3) ||
-	    !strncmp(call + 1, "+++", 3))
+	call += strspn(call, " ");
+	if (!*call || strstr(line, "resumed>") || !strncmp(call, "---", 3) ||
+	    !strncmp(call, "+++", 3))
 		return false;
-	call++;
 	bool open_call = !strncmp(call, "open", 4) || !strncmp(call, "creat", 5);
 	if (open_call && !strstr(line, "O_WRONLY") && !strstr(line, "O_RDWR") &&
 	    !strstr(line, "O_CREAT") && strncmp(call, "creat", 5))
