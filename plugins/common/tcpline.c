@@ -24,6 +24,8 @@
 
 /* Bytes read per read(2); the input buffer grows to the line limit. */
 #define TCPLINE_READ_CHUNK 4096
+/* read(2) calls per wake-up of the watcher. */
+#define TCPLINE_READS_PER_WAKEUP 16
 /* Addresses of one name tried in turn ("localhost" is often ::1, then
  * 127.0.0.1, and a server may listen on only one of them). */
 #define TCPLINE_ADDRS_MAX 4
@@ -184,7 +186,9 @@ static bool tcpline_deliver(struct sh_tcpline *c)
 
 static void tcpline_read(struct sh_tcpline *c)
 {
-	for (;;) {
+	/* Bounded, so a chatty peer cannot starve the rest of the loop; the
+	 * watcher is level-triggered and calls again for the rest. */
+	for (int i = 0; i < TCPLINE_READS_PER_WAKEUP; i++) {
 		if (c->in_cap - c->in_len < TCPLINE_READ_CHUNK + 1) {
 			size_t cap = c->in_cap ? c->in_cap * 2 : 2 * TCPLINE_READ_CHUNK;
 			char *in = realloc(c->in, cap);
