@@ -45,6 +45,7 @@ struct fake_bulb {
 	bool refuse, quota, stop, drop_pending;
 	char push_pending[512];
 	bool push_quiet;
+	char raw_pending[512];
 	struct fake_client clients[FAKE_BULB_CONNECTIONS_MAX];
 };
 
@@ -329,6 +330,12 @@ static void *bulb_thread(void *arg)
 			}
 			if (b->push_pending[0])
 				apply_push(b);
+			if (b->raw_pending[0]) {
+				for (int i = 0; i < FAKE_BULB_CONNECTIONS_MAX; i++)
+					if (b->clients[i].fd >= 0)
+						client_send(b->clients[i].fd, b->raw_pending);
+				b->raw_pending[0] = '\0';
+			}
 		}
 		if (pfd[1].revents & POLLIN) {
 			int fd = accept4(b->listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -457,6 +464,20 @@ static void change(struct fake_bulb *b, const char *props_json, bool quiet)
 	pthread_mutex_unlock(&b->lock);
 	wake(b);
 	wait_done(b, push_pending);
+}
+
+static bool raw_pending(struct fake_bulb *b)
+{
+	return b->raw_pending[0] != '\0';
+}
+
+void fake_bulb_send_raw(struct fake_bulb *b, const char *text)
+{
+	pthread_mutex_lock(&b->lock);
+	snprintf(b->raw_pending, sizeof(b->raw_pending), "%s", text);
+	pthread_mutex_unlock(&b->lock);
+	wake(b);
+	wait_done(b, raw_pending);
 }
 
 void fake_bulb_push(struct fake_bulb *b, const char *props_json)

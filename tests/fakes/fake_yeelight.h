@@ -55,6 +55,8 @@ void fake_bulb_push(struct fake_bulb *b, const char *props_json);
 /* The same without the notification, as when a notification is lost: the
  * hub sees it only when it asks (get_prop). */
 void fake_bulb_change_quietly(struct fake_bulb *b, const char *props_json);
+/* Sends `text` as it is to every connection (a confused firmware). */
+void fake_bulb_send_raw(struct fake_bulb *b, const char *text);
 void fake_bulb_get(struct fake_bulb *b, struct fake_bulb_state *out);
 /* Waits at most timeout_ms until pred(state, arg) holds. */
 bool fake_bulb_wait(struct fake_bulb *b, bool (*pred)(const struct fake_bulb_state *, void *),

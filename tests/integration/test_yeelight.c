@@ -211,6 +211,19 @@ Test(yeelight, dropped_connection_goes_offline_and_comes_back)
 	cr_assert_eq(s.connections, 1, "the old connection is not kept");
 }
 
+Test(yeelight, garbage_from_the_bulb_renews_the_connection)
+{
+	th_mqtt_clear(rig.mqtt);
+	fake_bulb_send_raw(rig.bulb, "<html>not json</html>\r\n");
+	expect_availability("lamp", "offline");
+	expect_availability("lamp", "online");
+	char *log = th_daemon_log(&rig.daemon);
+	cr_assert(strstr(log, "malformed"), "the reason is logged:\n%s", log);
+	free(log);
+	set("lamp", "{\"state\":\"ON\"}");
+	expect_bulb(rig.bulb, (struct want){.power = 1, .rgb = -1});
+}
+
 static bool turned_away_twice(const struct fake_bulb_state *s, void *arg)
 {
 	return s->turned_away >= 2;
