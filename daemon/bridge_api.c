@@ -736,11 +736,7 @@ void sh_bridge_api_message(struct sh_bridge *b, const struct sh_inbox_item *item
 		/* Home Assistant (re)started and forgot its entities. */
 		if (!item->too_large && is_birth(item->payload, item->len)) {
 			sh_log_info("mqtt: Home Assistant is online; publishing discovery");
-			sh_retained_begin(&b->retained);
-			for (size_t i = 0; i < b->retained.count; i++)
-				b->retained.entries[i].live = true;
 			discovery_all(b, true);
-			sh_retained_end(b);
 		}
 		return;
 	}
