@@ -64,6 +64,8 @@
 /* Largest single measurement (commands) and throughput steps. */
 #define COMMANDS_MAX 400000
 #define RAMP_STEPS_MAX 16
+/* How long a target may take to work off a backlog after a failed step. */
+#define DRAIN_S 60
 /* A rate whose p99 exceeds this has collapsed (commands queue up). */
 #define COLLAPSE_P99_MS 100.0
 /* How long a daemon may take to bring every device online. */
@@ -657,10 +659,13 @@ struct target {
 	struct rt_ctx ctx;
 };
 
-static int wait_echo(struct rt_ctx *c, struct bench_mqtt *m, const struct topic_fmt *fmt)
+/* Commands, one at a time, until one comes back within 100 ms: the path
+ * is up, or a target that fell behind has worked off its backlog. Gives
+ * up after `seconds`. */
+static int wait_echo(struct rt_ctx *c, struct bench_mqtt *m, const struct topic_fmt *fmt,
+		     unsigned seconds)
 {
-	/* A handful of commands until one comes back: the path is up. */
-	for (int i = 0; i < 100 && !interrupted; i++) {
+	for (unsigned i = 0; i < seconds * 10 && !interrupted; i++) {
 		struct phase p;
 		int r = rt_phase(c, m, fmt, 100, 1, 100, &p);
 		if (r < 0)
@@ -713,8 +718,10 @@ static double ramp(struct bench *b, struct target *t, struct bench_mqtt *m)
 			progress(b, "  %s %.0f/s: %zu/%zu answered, p99 %.2f ms: once more",
 				 t->name, rate, p.received, p.sent, p.lat.p99_ms);
 			retried = true;
-			if (wait_echo(&t->ctx, m, &t->set_fmt) < 0)
+			if (wait_echo(&t->ctx, m, &t->set_fmt, DRAIN_S) < 0) {
+				progress(b, "  %s does not answer any more", t->name);
 				break;
+			}
 			bench_sleep_ms(200);
 			i--;
 			continue;
@@ -725,7 +732,7 @@ static double ramp(struct bench *b, struct target *t, struct bench_mqtt *m)
 			 ok ? "sustained" : "not sustained");
 		/* Let a backlog drain before the next step: a target still
 		 * working off the last one would fail every lower rate. */
-		if (!ok && wait_echo(&t->ctx, m, &t->set_fmt) < 0) {
+		if (!ok && wait_echo(&t->ctx, m, &t->set_fmt, DRAIN_S) < 0) {
 			progress(b, "  %s does not answer any more", t->name);
 			break;
 		}
@@ -881,7 +888,7 @@ static int run_traffic(struct bench *b, struct bench_mqtt *m)
 	struct target *targets[2] = {&hub, &relay};
 	for (int i = 0; i < 2; i++) {
 		bench_mqtt_set_handler(m, on_state, &targets[i]->ctx);
-		if ((r = wait_echo(&targets[i]->ctx, m, &targets[i]->set_fmt)) < 0) {
+		if ((r = wait_echo(&targets[i]->ctx, m, &targets[i]->set_fmt, 10)) < 0) {
 			fprintf(stderr, "smarthub-bench: %s does not answer commands\n",
 				targets[i]->name);
 			goto out_ctx;
@@ -937,7 +944,7 @@ static int run_traffic(struct bench *b, struct bench_mqtt *m)
 		/* The relay may still hold a backlog (Paho queues without
 		 * bound): a fresh one for the idle and memory references. */
 		bench_child_stop(&b->relay, 2000);
-		if (relay_start(b) < 0 || wait_echo(&relay.ctx, m, &relay.set_fmt) < 0)
+		if (relay_start(b) < 0 || wait_echo(&relay.ctx, m, &relay.set_fmt, 10) < 0)
 			fprintf(stderr, "smarthub-bench: the relay did not restart\n");
 	}
 	r = 0;
@@ -994,6 +1001,37 @@ static int run_startup(struct bench *b, struct bench_mqtt *m)
 
 /* --- scenario 5: memory ---------------------------------------------------------- */
 
+/* Steady means after the start-up burst has been published and freed:
+ * VmRSS moved less than STEADY_KIB over STEADY_SAMPLES samples 500 ms
+ * apart (at most STEADY_MAX_MS in all). */
+#define STEADY_KIB 64
+#define STEADY_SAMPLES 4
+#define STEADY_MAX_MS 20000
+
+static int steady_memory(const struct bench *b, pid_t pid, long *rss, long *hwm)
+{
+	long window[STEADY_SAMPLES] = {0};
+	unsigned max_ms = b->quick ? 1000 : STEADY_MAX_MS;
+	for (unsigned i = 0, waited = 0;; i++, waited += 500) {
+		int r = bench_proc_memory(pid, rss, hwm);
+		if (r < 0)
+			return r;
+		window[i % STEADY_SAMPLES] = *rss;
+		if (i + 1 >= STEADY_SAMPLES) {
+			long lo = window[0], hi = window[0];
+			for (int k = 1; k < STEADY_SAMPLES; k++) {
+				lo = window[k] < lo ? window[k] : lo;
+				hi = window[k] > hi ? window[k] : hi;
+			}
+			if (hi - lo < STEADY_KIB)
+				return 0;
+		}
+		if (waited >= max_ms)
+			return 0;
+		bench_sleep_ms(500);
+	}
+}
+
 static int run_memory(struct bench *b, struct bench_mqtt *m)
 {
 	unsigned counts[3] = {10, 100, b->quick ? 500 : 5000};
@@ -1015,9 +1053,7 @@ static int run_memory(struct bench *b, struct bench_mqtt *m)
 		long rss = -1, hwm = -1, rss_file = -1;
 		int r = daemon_start_online(b, m, &spec, counts[i], &d, &online_ms, &ready_ms);
 		if (r == 0) {
-			/* Steady: after the start-up burst has been published. */
-			bench_sleep_ms(b->quick ? 200 : 2000);
-			r = bench_proc_memory(d.child.pid, &rss, &hwm);
+			r = steady_memory(b, d.child.pid, &rss, &hwm);
 			rss_file = bench_proc_rss_file(d.child.pid);
 		}
 		daemon_stop(&d);
