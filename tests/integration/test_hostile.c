@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Hostile MQTT input: whoever can publish to the broker can throw anything
+ * at the hub. 10,000 bad messages go out as fast as the broker takes them:
+ * random bytes, invalid UTF-8, megabyte bodies, JSON nested 10,000 deep,
+ * numbers out of range, wrong types, duplicate keys, topics with empty
+ * levels, unknown devices, scenes and requests, garbage on every topic the
+ * hub listens to. Topics with wildcards are left out: the broker refuses
+ * them (it drops the client), so they never reach the hub. So are the
+ * hub's own output topics (bridge/event, bridge/response): keeping others
+ * off those is the broker ACL's job (docs/security.md).
+ *
+ * Afterwards the daemon must still be running, obey a good command, have
+ * said something on bridge/event but far less than one event per message
+ * (the events are rate-limited), and its memory must have stayed bounded.
+ */
+#include "harness.h"
+
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Generous bound for anything to happen: a guard, not a timing check. */
+#define WAIT_MS 20000
+/* How many hostile messages. */
+#define HOSTILE_COUNT 10000
+/* The daemon's resident memory must stay under this the whole time. */
+#define RSS_LIMIT_KIB (64 * 1024)
+/* How often the daemon's memory is looked at during the flood. */
+#define RSS_SAMPLE_EVERY 250
+/* Bytes in the body that is far larger than mqtt.max_payload. */
+#define HUGE_BODY (1024 * 1024)
+/* Levels of the deeply nested JSON. */
+#define DEEP_LEVELS 10000
+
+static struct {
+	struct th_broker broker;
+	struct th_daemon daemon;
+	struct th_mqtt *watch; /* the hub's answers */
+	struct th_mqtt *evil;  /* publishes the flood; subscribes to nothing */
+} t;
+
+static void teardown(void)
+{
+	th_mqtt_close(t.watch);
+	th_mqtt_close(t.evil);
+	th_daemon_stop(&t.daemon);
+	th_broker_stop(&t.broker);
+	memset(&t, 0, sizeof(t));
+}
+
+TestSuite(hostile, .fini = teardown, .timeout = 300);
+
+/* A fixed-seed generator, so a failure can be run again exactly. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint32_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state >> 16);
+}
+
+static long rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+struct msg {
+	char topic[512];
+	char *payload;
+	size_t len;
+};
+
+static void set_payload(struct msg *m, const void *data, size_t len)
+{
+	m->payload = malloc(len + 1);
+	cr_assert_not_null(m->payload);
+	memcpy(m->payload, data, len);
+	m->payload[len] = '\0';
+	m->len = len;
+}
+
+static void set_text(struct msg *m, const char *text)
+{
+	set_payload(m, text, strlen(text));
+}
+
+static const char *const devices[] = {"lamp", "plug", "speaker", "climate"};
+
+static const char *any_device(void)
+{
+	return devices[rnd() % (sizeof(devices) / sizeof(devices[0]))];
+}
+
+/* Payloads that are JSON but wrong for the device. */
+static const char *const wrong_json[] = {
+	"{\"brightness\":1e400}",
+	"{\"brightness\":-1}",
+	"{\"brightness\":256}",
+	"{\"brightness\":1.5}",
+	"{\"brightness\":-0}",
+	"{\"brightness\":9223372036854775808}",
+	"{\"brightness\":-9223372036854775809}",
+	"{\"brightness\":1e-400}",
+	"{\"color_temp\":1e308}",
+	"{\"color_temp\":152}",
+	"{\"transition\":1e30}",
+	"{\"transition\":-5}",
+	"{\"volume\":101}",
+	"{\"volume\":\"loud\"}",
+	"{\"state\":123}",
+	"{\"state\":null}",
+	"{\"state\":true}",
+	"{\"state\":[\"ON\"]}",
+	"{\"state\":{\"state\":\"ON\"}}",
+	"{\"state\":\"MAYBE\"}",
+	"{\"state\":\"\"}",
+	"{\"brightness\":\"x\"}",
+	"{\"brightness\":null}",
+	"{\"brightness\":[1]}",
+	"{\"color\":[1,2,3]}",
+	"{\"color\":{\"r\":\"a\",\"g\":0,\"b\":0}}",
+	"{\"color\":{\"r\":300,\"g\":0,\"b\":0}}",
+	"{\"color\":{\"r\":1}}",
+	"{\"color\":{}}",
+	"{\"play\":42}",
+	"{\"play\":\"\"}",
+	"{\"mute\":\"yes\"}",
+	"{\"pause\":1}",
+	"{\"\":1}",
+	"{\"\\u0000\":1}",
+	"{\"state\\u0000\":\"ON\"}",
+	"{\"sparkle\":true}",
+	"{\"temperature\":21}",
+	"{}",
+	"[]",
+	"null",
+	"true",
+	"0",
+	"-1e400",
+	"\"\"",
+	"\"ON",
+	"{\"state\":\"ON\"",
+	"{\"state\":\"ON\",}",
+	"{'state':'ON'}",
+	"{state:ON}",
+	"NaN",
+	"Infinity",
+	"{\"brightness\":NaN}",
+	"{\"brightness\":0x10}",
+	"{\"brightness\":+1}",
+	"{\"brightness\":01}",
+};
+
+static const char *const odd_topics[] = {
+	"smarthub//set",
+	"smarthub/a//set",
+	"smarthub/lamp//set",
+	"smarthub//",
+	"smarthub/",
+	"smarthub///",
+	"smarthub//get",
+	"smarthub/lamp/set/",
+	"smarthub/lamp/set/more",
+	"smarthub/scene//set",
+	"smarthub/scene/set",
+	"smarthub/bridge/set",
+	"smarthub/bridge/state/set",
+	"smarthub/bridge/request",
+	"smarthub/bridge/request/",
+	"smarthub/bridge/request//",
+	"smarthub/bridge/request/device/",
+	"smarthub/bridge/request/device//get",
+	"smarthub/ lamp/set",
+	"smarthub/lamp /set",
+	"smarthub/LAMP/set",
+	"smarthub/l\xc3\xa4mp/set",
+	"smarthub/\xf0\x9f\x92\xa1/set",
+	"smarthub/../lamp/set",
+	"smarthub/%s/set",
+	"/smarthub/lamp/set",
+	"smarthub",
+	"homeassistant/status",
+};
+
+/* One hostile message; `i` picks its class so every class recurs. */
+static void make_hostile(size_t i, struct msg *m)
+{
+	char buf[512];
+
+	memset(m, 0, sizeof(*m));
+	snprintf(m->topic, sizeof(m->topic), "smarthub/%s/set", any_device());
+	switch (i % 16) {
+	case 0: { /* random bytes */
+		size_t len = rnd() % 300;
+		unsigned char *bytes = malloc(len + 1);
+		cr_assert_not_null(bytes);
+		for (size_t k = 0; k < len; k++)
+			bytes[k] = (unsigned char)rnd();
+		set_payload(m, bytes, len);
+		free(bytes);
+		break;
+	}
+	case 1: { /* invalid UTF-8, in and around JSON */
+		static const char *const bad_utf8[] = {
+			"\xff\xfe{\"state\":\"ON\"}",
+			"{\"state\":\"\xc3\x28\"}",
+			"{\"st\xe2\x82\x28te\":\"ON\"}",
+			"{\"play\":\"\xed\xa0\x80\"}",
+			"{\"play\":\"\xf8\x88\x80\x80\x80\"}",
+			"\xc0\xaf",
+			"{\"play\":\"\\ud800\"}",
+			"{\"play\":\"\\udc00\\ud800\"}",
+		};
+		set_text(m, bad_utf8[rnd() % (sizeof(bad_utf8) / sizeof(bad_utf8[0]))]);
+		break;
+	}
+	case 2: /* out of range, wrong types, broken JSON */
+	case 3:
+	case 4:
+		set_text(m, wrong_json[rnd() % (sizeof(wrong_json) / sizeof(wrong_json[0]))]);
+		break;
+	case 5: { /* nested 10,000 deep: arrays, or objects */
+		bool objects = rnd() % 2;
+		size_t open_len = objects ? 5 : 1;
+		size_t len = DEEP_LEVELS * (open_len + 1) + 1;
+		char *deep = malloc(len + 1);
+		cr_assert_not_null(deep);
+		for (size_t k = 0; k < DEEP_LEVELS; k++)
+			memcpy(deep + k * open_len, objects ? "{\"a\":" : "[", open_len);
+		deep[DEEP_LEVELS * open_len] = '1';
+		memset(deep + DEEP_LEVELS * open_len + 1, objects ? '}' : ']', DEEP_LEVELS);
+		set_payload(m, deep, len);
+		free(deep);
+		break;
+	}
+	case 6: /* topics with empty levels and other oddities */
+	case 7:
+		snprintf(m->topic, sizeof(m->topic), "%s",
+			 odd_topics[rnd() % (sizeof(odd_topics) / sizeof(odd_topics[0]))]);
+		set_text(m, rnd() % 2 ? "{\"state\":\"ON\"}" : "garbage");
+		break;
+	case 8: { /* unknown devices, some with long names */
+		size_t n = rnd() % 3 == 0 ? 200 + rnd() % 300 : 1 + rnd() % 12;
+		char name[480];
+		for (size_t k = 0; k < n && k < sizeof(name) - 1; k++)
+			name[k] = (char)('a' + rnd() % 26);
+		name[n < sizeof(name) - 1 ? n : sizeof(name) - 1] = '\0';
+		snprintf(m->topic, sizeof(m->topic), "smarthub/x%s/set", name);
+		set_text(m, "{\"state\":\"ON\"}");
+		break;
+	}
+	case 9: { /* requests with hostile bodies */
+		static const char *const whats[] = {"device/get",   "health_check", "scene/run",
+						    "scene/cancel", "devices",      "frobnicate",
+						    "scenes",       "device/set",   "reload/now"};
+		static const char *const bodies[] = {
+			"{\"id\":12}",
+			"{\"id\":null}",
+			"{\"id\":\"ghost\"}",
+			"{\"id\":[\"lamp\"]}",
+			"{\"scene\":\"ghost\"}",
+			"{\"scene\":{}}",
+			"{\"transaction\":{\"a\":[1,2,{\"b\":null}]}}",
+			"[1,2,3]",
+			"\"x\"",
+			"\xff",
+			"",
+		};
+		snprintf(m->topic, sizeof(m->topic), "smarthub/bridge/request/%s",
+			 whats[rnd() % (sizeof(whats) / sizeof(whats[0]))]);
+		set_text(m, bodies[rnd() % (sizeof(bodies) / sizeof(bodies[0]))]);
+		break;
+	}
+	case 10: /* scenes */
+		snprintf(m->topic, sizeof(m->topic), "smarthub/scene/%s/set",
+			 rnd() % 2 ? "evening" : "ghost");
+		snprintf(buf, sizeof(buf), "%s",
+			 (const char *[]){"RUN!", "", "cancelx", "{\"run\":1}", "\xff"}[rnd() % 5]);
+		set_text(m, buf);
+		break;
+	case 11: { /* /get with anything */
+		snprintf(m->topic, sizeof(m->topic), "smarthub/%s/get", any_device());
+		size_t len = rnd() % 64;
+		unsigned char bytes[64];
+		for (size_t k = 0; k < len; k++)
+			bytes[k] = (unsigned char)rnd();
+		set_payload(m, bytes, len);
+		break;
+	}
+	case 12: /* duplicate keys, NUL bytes, whitespace */
+		if (rnd() % 2) {
+			static const char nul[] = "{\"state\":\"ON\"}\0{\"x\":1}";
+			set_payload(m, nul, sizeof(nul) - 1);
+		} else {
+			set_text(m, (const char *[]){"{\"brightness\":1,\"brightness\":\"x\"}",
+						     "  \n\t{\"sparkle\" : 1 }\n", "tOgGlE!",
+						     "ON OFF"}[rnd() % 4]);
+		}
+		break;
+	case 13: { /* long strings and many members */
+		size_t n = 1000 + rnd() % 30000;
+		char *s = malloc(n + 32);
+		cr_assert_not_null(s);
+		if (rnd() % 2) {
+			strcpy(s, "{\"play\":\"");
+			memset(s + 9, 'x', n);
+			strcpy(s + 9 + n, "\"}");
+		} else {
+			size_t len = 1;
+			s[0] = '{';
+			for (size_t k = 0; len + 16 < n; k++)
+				len += (size_t)sprintf(s + len, "\"k%zu\":%zu,", k, k);
+			strcpy(s + len, "\"z\":0}");
+		}
+		set_text(m, s);
+		free(s);
+		break;
+	}
+	case 14: /* a body far over mqtt.max_payload, now and then */
+		if (i % 1000 == 14) {
+			char *huge = malloc(HUGE_BODY);
+			cr_assert_not_null(huge);
+			memset(huge, ' ', HUGE_BODY);
+			huge[0] = '{';
+			huge[HUGE_BODY - 1] = '}';
+			set_payload(m, huge, HUGE_BODY);
+			free(huge);
+		} else {
+			set_text(m, "{\"brightness\":256}");
+		}
+		break;
+	default: /* a command to a device that does not take it */
+		snprintf(m->topic, sizeof(m->topic), "smarthub/climate/set");
+		set_text(m, rnd() % 2 ? "{\"state\":\"ON\"}" : "TOGGLE");
+		break;
+	}
+}
+
+Test(hostile, ten_thousand_bad_messages)
+{
+	cr_assert_eq(th_broker_start(&t.broker, 0), 0);
+	t.watch = th_mqtt_connect(t.broker.port, "test-hostile-watch");
+	cr_assert_not_null(t.watch);
+	cr_assert_eq(th_mqtt_subscribe(t.watch, "smarthub/bridge/event"), 0);
+	cr_assert_eq(th_mqtt_subscribe(t.watch, "smarthub/bridge/state"), 0);
+	cr_assert_eq(th_mqtt_subscribe(t.watch, "smarthub/lamp"), 0);
+	cr_assert_eq(th_mqtt_subscribe(t.watch, "smarthub/lamp/availability"), 0);
+	char *yaml = th_strdupf("mqtt:\n"
+				"  url: tcp://127.0.0.1:%d\n"
+				"devices:\n"
+				"  lamp: {driver: virtual, kind: light}\n"
+				"  plug: {driver: virtual, kind: switch}\n"
+				"  speaker: {driver: virtual, kind: speaker}\n"
+				"  climate: {driver: virtual, kind: sensor, interval: 1s}\n"
+				"scenes:\n"
+				"  evening:\n"
+				"    steps:\n"
+				"      - {device: lamp, set: {state: \"ON\"}}\n",
+				t.broker.port);
+	cr_assert_eq(th_daemon_start(&t.daemon, yaml, NULL, NULL), 0);
+	free(yaml);
+	char *m = th_mqtt_wait_json(t.watch, "smarthub/lamp/availability", "{\"state\":\"online\"}",
+				    WAIT_MS);
+	cr_assert_not_null(m, "the lamp never came online; log:\n%s", th_daemon_log(&t.daemon));
+	free(m);
+	m = th_mqtt_wait_json(t.watch, "smarthub/bridge/state", "{\"state\":\"online\"}", WAIT_MS);
+	cr_assert_not_null(m);
+	free(m);
+	th_mqtt_clear(t.watch);
+
+	t.evil = th_mqtt_connect(t.broker.port, "test-hostile-evil");
+	cr_assert_not_null(t.evil);
+	long rss_max = 0;
+	size_t refused_by_broker = 0;
+	for (size_t i = 0; i < HOSTILE_COUNT; i++) {
+		struct msg msg;
+
+		make_hostile(i, &msg);
+		if (th_mqtt_publish(t.evil, msg.topic, msg.payload, msg.len, false) < 0) {
+			/* The broker may drop a client for what it refuses;
+			 * a fresh one goes on. */
+			refused_by_broker++;
+			th_mqtt_close(t.evil);
+			t.evil = th_mqtt_connect(t.broker.port, "test-hostile-evil");
+			cr_assert_not_null(t.evil);
+		}
+		free(msg.payload);
+		if (i % RSS_SAMPLE_EVERY == 0) {
+			long rss = rss_kib(t.daemon.pid);
+			cr_assert_gt(rss, 0, "the daemon is gone after %zu messages; log:\n%s", i,
+				     th_daemon_log(&t.daemon));
+			if (rss > rss_max)
+				rss_max = rss;
+		}
+	}
+	cr_expect_lt(refused_by_broker, HOSTILE_COUNT / 100,
+		     "the broker refused %zu messages: the flood is not reaching the hub",
+		     refused_by_broker);
+
+	/* A good command still works, and its state is what a newcomer sees. */
+	const char good[] = "{\"state\":\"ON\",\"brightness\":123}";
+	cr_assert_eq(th_mqtt_publish(t.evil, "smarthub/lamp/set", good, strlen(good), false), 0);
+	m = th_mqtt_wait_json(t.watch, "smarthub/lamp", "{\"brightness\":123}", WAIT_MS);
+	cr_assert_not_null(m, "the good command had no effect; log tail:\n%s",
+			   th_daemon_log(&t.daemon));
+	free(m);
+	struct th_mqtt *fresh = th_mqtt_connect(t.broker.port, "test-hostile-fresh");
+	cr_assert_not_null(fresh);
+	cr_assert_eq(th_mqtt_subscribe(fresh, "smarthub/lamp"), 0);
+	m = th_mqtt_wait_json(fresh, "smarthub/lamp", "{\"state\":\"ON\",\"brightness\":123}",
+			      WAIT_MS);
+	cr_expect_not_null(m, "the retained state is not the good command's");
+	free(m);
+	th_mqtt_close(fresh);
+
+	cr_assert_eq(th_daemon_signal(&t.daemon, 0), 0, "the daemon died");
+	long rss = rss_kib(t.daemon.pid);
+	if (rss > rss_max)
+		rss_max = rss;
+	cr_expect_lt(rss_max, RSS_LIMIT_KIB, "the daemon grew to %ld KiB", rss_max);
+
+	/* Events said something, but rate-limited: far from one per message. */
+	size_t events = th_mqtt_count(t.watch, "smarthub/bridge/event");
+	cr_expect_geq(events, 1, "no event at all");
+	cr_expect_lt(events, HOSTILE_COUNT, "%zu events for %d messages: not rate-limited", events,
+		     HOSTILE_COUNT);
+	/* The next event that goes out says how many were left out: the hub
+	 * saw the flood, it did not just miss it. */
+	th_mqtt_clear(t.watch);
+	m = NULL;
+	for (int i = 0; i < 100 && !m; i++) {
+		cr_assert_eq(th_mqtt_publish(t.evil, "smarthub/lamp/set", "garbage", 7, false), 0);
+		m = th_mqtt_wait(t.watch, "smarthub/bridge/event", "suppressed", 300);
+	}
+	cr_assert_not_null(m, "no event reported the suppressed ones");
+	cJSON *ev = cJSON_Parse(m);
+	const cJSON *suppressed = cJSON_GetObjectItem(ev, "suppressed");
+	cr_expect(cJSON_IsNumber(suppressed) && suppressed->valueint > 100, "%s", m);
+	cJSON_Delete(ev);
+	free(m);
+
+	/* Every event is a JSON object saying what went wrong. */
+	char *last = th_mqtt_last(t.watch, "smarthub/bridge/event");
+	ev = last ? cJSON_Parse(last) : NULL;
+	cr_expect(cJSON_IsObject(ev) && cJSON_IsString(cJSON_GetObjectItem(ev, "message")),
+		  "not an event: %s", last ? last : "(none)");
+	cJSON_Delete(ev);
+	free(last);
+	/* The log is rate-limited as well: a flood must not flood the journal. */
+	char *log = th_daemon_log(&t.daemon);
+	size_t lines = 0;
+	for (const char *p = log; (p = strchr(p, '\n')); p++)
+		lines++;
+	cr_expect_lt(lines, HOSTILE_COUNT / 10, "%zu log lines for %d messages", lines,
+		     HOSTILE_COUNT);
+	free(log);
+	cr_log_info("%d hostile messages: %zu events, %zu log lines, RSS at most %ld KiB",
+		    HOSTILE_COUNT, events, lines, rss_max);
+}
