@@ -892,11 +892,12 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
  */
 struct th_op {
 	struct th_mqtt *c;
-	int done; /* 0 pending, 1 ok, -1 failed */
+	int done;  /* 0 pending, 1 ok, -1 failed */
+	int error; /* when failed: -EACCES if the broker said not authorized */
 	bool abandoned;
 };
 
-static void op_finish(struct th_op *op, int done)
+static void op_finish(struct th_op *op, int done, int error)
 {
 	struct th_mqtt *c = op->c;
 	pthread_mutex_lock(&c->lock);
@@ -904,6 +905,7 @@ static void op_finish(struct th_op *op, int done)
 		free(op);
 	} else {
 		op->done = done;
+		op->error = error;
 		pthread_cond_broadcast(&c->cond);
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -912,13 +914,13 @@ static void op_finish(struct th_op *op, int done)
 static void on_op_success(void *ctx, MQTTAsync_successData5 *resp)
 {
 	(void)resp;
-	op_finish(ctx, 1);
+	op_finish(ctx, 1, 0);
 }
 
 static void on_op_failure(void *ctx, MQTTAsync_failureData5 *resp)
 {
-	(void)resp;
-	op_finish(ctx, -1);
+	bool denied = resp && resp->reasonCode == MQTTREASONCODE_NOT_AUTHORIZED;
+	op_finish(ctx, -1, denied ? -EACCES : -EIO);
 }
 
 /* The connect callbacks get the client itself: with automatic reconnect
@@ -1021,7 +1023,7 @@ static int op_wait(struct th_op *op)
 	int r = 0;
 	while (op->done == 0 && r == 0)
 		r = pthread_cond_timedwait(&c->cond, &c->lock, &ts);
-	int done = op->done;
+	int done = op->done, error = op->error;
 	if (done == 0)
 		op->abandoned = true; /* the callback, if it ever comes, frees it */
 	else
@@ -1029,7 +1031,7 @@ static int op_wait(struct th_op *op)
 	pthread_mutex_unlock(&c->lock);
 	if (done == 1)
 		return 0;
-	return done == 0 ? -ETIMEDOUT : -ECONNREFUSED;
+	return done == 0 ? -ETIMEDOUT : error;
 }
 
 /* When Paho refused to start the operation, no callback will come. */
@@ -1054,6 +1056,12 @@ static void mqtt_free(struct th_mqtt *c)
 }
 
 struct th_mqtt *th_mqtt_connect(int port, const char *client_id)
+{
+	return th_mqtt_connect_auth(port, client_id, NULL, NULL);
+}
+
+struct th_mqtt *th_mqtt_connect_auth(int port, const char *client_id, const char *username,
+				     const char *password)
 {
 	/* Paho writes to sockets the broker may have closed. */
 	signal(SIGPIPE, SIG_IGN);
@@ -1092,6 +1100,8 @@ struct th_mqtt *th_mqtt_connect(int port, const char *client_id)
 	opts.minRetryInterval = 1;
 	opts.maxRetryInterval = 2;
 	opts.connectTimeout = 5;
+	opts.username = username;
+	opts.password = password;
 	opts.onSuccess5 = on_connect_success;
 	opts.onFailure5 = on_connect_failure;
 	opts.context = c;

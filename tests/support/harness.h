@@ -134,10 +134,14 @@ struct th_mqtt;
  * the CONNACK (at most 10 s). It reconnects by itself if the broker restarts
  * and subscribes again to every filter. NULL on failure. */
 struct th_mqtt *th_mqtt_connect(int port, const char *client_id);
+/* The same with a user name and password (either may be NULL). */
+struct th_mqtt *th_mqtt_connect_auth(int port, const char *client_id, const char *username,
+				     const char *password);
 /* Subscribes with QoS 1 (retain-as-published) and waits for the SUBACK.
  * 0 or -errno. */
 int th_mqtt_subscribe(struct th_mqtt *c, const char *filter);
-/* Publishes with QoS 1 and waits until the broker has it. 0 or -errno. */
+/* Publishes with QoS 1 and waits until the broker has it. 0 or -errno:
+ * -EACCES when the broker's ACL refuses it, -ENOTCONN while disconnected. */
 int th_mqtt_publish(struct th_mqtt *c, const char *topic, const char *payload, size_t len,
 		    bool retained);
 /* Waits at most timeout_ms for a message on exactly `topic` whose payload
