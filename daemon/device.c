@@ -9,6 +9,7 @@
  */
 #include "device_internal.h"
 #include "kind.h"
+#include "node.h"
 
 #include <errno.h>
 #include <math.h>
@@ -640,10 +641,13 @@ int sh_device_create(struct sh_hub *hub, struct sh_config_ref *ref,
 		/* Whatever the driver did not read is not an option it knows. */
 		for (size_t i = 0; i < cfg->options->n_items; i++) {
 			const struct sh_node *opt = cfg->options->items[i];
-			if (!opt->used)
-				sh_diag_add(diag, opt,
-					    "device %s: unknown option '%s' for driver %s", cfg->id,
-					    opt->key ? opt->key : "", cfg->driver);
+			if (opt->used)
+				continue;
+			unsigned line, column;
+			sh_node_key_position(opt, &line, &column);
+			sh_diag_add_at(diag, opt->file, line, column,
+				       "device %s: unknown option '%s' for driver %s", cfg->id,
+				       opt->key ? opt->key : "", cfg->driver);
 		}
 	}
 	if (r == 0 && sh_diag_errors(diag) > errors_before)

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 #include "device_internal.h"
+#include "node.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -133,6 +134,13 @@ static const struct sh_node *host_opt_node(struct sh_device *dev, const char *ke
 	return n;
 }
 
+/* Messages name an option as the configuration does: devices.<id>.<key>. */
+static const char *option_name(const struct sh_device *dev, const char *key, char *buf, size_t len)
+{
+	snprintf(buf, len, "devices.%s.%s", sh_device_id(dev), key);
+	return buf;
+}
+
 /* Readers share this: a scalar's errors say which device it belongs to. */
 static const struct sh_node *opt_scalar(struct sh_device *dev, const char *key)
 {
@@ -166,7 +174,9 @@ static int host_opt_int(struct sh_device *dev, const char *key, long long def, l
 	const struct sh_node *n = opt_scalar(dev, key);
 	if (!n)
 		return host_opt_node(dev, key) ? -EINVAL : 0;
-	return sh_node_to_ll(n, min, max, dev->create_diag, out);
+	char name[256];
+	return sh_node_read_ll(n, option_name(dev, key, name, sizeof(name)), min, max,
+			       dev->create_diag, out);
 }
 
 static int host_opt_double(struct sh_device *dev, const char *key, double def, double min,
@@ -176,7 +186,9 @@ static int host_opt_double(struct sh_device *dev, const char *key, double def, d
 	const struct sh_node *n = opt_scalar(dev, key);
 	if (!n)
 		return host_opt_node(dev, key) ? -EINVAL : 0;
-	return sh_node_to_double(n, min, max, dev->create_diag, out);
+	char name[256];
+	return sh_node_read_double(n, option_name(dev, key, name, sizeof(name)), min, max,
+				   dev->create_diag, out);
 }
 
 static int host_opt_bool(struct sh_device *dev, const char *key, bool def, bool *out)
@@ -185,7 +197,9 @@ static int host_opt_bool(struct sh_device *dev, const char *key, bool def, bool 
 	const struct sh_node *n = opt_scalar(dev, key);
 	if (!n)
 		return host_opt_node(dev, key) ? -EINVAL : 0;
-	return sh_node_to_bool(n, dev->create_diag, out);
+	char name[256];
+	return sh_node_read_bool(n, option_name(dev, key, name, sizeof(name)), dev->create_diag,
+				 out);
 }
 
 static int host_opt_duration_ms(struct sh_device *dev, const char *key, uint64_t def, uint64_t *out)
@@ -194,7 +208,9 @@ static int host_opt_duration_ms(struct sh_device *dev, const char *key, uint64_t
 	const struct sh_node *n = opt_scalar(dev, key);
 	if (!n)
 		return host_opt_node(dev, key) ? -EINVAL : 0;
-	return sh_node_to_duration(n, dev->create_diag, out);
+	char name[256];
+	return sh_node_read_duration(n, option_name(dev, key, name, sizeof(name)), dev->create_diag,
+				     out);
 }
 
 static int host_opt_argv(struct sh_device *dev, const char *key, const char *const **out)
