@@ -19,10 +19,10 @@
  * state, which is how changes during an outage are coalesced (latest wins,
  * bounded by the number of topics).
  */
+#include "backoff.h"
 #include "bridge_internal.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -66,16 +66,50 @@ static void on_connect_success(void *ctx, MQTTAsync_successData *response)
 	push_event(ctx, SH_INBOX_CONNECTED, NULL);
 }
 
+/* OpenSSL's error queue after a failed handshake, one line per call:
+ * "error:0A000086:SSL routines::certificate verify failed:file:line:".
+ * Keeps the reason field, so the failure can say why. */
+static int on_tls_error(const char *str, size_t len, void *ctx)
+{
+	struct sh_bridge *b = ctx;
+	const char *reason = str, *end = str + len;
+	int colons = 0;
+
+	for (const char *p = str; p < end && colons < 4; p++)
+		if (*p == ':' && ++colons == 4)
+			reason = p + 1;
+	if (colons == 4) {
+		const char *stop = memchr(reason, ':', (size_t)(end - reason));
+		if (stop)
+			end = stop;
+	}
+	while (end > reason && (end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	pthread_mutex_lock(&b->tls_error_lock);
+	snprintf(b->tls_error, sizeof(b->tls_error), "%.*s", (int)(end - reason), reason);
+	pthread_mutex_unlock(&b->tls_error_lock);
+	return 0;
+}
+
 static void on_connect_failure(void *ctx, MQTTAsync_failureData *response)
 {
-	char reason[256];
+	struct sh_bridge *b = ctx;
+	char reason[256], tls_error[sizeof(b->tls_error)];
 
+	pthread_mutex_lock(&b->tls_error_lock);
+	snprintf(tls_error, sizeof(tls_error), "%s", b->tls_error);
+	b->tls_error[0] = '\0';
+	pthread_mutex_unlock(&b->tls_error_lock);
 	if (response && response->message)
 		snprintf(reason, sizeof(reason), "%s", response->message);
 	else if (response)
 		snprintf(reason, sizeof(reason), "%s", MQTTAsync_strerror(response->code));
 	else
 		snprintf(reason, sizeof(reason), "connect failed");
+	if (tls_error[0]) {
+		size_t n = strlen(reason);
+		snprintf(reason + n, sizeof(reason) - n, ": %s", tls_error);
+	}
 	push_event(ctx, SH_INBOX_CONNECT_FAILED, reason);
 }
 
@@ -158,24 +192,6 @@ int sh_bridge_publish_json(struct sh_bridge *b, const char *topic, const cJSON *
 
 static void start_connect(struct sh_bridge *b);
 
-/* The next delay of mqtt.reconnect: initial * factor^(failures-1), capped,
- * with +-jitter so a fleet of hubs does not reconnect in lockstep. */
-static double backoff_s(const struct sh_bridge *b)
-{
-	const struct sh_backoff *bo = &b->reconnect;
-	double ms = (double)bo->initial_ms;
-
-	for (unsigned i = 1; i < b->failures && ms < (double)bo->max_ms; i++)
-		ms *= bo->factor > 1.0 ? bo->factor : 1.0;
-	if (ms > (double)bo->max_ms)
-		ms = (double)bo->max_ms;
-	if (bo->jitter > 0)
-		ms *= 1.0 + bo->jitter * (2.0 * drand48() - 1.0);
-	if (ms < 10)
-		ms = 10;
-	return ms / 1000.0;
-}
-
 static void connection_down(struct sh_bridge *b, const char *what, const char *reason)
 {
 	double delay;
@@ -184,7 +200,7 @@ static void connection_down(struct sh_bridge *b, const char *what, const char *r
 		return;
 	b->conn = SH_BRIDGE_WAITING;
 	b->failures++;
-	delay = backoff_s(b);
+	delay = sh_backoff_delay_s(&b->reconnect, b->failures);
 	/* Said once per distinct reason: a broker that stays down for a day
 	 * must not fill the journal. */
 	if (strcmp(b->last_failure, reason) != 0) {
@@ -376,6 +392,7 @@ int sh_bridge_new(struct sh_hub *hub, struct sh_bridge **out)
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
+	pthread_mutex_init(&b->tls_error_lock, NULL);
 	b->hub = hub;
 	b->loop = sh_hub_loop(hub);
 	b->url = paho_url(m->url ? m->url : "tcp://127.0.0.1:1883");
@@ -426,6 +443,8 @@ int sh_bridge_new(struct sh_hub *hub, struct sh_bridge **out)
 	b->ssl.privateKey = b->key_file;
 	b->ssl.enableServerCertAuth = 1;
 	b->ssl.verify = 1;
+	b->ssl.ssl_error_cb = on_tls_error;
+	b->ssl.ssl_error_context = b;
 
 	b->events.interval_ms = 1000;
 	b->events.burst = m->events_per_second ? m->events_per_second : UINT32_MAX;
@@ -614,5 +633,6 @@ void sh_bridge_free(struct sh_bridge *b)
 	free(b->ha_prefix);
 	free(b->ha_status_topic);
 	free(b->will_topic);
+	pthread_mutex_destroy(&b->tls_error_lock);
 	free(b);
 }

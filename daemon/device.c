@@ -7,12 +7,12 @@
  * The device tells the hub what happens through events (sh_hub_emit); it
  * never calls the MQTT bridge or the scene engine itself.
  */
+#include "backoff.h"
 #include "device_internal.h"
 #include "kind.h"
 #include "node.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -412,28 +412,11 @@ static void begin_connect(struct sh_device *dev)
 		sh_device_on_connect_failed(dev, strerror(-r));
 }
 
-/* The next delay: initial * factor^(failures-1), capped, then spread by
- * +-jitter so that devices that failed together do not retry together. */
-static double backoff_seconds(const struct sh_device *dev)
-{
-	const struct sh_backoff *b = &dev->cfg->backoff;
-	double ms = (double)b->initial_ms;
-	for (unsigned i = 1; i < dev->failures && ms < (double)b->max_ms; i++)
-		ms *= b->factor > 1.0 ? b->factor : 1.0;
-	if (ms > (double)b->max_ms)
-		ms = (double)b->max_ms;
-	double spread = b->jitter * ms * (2.0 * ((double)rand() / (double)RAND_MAX) - 1.0);
-	ms += spread;
-	if (ms < 1.0)
-		ms = 1.0;
-	return ms / 1000.0;
-}
-
 static void schedule_retry(struct sh_device *dev)
 {
 	dev->conn = SH_CONN_BACKOFF;
 	ev_timer_stop(loop_of(dev), &dev->conn_timer);
-	ev_timer_set(&dev->conn_timer, backoff_seconds(dev), 0.0);
+	ev_timer_set(&dev->conn_timer, sh_backoff_delay_s(&dev->cfg->backoff, dev->failures), 0.0);
 	ev_timer_start(loop_of(dev), &dev->conn_timer);
 }
 
