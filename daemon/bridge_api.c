@@ -198,21 +198,6 @@ static cJSON *devices_json(struct sh_bridge *b)
 	return list;
 }
 
-static const char *mode_name(enum sh_scene_mode mode)
-{
-	switch (mode) {
-	case SH_SCENE_SINGLE:
-		return "single";
-	case SH_SCENE_RESTART:
-		return "restart";
-	case SH_SCENE_QUEUED:
-		return "queued";
-	case SH_SCENE_PARALLEL:
-		return "parallel";
-	}
-	return "single";
-}
-
 static cJSON *scenes_json(struct sh_bridge *b)
 {
 	const struct sh_config *config = sh_hub_config(b->hub);
@@ -227,7 +212,7 @@ static cJSON *scenes_json(struct sh_bridge *b)
 		cJSON_AddStringToObject(s, "name", sc->name);
 		cJSON_AddStringToObject(s, "friendly_name",
 					sc->friendly_name ? sc->friendly_name : sc->name);
-		cJSON_AddStringToObject(s, "mode", mode_name(sc->mode));
+		cJSON_AddStringToObject(s, "mode", sh_scene_mode_name(sc->mode));
 		cJSON_AddStringToObject(s, "state",
 					cJSON_IsString(state) ? state->valuestring : "idle");
 		cJSON_AddItemToArray(list, s);

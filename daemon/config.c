@@ -912,7 +912,7 @@ const struct sh_scene_config *sh_config_find_scene(const struct sh_config *confi
 
 /* --- the summary of --check-config --------------------------------------- */
 
-static const char *mode_name(enum sh_scene_mode mode)
+const char *sh_scene_mode_name(enum sh_scene_mode mode)
 {
 	switch (mode) {
 	case SH_SCENE_SINGLE:
@@ -924,7 +924,7 @@ static const char *mode_name(enum sh_scene_mode mode)
 	case SH_SCENE_PARALLEL:
 		return "parallel";
 	}
-	return "?";
+	return "single";
 }
 
 /* `value`, unless `section.key` of the file was written as a !secret:
@@ -992,7 +992,7 @@ void sh_config_print_summary(const struct sh_config *c, FILE *out)
 	for (size_t i = 0; i < c->n_scenes; i++) {
 		const struct sh_scene_config *s = &c->scenes[i];
 		size_t steps = s->root ? s->root->n_children : 0;
-		fprintf(out, "  %s (%s, %zu step%s)\n", s->name, mode_name(s->mode), steps,
+		fprintf(out, "  %s (%s, %zu step%s)\n", s->name, sh_scene_mode_name(s->mode), steps,
 			steps == 1 ? "" : "s");
 	}
 	if (c->n_on_start) {

@@ -134,6 +134,9 @@ enum sh_scene_mode {
 	SH_SCENE_PARALLEL,
 };
 
+/* "single", "restart", "queued", "parallel" */
+const char *sh_scene_mode_name(enum sh_scene_mode mode);
+
 struct sh_scene_config {
 	char *name;              /* the mapping key; a valid topic level */
 	char *friendly_name;     /* `name:`; defaults to the key */

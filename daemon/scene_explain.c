@@ -16,21 +16,6 @@
  * end in "...", since a plan is for reading, not for copying. */
 #define SH_EXPLAIN_TEXT_MAX 160
 
-static const char *mode_name(enum sh_scene_mode mode)
-{
-	switch (mode) {
-	case SH_SCENE_SINGLE:
-		return "single";
-	case SH_SCENE_RESTART:
-		return "restart";
-	case SH_SCENE_QUEUED:
-		return "queued";
-	case SH_SCENE_PARALLEL:
-		return "parallel";
-	}
-	return "?";
-}
-
 /* Compact JSON of `json`, cut to SH_EXPLAIN_TEXT_MAX. */
 static void json_text(const cJSON *json, char *buf, size_t len)
 {
@@ -136,7 +121,7 @@ int sh_scene_explain(const struct sh_config *config, const char *name, FILE *out
 	fprintf(out, "scene %s", scene->name);
 	if (scene->friendly_name && strcmp(scene->friendly_name, scene->name) != 0)
 		fprintf(out, " (%s)", scene->friendly_name);
-	fprintf(out, ": mode %s", mode_name(scene->mode));
+	fprintf(out, ": mode %s", sh_scene_mode_name(scene->mode));
 	if (scene->mode == SH_SCENE_QUEUED || scene->mode == SH_SCENE_PARALLEL)
 		fprintf(out, ", max %u", scene->max);
 	fputc('\n', out);
@@ -274,7 +259,7 @@ int sh_scene_graph(const struct sh_config *config, const char *name, FILE *out)
 	fputs("\" {\n", out);
 	fputs("  label=\"", out);
 	dot_escape(out, scene->name);
-	fprintf(out, " (mode %s)\";\n", mode_name(scene->mode));
+	fprintf(out, " (mode %s)\";\n", sh_scene_mode_name(scene->mode));
 	fputs("  labelloc=t;\n  node [fontname=\"sans-serif\"];\n", out);
 	start = dot_node(&g, "circle", "start", NULL, 1);
 	dot_step(&g, scene->root, 1, &entry, &exit);
