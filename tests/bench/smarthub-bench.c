@@ -130,7 +130,16 @@ struct bench {
 	long relay_rss_kib, relay_hwm_kib; /* after the round trips */
 	struct idle_thread idle[IDLE_DETAIL_MAX];
 	size_t n_idle;
+	long cpus;
+	double load_start, load_end; /* 1-minute load average */
 };
+
+/* The 1-minute load average: how busy the machine was with other work. */
+static double load_average(void)
+{
+	double l[1];
+	return getloadavg(l, 1) == 1 ? l[0] : NAN;
+}
 
 static volatile sig_atomic_t interrupted;
 
@@ -1173,7 +1182,9 @@ static void print_table(const struct bench *b)
 			       (int)b->idle[i].tid, b->idle[i].comm, b->idle[i].wakeups_per_s,
 			       b->idle[i].cpu_ms);
 	}
-	printf("\nScenarios:");
+	printf("\nMachine: %ld CPUs, load average %.2f at start and %.2f at the end.\n", b->cpus,
+	       b->load_start, b->load_end);
+	printf("Scenarios:");
 	for (int s = 0; s < SC_COUNT; s++)
 		if (b->ran[s])
 			printf(" %s=%s", scenario_names[s], b->ran[s] > 0 ? "ran" : "FAILED");
@@ -1189,6 +1200,9 @@ static void print_json(const struct bench *b)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON_AddBoolToObject(root, "quick", b->quick);
+	cJSON_AddNumberToObject(root, "cpus", (double)b->cpus);
+	cJSON_AddItemToObject(root, "load_average_start", json_number_or_null(b->load_start));
+	cJSON_AddItemToObject(root, "load_average_end", json_number_or_null(b->load_end));
 	cJSON *sc = cJSON_AddObjectToObject(root, "scenarios");
 	for (int s = 0; s < SC_COUNT; s++)
 		if (b->ran[s])
@@ -1364,6 +1378,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	b->cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	b->load_start = load_average();
 	for (int s = 0; s < SC_COUNT; s++)
 		if (want(b, s))
 			b->ran[s] = -1; /* until it ran */
@@ -1384,6 +1400,7 @@ int main(int argc, char **argv)
 		b->ran[SC_IDLE] = run_idle(b, m) == 0 ? 1 : -1;
 	}
 
+	b->load_end = load_average();
 	if (b->json)
 		print_json(b);
 	else
