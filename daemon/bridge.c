@@ -67,26 +67,37 @@ static void on_connect_success(void *ctx, MQTTAsync_successData *response)
 }
 
 /* OpenSSL's error queue after a failed handshake, one line per call:
- * "error:0A000086:SSL routines::certificate verify failed:file:line:".
- * Keeps the reason field, so the failure can say why. */
+ * "<thread>:error:0A000086:SSL routines:<function>:certificate verify
+ * failed:<file>:<line>:". Keeps the reason field, so the failure can say
+ * why; Paho's own message is only "TCP/TLS connect failure". */
 static int on_tls_error(const char *str, size_t len, void *ctx)
 {
 	struct sh_bridge *b = ctx;
-	const char *reason = str, *end = str + len;
+	const char *end = str + len;
+	const char *reason = str;
 	int colons = 0;
 
-	for (const char *p = str; p < end && colons < 4; p++)
+	for (const char *p = str; p + 6 <= end; p++)
+		if (memcmp(p, "error:", 6) == 0) {
+			reason = p;
+			break;
+		}
+	for (const char *p = reason; p < end && colons < 4; p++)
 		if (*p == ':' && ++colons == 4)
 			reason = p + 1;
 	if (colons == 4) {
 		const char *stop = memchr(reason, ':', (size_t)(end - reason));
 		if (stop)
 			end = stop;
+	} else {
+		reason = str;
 	}
 	while (end > reason && (end[-1] == '\n' || end[-1] == ' '))
 		end--;
 	pthread_mutex_lock(&b->tls_error_lock);
-	snprintf(b->tls_error, sizeof(b->tls_error), "%.*s", (int)(end - reason), reason);
+	/* The first error is the cause; later ones are consequences. */
+	if (!b->tls_error[0])
+		snprintf(b->tls_error, sizeof(b->tls_error), "%.*s", (int)(end - reason), reason);
 	pthread_mutex_unlock(&b->tls_error_lock);
 	return 0;
 }

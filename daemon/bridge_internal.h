@@ -26,6 +26,7 @@
 #include <MQTTAsync.h>
 #include <cjson/cJSON.h>
 #include <ev.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -91,6 +92,11 @@ struct sh_bridge {
 	bool stopped;
 	unsigned failures;      /* consecutive failed attempts */
 	char last_failure[256]; /* logged once, then again only when it changes */
+	/* OpenSSL's reason for the last failed TLS handshake, which Paho's
+	 * failure message ("TCP/TLS connect failure") leaves out. Written and
+	 * read on Paho's threads only, under tls_error_lock. */
+	pthread_mutex_t tls_error_lock;
+	char tls_error[128];
 	struct sh_inbox *inbox;
 	ev_async wake;
 	ev_timer retry;
