@@ -102,6 +102,21 @@ static int on_tls_error(const char *str, size_t len, void *ctx)
 	return 0;
 }
 
+/* MQTT 3.1.1 CONNACK return codes: Paho reports a refusal as the code
+ * with the message "CONNACK return code", which tells a user nothing. */
+static const char *connack_reason(int rc)
+{
+	static const char *const reasons[] = {
+		[1] = "unacceptable protocol version",
+		[2] = "client identifier rejected",
+		[3] = "server unavailable",
+		[4] = "bad user name or password",
+		[5] = "not authorized",
+	};
+
+	return rc >= 1 && rc <= 5 ? reasons[rc] : NULL;
+}
+
 static void on_connect_failure(void *ctx, MQTTAsync_failureData *response)
 {
 	struct sh_bridge *b = ctx;
@@ -111,7 +126,11 @@ static void on_connect_failure(void *ctx, MQTTAsync_failureData *response)
 	snprintf(tls_error, sizeof(tls_error), "%s", b->tls_error);
 	b->tls_error[0] = '\0';
 	pthread_mutex_unlock(&b->tls_error_lock);
-	if (response && response->message)
+	if (response && response->message && strstr(response->message, "CONNACK") &&
+	    connack_reason(response->code))
+		snprintf(reason, sizeof(reason), "refused by the broker: %s",
+			 connack_reason(response->code));
+	else if (response && response->message)
 		snprintf(reason, sizeof(reason), "%s", response->message);
 	else if (response)
 		snprintf(reason, sizeof(reason), "%s", MQTTAsync_strerror(response->code));
