@@ -8,6 +8,7 @@
  * force.
  */
 #include "device_internal.h"
+#include "node.h"
 #include "scene.h"
 
 #include <errno.h>
@@ -238,6 +239,11 @@ static int load_plugins(struct sh_hub *hub, const struct sh_config *config, stru
 		char reason[768];
 		int r = sh_plugin_open(dir, dc->driver, &p, reason, sizeof(reason));
 		if (r < 0) {
+			/* Every message about the plugin names the driver, which
+			 * must not show when it came from a secret. */
+			if (sh_node_is_secret(sh_node_get(dc->node, "driver")))
+				snprintf(reason, sizeof(reason),
+					 "driver (secret): cannot load its plugin");
 			sh_diag_add(diag, dc->node, "device %s: %s", dc->id, reason);
 			result = r;
 			continue;

@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The broker password: the daemon reads it from `!secret` (secrets.yaml
+ * beside the configuration) or from `password_file`, authenticates to a
+ * mosquitto that allows no anonymous client (password_file made with
+ * mosquitto_passwd), and never shows it: not in its log at debug level,
+ * not in --check-config output (also when the secret sits where it does
+ * not belong and the check fails), not in any bridge/event or
+ * bridge/response payload. A wrong password gives a log line saying the
+ * broker refused it.
+ *
+ * The broker refuses anonymous clients, so the test watches and talks
+ * through mosquitto_sub and mosquitto_pub with a user of its own.
+ */
+#define _GNU_SOURCE /* memmem */
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Generous bound for anything to happen: a guard, not a timing check. */
+#define WAIT_MS 15000
+
+/* Distinctive, so that any appearance of it, whole, is found. */
+#define PASSWORD "Zq7-hunter2-correct-horse-Vk9"
+#define VIEWER_PASSWORD "viewer-pass"
+
+static struct {
+	struct th_broker broker;
+	struct th_daemon daemon;
+	char *dir; /* passwd, the test's subscriber log; also the daemon's */
+	char *sub_log;
+	pid_t sub;
+} t;
+
+static void teardown(void)
+{
+	if (t.sub > 0)
+		th_child_stop(t.sub, 2000);
+	th_daemon_stop(&t.daemon); /* removes t.dir: it is the daemon's */
+	th_broker_stop(&t.broker);
+	free(t.sub_log);
+	memset(&t, 0, sizeof(t));
+}
+
+TestSuite(secrets, .fini = teardown, .timeout = 120);
+
+static char *in_dir(const char *name)
+{
+	return th_strdupf("%s/%s", t.dir, name);
+}
+
+static void run_ok(const char *const *argv)
+{
+	char *out = NULL;
+	int status = -1;
+
+	cr_assert_eq(th_run(argv, NULL, &out, &status), 0, "%s did not run", argv[0]);
+	cr_assert_eq(status, 0, "%s failed:\n%s", argv[0], out ? out : "");
+	free(out);
+}
+
+/* A broker that knows two users, the hub and the test's viewer, and lets
+ * nobody else in; the viewer's mosquitto_sub records everything. */
+static void start_broker(void)
+{
+	t.dir = th_tempdir();
+	cr_assert_not_null(t.dir);
+	t.daemon.dir = t.dir;
+	char *passwd = in_dir("passwd");
+	const char *hub[] = {"mosquitto_passwd", "-b", "-c", passwd, "hub", PASSWORD, NULL};
+	run_ok(hub);
+	const char *viewer[] = {"mosquitto_passwd", "-b", passwd, "viewer", VIEWER_PASSWORD, NULL};
+	run_ok(viewer);
+	char *extra = th_strdupf("allow_anonymous false\npassword_file %s\n", passwd);
+	cr_assert_eq(th_broker_start_conf(&t.broker, 0, extra), 0);
+	free(extra);
+	free(passwd);
+
+	t.sub_log = in_dir("sub.log");
+	char port[16];
+	snprintf(port, sizeof(port), "%d", t.broker.port);
+	const char *sub[] = {"mosquitto_sub",
+			     "-h",
+			     "127.0.0.1",
+			     "-p",
+			     port,
+			     "-u",
+			     "viewer",
+			     "-P",
+			     VIEWER_PASSWORD,
+			     "-i",
+			     "test-secrets-viewer",
+			     "-t",
+			     "smarthub/#",
+			     "-v",
+			     NULL};
+	t.sub = th_spawn(sub, NULL, t.sub_log);
+	cr_assert_gt(t.sub, 0);
+}
+
+static void publish(const char *topic, const char *payload)
+{
+	char port[16];
+	snprintf(port, sizeof(port), "%d", t.broker.port);
+	const char *argv[] = {"mosquitto_pub", "-h", "127.0.0.1",     "-p", port, "-u",
+			      "viewer",        "-P", VIEWER_PASSWORD, "-q", "1",  "-t",
+			      topic,           "-m", payload,         NULL};
+	run_ok(argv);
+}
+
+/* Whether `text` has a line that starts with `start` (mosquitto_sub -v
+ * prints "topic payload") and contains `needle`. */
+static bool has_line(const char *text, const char *start, const char *needle)
+{
+	for (const char *line = text; line && *line;) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+
+		if (len >= strlen(start) && !strncmp(line, start, strlen(start)) &&
+		    (!needle || memmem(line, len, needle, strlen(needle))))
+			return true;
+		line = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+/* Waits until the subscriber has seen such a line. */
+static void expect_seen(const char *start, const char *needle)
+{
+	char *text = NULL;
+
+	for (int waited = 0; waited < WAIT_MS; waited += 50) {
+		text = th_read_file(t.sub_log);
+		bool found = text && has_line(text, start, needle);
+		free(text);
+		if (found)
+			return;
+		usleep(50 * 1000);
+	}
+	text = th_read_file(t.sub_log);
+	cr_assert_fail("the broker never carried %s with %s; it carried:\n%s\ndaemon log:\n%s",
+		       start, needle ? needle : "anything", text ? text : "",
+		       th_daemon_log(&t.daemon));
+}
+
+static char *config_yaml(const char *password_lines)
+{
+	return th_strdupf("mqtt:\n"
+			  "  url: tcp://127.0.0.1:%d\n"
+			  "  username: hub\n"
+			  "%s"
+			  "  reconnect: {initial: 100ms, max: 300ms}\n"
+			  "log:\n"
+			  "  level: debug\n"
+			  "devices:\n"
+			  "  lamp: {driver: virtual, kind: light}\n"
+			  "  dead: {driver: virtual, kind: switch, unreachable: true,"
+			  " connect_timeout: 100ms}\n",
+			  t.broker.port, password_lines);
+}
+
+/* smarthubd --check-config on `yaml`: its output (caller frees). */
+static char *check_config(const char *yaml, int *status)
+{
+	char *path = in_dir("check.yaml");
+	cr_assert_eq(th_write_file(path, yaml), 0);
+	const char *bin = getenv("SMARTHUBD_PATH") ? getenv("SMARTHUBD_PATH") : SMARTHUBD_PATH;
+	const char *argv[] = {
+		bin, "--check-config", "-c", path, "--plugin-dir", SMARTHUB_PLUGIN_BUILD_DIR, NULL};
+	char *out = NULL;
+	cr_assert_eq(th_run(argv, NULL, &out, status), 0);
+	free(path);
+	return out ? out : strdup("");
+}
+
+static void expect_no_password(const char *where, const char *text)
+{
+	cr_expect_null(strstr(text, PASSWORD), "the password shows in %s:\n%s", where, text);
+}
+
+/* Connects with the password from `password_lines`, then makes the daemon
+ * say as much as it can: requests, a reload, a failing reload, bad
+ * commands, a stop. The password shows nowhere. */
+static void never_shown(const char *password_lines)
+{
+	char *yaml = config_yaml(password_lines);
+	int status = -1;
+	char *out = check_config(yaml, &status);
+	cr_expect_eq(status, 0, "--check-config refused it:\n%s", out);
+	cr_expect(strstr(out, "password set"), "the summary does not say so:\n%s", out);
+	expect_no_password("--check-config output", out);
+	free(out);
+
+	cr_assert_eq(th_daemon_start(&t.daemon, yaml, NULL, NULL), 0);
+	expect_seen("smarthub/bridge/state {\"state\":\"online\"}", NULL);
+	expect_seen("smarthub/lamp/availability {\"state\":\"online\"}", NULL);
+
+	publish("smarthub/bridge/request/health_check", "{\"transaction\":\"h1\"}");
+	publish("smarthub/bridge/request/devices", "{\"transaction\":\"d1\"}");
+	publish("smarthub/bridge/request/device/get", "{\"id\":\"lamp\",\"transaction\":\"g1\"}");
+	publish("smarthub/bridge/request/reload", "{\"transaction\":\"r1\"}");
+	expect_seen("smarthub/bridge/response/reload ", "\"r1\"");
+	/* A reload that fails, next to the secret. */
+	char *bad = th_strdupf("%s  keepalve: 5\n", yaml);
+	cr_assert_eq(th_write_file(t.daemon.config_path, bad), 0);
+	free(bad);
+	publish("smarthub/bridge/request/reload", "{\"transaction\":\"r2\"}");
+	expect_seen("smarthub/bridge/response/reload ", "\"r2\"");
+	cr_assert_eq(th_write_file(t.daemon.config_path, yaml), 0);
+	cr_assert_eq(th_daemon_signal(&t.daemon, SIGHUP), 0);
+	publish("smarthub/dead/set", "{\"state\":\"ON\"}");
+	publish("smarthub/lamp/set", "{\"sparkle\":1}");
+	publish("smarthub/lamp/set", "{\"state\":\"ON\",\"brightness\":42}");
+	expect_seen("smarthub/lamp ", "\"brightness\":42");
+	expect_seen("smarthub/bridge/event ", "sparkle");
+
+	cr_assert_eq(th_daemon_signal(&t.daemon, SIGTERM), 0);
+	cr_assert_eq(th_daemon_wait(&t.daemon, WAIT_MS, &status), 0);
+	expect_seen("smarthub/bridge/state {\"state\":\"offline\"}", NULL);
+
+	char *log = th_daemon_log(&t.daemon);
+	cr_expect(strstr(log, "mqtt: connected"), "log:\n%s", log);
+	cr_expect(strstr(log, "keepalve"), "the failed reload is not in the log:\n%s", log);
+	char *carried = th_read_file(t.sub_log);
+	cr_assert_not_null(carried);
+	cr_expect(has_line(carried, "smarthub/bridge/response/reload ", "keepalve"),
+		  "the failed reload's response does not say why:\n%s", carried);
+	expect_no_password("the daemon's log", log);
+	free(log);
+	expect_no_password("what the broker carried", carried);
+	free(carried);
+	free(yaml);
+}
+
+Test(secrets, secret_from_secrets_yaml_is_never_shown)
+{
+	start_broker();
+	char *secrets = in_dir("secrets.yaml");
+	cr_assert_eq(th_write_file(secrets, "mqtt_password: \"" PASSWORD "\"\n"), 0);
+	free(secrets);
+	never_shown("  password: !secret mqtt_password\n");
+}
+
+Test(secrets, password_file_is_never_shown)
+{
+	start_broker();
+	char *file = in_dir("mqtt.pass");
+	cr_assert_eq(th_write_file(file, PASSWORD "\n"), 0);
+	char *lines = th_strdupf("  password_file: %s\n", file);
+	never_shown(lines);
+	free(lines);
+	free(file);
+}
+
+/* A secret where it does not belong makes the check fail; the error
+ * names the place, never the value. */
+Test(secrets, misplaced_secret_is_not_shown_in_errors)
+{
+	t.dir = th_tempdir();
+	cr_assert_not_null(t.dir);
+	t.daemon.dir = t.dir;
+	char *secrets = in_dir("secrets.yaml");
+	cr_assert_eq(th_write_file(secrets, "mqtt_password: \"" PASSWORD "\"\n"), 0);
+	free(secrets);
+	const char *const yamls[] = {
+		"mqtt:\n  keepalive: !secret mqtt_password\n",
+		"mqtt:\n  url: !secret mqtt_password\n",
+		"devices:\n  lamp: {driver: virtual, kind: !secret mqtt_password}\n",
+		"devices:\n  lamp: {driver: !secret mqtt_password, kind: light}\n",
+		"mqtt:\n  password: !secret mqtt_password\n  password_file: /nonexistent\n",
+		NULL,
+	};
+	/* Valid, with the secret in an odd place: the summary hides it. */
+	int status = -1;
+	char *out = check_config("mqtt:\n  base_topic: !secret mqtt_password\n"
+				 "  client_id: !secret mqtt_password\n",
+				 &status);
+	cr_expect_eq(status, 0, "%s", out);
+	expect_no_password("the --check-config summary", out);
+	free(out);
+	for (int i = 0; yamls[i]; i++) {
+		out = check_config(yamls[i], &status);
+		cr_expect_eq(status, 78, "accepted:\n%s\n%s", yamls[i], out);
+		expect_no_password("--check-config errors", out);
+		free(out);
+	}
+}
+
+Test(secrets, wrong_password_is_refused_with_a_clear_error)
+{
+	start_broker();
+	char *file = in_dir("mqtt.pass");
+	cr_assert_eq(th_write_file(file, "not-the-password\n"), 0);
+	char *lines = th_strdupf("  password_file: %s\n", file);
+	char *yaml = config_yaml(lines);
+	cr_assert_eq(th_daemon_start(&t.daemon, yaml, NULL, NULL), 0);
+	bool said = false;
+	char *log = NULL;
+	for (int waited = 0; !said && waited < WAIT_MS; waited += 50) {
+		free(log);
+		log = th_daemon_log(&t.daemon);
+		said = strstr(log, "not authori") || strstr(log, "bad user name or password") ||
+		       strstr(log, "Bad user name or password");
+		if (!said)
+			usleep(50 * 1000);
+	}
+	cr_expect(said, "the log does not say the broker refused the password:\n%s", log);
+	cr_expect_null(strstr(log, "not-the-password"), "the wrong password shows:\n%s", log);
+	free(log);
+	cr_assert_eq(th_daemon_signal(&t.daemon, 0), 0, "the daemon gave up");
+	free(yaml);
+	free(lines);
+	free(file);
+}
