@@ -26,6 +26,21 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* 1 in the sanitizer build (scripts/test --sanitize, and CI): the daemon
+ * and the tests run under AddressSanitizer, whose shadow memory and
+ * quarantine make RSS figures meaningless and everything slower. A test of
+ * memory growth skips that check when TH_SANITIZED. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TH_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TH_SANITIZED 1
+#endif
+#endif
+#ifndef TH_SANITIZED
+#define TH_SANITIZED 0
+#endif
+
 /* ---- ports and files ---- */
 
 /* A TCP port on 127.0.0.1 that was free a moment ago; -errno on failure. */
