@@ -64,6 +64,11 @@
 /* Largest single measurement (commands) and throughput steps. */
 #define COMMANDS_MAX 400000
 #define RAMP_STEPS_MAX 16
+/* Scenario 1: seconds per rate and target, in rounds taken in turn. */
+#define RT_SECONDS 10
+#define RT_ROUNDS 5
+/* Scenario 3: runs of each configuration; the median counts. */
+#define STARTUP_REPEATS 3
 /* How long a target may take to work off a backlog after a failed step. */
 #define DRAIN_S 60
 /* A rate whose p99 exceeds this has collapsed (commands queue up). */
@@ -442,6 +447,7 @@ struct rt_ctx {
 	unsigned *next_seq; /* per device, kept across phases */
 	uint64_t *sent_ns, *lat_ns;
 	size_t count, received;
+	int qos; /* of the commands; the states come back at QoS 0 */
 };
 
 static unsigned seq_brightness(unsigned s)
@@ -571,7 +577,7 @@ static int rt_phase(struct rt_ctx *c, struct bench_mqtt *m, const struct topic_f
 		c->sent_ns[k] = bench_now_ns();
 		c->lat_ns[k] = 0;
 		pthread_mutex_unlock(&c->lock);
-		r = bench_mqtt_publish(m, topic, payload, (size_t)len, 0, false);
+		r = bench_mqtt_publish(m, topic, payload, (size_t)len, c->qos, false);
 		if (r < 0)
 			break;
 	}
@@ -686,7 +692,7 @@ static int wait_echo(struct rt_ctx *c, struct bench_mqtt *m, const struct topic_
 }
 
 static void roundtrip_rows(struct bench *b, const char *rate_name, const struct phase *hub,
-			   const struct phase *relay)
+			   const struct phase *relay, bool with_max)
 {
 	char metric[80];
 	const char *sc = "1 round trip";
@@ -695,6 +701,8 @@ static void roundtrip_rows(struct bench *b, const char *rate_name, const struct 
 	add_row(b, sc, metric, "ms", hub->lat.p50_ms, relay->lat.p50_ms, GOAL_RATIO_MAX, 1.5);
 	snprintf(metric, sizeof(metric), "p99 at %s", rate_name);
 	add_row(b, sc, metric, "ms", hub->lat.p99_ms, relay->lat.p99_ms, GOAL_RATIO_MAX, 2.0);
+	if (!with_max)
+		return;
 	snprintf(metric, sizeof(metric), "max at %s", rate_name);
 	add_row(b, sc, metric, "ms", hub->lat.max_ms, relay->lat.max_ms, GOAL_NONE, 0);
 }
@@ -705,60 +713,75 @@ static bool sustained(const struct phase *p, double rate)
 	       p->lat.p99_ms <= COLLAPSE_P99_MS;
 }
 
-/* Ramps the rate up (doubling, then one step half-way back) until a
- * command is lost or the latency collapses; the highest rate sustained. */
-static double ramp(struct bench *b, struct target *t, struct bench_mqtt *m)
+/* One target's ramp: rates double until a step fails, then up to two
+ * steps half-way back between the best and the failed rate. */
+struct ramp {
+	double rate, best, failed, max_rate;
+	bool retried, done;
+};
+
+/* Runs one step of `r` against `t`. */
+static void ramp_step(struct bench *b, struct target *t, struct bench_mqtt *m, struct ramp *r)
 {
 	double step_s = b->quick ? 0.2 : 2.0;
-	double rate = b->quick ? 1000 : 2000, best = 0, failed = 0;
-	double max_rate = b->quick ? 2000 : 256000;
 	unsigned grace = b->quick ? 500 : 1000;
-	bool retried = false;
-	for (int i = 0; i < RAMP_STEPS_MAX && rate <= max_rate && !interrupted; i++) {
-		struct phase p;
-		size_t count = (size_t)(rate * step_s);
-		if (rt_phase(&t->ctx, m, &t->set_fmt, rate, count, grace, &p) < 0)
-			break;
-		bool ok = sustained(&p, rate);
-		if (!ok && !retried) {
-			/* The machine is shared: a step fails only twice in a
-			 * row, so one burst of someone else's work does not end
-			 * the ramp. */
-			progress(b, "  %s %.0f/s: %zu/%zu answered, p99 %.2f ms: once more",
-				 t->name, rate, p.received, p.sent, p.lat.p99_ms);
-			retried = true;
-			if (wait_echo(&t->ctx, m, &t->set_fmt, DRAIN_S) < 0) {
-				progress(b, "  %s does not answer any more", t->name);
-				break;
-			}
-			bench_sleep_ms(200);
-			i--;
-			continue;
-		}
-		retried = false;
+	struct phase p;
+	size_t count = (size_t)(r->rate * step_s);
+
+	bench_mqtt_set_handler(m, on_state, &t->ctx);
+	if (interrupted || rt_phase(&t->ctx, m, &t->set_fmt, r->rate, count, grace, &p) < 0) {
+		r->done = true;
+		return;
+	}
+	bool ok = sustained(&p, r->rate);
+	if (!ok && !r->retried) {
+		/* The machine is shared: a step fails only twice in a row,
+		 * so one burst of someone else's work does not end the ramp. */
+		progress(b, "  %s %.0f/s: %zu/%zu answered, p99 %.2f ms: once more", t->name,
+			 r->rate, p.received, p.sent, p.lat.p99_ms);
+		r->retried = true;
+	} else {
+		r->retried = false;
 		progress(b, "  %s %.0f/s: %zu/%zu answered, sender %.0f/s, p99 %.2f ms: %s",
-			 t->name, rate, p.received, p.sent, p.achieved_rate, p.lat.p99_ms,
+			 t->name, r->rate, p.received, p.sent, p.achieved_rate, p.lat.p99_ms,
 			 ok ? "sustained" : "not sustained");
-		/* Let a backlog drain before the next step: a target still
-		 * working off the last one would fail every lower rate. */
-		if (!ok && wait_echo(&t->ctx, m, &t->set_fmt, DRAIN_S) < 0) {
-			progress(b, "  %s does not answer any more", t->name);
-			break;
-		}
-		bench_sleep_ms(200);
 		if (ok) {
-			best = rate;
-			if (failed)
-				break;
-			rate *= 2;
+			r->best = r->rate;
+			r->rate = r->failed ? r->rate : r->rate * 2;
+			r->done = r->failed || r->rate > r->max_rate;
 		} else {
-			failed = rate;
-			if (!best || rate - best <= best / 4)
-				break;
-			rate = (best + failed) / 2; /* one refinement step */
+			r->failed = r->rate;
+			r->done = !r->best || r->rate - r->best <= r->best / 4;
+			r->rate = (r->best + r->failed) / 2;
 		}
 	}
-	return best;
+	/* Let a backlog drain before anything else runs: a target still
+	 * working off the last step would fail every lower rate, and slow
+	 * the other target's step down. */
+	if (!ok && wait_echo(&t->ctx, m, &t->set_fmt, DRAIN_S) < 0) {
+		progress(b, "  %s does not answer any more", t->name);
+		r->done = true;
+	}
+	bench_sleep_ms(200);
+}
+
+/* Ramps both targets, one step each in turn, so that both meet the same
+ * background load; the highest rate each sustained. */
+static void ramp_both(struct bench *b, struct target *targets[2], struct bench_mqtt *m,
+		      double best[2])
+{
+	struct ramp r[2];
+	for (int t = 0; t < 2; t++)
+		r[t] = (struct ramp){
+			.rate = b->quick ? 1000 : 2000,
+			.max_rate = b->quick ? 2000 : 256000,
+		};
+	for (int i = 0; i < 2 * RAMP_STEPS_MAX && !(r[0].done && r[1].done); i++)
+		for (int t = 0; t < 2; t++)
+			if (!r[t].done)
+				ramp_step(b, targets[t], m, &r[t]);
+	best[0] = r[0].best;
+	best[1] = r[1].best;
 }
 
 /* --- scenario 4: scenes ------------------------------------------------------- */
@@ -819,7 +842,7 @@ static int scene_runs(struct bench *b, struct bench_mqtt *m, const char *base, d
 		int len = snprintf(payload, sizeof(payload),
 				   "{\"scene\":\"critical\",\"transaction\":\"bench-%u\"}", i);
 		uint64_t t0 = bench_now_ns();
-		r = bench_mqtt_publish(m, topic, payload, (size_t)len, 1, false);
+		r = bench_mqtt_publish(m, topic, payload, (size_t)len, 0, false);
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += 10;
@@ -833,6 +856,9 @@ static int scene_runs(struct bench *b, struct bench_mqtt *m, const char *base, d
 			outside[done] = (double)(s.t_ns - t0) / 1e6 - critical;
 			worst_in = fmax(worst_in, inside[done]);
 			worst_out = fmax(worst_out, outside[done]);
+			if (b->verbose)
+				progress(b, "  run %u: duration_ms %.0f, outside %.2f ms", i,
+					 s.duration_ms, (double)(s.t_ns - t0) / 1e6);
 			done++;
 		} else if (s.done) {
 			fprintf(stderr, "smarthub-bench: scene run answered %s\n", s.status);
@@ -909,24 +935,51 @@ static int run_traffic(struct bench *b, struct bench_mqtt *m)
 	}
 
 	if (want_rt) {
-		static const double rates[] = {100, 1000};
-		bool failed = false;
-		for (int i = 0; i < 2 && !interrupted; i++) {
-			struct phase ph[2];
-			double seconds = b->quick ? 0.3 : 10;
+		/* QoS 0 commands at both rates (the goals), then QoS 1
+		 * commands at 100/s: what a client that asks for delivery
+		 * guarantees sees (docs/performance.md, Nagle). */
+		static const double rates[] = {100, 1000, 100};
+		static const int qos[] = {0, 0, 1};
+		static const char *const names[] = {"100/s", "1000/s", "100/s, QoS 1 commands"};
+		/* Both targets take turns in short rounds, so a burst of
+		 * other work on the machine hits both alike. */
+		unsigned rounds = b->quick ? 1 : RT_ROUNDS;
+		double seconds = b->quick ? 0.3 : RT_SECONDS;
+		uint64_t *all[2] = {calloc(COMMANDS_MAX, sizeof(uint64_t)),
+				    calloc(COMMANDS_MAX, sizeof(uint64_t))};
+		bool failed = !all[0] || !all[1];
+		for (int i = 0; i < 3 && !interrupted && !failed; i++) {
+			struct phase ph[2] = {0};
+			hub.ctx.qos = relay.ctx.qos = qos[i];
+			size_t n[2] = {0, 0};
+			size_t per_round = (size_t)(rates[i] * seconds / rounds);
+			for (unsigned round = 0; round < rounds; round++) {
+				for (int t = 0; t < 2; t++) {
+					struct phase p;
+					bench_mqtt_set_handler(m, on_state, &targets[t]->ctx);
+					rt_phase(&targets[t]->ctx, m, &targets[t]->set_fmt,
+						 rates[i], per_round, 2000, &p);
+					/* rt_phase left the answered latencies first. */
+					for (size_t k = 0; k < p.lat.n && n[t] < COMMANDS_MAX; k++)
+						all[t][n[t]++] = targets[t]->ctx.lat_ns[k];
+					ph[t].sent += p.sent;
+					ph[t].received += p.received;
+				}
+			}
 			for (int t = 0; t < 2; t++) {
-				bench_mqtt_set_handler(m, on_state, &targets[t]->ctx);
-				rt_phase(&targets[t]->ctx, m, &targets[t]->set_fmt, rates[i],
-					 (size_t)(rates[i] * seconds), 2000, &ph[t]);
-				progress(b, "  %s %.0f/s: %zu/%zu answered, p50 %.3f p99 %.3f ms",
-					 targets[t]->name, rates[i], ph[t].received, ph[t].sent,
+				bench_summarise(all[t], n[t], &ph[t].lat);
+				progress(b, "  %s %s: %zu/%zu answered, p50 %.3f p99 %.3f ms",
+					 targets[t]->name, names[i], ph[t].received, ph[t].sent,
 					 ph[t].lat.p50_ms, ph[t].lat.p99_ms);
 				failed |= ph[t].received == 0;
 			}
-			roundtrip_rows(b, i == 0 ? "100/s" : "1000/s", &ph[0], &ph[1]);
+			roundtrip_rows(b, names[i], &ph[0], &ph[1], qos[i] == 0);
 			if (i == 0)
 				b->relay_rt_p50_ms = ph[1].lat.p50_ms;
 		}
+		hub.ctx.qos = relay.ctx.qos = 0;
+		free(all[0]);
+		free(all[1]);
 		bench_proc_memory(b->relay.pid, &b->relay_rss_kib, &b->relay_hwm_kib);
 		b->ran[SC_ROUNDTRIP] = failed ? -1 : 1;
 	}
@@ -943,10 +996,7 @@ static int run_traffic(struct bench *b, struct bench_mqtt *m)
 	if (want_tp) {
 		progress(b, "scenario 2: throughput");
 		double best[2];
-		for (int t = 0; t < 2; t++) {
-			bench_mqtt_set_handler(m, on_state, &targets[t]->ctx);
-			best[t] = ramp(b, targets[t], m);
-		}
+		ramp_both(b, targets, m, best);
 		add_row(b, "2 throughput", "highest rate with nothing lost", "cmd/s", best[0],
 			best[1], GOAL_RATIO_MIN, 0.8);
 		b->ran[SC_THROUGHPUT] = best[0] > 0 && best[1] > 0 ? 1 : -1;
@@ -985,15 +1035,24 @@ static int run_startup(struct bench *b, struct bench_mqtt *m)
 	struct devspec some = {.n = n, .connect_delay_ms = delay, .n_unreachable = unreachable};
 	double online[3], ready[3];
 	const struct devspec *specs[3] = {&one, &all, &some};
+	unsigned reps = b->quick ? 1 : STARTUP_REPEATS;
 	for (int i = 0; i < 3; i++) {
-		struct daemon_run d;
-		int r = daemon_start_online(b, m, specs[i], specs[i]->n - specs[i]->n_unreachable,
-					    &d, &online[i], &ready[i]);
-		daemon_stop(&d);
-		if (r < 0)
-			return r;
-		progress(b, "  %u devices (%u unreachable): all online %.1f ms, READY %.2f ms",
-			 specs[i]->n, specs[i]->n_unreachable, online[i], ready[i]);
+		double on[STARTUP_REPEATS], rd[STARTUP_REPEATS];
+		for (unsigned k = 0; k < reps && !interrupted; k++) {
+			struct daemon_run d;
+			int r = daemon_start_online(b, m, specs[i],
+						    specs[i]->n - specs[i]->n_unreachable, &d,
+						    &on[k], &rd[k]);
+			daemon_stop(&d);
+			if (r < 0)
+				return r;
+		}
+		online[i] = bench_median(on, reps);
+		ready[i] = bench_median(rd, reps);
+		progress(b,
+			 "  %u devices (%u unreachable): all online %.1f ms, READY %.2f ms "
+			 "(median of %u)",
+			 specs[i]->n, specs[i]->n_unreachable, online[i], ready[i], reps);
 	}
 	char metric[80];
 	const char *sc = "3 start-up";
@@ -1254,6 +1313,7 @@ static void usage(FILE *out)
 		"  --smarthubd PATH    the daemon to measure (default: the built one)\n"
 		"  --plugin-dir DIR    its plugins (default: the build's plugins-out)\n"
 		"  --keep              keep the temporary directory (configurations, logs)\n"
+		"  -v, --verbose       more progress on stderr (each scene run)\n"
 		"  -h, --help          this help\n"
 		"Goals are printed, never enforced: the exit status is 0 when every\n"
 		"scenario ran, 1 when one could not run, 2 on a usage error.\n");
@@ -1298,13 +1358,14 @@ int main(int argc, char **argv)
 		{"plugin-dir", required_argument, NULL, OPT_PLUGINS},
 		{"relay", required_argument, NULL, OPT_RELAY},
 		{"keep", no_argument, NULL, OPT_KEEP},
+		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	b->smarthubd = SMARTHUBD_PATH;
 	b->plugin_dir = SMARTHUB_PLUGIN_BUILD_DIR;
 	int c;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_QUICK:
 			b->quick = true;
@@ -1329,6 +1390,9 @@ int main(int argc, char **argv)
 			return relay_main(optarg);
 		case OPT_KEEP:
 			b->keep = true;
+			break;
+		case 'v':
+			b->verbose = true;
 			break;
 		case 'h':
 			usage(stdout);
