@@ -6,11 +6,15 @@
  * It owns two registries, both bounded: the children it started and the
  * temporary directories it made. An atexit handler kills and reaps the
  * children still alive and removes the directories still present, so a
- * test that fails an assertion half-way leaves nothing behind; children
- * also get PR_SET_PDEATHSIG so a test process that crashes takes them
- * along. The MQTT client keeps received messages in a ring guarded by a
- * mutex and a condition variable: Paho's thread appends, the test thread
- * waits.
+ * test that fails an assertion half-way leaves nothing behind. A test that
+ * crashes runs no atexit handler: a handler for the crash signals does the
+ * same with async-signal-safe calls, and children also get
+ * PR_SET_PDEATHSIG, so they die with the test process whatever happens.
+ *
+ * The MQTT client (MQTT 5, retain-as-published) keeps received messages in
+ * a bounded ring guarded by a mutex and a condition variable: Paho's thread
+ * appends, test threads wait. Each subscribe or publish a caller waits for
+ * has its own completion record.
  */
 #define _GNU_SOURCE
 #include "harness.h"
