@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The example broker ACL (systemd/mosquitto-acl.example), used verbatim
- * with a real mosquitto, a password file and the real hub logged in as
- * "hub": the hub works as usual, a trusted user commands devices, and an
- * anonymous client can watch but neither command a device nor forge its
- * state. This keeps the documented example true.
+ * The anonymous-watchers variant of the example broker ACL
+ * (systemd/mosquitto-acl.example; test_acl.c covers the main one), used
+ * verbatim with a real mosquitto, a password file and the real hub logged
+ * in as "smarthub": the hub works as usual, a trusted user commands
+ * devices, and an anonymous client can watch but neither command a device
+ * nor forge its state.
  */
 #include "harness.h"
 
@@ -40,7 +41,7 @@ static void setup(void)
 	t.dir = th_tempdir();
 	cr_assert_not_null(t.dir);
 	char *passwd = th_strdupf("%s/passwd", t.dir);
-	add_user(passwd, "hub", "hub-secret", true);
+	add_user(passwd, "smarthub", "hub-secret", true);
 	add_user(passwd, "homeassistant", "ha-secret", false);
 	char *acl = th_strdupf("%s/systemd/mosquitto-acl.example", SMARTHUB_SOURCE_DIR);
 	char *conf = th_strdupf("password_file %s\nacl_file %s\n", passwd, acl);
@@ -55,7 +56,7 @@ static void setup(void)
 	free(pass);
 	char *yaml = th_strdupf("mqtt:\n"
 				"  url: tcp://127.0.0.1:%d\n"
-				"  username: hub\n"
+				"  username: smarthub\n"
 				"  password_file: hub.pass\n"
 				"homeassistant:\n"
 				"  discovery: true\n"
