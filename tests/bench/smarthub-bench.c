@@ -147,6 +147,9 @@ static double load_average(void)
 }
 
 static volatile sig_atomic_t interrupted;
+/* -v -v: every command slower than SLOW_MS, with when it was sent. */
+static int verbosity;
+#define SLOW_MS 20
 
 static void progress(const struct bench *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -597,9 +600,15 @@ static int rt_phase(struct rt_ctx *c, struct bench_mqtt *m, const struct topic_f
 	out->received = c->received;
 	/* Latencies of the commands answered; stop matching the others. */
 	size_t n = 0;
-	for (size_t k = 0; k < count; k++)
+	for (size_t k = 0; k < count; k++) {
+		if (verbosity > 1 && c->lat_ns[k] > SLOW_MS * 1000000ULL)
+			fprintf(stderr,
+				"smarthub-bench:     %s command %zu sent at +%.3f s: %.1f ms\n",
+				c->prefix, k, (double)(c->sent_ns[k] - start) / 1e9,
+				(double)c->lat_ns[k] / 1e6);
 		if (c->lat_ns[k])
 			c->lat_ns[n++] = c->lat_ns[k];
+	}
 	c->count = 0;
 	bench_summarise(c->lat_ns, n, &out->lat);
 	pthread_mutex_unlock(&c->lock);
@@ -1319,7 +1328,8 @@ static void usage(FILE *out)
 		"  --smarthubd PATH    the daemon to measure (default: the built one)\n"
 		"  --plugin-dir DIR    its plugins (default: the build's plugins-out)\n"
 		"  --keep              keep the temporary directory (configurations, logs)\n"
-		"  -v, --verbose       more progress on stderr (each scene run)\n"
+		"  -v, --verbose       more progress on stderr (each scene run); twice: every\n"
+		"                      command slower than 20 ms, with when it was sent\n"
 		"  -h, --help          this help\n"
 		"Goals are printed, never enforced: the exit status is 0 when every\n"
 		"scenario ran, 1 when one could not run, 2 on a usage error.\n");
@@ -1399,6 +1409,7 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			b->verbose = true;
+			verbosity++;
 			break;
 		case 'h':
 			usage(stdout);
