@@ -213,3 +213,30 @@ Test(harness, cleanup_after_a_failed_assertion)
 	th_rmtree(marker_dir);
 	free(marker_dir);
 }
+
+/* A test process killed with SIGKILL cleans nothing; the next one removes
+ * what it left. Here a directory "left" by a process that is gone. */
+Test(harness, directories_of_dead_test_processes_are_swept)
+{
+	pid_t dead = fork();
+	cr_assert_geq(dead, 0);
+	if (dead == 0)
+		_exit(0);
+	cr_assert_eq(waitpid(dead, NULL, 0), dead);
+	const char *base = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char *stale = th_strdupf("%s/smarthub-test-%d-left", base, (int)dead);
+	cr_assert_eq(mkdir(stale, 0700), 0);
+	char *file = th_strdupf("%s/mosquitto.log", stale);
+	cr_assert_eq(th_write_file(file, "x"), 0);
+
+	/* Criterion runs each test in a process of its own, and this is the
+	 * first call in it that makes a directory or a child: it sweeps. */
+	char *fresh = th_tempdir();
+	cr_assert_not_null(fresh);
+	th_rmtree(fresh);
+	free(fresh);
+	struct stat st;
+	cr_assert_eq(stat(stale, &st), -1, "%s was not swept", stale);
+	free(file);
+	free(stale);
+}

@@ -23,6 +23,7 @@
 #include <cjson/cJSON.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -134,8 +135,9 @@ static void cleanup_at_exit(void)
 	}
 }
 
-/* Signals that end a test as a crash; see on_crash. */
-static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
+/* Signals that end a test abruptly (a crash, or the runner or a user
+ * stopping it); see on_crash. */
+static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL, SIGTERM, SIGINT};
 #define TH_N_CRASH_SIGNALS (sizeof(crash_signals) / sizeof(crash_signals[0]))
 static struct sigaction crash_saved[TH_N_CRASH_SIGNALS];
 
@@ -179,9 +181,58 @@ static void on_crash(int sig)
 	raise(sig);
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+/* "smarthub-test-<pid>-XXXXXX": the pid of the test process that made it. */
+#define TH_TEMPDIR_PREFIX "smarthub-test-"
+
+/*
+ * Nothing can clean up after a test process killed with SIGKILL (a ctest
+ * timeout, say) but the next one: remove the directories whose maker no
+ * longer exists. A directory whose pid was reused is kept, which is the
+ * safe side.
+ */
+static void sweep_stale_tempdirs(const char *base)
+{
+	DIR *d = opendir(base);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, TH_TEMPDIR_PREFIX, strlen(TH_TEMPDIR_PREFIX)) != 0)
+			continue;
+		char *end;
+		long pid = strtol(e->d_name + strlen(TH_TEMPDIR_PREFIX), &end, 10);
+		if (pid <= 0 || *end != '-')
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue; /* its maker lives, or is not ours to judge */
+		char *path = th_strdupf("%s/%s", base, e->d_name);
+		nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		free(path);
+	}
+	closedir(d);
+}
+
+static const char *temp_base(void)
+{
+	const char *base = getenv("TMPDIR");
+	return base && *base ? base : "/tmp";
+}
+
 static void install_once(void)
 {
 	registry_owner = getpid();
+	sweep_stale_tempdirs(temp_base());
 	atexit(cleanup_at_exit);
 	struct sigaction sa = {.sa_handler = on_crash, .sa_flags = SA_NODEFER};
 	sigemptyset(&sa.sa_mask);
@@ -301,27 +352,13 @@ bool th_wait_port(int port, int timeout_ms)
 
 char *th_tempdir(void)
 {
-	const char *base = getenv("TMPDIR");
-	if (!base || !*base)
-		base = "/tmp";
-	char *dir = th_strdupf("%s/smarthub-test-XXXXXX", base);
+	char *dir = th_strdupf("%s/" TH_TEMPDIR_PREFIX "%d-XXXXXX", temp_base(), (int)getpid());
 	if (!mkdtemp(dir)) {
 		free(dir);
 		return NULL;
 	}
 	tempdir_register(dir);
 	return dir;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
 }
 
 void th_rmtree(const char *path)

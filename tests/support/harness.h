@@ -45,8 +45,10 @@
 
 /* A TCP port on 127.0.0.1 that was free a moment ago; -errno on failure. */
 int th_free_port(void);
-/* mkdtemp under $TMPDIR or /tmp ("smarthub-test-XXXXXX"); the caller frees
- * the string and removes the directory with th_rmtree(). */
+/* mkdtemp under $TMPDIR or /tmp ("smarthub-test-<pid>-XXXXXX"); the caller
+ * frees the string and removes the directory with th_rmtree(). Directories
+ * left by test processes that no longer exist (killed with SIGKILL) are
+ * removed by the next test process that uses the harness. */
 char *th_tempdir(void);
 /* Removes path and everything below it (no error if absent). */
 void th_rmtree(const char *path);
