@@ -131,6 +131,7 @@ int bench_child_start(struct bench_child *c, char *const argv[], const char *log
 	}
 	close(log_fd);
 	c->pid = pid;
+	c->status = 0;
 	return 0;
 }
 
@@ -141,6 +142,7 @@ bool bench_child_alive(struct bench_child *c)
 	int status;
 	if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
 		c->pid = 0;
+		c->status = status;
 		return false;
 	}
 	return true;
@@ -162,6 +164,7 @@ void bench_child_stop(struct bench_child *c, unsigned timeout_ms)
 		bench_sleep_ms(5);
 	}
 	c->pid = 0;
+	c->status = status;
 }
 
 int bench_broker_start(struct bench_child *c, const char *dir, int *port)

@@ -32,6 +32,7 @@ void bench_rmdir(const char *dir);
 
 struct bench_child {
 	pid_t pid;          /* 0 when not running */
+	int status;         /* wait status once reaped (valid when pid is 0) */
 	uint64_t exec_ns;   /* monotonic time just before fork() */
 	char log_path[512]; /* stdout and stderr of the child */
 };
