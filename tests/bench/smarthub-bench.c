@@ -1022,6 +1022,7 @@ static int run_traffic(struct bench *b, struct bench_mqtt *m)
 		/* The relay may still hold a backlog (Paho queues without
 		 * bound): a fresh one for the idle and memory references. */
 		bench_child_stop(&b->relay, 2000);
+		bench_mqtt_set_handler(m, on_state, &relay.ctx);
 		if (relay_start(b) < 0 || wait_echo(&relay.ctx, m, &relay.set_fmt, 10) < 0)
 			fprintf(stderr, "smarthub-bench: the relay did not restart\n");
 	}
