@@ -11,7 +11,7 @@
 #include "node.h"
 
 /* Bounds of one configuration. */
-#define SH_CONFIG_DEVICES_MAX 4096u
+#define SH_CONFIG_DEVICES_MAX 16384u
 #define SH_CONFIG_SCENES_MAX 1024u
 #define SH_QUEUE_LIMIT_MAX 1000u /* devices.<id>.queue_limit */
 #define SH_STEP_RETRY_MAX 10u    /* steps' retry */
