@@ -36,11 +36,14 @@ struct sh_hub {
 
 	struct sh_device **devices; /* in configuration order */
 	size_t n_devices;
+	struct sh_device **index; /* by id; see rebuild_index */
+	size_t index_cap;
 
 	struct listener listeners[HUB_LISTENERS_MAX];
 	size_t n_listeners;
 
 	unsigned slots_taken;
+	size_t n_online; /* kept by sh_hub_availability_changed: asked every loop turn */
 	bool started;
 };
 
@@ -108,20 +111,52 @@ struct sh_device *sh_hub_device_at(const struct sh_hub *hub, size_t index)
 	return index < hub->n_devices ? hub->devices[index] : NULL;
 }
 
+static size_t id_hash(const char *s)
+{
+	size_t h = 14695981039346656037ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* An open-addressing table over `devices`, rebuilt whenever the list
+ * changes: every /set and every dependency check looks a device up by id,
+ * and a hub may hold thousands. */
+static void rebuild_index(struct sh_hub *hub)
+{
+	size_t cap = 16;
+	while (cap < hub->n_devices * 2)
+		cap *= 2;
+	struct sh_device **index = calloc(cap, sizeof(*index));
+	free(hub->index);
+	hub->index = index;
+	hub->index_cap = index ? cap : 0;
+	for (size_t i = 0; index && i < hub->n_devices; i++) {
+		size_t slot = id_hash(sh_device_id(hub->devices[i])) & (cap - 1);
+		while (index[slot])
+			slot = (slot + 1) & (cap - 1);
+		index[slot] = hub->devices[i];
+	}
+}
+
 struct sh_device *sh_hub_find_device(const struct sh_hub *hub, const char *id)
 {
-	for (size_t i = 0; i < hub->n_devices; i++)
-		if (strcmp(sh_device_id(hub->devices[i]), id) == 0)
-			return hub->devices[i];
+	if (!hub->index_cap) { /* no table (out of memory): search the list */
+		for (size_t i = 0; i < hub->n_devices; i++)
+			if (strcmp(sh_device_id(hub->devices[i]), id) == 0)
+				return hub->devices[i];
+		return NULL;
+	}
+	size_t mask = hub->index_cap - 1;
+	for (size_t slot = id_hash(id) & mask; hub->index[slot]; slot = (slot + 1) & mask)
+		if (strcmp(sh_device_id(hub->index[slot]), id) == 0)
+			return hub->index[slot];
 	return NULL;
 }
 
 size_t sh_hub_devices_online(const struct sh_hub *hub)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < hub->n_devices; i++)
-		n += sh_device_online(hub->devices[i]);
-	return n;
+	return hub->n_online;
 }
 
 /* --- events ---------------------------------------------------------------- */
@@ -204,6 +239,10 @@ static bool depends_on(const struct sh_device *dev, const char *id)
 void sh_hub_availability_changed(struct sh_hub *hub, struct sh_device *dev)
 {
 	const char *id = sh_device_id(dev);
+	if (sh_device_online(dev))
+		hub->n_online++;
+	else if (hub->n_online)
+		hub->n_online--;
 	for (size_t i = 0; i < hub->n_devices; i++)
 		if (depends_on(hub->devices[i], id))
 			sh_device_dependency_changed(hub->devices[i]);
@@ -374,6 +413,7 @@ int sh_hub_apply(struct sh_hub *hub, struct sh_config *config, bool check_only,
 		memmove(&hub->devices[i], &hub->devices[i + 1],
 			(hub->n_devices - i - 1) * sizeof(hub->devices[0]));
 		hub->n_devices--;
+		rebuild_index(hub);
 		destroy_device(old);
 	}
 	for (size_t i = 0; i < config->n_devices; i++) {
@@ -388,6 +428,7 @@ int sh_hub_apply(struct sh_hub *hub, struct sh_config *config, bool check_only,
 	free(hub->devices);
 	hub->devices = next;
 	hub->n_devices = config->n_devices;
+	rebuild_index(hub);
 	free(made);
 
 	struct sh_config_ref *previous = hub->current;
@@ -436,11 +477,15 @@ void sh_hub_free(struct sh_hub *hub)
 {
 	if (!hub)
 		return;
+	/* Everything offline first, so that no device is told about a
+	 * dependency that was already freed. */
+	sh_hub_stop(hub);
 	sh_scenes_free(hub->scenes);
 	hub->scenes = NULL;
 	for (size_t i = 0; i < hub->n_devices; i++)
 		destroy_device(hub->devices[i]);
 	free(hub->devices);
+	free(hub->index);
 	hub->n_devices = 0;
 	/* Jobs still running may belong to drivers: join before unloading. */
 	sh_worker_pool_free(hub->workers);
