@@ -40,11 +40,15 @@ static struct {
 	struct th_mqtt *mqtt;
 	char *dir; /* the test's own files: scripts, logs, mpd's */
 	pid_t mpd;
+	pid_t traced; /* the daemon under strace: strace's child, not ours */
 	struct fake_bulb *bulb;
 } t;
 
 static void teardown(void)
 {
+	/* strace leaves its tracee running when it is stopped itself. */
+	if (t.traced > 0)
+		kill(t.traced, SIGKILL);
 	th_mqtt_close(t.mqtt);
 	th_daemon_stop(&t.daemon);
 	th_broker_stop(&t.broker);
@@ -1029,6 +1033,7 @@ Test(faults, writes_nothing_to_the_filesystem)
 		     "      - {device: relay, set: {state: \"ON\"}}\n");
 	pid_t daemon_pid = daemon_under(t.daemon.pid);
 	cr_assert_gt(daemon_pid, 0, "strace started no daemon");
+	t.traced = daemon_pid;
 	expect("smarthub/bridge/state", "{\"state\":\"online\"}");
 	availability("lamp", "online");
 	availability("relay", "online");
@@ -1053,6 +1058,7 @@ Test(faults, writes_nothing_to_the_filesystem)
 
 	cr_assert_eq(kill(daemon_pid, SIGTERM), 0);
 	cr_assert_eq(th_daemon_wait(&t.daemon, WAIT_MS, &status), 0);
+	t.traced = 0;
 	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
 
 	char *text = th_read_file(trace);
