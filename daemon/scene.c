@@ -177,7 +177,7 @@ static void iso8601_now(char *buf, size_t len)
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03ldZ", base, now.tv_nsec / 1000000);
+	snprintf(buf, len, "%s.%03uZ", base, (unsigned)(now.tv_nsec / 1000000) % 1000u);
 }
 
 static void replace_str(char **slot, const char *value)
@@ -355,8 +355,10 @@ static void run_finish(struct run *run, const char *status, const char *fail_pat
 	if (done)
 		done(run->ctx, sc->name, result);
 	cJSON_Delete(result);
-	run_unref(run); /* ours */
-	run_unref(run); /* the list's */
+	/* Ours and the list's go together (written so that the compiler
+	 * sees a single release). */
+	run->refs--;
+	run_unref(run);
 }
 
 static void run_record_error(struct run *run, const char *path, const char *reason)

@@ -424,10 +424,12 @@ fail_alloc:
 /* A poll's failure is logged when its reason changes, not at every poll. */
 static void poll_failed(struct exec_dev *ed, const char *msg)
 {
-	if (strcmp(ed->last_error, msg) == 0)
+	if (strncmp(ed->last_error, msg, sizeof(ed->last_error) - 1) == 0)
 		return;
 	ed->host->log(ed->dev, SH_LOG_WARNING, "%s", msg);
-	snprintf(ed->last_error, sizeof(ed->last_error), "%s", msg);
+	/* Cut to fit: it is only compared with the next reason. */
+	snprintf(ed->last_error, sizeof(ed->last_error), "%.*s", (int)sizeof(ed->last_error) - 1,
+		 msg);
 }
 
 static void start_poll_timer(struct exec_dev *ed);
