@@ -197,7 +197,7 @@ Test(config, example_loads)
 	struct sh_config *c = load_ok(SMARTHUB_SOURCE_DIR "/config/smarthub.yaml");
 
 	cr_expect_eq(c->n_devices, 4);
-	cr_expect_str_eq(c->plugin_dir, "/usr/lib/smarthub/plugins");
+	cr_expect_str_eq(c->plugin_dir, SMARTHUB_DEFAULT_PLUGIN_DIR);
 	const struct sh_device_config *plug = sh_config_find_device(c, "amp_plug");
 	cr_assert_not_null(plug);
 	const struct sh_node *on = sh_node_get(plug->options, "on");
