@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Faults a hub meets in a home that nobody watches: the broker restarted
- * again and again while commands stream in, a device server killed and
- * started again, the daemon itself killed with SIGKILL in the middle of a
+ * again and again while commands stream in, a device server (mpd) killed
+ * and started again, bulbs that lose their power, the daemon itself killed with SIGKILL in the middle of a
  * scene and started again by its supervisor, and a read-only filesystem.
  * Everything runs for real: smarthubd, mosquitto, mpd, the fake Yeelight
  * bulb and exec tools, driven over MQTT as a user would.
@@ -41,7 +41,7 @@ static struct {
 	char *dir; /* the test's own files: scripts, logs, mpd's */
 	pid_t mpd;
 	pid_t traced; /* the daemon under strace: strace's child, not ours */
-	struct fake_bulb *bulb;
+	struct fake_bulb *bulb, *bulb2;
 } t;
 
 static void teardown(void)
@@ -55,6 +55,7 @@ static void teardown(void)
 	if (t.mpd > 0)
 		th_child_stop(t.mpd, 5000);
 	fake_bulb_stop(t.bulb);
+	fake_bulb_stop(t.bulb2);
 	if (t.dir) {
 		th_rmtree(t.dir);
 		free(t.dir);
@@ -809,6 +810,95 @@ Test(faults, device_server_killed_and_restarted)
 	cJSON_Delete(r);
 	expect("smarthub/speaker", "{\"volume\":40}");
 	expect("smarthub/lamp", "{\"brightness\":100}");
+}
+
+static bool bulb_powered(const struct fake_bulb_state *st, void *arg)
+{
+	return st->power == *(const bool *)arg;
+}
+
+/*
+ * Two Yeelight bulbs lose their power (the fake refuses connections and
+ * drops the open ones) and get it back. Both show offline; a command to
+ * "lamp" meanwhile is refused with an event and a scene that needs it fails
+ * at its step, while "desk" (queue_while_offline) keeps its command and
+ * applies it on reconnect. Both come back online; the refused command is
+ * not applied late.
+ */
+Test(faults, bulbs_lose_power_and_come_back)
+{
+	t.bulb = fake_bulb_start();
+	t.bulb2 = fake_bulb_start();
+	cr_assert(t.bulb && t.bulb2);
+	start_broker();
+	char *devices = th_strdupf("devices:\n"
+				   "  lamp:\n"
+				   "    driver: yeelight\n"
+				   "    kind: light\n"
+				   "    host: 127.0.0.1\n"
+				   "    port: %d\n"
+				   "    backoff: {initial: 100ms, max: 300ms}\n"
+				   "  desk:\n"
+				   "    driver: yeelight\n"
+				   "    kind: light\n"
+				   "    host: 127.0.0.1\n"
+				   "    port: %d\n"
+				   "    queue_while_offline: true\n"
+				   "    backoff: {initial: 100ms, max: 300ms}\n"
+				   "scenes:\n"
+				   "  wake:\n"
+				   "    steps:\n"
+				   "      - {device: lamp, set: {state: \"ON\", brightness: 128}}\n"
+				   "      - {device: desk, set: {state: \"ON\"}}\n",
+				   fake_bulb_port(t.bulb), fake_bulb_port(t.bulb2));
+	start_daemon(devices);
+	free(devices);
+	availability("lamp", "online");
+	availability("desk", "online");
+
+	th_mqtt_clear(t.mqtt);
+	fake_bulb_refuse(t.bulb, true);
+	fake_bulb_refuse(t.bulb2, true);
+	fake_bulb_drop_all(t.bulb);
+	fake_bulb_drop_all(t.bulb2);
+	availability("lamp", "offline");
+	availability("desk", "offline");
+
+	th_mqtt_clear(t.mqtt);
+	pub("smarthub/lamp/set", "{\"state\":\"ON\"}");
+	char *ev = expect_json(t.mqtt, "smarthub/bridge/event",
+			       "{\"type\":\"error\",\"device\":\"lamp\"}");
+	cr_expect(strstr(ev, "offline"), "%s", ev);
+	free(ev);
+	pub("smarthub/desk/set", "{\"state\":\"ON\",\"brightness\":200}");
+
+	cJSON *r = request("scene/run", "\"scene\":\"wake\"", "wake-1");
+	cr_assert_str_eq(str_member(r, "status"), "error", "%s", cJSON_PrintUnformatted(r));
+	const cJSON *data = cJSON_GetObjectItem(r, "data");
+	cr_expect_str_eq(str_member(data, "failed_step"), "steps[0]", "%s",
+			 cJSON_PrintUnformatted(r));
+	cr_expect(strstr(str_member(data, "error"), "lamp"), "%s", cJSON_PrintUnformatted(r));
+	cJSON_Delete(r);
+
+	/* Power is back. */
+	fake_bulb_refuse(t.bulb, false);
+	fake_bulb_refuse(t.bulb2, false);
+	availability("lamp", "online");
+	availability("desk", "online");
+	bool on = true;
+	cr_expect(fake_bulb_wait(t.bulb2, bulb_powered, &on, WAIT_MS),
+		  "desk's queued command was not applied on reconnect; log:\n%s",
+		  th_daemon_log(&t.daemon));
+	expect("smarthub/desk", "{\"state\":\"ON\"}");
+	/* A round trip, then the lamp's refused command has had every chance
+	 * to be applied late: it was not. */
+	free(daemon_state("lamp", "lamp-after"));
+	struct fake_bulb_state st;
+	fake_bulb_get(t.bulb, &st);
+	cr_expect_not(st.power, "a refused command was applied on reconnect");
+	pub("smarthub/lamp/set", "{\"state\":\"ON\"}");
+	on = true;
+	cr_expect(fake_bulb_wait(t.bulb, bulb_powered, &on, WAIT_MS));
 }
 
 /* ---- the daemon killed mid-scene ----------------------------------------- */
