@@ -2,8 +2,9 @@
 /*
  * Faults a hub meets in a home that nobody watches: the broker restarted
  * again and again while commands stream in, a device server (mpd) killed
- * and started again, bulbs that lose their power, the daemon itself killed with SIGKILL in the middle of a
- * scene and started again by its supervisor, and a read-only filesystem.
+ * and started again, bulbs that lose their power, the daemon itself killed
+ * with SIGKILL in the middle of a scene and started again by its
+ * supervisor, and a read-only filesystem.
  * Everything runs for real: smarthubd, mosquitto, mpd, the fake Yeelight
  * bulb and exec tools, driven over MQTT as a user would.
  *
