@@ -133,7 +133,7 @@ static void on_connect_failure(void *ctx, MQTTAsync_failureData *response)
 	else if (response && response->message)
 		snprintf(reason, sizeof(reason), "%s", response->message);
 	else if (response)
-		snprintf(reason, sizeof(reason), "%s", MQTTAsync_strerror(response->code));
+		snprintf(reason, sizeof(reason), "%s", b->paho.strerror(response->code));
 	else
 		snprintf(reason, sizeof(reason), "connect failed");
 	if (tls_error[0]) {
@@ -155,8 +155,8 @@ static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *
 	sh_inbox_push_message(
 		b->inbox, topic, topic_len > 0 ? (size_t)topic_len : 0, message->payload,
 		message->payloadlen > 0 ? (size_t)message->payloadlen : 0, message->retained);
-	MQTTAsync_freeMessage(&message);
-	MQTTAsync_free(topic);
+	b->paho.free_message(&message);
+	b->paho.free(topic);
 	wake(b);
 	/* 1: the message is ours now (and dropped if the inbox could not take
 	 * it); 0 would make Paho deliver it again and again. */
@@ -192,11 +192,11 @@ int sh_bridge_publish(struct sh_bridge *b, const char *topic, const void *payloa
 
 	if (b->conn != SH_BRIDGE_CONNECTED)
 		return -ENOTCONN;
-	rc = MQTTAsync_send(b->client, topic, (int)len, payload, qos, retain, NULL);
+	rc = b->paho.send(b->client, topic, (int)len, payload, qos, retain, NULL);
 	if (rc != MQTTASYNC_SUCCESS) {
 		/* Most likely the connection just dropped and its callback is
 		 * on its way; the next connect publishes everything again. */
-		sh_log_debug("mqtt: publish %s: %s", topic, MQTTAsync_strerror(rc));
+		sh_log_debug("mqtt: publish %s: %s", topic, b->paho.strerror(rc));
 		return -EIO;
 	}
 	return 0;
@@ -265,9 +265,9 @@ void sh_bridge_subscribe(struct sh_bridge *b)
 	}
 	opts.onFailure = on_subscribe_failure;
 	opts.context = b;
-	rc = MQTTAsync_subscribeMany(b->client, n, list, qos, &opts);
+	rc = b->paho.subscribe_many(b->client, n, list, qos, &opts);
 	if (rc != MQTTASYNC_SUCCESS)
-		sh_log_error("mqtt: subscribe: %s", MQTTAsync_strerror(rc));
+		sh_log_error("mqtt: subscribe: %s", b->paho.strerror(rc));
 }
 
 static void connected(struct sh_bridge *b)
@@ -303,9 +303,9 @@ static void start_connect(struct sh_bridge *b)
 
 	b->conn = SH_BRIDGE_CONNECTING;
 	sh_log_debug("mqtt: connecting to %s", b->url);
-	rc = MQTTAsync_connect(b->client, &opts);
+	rc = b->paho.connect(b->client, &opts);
 	if (rc != MQTTASYNC_SUCCESS)
-		connection_down(b, "connect", MQTTAsync_strerror(rc));
+		connection_down(b, "connect", b->paho.strerror(rc));
 }
 
 static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
@@ -488,13 +488,19 @@ int sh_bridge_new(struct sh_hub *hub, struct sh_bridge **out)
 	ev_timer_init(&b->sync, on_sync, 0.0, 0.0);
 	b->sync.data = b;
 
-	r = MQTTAsync_create(&b->client, b->url, b->client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL);
+	char reason[256];
+	r = sh_paho_open(&b->paho, strncmp(b->url, "ssl://", 6) == 0, reason, sizeof(reason));
+	if (r < 0) {
+		sh_log_error("mqtt: %s", reason);
+		goto err_inbox;
+	}
+	r = b->paho.create(&b->client, b->url, b->client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL);
 	if (r != MQTTASYNC_SUCCESS) {
-		sh_log_error("mqtt: %s: %s", b->url, MQTTAsync_strerror(r));
+		sh_log_error("mqtt: %s: %s", b->url, b->paho.strerror(r));
 		r = -EINVAL;
 		goto err_inbox;
 	}
-	r = MQTTAsync_setCallbacks(b->client, b, on_connection_lost, on_message, NULL);
+	r = b->paho.set_callbacks(b->client, b, on_connection_lost, on_message, NULL);
 	if (r != MQTTASYNC_SUCCESS) {
 		r = -EINVAL;
 		goto err_client;
@@ -506,7 +512,7 @@ int sh_bridge_new(struct sh_hub *hub, struct sh_bridge **out)
 	return 0;
 
 err_client:
-	MQTTAsync_destroy(&b->client);
+	b->paho.destroy(&b->client);
 err_inbox:
 	sh_inbox_free(b->inbox);
 	b->inbox = NULL;
@@ -609,22 +615,22 @@ void sh_bridge_stop(struct sh_bridge *b, unsigned timeout_ms)
 
 		/* The loop has stopped: waiting here blocks no one, and this is
 		 * not a Paho callback, so waitForCompletion is allowed. */
-		if (MQTTAsync_sendMessage(b->client, b->will_topic,
-					  &(MQTTAsync_message){
-						  .struct_id = {'M', 'Q', 'T', 'M'},
-						  .payload = (void *)bridge_offline,
-						  .payloadlen = (int)strlen(bridge_offline),
-						  .qos = 1,
-						  .retained = 1,
-					  },
-					  &ro) == MQTTASYNC_SUCCESS)
-			MQTTAsync_waitForCompletion(b->client, ro.token, timeout_ms);
+		if (b->paho.send_message(b->client, b->will_topic,
+					 &(MQTTAsync_message){
+						 .struct_id = {'M', 'Q', 'T', 'M'},
+						 .payload = (void *)bridge_offline,
+						 .payloadlen = (int)strlen(bridge_offline),
+						 .qos = 1,
+						 .retained = 1,
+					 },
+					 &ro) == MQTTASYNC_SUCCESS)
+			b->paho.wait_for_completion(b->client, ro.token, timeout_ms);
 		atomic_store(&b->disconnected, false);
 		dopts.timeout = (int)(timeout_ms / 2);
 		dopts.onSuccess = on_disconnect_done;
 		dopts.onFailure = on_disconnect_failed;
 		dopts.context = b;
-		if (MQTTAsync_disconnect(b->client, &dopts) == MQTTASYNC_SUCCESS)
+		if (b->paho.disconnect(b->client, &dopts) == MQTTASYNC_SUCCESS)
 			wait_flag(&b->disconnected, deadline);
 		sh_log_info("mqtt: disconnected");
 	}
@@ -644,7 +650,8 @@ void sh_bridge_free(struct sh_bridge *b)
 	}
 	/* No Paho thread calls us after this returns, so the inbox can go. */
 	if (b->client)
-		MQTTAsync_destroy(&b->client);
+		b->paho.destroy(&b->client);
+	sh_paho_close(&b->paho);
 	sh_bridge_api_free(b);
 	sh_retained_free(&b->retained);
 	sh_inbox_free(b->inbox);

@@ -23,6 +23,7 @@
 #include "inbox.h"
 #include "log.h"
 
+#include "paho.h"
 #include <MQTTAsync.h>
 #include <cjson/cJSON.h>
 #include <ev.h>
@@ -92,6 +93,7 @@ struct sh_bridge {
 	bool stopped;
 	unsigned failures;      /* consecutive failed attempts */
 	char last_failure[256]; /* logged once, then again only when it changes */
+	struct sh_paho paho;    /* the Paho library in use (plain or TLS) */
 	/* OpenSSL's reason for the last failed TLS handshake, which Paho's
 	 * failure message ("TCP/TLS connect failure") leaves out. Written and
 	 * read on Paho's threads only, under tls_error_lock. */
