@@ -36,6 +36,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,36 @@
 #define SCENE_RUNS_MAX 10
 /* Idle threads listed in the detail. */
 #define IDLE_DETAIL_MAX BENCH_THREADS_MAX
+
+/* A thread of the benchmark that asks to wake every millisecond and
+ * counts how late it woke: a stall it sees is one the whole machine had
+ * (other work, the hypervisor), not the daemon's. */
+#define STALL_TICK_NS 1000000ULL
+#define STALL_MS 10
+
+struct stall_watch {
+	pthread_t thread;
+	atomic_bool stop;
+	unsigned long long stalls; /* wake-ups later than STALL_MS */
+	double longest_ms;
+};
+
+static void *stall_watch_run(void *arg)
+{
+	struct stall_watch *w = arg;
+	uint64_t next = bench_now_ns() + STALL_TICK_NS;
+	while (!w->stop) {
+		bench_sleep_until(next);
+		uint64_t now = bench_now_ns();
+		double late_ms = (double)(now - next) / 1e6;
+		if (late_ms > STALL_MS)
+			w->stalls++;
+		if (late_ms > w->longest_ms)
+			w->longest_ms = late_ms;
+		next = now + STALL_TICK_NS;
+	}
+	return NULL;
+}
 
 enum goal {
 	GOAL_NONE,
@@ -142,6 +173,7 @@ struct bench {
 	long cpus;
 	double load_start, load_end; /* 1-minute load average */
 	unsigned inbox_limit;        /* mqtt.inbox_limit of the daemon; 0: its default */
+	struct stall_watch stalls;
 };
 
 /* The 1-minute load average: how busy the machine was with other work. */
@@ -1272,8 +1304,11 @@ static void print_table(const struct bench *b)
 			       (int)b->idle[i].tid, b->idle[i].comm, b->idle[i].wakeups_per_s,
 			       b->idle[i].cpu_ms);
 	}
-	printf("\nMachine: %ld CPUs, load average %.2f at start and %.2f at the end.\n", b->cpus,
-	       b->load_start, b->load_end);
+	printf("\nMachine: %ld CPUs, load average %.2f at start and %.2f at the end; a thread of "
+	       "the\n"
+	       "benchmark woke more than %d ms late %llu times (longest %.0f ms).\n",
+	       b->cpus, b->load_start, b->load_end, STALL_MS, b->stalls.stalls,
+	       b->stalls.longest_ms);
 	printf("Scenarios:");
 	for (int s = 0; s < SC_COUNT; s++)
 		if (b->ran[s])
@@ -1293,6 +1328,8 @@ static void print_json(const struct bench *b)
 	cJSON_AddNumberToObject(root, "cpus", (double)b->cpus);
 	cJSON_AddItemToObject(root, "load_average_start", json_number_or_null(b->load_start));
 	cJSON_AddItemToObject(root, "load_average_end", json_number_or_null(b->load_end));
+	cJSON_AddNumberToObject(root, "benchmark_stalls", (double)b->stalls.stalls);
+	cJSON_AddNumberToObject(root, "benchmark_longest_stall_ms", b->stalls.longest_ms);
 	cJSON *sc = cJSON_AddObjectToObject(root, "scenarios");
 	for (int s = 0; s < SC_COUNT; s++)
 		if (b->ran[s])
@@ -1491,6 +1528,7 @@ int main(int argc, char **argv)
 
 	b->cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	b->load_start = load_average();
+	bool watching = pthread_create(&b->stalls.thread, NULL, stall_watch_run, &b->stalls) == 0;
 	for (int s = 0; s < SC_COUNT; s++)
 		if (want(b, s))
 			b->ran[s] = -1; /* until it ran */
@@ -1512,6 +1550,10 @@ int main(int argc, char **argv)
 	}
 
 	b->load_end = load_average();
+	if (watching) {
+		b->stalls.stop = true;
+		pthread_join(b->stalls.thread, NULL);
+	}
 	if (b->json)
 		print_json(b);
 	else
