@@ -441,8 +441,8 @@ Test(device, unknown_driver_option_is_reported_with_its_position)
 	cr_assert_eq(diag.count, 2, "got %zu errors", diag.count);
 	bool unknown = false, duration = false;
 	for (size_t i = 0; i < diag.count; i++) {
-		unknown |= strstr(diag.messages[i], ":3:8: device a: unknown option 'colour'") !=
-			   NULL;
+		unknown |=
+			strstr(diag.messages[i], ":3:8: device a: unknown option 'colour'") != NULL;
 		duration |= strstr(diag.messages[i], ":3:36:") != NULL;
 	}
 	cr_assert(unknown && duration, "%s | %s", diag.messages[0], diag.messages[1]);
