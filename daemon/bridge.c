@@ -23,6 +23,7 @@
 #include "bridge_internal.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -281,6 +282,11 @@ static void connected(struct sh_bridge *b)
 	sh_bridge_subscribe(b);
 	sh_bridge_publish(b, b->will_topic, bridge_online, strlen(bridge_online), 1, true);
 	sh_bridge_api_publish_all(b);
+	/* Publishing everything builds large transient JSON (the device
+	 * list alone is megabytes with thousands of devices); glibc keeps
+	 * the freed memory below live allocations unless asked to give it
+	 * back (docs/performance.md: 26 -> 15 MiB with 5,000 devices). */
+	malloc_trim(0);
 }
 
 static void start_connect(struct sh_bridge *b)
