@@ -840,7 +840,20 @@ static void sort_errors(struct sh_diag *diag, size_t from, const char *file)
 	}
 }
 
+static int config_load(const char *path, struct sh_config **out, struct sh_diag *diag);
+
 int sh_config_load(const char *path, struct sh_config **out, struct sh_diag *diag)
+{
+	if (diag)
+		return config_load(path, out, diag);
+	/* Errors must be counted to be refused, even when nobody reads them. */
+	struct sh_diag local = {0};
+	int r = config_load(path, out, &local);
+	sh_diag_clear(&local);
+	return r;
+}
+
+static int config_load(const char *path, struct sh_config **out, struct sh_diag *diag)
 {
 	size_t messages_before = diag ? diag->count : 0;
 	size_t errors_before = sh_diag_errors(diag);

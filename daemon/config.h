@@ -166,7 +166,8 @@ struct sh_config {
 /*
  * Loads and checks `path`. Returns 0 and *out, or a negative errno with
  * every error added to `diag` and *out NULL (-EINVAL for an invalid file,
- * -ENOENT and the like when it cannot be read).
+ * -ENOENT and the like when it cannot be read). `diag` may be NULL when
+ * the caller wants no messages; the file is refused all the same.
  */
 int sh_config_load(const char *path, struct sh_config **out, struct sh_diag *diag);
 void sh_config_free(struct sh_config *config);
