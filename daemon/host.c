@@ -429,7 +429,9 @@ void sh_host_release_all(struct sh_device *dev)
 	struct ev_loop *loop = dev_loop(dev);
 	while (dev->resources) {
 		struct sh_host_resource *r = dev->resources;
-		res_unlink(r);
+		dev->resources = r->next; /* pop the head */
+		if (r->next)
+			r->next->prev = NULL;
 		switch (r->type) {
 		case RES_TIMER:
 			ev_timer_stop(loop, &((struct sh_timer *)r)->w);
