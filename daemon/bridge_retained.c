@@ -66,7 +66,10 @@ static void remove_at(struct sh_retained *r, size_t i)
 {
 	free(r->entries[i].topic);
 	free(r->entries[i].owner);
-	r->entries[i] = r->entries[--r->count];
+	r->count--;
+	/* The last entry fills the hole; its old slot is past the end. */
+	r->entries[i] = r->entries[r->count];
+	r->entries[r->count] = (struct sh_retained_entry){0};
 }
 
 void sh_retained_free(struct sh_retained *r)

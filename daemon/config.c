@@ -721,6 +721,8 @@ static void load_devices(struct sh_loader *ld, const struct sh_node *map)
 		ld->nomem = true;
 		return;
 	}
+	/* devices[i] and dn[i] are filled in step: check_depends_on reads both. */
+	c->n_devices = 0;
 	for (size_t i = 0; i < map->n_items; i++) {
 		struct sh_device_config *d = &c->devices[c->n_devices++];
 		load_device(ld, d, map->items[i], &dn[i]);
@@ -815,12 +817,19 @@ static void load_root(struct sh_loader *ld, const struct sh_node *root)
 static unsigned long long message_position(const char *msg, const char *file)
 {
 	size_t n = strlen(file);
-	unsigned line, column;
 
-	if (strncmp(msg, file, n) || msg[n] != ':' ||
-	    sscanf(msg + n + 1, "%u:%u:", &line, &column) != 2)
+	if (strncmp(msg, file, n) || msg[n] != ':')
 		return 0;
-	return (unsigned long long)line << 32 | column;
+	const char *s = msg + n + 1;
+	char *end;
+	unsigned long line = strtoul(s, &end, 10);
+	if (end == s || *end != ':')
+		return 0;
+	s = end + 1;
+	unsigned long column = strtoul(s, &end, 10);
+	if (end == s)
+		return 0;
+	return (unsigned long long)(unsigned)line << 32 | (unsigned)column;
 }
 
 /* The checks run section by section, and cross references last; a reader

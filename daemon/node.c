@@ -291,8 +291,12 @@ static int read_file(const char *path, char **text, size_t *len)
 	}
 	size_t cap = 4096, n = 0;
 	char *buf = malloc(cap);
+	if (!buf) {
+		fclose(f);
+		return -ENOMEM;
+	}
 	int err = 0;
-	while (buf) {
+	for (;;) {
 		if (n == cap) {
 			if (cap >= SH_NODE_FILE_MAX) {
 				err = -EFBIG;
@@ -314,8 +318,6 @@ static int read_file(const char *path, char **text, size_t *len)
 			break;
 		}
 	}
-	if (!buf)
-		err = -ENOMEM;
 	fclose(f);
 	if (err) {
 		free(buf);
@@ -418,7 +420,7 @@ static void sb_add(struct strbuf *sb, const char *s, size_t n)
 		sb->overflow = true;
 		return;
 	}
-	if (sb->len + n + 1 > sb->cap) {
+	if (!sb->data || sb->len + n + 1 > sb->cap) {
 		size_t cap = sb->cap ? sb->cap : 64;
 		while (cap < sb->len + n + 1)
 			cap *= 2;
@@ -912,8 +914,8 @@ int sh_node_doc_parse(const char *file, const char *text, size_t len, unsigned f
 int sh_node_doc_load(const char *path, unsigned flags, struct sh_node_doc **out,
 		     struct sh_diag *diag)
 {
-	char *text;
-	size_t len;
+	char *text = NULL;
+	size_t len = 0;
 	int err;
 
 	*out = NULL;
@@ -1152,8 +1154,10 @@ int sh_duration_parse(const char *text, uint64_t *ms)
 			p++;
 			if (!isdigit((unsigned char)*p))
 				return -EINVAL;
-			for (; isdigit((unsigned char)*p); p++, scale /= 10)
+			for (; isdigit((unsigned char)*p); p++) {
 				frac += (*p - '0') * scale;
+				scale /= 10;
+			}
 		}
 		uint64_t unit;
 		if (!strncmp(p, "ms", 2)) {

@@ -137,6 +137,7 @@ static void exec_start(struct exec *e);
 static void exec_stop(struct exec *e);
 static void exec_complete(struct exec *e, const char *fail_path, const char *reason);
 static void run_cancel(struct run *run);
+static void scene_cancel_all(struct scene *sc);
 static int scene_trigger(struct sh_scene_engine *engine, struct scene *sc, sh_scene_done_fn done,
 			 void *ctx, struct run **out, char *reason, size_t reason_len);
 
@@ -499,6 +500,7 @@ again:
 	}
 	for (size_t i = 0; i < engine->n_scenes; i++) {
 		for (struct run *run = engine->scenes[i]->running; run; run = run->next) {
+			// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): a listed run holds a ref; none freed
 			struct exec *e = find_command_at(run->root, dev);
 			if (!e)
 				continue;
@@ -902,10 +904,7 @@ static int scene_trigger(struct sh_scene_engine *engine, struct scene *sc, sh_sc
 		}
 		break;
 	case SH_SCENE_RESTART:
-		while (sc->queue_head)
-			run_cancel(sc->queue_head);
-		while (sc->running)
-			run_cancel(sc->running);
+		scene_cancel_all(sc);
 		break;
 	case SH_SCENE_QUEUED:
 		if (sc->n_running > 0 || sc->queue_head) {
@@ -970,16 +969,20 @@ static void run_cancel(struct run *run)
 		run->root->state = EX_DONE;
 	}
 	run_finish(run, "cancelled", NULL, "cancelled");
+	// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): our run_ref above keeps it alive
 	run_unref(run);
 }
 
 /* Cancels the queued triggers first, so that cancelling the running runs
- * does not start them. */
+ * does not start them. Each run_cancel takes the run off sc's list (its
+ * run->scene is sc), which the analyzer cannot tell. */
 static void scene_cancel_all(struct scene *sc)
 {
 	while (sc->queue_head)
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): run_cancel unlinks it
 		run_cancel(sc->queue_head);
 	while (sc->running)
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): run_cancel unlinks it
 		run_cancel(sc->running);
 }
 

@@ -252,6 +252,7 @@ static void tcpline_io_cb(struct sh_device *dev, int fd, int revents, void *data
 	if (revents & SH_IO_READ) {
 		c->busy++;
 		tcpline_read(c);
+		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): busy > 0 kept c alive in tcpline_read
 		if (!tcpline_alive_after(c) || c->failed)
 			return;
 	}

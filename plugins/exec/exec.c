@@ -190,6 +190,14 @@ static void run_release(struct exec_run *run)
 	run->timeout = run->kill_timer = NULL;
 }
 
+/* Frees a run that is on no list. */
+static void run_destroy(struct exec_run *run)
+{
+	run_release(run);
+	free(run->out);
+	free(run);
+}
+
 static void run_free(struct exec_run *run)
 {
 	struct exec_dev *ed = run->ed;
@@ -200,9 +208,7 @@ static void run_free(struct exec_run *run)
 			break;
 		}
 	}
-	run_release(run);
-	free(run->out);
-	free(run);
+	run_destroy(run);
 }
 
 /* The first line of stderr, for error messages. */
@@ -307,10 +313,10 @@ static char **child_env(struct exec_dev *ed)
 }
 
 /* Starts argv as a child with stdin /dev/null and piped stdout/stderr, in
- * its own process group, with default signal handling. Returns 0 with
- * *out, or a negative errno with `reason` set. */
-static int spawn(struct exec_dev *ed, const char *const *argv, enum run_purpose purpose,
-		 struct exec_run **out, char *reason, size_t reason_len)
+ * its own process group, with default signal handling. Returns the run
+ * (owned by ed->runs), or NULL with *err a negative errno and `reason` set. */
+static struct exec_run *spawn(struct exec_dev *ed, const char *const *argv,
+			      enum run_purpose purpose, int *err, char *reason, size_t reason_len)
 {
 	int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
 	posix_spawn_file_actions_t fa;
@@ -320,7 +326,8 @@ static int spawn(struct exec_dev *ed, const char *const *argv, enum run_purpose 
 
 	if (ed->n_runs >= EXEC_RUNS_MAX) {
 		msgf(reason, reason_len, "%zu children still running", ed->n_runs);
-		return -EBUSY;
+		*err = -EBUSY;
+		return NULL;
 	}
 	struct exec_run *run = calloc(1, sizeof(*run));
 	if (!run || !(run->out = malloc(EXEC_STDOUT_MAX + 1)))
@@ -394,10 +401,10 @@ static int spawn(struct exec_dev *ed, const char *const *argv, enum run_purpose 
 		waitpid(run->pid, NULL, 0);
 		run_free(run);
 		msgf(reason, reason_len, "cannot watch child: %s", strerror(-r));
-		return r;
+		*err = r;
+		return NULL;
 	}
-	*out = run;
-	return 0;
+	return run;
 
 fail_alloc_pipes:
 	r = -ENOMEM;
@@ -411,12 +418,14 @@ fail_pipes:
 	}
 	free(run->out);
 	free(run);
-	return r;
+	*err = r;
+	return NULL;
 fail_alloc:
 	if (run)
 		free(run);
 	msgf(reason, reason_len, "out of memory");
-	return -ENOMEM;
+	*err = -ENOMEM;
+	return NULL;
 }
 
 /* --- results ---------------------------------------------------------------- */
@@ -524,9 +533,11 @@ static void poll_now(struct exec_dev *ed, bool probe)
 {
 	char reason[EXEC_MSG_MAX];
 	struct exec_run *run;
+	int err;
 
 	if (ed->argv_state && !ed->state_busy) {
-		if (spawn(ed, ed->argv_state, RUN_STATE, &run, reason, sizeof(reason)) == 0) {
+		run = spawn(ed, ed->argv_state, RUN_STATE, &err, reason, sizeof(reason));
+		if (run) {
 			ed->state_busy = true;
 			run->probe = probe;
 			run->command_seq = ed->command_seq;
@@ -539,7 +550,8 @@ static void poll_now(struct exec_dev *ed, bool probe)
 		}
 	}
 	if (ed->argv_read && !ed->read_busy) {
-		if (spawn(ed, ed->argv_read, RUN_READ, &run, reason, sizeof(reason)) == 0) {
+		run = spawn(ed, ed->argv_read, RUN_READ, &err, reason, sizeof(reason));
+		if (run) {
 			ed->read_busy = true;
 			run->probe = probe;
 			ed->probes += probe;
@@ -584,6 +596,7 @@ static int exec_command(void *priv, uint64_t id, const cJSON *command)
 	const cJSON *st = cJSON_GetObjectItemCaseSensitive(command, "state");
 	char reason[EXEC_MSG_MAX];
 	struct exec_run *run;
+	int err;
 
 	if (!cJSON_IsString(st)) {
 		ed->host->command_done(ed->dev, id, 0, NULL); /* nothing to change */
@@ -591,10 +604,9 @@ static int exec_command(void *priv, uint64_t id, const cJSON *command)
 	}
 	bool on = strcmp(st->valuestring, "ON") == 0;
 	/* The payload only chooses which configured argv runs. */
-	int r = spawn(ed, on ? ed->argv_on : ed->argv_off, RUN_COMMAND, &run, reason,
-		      sizeof(reason));
-	if (r < 0) {
-		ed->host->command_done(ed->dev, id, r, reason);
+	run = spawn(ed, on ? ed->argv_on : ed->argv_off, RUN_COMMAND, &err, reason, sizeof(reason));
+	if (!run) {
+		ed->host->command_done(ed->dev, id, err, reason);
 		return 0;
 	}
 	run->command_id = id;
@@ -640,8 +652,12 @@ static void exec_destroy(void *priv)
 	exec_disconnect(ed);
 	/* The daemon drops our child watchers after destroy (libev still
 	 * reaps the children), so the runs are freed here. */
-	while (ed->runs)
-		run_free(ed->runs);
+	while (ed->runs) {
+		struct exec_run *run = ed->runs;
+		ed->runs = run->next; /* pop the head */
+		ed->n_runs--;
+		run_destroy(run);
+	}
 	for (size_t i = 0; i < ed->n_env; i++)
 		free(ed->env[i]);
 	free(ed);
