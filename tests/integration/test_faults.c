@@ -574,7 +574,10 @@ Test(faults, broker_restarts_under_a_command_stream)
 				   "    kind: switch\n"
 				   "    on: [%s, \"ON\"]\n"
 				   "    off: [%s, \"OFF\"]\n"
-				   "    env: {RELAY_LOG: %s}\n",
+				   "    env: {RELAY_LOG: %s}\n"
+				   /* A loaded machine spawns slowly: the queue must
+				    * not refuse what the broker accepted. */
+				   "    queue_limit: 1000\n",
 				   tool, tool, relay_log);
 	start_daemon(devices);
 	free(devices);
