@@ -87,32 +87,12 @@ static void publish(const char *user, const char *password, const char *topic, c
 	run_ok(argv);
 }
 
-static bool has_line(const char *text, const char *start, const char *needle)
-{
-	for (const char *line = text; line && *line;) {
-		const char *end = strchr(line, '\n');
-		size_t len = end ? (size_t)(end - line) : strlen(line);
-
-		if (len >= strlen(start) && !strncmp(line, start, strlen(start)) &&
-		    (!needle || memmem(line, len, needle, strlen(needle))))
-			return true;
-		line = end ? end + 1 : NULL;
-	}
-	return false;
-}
-
 static void expect_seen(const char *start, const char *needle)
 {
 	char *text = NULL;
 
-	for (int waited = 0; waited < WAIT_MS; waited += 50) {
-		text = th_read_file(t.watch_log);
-		bool found = text && has_line(text, start, needle);
-		free(text);
-		if (found)
-			return;
-		usleep(50 * 1000);
-	}
+	if (th_wait_file_line(t.watch_log, start, needle, WAIT_MS))
+		return;
 	text = th_read_file(t.watch_log);
 	cr_assert_fail("never carried %s with %s; carried:\n%s\ndaemon log:\n%s", start,
 		       needle ? needle : "anything", text ? text : "", th_daemon_log(&t.daemon));

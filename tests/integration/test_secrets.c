@@ -114,35 +114,14 @@ static void publish(const char *topic, const char *payload)
 	run_ok(argv);
 }
 
-/* Whether `text` has a line that starts with `start` (mosquitto_sub -v
- * prints "topic payload") and contains `needle`. */
-static bool has_line(const char *text, const char *start, const char *needle)
-{
-	for (const char *line = text; line && *line;) {
-		const char *end = strchr(line, '\n');
-		size_t len = end ? (size_t)(end - line) : strlen(line);
-
-		if (len >= strlen(start) && !strncmp(line, start, strlen(start)) &&
-		    (!needle || memmem(line, len, needle, strlen(needle))))
-			return true;
-		line = end ? end + 1 : NULL;
-	}
-	return false;
-}
-
-/* Waits until the subscriber has seen such a line. */
+/* Waits until the subscriber has seen a line starting with `start` and
+ * holding `needle`. */
 static void expect_seen(const char *start, const char *needle)
 {
 	char *text = NULL;
 
-	for (int waited = 0; waited < WAIT_MS; waited += 50) {
-		text = th_read_file(t.sub_log);
-		bool found = text && has_line(text, start, needle);
-		free(text);
-		if (found)
-			return;
-		usleep(50 * 1000);
-	}
+	if (th_wait_file_line(t.sub_log, start, needle, WAIT_MS))
+		return;
 	text = th_read_file(t.sub_log);
 	cr_assert_fail("the broker never carried %s with %s; it carried:\n%s\ndaemon log:\n%s",
 		       start, needle ? needle : "anything", text ? text : "",
@@ -229,7 +208,7 @@ static void never_shown(const char *password_lines)
 	cr_expect(strstr(log, "keepalve"), "the failed reload is not in the log:\n%s", log);
 	char *carried = th_read_file(t.sub_log);
 	cr_assert_not_null(carried);
-	cr_expect(has_line(carried, "smarthub/bridge/response/reload ", "keepalve"),
+	cr_expect(th_text_has_line(carried, "smarthub/bridge/response/reload ", "keepalve"),
 		  "the failed reload's response does not say why:\n%s", carried);
 	expect_no_password("the daemon's log", log);
 	free(log);

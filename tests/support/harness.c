@@ -422,6 +422,35 @@ char *th_read_file(const char *path)
 	return buf;
 }
 
+bool th_text_has_line(const char *text, const char *start, const char *needle)
+{
+	size_t start_len = strlen(start);
+	for (const char *line = text; line && *line;) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+
+		if (len >= start_len && !strncmp(line, start, start_len) &&
+		    (!needle || memmem(line, len, needle, strlen(needle))))
+			return true;
+		line = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+bool th_wait_file_line(const char *path, const char *start, const char *needle, int timeout_ms)
+{
+	for (int waited = 0;; waited += 50) {
+		char *text = th_read_file(path);
+		bool found = text && th_text_has_line(text, start, needle);
+		free(text);
+		if (found)
+			return true;
+		if (waited >= timeout_ms)
+			return false;
+		usleep(50 * 1000);
+	}
+}
+
 /* ---- children ---- */
 
 /* Variables a surrounding systemd or journald would hand us: a child must

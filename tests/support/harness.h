@@ -56,6 +56,11 @@ void th_rmtree(const char *path);
 int th_write_file(const char *path, const char *text);
 /* The whole file, NUL-terminated; NULL if unreadable. Caller frees. */
 char *th_read_file(const char *path);
+/* Whether `text` has a line that starts with `start` and contains `needle`
+ * (NULL: anything), e.g. the "topic payload" lines of mosquitto_sub -v. */
+bool th_text_has_line(const char *text, const char *start, const char *needle);
+/* Waits (at most timeout_ms) until the file at `path` has such a line. */
+bool th_wait_file_line(const char *path, const char *start, const char *needle, int timeout_ms);
 /* malloc'd printf; aborts on out of memory (tests only). Caller frees. */
 char *th_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
