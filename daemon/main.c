@@ -4,12 +4,12 @@
  * shutdown. Everything else lives in the hub (devices, scenes) and the
  * bridge (MQTT); this file wires them to one libev loop and to systemd.
  */
-#include "bridge.h"
-#include "config.h"
-#include "hub.h"
-#include "log.h"
-#include "notify.h"
-#include "scene.h"
+#include "mqtt/bridge.h"
+#include "config/config.h"
+#include "core/hub.h"
+#include "util/log.h"
+#include "util/notify.h"
+#include "scenes/scene.h"
 
 #include <errno.h>
 #include <getopt.h>

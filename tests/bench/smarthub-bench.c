@@ -54,7 +54,7 @@
 /* Rows of the result table. */
 #define ROWS_MAX 48
 /* The daemon's limit on devices (SH_CONFIG_DEVICES_MAX in
- * daemon/config_internal.h): the memory scenario wants 5,000 and falls
+ * daemon/config/config_internal.h): the memory scenario wants 5,000 and falls
  * back to this when the daemon refuses them. */
 #define SMARTHUBD_DEVICES_MAX 4096
 /* smarthubd's exit status for a bad configuration (EX_CONFIG). */

@@ -7,7 +7,7 @@
  * current state, and is printed again, as it would be when queued and
  * published.
  */
-#include "kind.h"
+#include "kinds/kind.h"
 
 #include <cjson/cJSON.h>
 #include <stdint.h>

@@ -11,8 +11,8 @@
  * value never appears in the summary or in an error message.
  */
 #define _GNU_SOURCE /* memmem, open_memstream */
-#include "config.h"
-#include "diag.h"
+#include "config/config.h"
+#include "config/diag.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -10,7 +10,7 @@
 #ifndef SMARTHUB_TEST_HUB_FIXTURE_H
 #define SMARTHUB_TEST_HUB_FIXTURE_H
 
-#include "hub.h"
+#include "core/hub.h"
 #include <stdbool.h>
 #include <stddef.h>
 

@@ -10,8 +10,8 @@
  * afterwards) or read from tests/unit/configs/.
  */
 #define _GNU_SOURCE /* nftw */
-#include "config.h"
-#include "node.h"
+#include "config/config.h"
+#include "config/node.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -8,7 +8,7 @@
  */
 #include "hub_fixture.h"
 #include "harness.h"
-#include "kind.h"
+#include "kinds/kind.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Tests of the Home Assistant discovery payloads (daemon/discovery.c): for
+ * Tests of the Home Assistant discovery payloads (daemon/mqtt/discovery.c): for
  * each kind, the topics, the keys Home Assistant requires and the values it
  * interprets (templates, payloads, units), checked without a broker.
  */
-#include "discovery.h"
+#include "mqtt/discovery.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Tests of the bridge's inbox (daemon/inbox.c): order, the oldest message
+ * Tests of the bridge's inbox (daemon/util/inbox.c): order, the oldest message
  * making room for a new one, connection events surviving a flood,
  * oversized payloads never copied, and many threads pushing at once.
  */
-#include "inbox.h"
+#include "util/inbox.h"
 
 #include <criterion/criterion.h>
 #include <pthread.h>

@@ -12,7 +12,7 @@
  */
 #define _GNU_SOURCE
 #include "hub_fixture.h"
-#include "scene.h"
+#include "scenes/scene.h"
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>

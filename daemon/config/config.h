@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The configuration: one YAML file read with libyaml into a tree of
+ * struct sh_node (every node keeps file, line and column), then checked
+ * against the schema into struct sh_config.
+ *
+ * Checking is strict and complete: unknown keys, wrong types, bad
+ * durations, invalid device ids, unknown references, depends_on cycles,
+ * scenes that call themselves, YAML syntax errors, missing secrets and
+ * environment variables each add one "file:line:column: message" to the
+ * caller's struct sh_diag, and loading goes on to find the rest.
+ *
+ * Substitution happens while reading: `!secret name` takes `name` from
+ * secrets.yaml beside the file; `${VAR}` and `${VAR:-default}` inside any
+ * scalar come from the environment. Secret values are marked on the node
+ * (never printed by --check-config or logged).
+ *
+ * Driver options (every key of a device that is not common to all devices)
+ * stay a node map, handed to the driver's create() through the host API.
+ *
+ * Ownership: sh_config_load() returns a config the caller owns and frees
+ * with sh_config_free(); every string, node and step inside belongs to it.
+ */
+#ifndef SMARTHUB_CONFIG_H
+#define SMARTHUB_CONFIG_H
+
+#include "config/diag.h"
+#include <smarthub/plugin.h>
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SH_EX_CONFIG 78 /* sysexits.h EX_CONFIG */
+
+struct sh_backoff {
+	uint64_t initial_ms; /* first retry delay; default 1s */
+	uint64_t max_ms;     /* cap; default 60s */
+	double factor;       /* growth per failure; default 2.0 */
+	double jitter;       /* +- fraction of the delay; default 0.2 */
+};
+
+struct sh_mqtt_config {
+	char *url;        /* tcp://host:port or mqtts://host:port; default tcp://127.0.0.1:1883 */
+	char *base_topic; /* default "smarthub" */
+	char *client_id;  /* default "smarthub" */
+	char *username;   /* NULL when absent */
+	char *password; /* from password, password_file or !secret; NULL when absent. Never log. */
+	char *ca_file;  /* TLS; NULL when absent */
+	char *cert_file;
+	char *key_file;
+	unsigned keepalive_s;        /* default 60 */
+	int qos;                     /* for state publications, 0 or 1; default 1 */
+	bool retain;                 /* retain state; default true */
+	size_t max_payload;          /* bytes; larger inbound payloads are refused; default 65536 */
+	size_t inbox_limit;          /* messages waiting for the loop; default 1024 */
+	unsigned events_per_second;  /* bridge/event rate limit; default 20 */
+	struct sh_backoff reconnect; /* default 1s .. 30s */
+};
+
+struct sh_homeassistant_config {
+	bool discovery;     /* default false */
+	char *prefix;       /* default "homeassistant" */
+	char *status_topic; /* birth topic; default "<prefix>/status" */
+};
+
+struct sh_hub_config {
+	unsigned max_connecting; /* simultaneous connection attempts; 0 = no cap */
+	unsigned workers;        /* worker threads; default 2 */
+};
+
+struct sh_device_config {
+	char *id;          /* the mapping key; a valid MQTT topic level */
+	char *name;        /* friendly name; defaults to id */
+	char *driver;      /* plugin name */
+	char *kind;        /* "light", "switch", "speaker", "sensor" */
+	char **depends_on; /* device ids */
+	size_t n_depends_on;
+	uint64_t connect_timeout_ms; /* default 10s */
+	uint64_t command_timeout_ms; /* default 10s */
+	uint64_t min_interval_ms;    /* default 0 */
+	size_t queue_limit;          /* default 16 */
+	bool queue_while_offline;    /* keep the latest command for reconnect; default false */
+	struct sh_backoff backoff;
+	const struct sh_node *node; /* the device's mapping (for positions) */
+	struct sh_node *options;    /* map of driver keys (possibly empty); owned by the config */
+	/* Canonical text of everything above and the options: two configs
+	 * describe the same device iff their fingerprints are equal. */
+	char *fingerprint;
+};
+
+enum sh_step_type {
+	SH_STEP_SEQUENCE,
+	SH_STEP_PARALLEL,
+	SH_STEP_DEVICE,
+	SH_STEP_DELAY,
+	SH_STEP_WAIT,
+	SH_STEP_SCENE,
+};
+
+/* One condition of a wait: every field of `state` must equal the device's
+ * state; the pseudo-field "availability" compares with "online"/"offline". */
+struct sh_wait_condition {
+	char *device;
+	cJSON *state; /* object */
+	const struct sh_node *node;
+};
+
+struct sh_step {
+	enum sh_step_type type;
+	const struct sh_node *node;
+	char *path;          /* e.g. "steps[2].parallel[1]" */
+	uint64_t timeout_ms; /* 0: none (a wait defaults to none too) */
+	unsigned retry;      /* extra attempts after a failure */
+	bool continue_on_error;
+	/* SEQUENCE, PARALLEL */
+	struct sh_step **children;
+	size_t n_children;
+	/* DEVICE: command validated against the device kind at load */
+	char *device;
+	cJSON *set; /* object */
+	/* DELAY */
+	uint64_t delay_ms;
+	/* WAIT: any of these; a plain `wait: {device, state}` has one */
+	struct sh_wait_condition *conditions;
+	size_t n_conditions;
+	/* SCENE */
+	char *scene;
+};
+
+enum sh_scene_mode {
+	SH_SCENE_SINGLE,
+	SH_SCENE_RESTART,
+	SH_SCENE_QUEUED,
+	SH_SCENE_PARALLEL,
+};
+
+/* "single", "restart", "queued", "parallel" */
+const char *sh_scene_mode_name(enum sh_scene_mode mode);
+
+struct sh_scene_config {
+	char *name;              /* the mapping key; a valid topic level */
+	char *friendly_name;     /* `name:`; defaults to the key */
+	enum sh_scene_mode mode; /* default single */
+	unsigned max;            /* queued/parallel limit; default 10 */
+	struct sh_step *root;    /* a SEQUENCE holding `steps`, path "steps" */
+	const struct sh_node *node;
+	char *fingerprint; /* as for devices */
+};
+
+struct sh_config {
+	char *path;
+	struct sh_node *root; /* owns the node tree */
+	struct sh_mqtt_config mqtt;
+	struct sh_homeassistant_config homeassistant;
+	struct sh_hub_config hub;
+	char *plugin_dir;            /* plugins.dir; default the build's install dir */
+	enum sh_log_level log_level; /* log.level; default info */
+	struct sh_device_config *devices;
+	size_t n_devices;
+	struct sh_scene_config *scenes;
+	size_t n_scenes;
+	char **on_start; /* scenes to run once the hub starts */
+	size_t n_on_start;
+};
+
+/*
+ * Loads and checks `path`. Returns 0 and *out, or a negative errno with
+ * every error added to `diag` and *out NULL (-EINVAL for an invalid file,
+ * -ENOENT and the like when it cannot be read). `diag` may be NULL when
+ * the caller wants no messages; the file is refused all the same.
+ */
+int sh_config_load(const char *path, struct sh_config **out, struct sh_diag *diag);
+void sh_config_free(struct sh_config *config);
+
+/* A human summary for --check-config: counts, devices, scenes, the broker
+ * (never the password). */
+void sh_config_print_summary(const struct sh_config *config, FILE *out);
+
+const struct sh_device_config *sh_config_find_device(const struct sh_config *config,
+						     const char *id);
+const struct sh_scene_config *sh_config_find_scene(const struct sh_config *config,
+						   const char *name);
+
+/* "250ms", "2s", "1.5s", "5m", "1h", and a bare number of milliseconds.
+ * Returns 0 or -EINVAL. */
+int sh_duration_parse(const char *text, uint64_t *ms);
+
+/* True when `id` can be one MQTT topic level: not empty, no '+', '#', '/'. */
+bool sh_topic_level_valid(const char *id);
+
+/*
+ * Node readers shared by the config loader and the host's opt_* functions.
+ * Each converts a scalar node, adding "file:line:column: <what> must be
+ * ..." to `diag` and returning -EINVAL when it cannot.
+ */
+int sh_node_to_bool(const struct sh_node *node, struct sh_diag *diag, bool *out);
+int sh_node_to_ll(const struct sh_node *node, long long min, long long max, struct sh_diag *diag,
+		  long long *out);
+int sh_node_to_double(const struct sh_node *node, double min, double max, struct sh_diag *diag,
+		      double *out);
+int sh_node_to_duration(const struct sh_node *node, struct sh_diag *diag, uint64_t *ms);
+/* The value of `key` in a map node, or NULL. Does not mark it used. */
+struct sh_node *sh_node_get(const struct sh_node *map, const char *key);
+/* A YAML value as JSON: quoted scalars are strings; unquoted true/false,
+ * null/~ and numbers convert; maps and sequences recurse. Caller owns. */
+cJSON *sh_node_to_json(const struct sh_node *node);
+
+#endif

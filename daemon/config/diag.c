@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Diagnostics: collects the "file:line:column: message" errors of one
+ * configuration load (and of the device creation that follows it), so that
+ * a user sees every mistake of a file in one run instead of fixing them one
+ * restart at a time.
+ *
+ * Owns the formatted messages of a struct sh_diag. The list is bounded by
+ * SH_DIAG_LIMIT: a file that is not YAML at all must not turn into an
+ * unbounded list of complaints; errors past the limit are only counted.
+ * Control characters in a message (a key written with "\n" in quotes, say)
+ * are replaced, so one error is always one line of a terminal or journal.
+ */
+#include "config/diag.h"
+#include "util/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The longest message kept; longer ones are cut (values echoed in messages
+ * are short, so only a pathological key or path gets here). */
+#define SH_DIAG_MESSAGE_MAX 1024
+
+static void diag_push(struct sh_diag *diag, const char *prefix, const char *text)
+{
+	if (diag->count >= SH_DIAG_LIMIT) {
+		diag->dropped++;
+		return;
+	}
+	if (diag->count % 16 == 0) {
+		char **grown = realloc(diag->messages, (diag->count + 16) * sizeof(*grown));
+		if (!grown) {
+			diag->dropped++;
+			return;
+		}
+		diag->messages = grown;
+	}
+	size_t plen = strlen(prefix);
+	size_t tlen = strlen(text);
+	char *msg = malloc(plen + tlen + 1);
+	if (!msg) {
+		diag->dropped++;
+		return;
+	}
+	memcpy(msg, prefix, plen);
+	memcpy(msg + plen, text, tlen + 1);
+	/* One error, one line, whatever the file contained. */
+	for (char *c = msg; *c; c++) {
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	}
+	diag->messages[diag->count++] = msg;
+}
+
+__attribute__((format(printf, 3, 0))) static void
+diag_vpush(struct sh_diag *diag, const char *prefix, const char *fmt, va_list ap)
+{
+	char text[SH_DIAG_MESSAGE_MAX];
+
+	vsnprintf(text, sizeof(text), fmt, ap);
+	diag_push(diag, prefix, text);
+}
+
+void sh_diag_addv(struct sh_diag *diag, const struct sh_node *at, const char *fmt, va_list ap)
+{
+	char prefix[SH_DIAG_MESSAGE_MAX / 2] = "";
+
+	if (!diag)
+		return;
+	if (at && at->file)
+		snprintf(prefix, sizeof(prefix), "%s:%u:%u: ", at->file, at->line, at->column);
+	diag_vpush(diag, prefix, fmt, ap);
+}
+
+void sh_diag_add(struct sh_diag *diag, const struct sh_node *at, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sh_diag_addv(diag, at, fmt, ap);
+	va_end(ap);
+}
+
+void sh_diag_add_at(struct sh_diag *diag, const char *file, unsigned line, unsigned column,
+		    const char *fmt, ...)
+{
+	char prefix[SH_DIAG_MESSAGE_MAX / 2] = "";
+	va_list ap;
+
+	if (!diag)
+		return;
+	if (file)
+		snprintf(prefix, sizeof(prefix), "%s:%u:%u: ", file, line, column);
+	va_start(ap, fmt);
+	diag_vpush(diag, prefix, fmt, ap);
+	va_end(ap);
+}
+
+size_t sh_diag_errors(const struct sh_diag *diag)
+{
+	return diag ? diag->count + diag->dropped : 0;
+}
+
+void sh_diag_print(const struct sh_diag *diag, FILE *out)
+{
+	if (!diag)
+		return;
+	for (size_t i = 0; i < diag->count; i++)
+		fprintf(out, "%s\n", diag->messages[i]);
+	if (diag->dropped)
+		fprintf(out, "... and %zu more error%s\n", diag->dropped,
+			diag->dropped == 1 ? "" : "s");
+}
+
+void sh_diag_log(const struct sh_diag *diag)
+{
+	if (!diag)
+		return;
+	for (size_t i = 0; i < diag->count; i++)
+		sh_log_error("%s", diag->messages[i]);
+	if (diag->dropped)
+		sh_log_error("... and %zu more error%s", diag->dropped,
+			     diag->dropped == 1 ? "" : "s");
+}
+
+void sh_diag_clear(struct sh_diag *diag)
+{
+	if (!diag)
+		return;
+	for (size_t i = 0; i < diag->count; i++)
+		free(diag->messages[i]);
+	free(diag->messages);
+	diag->messages = NULL;
+	diag->count = 0;
+	diag->dropped = 0;
+}

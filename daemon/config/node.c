@@ -1,0 +1,1271 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The YAML reader of the configuration: libyaml events in, a tree of
+ * struct sh_node out, each node with its 1-based line and column, with
+ * `!secret` and `${VAR}` substituted on the way. Also the scalar readers
+ * (booleans, integers, numbers, durations) shared by the config loader and
+ * the drivers' option readers, and the YAML-to-JSON conversion of commands
+ * and fingerprints.
+ *
+ * Owns the documents it parses: one arena per document, so that a tree of
+ * thousands of small nodes is freed at once and no node is ever freed while
+ * another points to it (driver options share the device's nodes).
+ *
+ * Which nodes hold secrets or already failed is kept beside the tree, in a
+ * list per document, because struct sh_node is part of the driver ABI and
+ * cannot grow a field. A process-wide list of live documents lets the
+ * readers answer "is this a secret?" for any node pointer without reading
+ * past a node that some other code made on its own.
+ */
+#include "config/node.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#define ARENA_CHUNK 65536u
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, size;
+	max_align_t data[];
+};
+
+/* Every node this module makes; the key position lives beside the node
+ * because the ABI's struct has no room for it. */
+struct node_ext {
+	struct sh_node node;
+	unsigned key_line, key_column;
+};
+
+#define FLAG_SECRET 0x1u
+#define FLAG_REPORTED 0x2u
+
+struct flagged {
+	const struct sh_node *node;
+	unsigned flags;
+};
+
+struct sh_node_doc {
+	struct arena_chunk *chunks;
+	struct sh_node *root;
+	const char *file;
+	struct flagged *flagged;
+	size_t n_flagged;
+	struct sh_node_doc *live_prev, *live_next;
+};
+
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sh_node_doc *live_docs;
+
+/* --- the arena ------------------------------------------------------------ */
+
+void *sh_node_doc_alloc(struct sh_node_doc *doc, size_t size)
+{
+	size_t align = sizeof(max_align_t);
+	size = (size + align - 1) / align * align;
+	if (size == 0)
+		size = align;
+
+	struct arena_chunk *c = doc->chunks;
+	if (!c || c->size - c->used < size) {
+		size_t csize = size > ARENA_CHUNK / 2 ? size : ARENA_CHUNK;
+		c = malloc(sizeof(*c) + csize);
+		if (!c)
+			return NULL;
+		c->size = csize;
+		c->used = 0;
+		/* A big block gets its own chunk behind the current one, so the
+		 * current one keeps serving small allocations. */
+		if (csize != ARENA_CHUNK && doc->chunks) {
+			c->next = doc->chunks->next;
+			doc->chunks->next = c;
+		} else {
+			c->next = doc->chunks;
+			doc->chunks = c;
+		}
+	}
+	void *p = (char *)c->data + c->used;
+	c->used += size;
+	memset(p, 0, size);
+	return p;
+}
+
+static char *doc_strndup(struct sh_node_doc *doc, const char *s, size_t n)
+{
+	char *p = sh_node_doc_alloc(doc, n + 1);
+	if (p) {
+		memcpy(p, s, n);
+		p[n] = '\0';
+	}
+	return p;
+}
+
+char *sh_node_doc_strdup(struct sh_node_doc *doc, const char *s)
+{
+	return s ? doc_strndup(doc, s, strlen(s)) : NULL;
+}
+
+static struct sh_node_doc *doc_new(const char *file)
+{
+	struct sh_node_doc *doc = calloc(1, sizeof(*doc));
+	if (!doc)
+		return NULL;
+	doc->file = sh_node_doc_strdup(doc, file);
+	if (!doc->file) {
+		free(doc);
+		return NULL;
+	}
+	pthread_mutex_lock(&live_lock);
+	doc->live_next = live_docs;
+	if (live_docs)
+		live_docs->live_prev = doc;
+	live_docs = doc;
+	pthread_mutex_unlock(&live_lock);
+	return doc;
+}
+
+void sh_node_doc_free(struct sh_node_doc *doc)
+{
+	if (!doc)
+		return;
+	pthread_mutex_lock(&live_lock);
+	if (doc->live_prev)
+		doc->live_prev->live_next = doc->live_next;
+	else
+		live_docs = doc->live_next;
+	if (doc->live_next)
+		doc->live_next->live_prev = doc->live_prev;
+	pthread_mutex_unlock(&live_lock);
+
+	struct arena_chunk *c = doc->chunks;
+	while (c) {
+		struct arena_chunk *next = c->next;
+		free(c);
+		c = next;
+	}
+	free(doc->flagged);
+	free(doc);
+}
+
+struct sh_node *sh_node_doc_root(const struct sh_node_doc *doc)
+{
+	return doc->root;
+}
+
+const char *sh_node_doc_file(const struct sh_node_doc *doc)
+{
+	return doc->file;
+}
+
+static struct sh_node *node_new(struct sh_node_doc *doc, enum sh_node_type type, unsigned line,
+				unsigned column)
+{
+	struct node_ext *ext = sh_node_doc_alloc(doc, sizeof(*ext));
+	if (!ext)
+		return NULL;
+	ext->node.type = type;
+	ext->node.file = doc->file;
+	ext->node.line = line;
+	ext->node.column = column;
+	ext->key_line = line;
+	ext->key_column = column;
+	return &ext->node;
+}
+
+struct sh_node *sh_node_doc_new_map(struct sh_node_doc *doc, const struct sh_node *at,
+				    struct sh_node *const *items, size_t n_items)
+{
+	struct sh_node *map = node_new(doc, SH_NODE_MAP, at ? at->line : 1, at ? at->column : 1);
+	if (!map)
+		return NULL;
+	if (n_items) {
+		map->items = sh_node_doc_alloc(doc, n_items * sizeof(*map->items));
+		if (!map->items)
+			return NULL;
+		memcpy(map->items, items, n_items * sizeof(*map->items));
+		map->n_items = n_items;
+	}
+	return map;
+}
+
+void sh_node_key_position(const struct sh_node *node, unsigned *line, unsigned *column)
+{
+	const struct node_ext *ext = (const struct node_ext *)node;
+	*line = ext->key_line;
+	*column = ext->key_column;
+}
+
+/* --- flags kept beside the tree ------------------------------------------ */
+
+static void doc_flag_locked(struct sh_node_doc *doc, const struct sh_node *node, unsigned flags)
+{
+	for (size_t i = 0; i < doc->n_flagged; i++) {
+		if (doc->flagged[i].node == node) {
+			doc->flagged[i].flags |= flags;
+			return;
+		}
+	}
+	/* Past the limit the file has thousands of errors already; losing
+	 * the "reported" mark only costs a duplicate message. Secrets are
+	 * bounded by the secrets file instead, see lookup_secret(). */
+	if (doc->n_flagged >= SH_NODE_FLAGGED_LIMIT)
+		return;
+	if (doc->n_flagged % 64 == 0) {
+		struct flagged *grown =
+			realloc(doc->flagged, (doc->n_flagged + 64) * sizeof(*grown));
+		if (!grown)
+			return;
+		doc->flagged = grown;
+	}
+	doc->flagged[doc->n_flagged++] = (struct flagged){node, flags};
+}
+
+static void doc_flag(struct sh_node_doc *doc, const struct sh_node *node, unsigned flags)
+{
+	pthread_mutex_lock(&live_lock);
+	doc_flag_locked(doc, node, flags);
+	pthread_mutex_unlock(&live_lock);
+}
+
+static unsigned node_flags(const struct sh_node *node)
+{
+	unsigned flags = 0;
+
+	if (!node)
+		return 0;
+	pthread_mutex_lock(&live_lock);
+	for (struct sh_node_doc *doc = live_docs; doc && !flags; doc = doc->live_next) {
+		for (size_t i = 0; i < doc->n_flagged; i++) {
+			if (doc->flagged[i].node == node) {
+				flags = doc->flagged[i].flags;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&live_lock);
+	return flags;
+}
+
+bool sh_node_is_secret(const struct sh_node *node)
+{
+	return node_flags(node) & FLAG_SECRET;
+}
+
+bool sh_node_is_reported(const struct sh_node *node)
+{
+	return node_flags(node) & FLAG_REPORTED;
+}
+
+void sh_node_mark_reported(const struct sh_node *node)
+{
+	if (!node)
+		return;
+	pthread_mutex_lock(&live_lock);
+	for (struct sh_node_doc *doc = live_docs; doc; doc = doc->live_next) {
+		if (doc->file == node->file) {
+			doc_flag_locked(doc, node, FLAG_REPORTED);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&live_lock);
+}
+
+/* --- reading a file -------------------------------------------------------- */
+
+static int read_file(const char *path, char **text, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -errno;
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		return -EISDIR;
+	}
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	if (!buf) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	int err = 0;
+	for (;;) {
+		if (n == cap) {
+			if (cap >= SH_NODE_FILE_MAX) {
+				err = -EFBIG;
+				break;
+			}
+			cap *= 2;
+			char *grown = realloc(buf, cap);
+			if (!grown) {
+				err = -ENOMEM;
+				break;
+			}
+			buf = grown;
+		}
+		size_t got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0) {
+			if (ferror(f))
+				err = -EIO;
+			break;
+		}
+	}
+	fclose(f);
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
+/* --- the parser ------------------------------------------------------------ */
+
+struct parser {
+	yaml_parser_t yp;
+	struct sh_node_doc *doc;
+	struct sh_diag *diag;
+	unsigned flags;
+	size_t nodes;
+	int fatal; /* 0, or why parsing stopped (-EINVAL, -ENOMEM) */
+	/* secrets.yaml, read on the first !secret */
+	bool secrets_tried;
+	int secrets_err;
+	char *secrets_path;
+	struct sh_node_doc *secrets;
+};
+
+static void mark_error(struct parser *p, const struct sh_node *node, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void mark_error(struct parser *p, const struct sh_node *node, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	sh_diag_addv(p->diag, node, fmt, ap);
+	va_end(ap);
+	doc_flag(p->doc, node, FLAG_REPORTED);
+}
+
+static void syntax_error(struct parser *p)
+{
+	const yaml_parser_t *yp = &p->yp;
+
+	if (yp->error == YAML_MEMORY_ERROR) {
+		sh_diag_add(p->diag, NULL, "%s: out of memory", p->doc->file);
+		p->fatal = -ENOMEM;
+		return;
+	}
+	p->fatal = -EINVAL;
+	if (yp->error == YAML_READER_ERROR) {
+		/* The reader reports a byte offset, not a mark. */
+		sh_diag_add_at(p->diag, p->doc->file, (unsigned)yp->mark.line + 1,
+			       (unsigned)yp->mark.column + 1, "not valid text: %s (byte %zu)",
+			       yp->problem ? yp->problem : "bad encoding", yp->problem_offset);
+		return;
+	}
+	const char *problem = yp->problem ? yp->problem : "not valid YAML";
+	if (yp->context) {
+		sh_diag_add_at(p->diag, p->doc->file, (unsigned)yp->problem_mark.line + 1,
+			       (unsigned)yp->problem_mark.column + 1,
+			       "YAML syntax error: %s (%s at line %u, column %u)", problem,
+			       yp->context, (unsigned)yp->context_mark.line + 1,
+			       (unsigned)yp->context_mark.column + 1);
+	} else {
+		sh_diag_add_at(p->diag, p->doc->file, (unsigned)yp->problem_mark.line + 1,
+			       (unsigned)yp->problem_mark.column + 1, "YAML syntax error: %s",
+			       problem);
+	}
+}
+
+static int next_event(struct parser *p, yaml_event_t *ev)
+{
+	if (!yaml_parser_parse(&p->yp, ev)) {
+		syntax_error(p);
+		return p->fatal;
+	}
+	return 0;
+}
+
+static bool valid_var_name(const char *s, size_t n)
+{
+	if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
+			return false;
+	}
+	return true;
+}
+
+struct strbuf {
+	char *data;
+	size_t len, cap;
+	bool overflow;
+};
+
+static void sb_add(struct strbuf *sb, const char *s, size_t n)
+{
+	if (sb->overflow || sb->len + n + 1 > SH_NODE_VALUE_MAX) {
+		sb->overflow = true;
+		return;
+	}
+	if (!sb->data || sb->len + n + 1 > sb->cap) {
+		size_t cap = sb->cap ? sb->cap : 64;
+		while (cap < sb->len + n + 1)
+			cap *= 2;
+		char *grown = realloc(sb->data, cap);
+		if (!grown) {
+			sb->overflow = true;
+			return;
+		}
+		sb->data = grown;
+		sb->cap = cap;
+	}
+	memcpy(sb->data + sb->len, s, n);
+	sb->len += n;
+	sb->data[sb->len] = '\0';
+}
+
+/*
+ * Replaces ${VAR} and ${VAR:-default} in `node`'s value. The default is
+ * taken when the variable is unset or empty, as in the shell. An error
+ * leaves the value as written and marks the node reported.
+ */
+static void substitute_env(struct parser *p, struct sh_node *node)
+{
+	const char *v = node->value;
+	struct strbuf sb = {0};
+	bool failed = false;
+
+	while (*v) {
+		const char *dollar = strchr(v, '$');
+		if (!dollar) {
+			sb_add(&sb, v, strlen(v));
+			break;
+		}
+		sb_add(&sb, v, (size_t)(dollar - v));
+		if (dollar[1] == '$' && dollar[2] == '{') { /* $${ is a literal ${ */
+			sb_add(&sb, "${", 2);
+			v = dollar + 3;
+			continue;
+		}
+		if (dollar[1] != '{') {
+			sb_add(&sb, "$", 1);
+			v = dollar + 1;
+			continue;
+		}
+		const char *name = dollar + 2;
+		const char *close = strchr(name, '}');
+		if (!close) {
+			mark_error(p, node, "unterminated ${ (write ${NAME} or ${NAME:-default})");
+			failed = true;
+			break;
+		}
+		const char *sep = strstr(name, ":-");
+		size_t name_len =
+			(sep && sep < close) ? (size_t)(sep - name) : (size_t)(close - name);
+		if (!valid_var_name(name, name_len)) {
+			mark_error(p, node,
+				   "bad variable reference '${%.*s}' (write ${NAME} or "
+				   "${NAME:-default})",
+				   (int)((close - name) > 60 ? 60 : (close - name)), name);
+			failed = true;
+			break;
+		}
+		char var[256];
+		if (name_len >= sizeof(var)) {
+			mark_error(p, node, "variable name too long");
+			failed = true;
+			break;
+		}
+		memcpy(var, name, name_len);
+		var[name_len] = '\0';
+		const char *value = getenv(var);
+		if (sep && sep < close) {
+			if (!value || !*value) {
+				value = NULL;
+				sb_add(&sb, sep + 2, (size_t)(close - (sep + 2)));
+			}
+		} else if (!value) {
+			mark_error(p, node,
+				   "environment variable '%s' is not set (or write ${%s:-default})",
+				   var, var);
+			failed = true;
+			break;
+		}
+		if (value)
+			sb_add(&sb, value, strlen(value));
+		v = close + 1;
+	}
+	if (!failed && sb.overflow) {
+		mark_error(p, node, "value longer than %u bytes after substitution",
+			   SH_NODE_VALUE_MAX);
+		failed = true;
+	}
+	if (!failed) {
+		char *copy = doc_strndup(p->doc, sb.data ? sb.data : "", sb.len);
+		if (copy)
+			node->value = copy;
+		else
+			p->fatal = -ENOMEM;
+	}
+	free(sb.data);
+}
+
+static void load_secrets(struct parser *p)
+{
+	const char *file = p->doc->file;
+	const char *slash = strrchr(file, '/');
+	size_t dir_len = slash ? (size_t)(slash - file) + 1 : 0;
+	size_t len = dir_len + sizeof(SH_SECRETS_FILE);
+
+	p->secrets_tried = true;
+	p->secrets_path = sh_node_doc_alloc(p->doc, len);
+	if (!p->secrets_path) {
+		p->secrets_err = -ENOMEM;
+		return;
+	}
+	memcpy(p->secrets_path, file, dir_len);
+	memcpy(p->secrets_path + dir_len, SH_SECRETS_FILE, sizeof(SH_SECRETS_FILE));
+
+	char *text;
+	size_t text_len;
+	p->secrets_err = read_file(p->secrets_path, &text, &text_len);
+	if (p->secrets_err)
+		return;
+	/* Its own syntax errors are reported with its own positions; its
+	 * values are never substituted again. */
+	p->secrets_err =
+		sh_node_doc_parse(p->secrets_path, text, text_len, 0, &p->secrets, p->diag);
+	free(text);
+	if (p->secrets_err)
+		return;
+	struct sh_node *root = sh_node_doc_root(p->secrets);
+	if (root->type != SH_NODE_MAP) {
+		sh_diag_add(p->diag, root, "the secrets file must be a mapping of names to values");
+		p->secrets_err = -EINVAL;
+	}
+}
+
+static void substitute_secret(struct parser *p, struct sh_node *node)
+{
+	const char *name = node->value;
+
+	if (!(p->flags & SH_NODE_SUBSTITUTE)) {
+		mark_error(p, node, "!secret cannot be used in this file");
+		return;
+	}
+	if (!p->secrets_tried)
+		load_secrets(p);
+	/* The value written is the secret's name, not the secret: from here
+	 * on the node is one whose value must never be quoted. */
+	doc_flag(p->doc, node, FLAG_SECRET);
+	if (p->secrets_err == -EINVAL) { /* the secrets file was reported */
+		doc_flag(p->doc, node, FLAG_REPORTED);
+		node->value = "";
+		return;
+	}
+	if (p->secrets_err) {
+		mark_error(p, node, "secret '%.60s': cannot read %s: %s", name, p->secrets_path,
+			   strerror(-p->secrets_err));
+		node->value = "";
+		return;
+	}
+	const struct sh_node *secret = sh_node_get(sh_node_doc_root(p->secrets), name);
+	if (!secret) {
+		mark_error(p, node, "secret '%.60s' is not in %s", name, p->secrets_path);
+		node->value = "";
+		return;
+	}
+	if (secret->type != SH_NODE_SCALAR) {
+		mark_error(p, node, "secret '%.60s' in %s must be a single value", name,
+			   p->secrets_path);
+		node->value = "";
+		return;
+	}
+	node->value = sh_node_doc_strdup(p->doc, secret->value);
+	if (!node->value) {
+		p->fatal = -ENOMEM;
+		node->value = "";
+	}
+	node->quoted = true; /* a secret is text, whatever it looks like */
+}
+
+static bool tag_is_standard(const char *tag)
+{
+	return !strcmp(tag, "!") || !strncmp(tag, "tag:yaml.org,2002:", 18);
+}
+
+/* Anchors and aliases would share nodes between places of the file (and
+ * open the door to "billion laughs"); the schema has no use for them. */
+static void check_anchor(struct parser *p, const struct sh_node *node, const yaml_char_t *anchor)
+{
+	if (anchor)
+		mark_error(p, node, "anchors (&%.60s) are not supported", (const char *)anchor);
+}
+
+static struct sh_node *parse_node(struct parser *p, yaml_event_t *ev, unsigned depth);
+
+static struct sh_node *parse_scalar(struct parser *p, yaml_event_t *ev)
+{
+	struct sh_node *node = node_new(p->doc, SH_NODE_SCALAR, (unsigned)ev->start_mark.line + 1,
+					(unsigned)ev->start_mark.column + 1);
+	if (!node) {
+		p->fatal = -ENOMEM;
+		return NULL;
+	}
+	const char *value = (const char *)ev->data.scalar.value;
+	size_t len = ev->data.scalar.length;
+	const char *tag = (const char *)ev->data.scalar.tag;
+
+	node->value = doc_strndup(p->doc, value, len);
+	if (!node->value) {
+		p->fatal = -ENOMEM;
+		return NULL;
+	}
+	node->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE &&
+		       ev->data.scalar.style != YAML_ANY_SCALAR_STYLE;
+	check_anchor(p, node, ev->data.scalar.anchor);
+	if (strlen(node->value) != len) {
+		mark_error(p, node, "a value contains a NUL character");
+		return node;
+	}
+	if (tag && !strcmp(tag, "!secret")) {
+		substitute_secret(p, node);
+		return node;
+	}
+	if (tag && !tag_is_standard(tag)) {
+		mark_error(p, node, "unsupported tag '%.60s' (only !secret is known)", tag);
+		return node;
+	}
+	if (tag && !strcmp(tag, "tag:yaml.org,2002:str"))
+		node->quoted = true;
+	if ((p->flags & SH_NODE_SUBSTITUTE) && strchr(node->value, '$'))
+		substitute_env(p, node);
+	return node;
+}
+
+struct items {
+	struct sh_node **v;
+	size_t n, cap;
+};
+
+static int items_push(struct items *it, struct sh_node *node)
+{
+	if (it->n == it->cap) {
+		size_t cap = it->cap ? it->cap * 2 : 8;
+		struct sh_node **grown = realloc(it->v, cap * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		it->v = grown;
+		it->cap = cap;
+	}
+	it->v[it->n++] = node;
+	return 0;
+}
+
+struct key_ref {
+	const char *key;
+	size_t index;
+};
+
+static int key_ref_cmp(const void *a, const void *b)
+{
+	const struct key_ref *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	if (c)
+		return c;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* A key given twice would silently lose one of its values. Sorting keeps
+ * this linear-logarithmic for large maps. */
+static void check_duplicate_keys(struct parser *p, struct sh_node **items, size_t n)
+{
+	if (n < 2)
+		return;
+	struct key_ref *refs = malloc(n * sizeof(*refs));
+	if (!refs) {
+		p->fatal = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		refs[i] = (struct key_ref){items[i]->key, i};
+	qsort(refs, n, sizeof(*refs), key_ref_cmp);
+	for (size_t i = 1; i < n; i++) {
+		if (strcmp(refs[i - 1].key, refs[i].key))
+			continue;
+		const struct node_ext *dup = (const struct node_ext *)items[refs[i].index];
+		const struct node_ext *first = (const struct node_ext *)items[refs[i - 1].index];
+		sh_diag_add_at(p->diag, p->doc->file, dup->key_line, dup->key_column,
+			       "duplicate key '%.60s' (first at line %u)", refs[i].key,
+			       first->key_line);
+	}
+	free(refs);
+}
+
+static struct sh_node *parse_collection(struct parser *p, yaml_event_t *ev, unsigned depth)
+{
+	bool is_map = ev->type == YAML_MAPPING_START_EVENT;
+	yaml_event_type_t end = is_map ? YAML_MAPPING_END_EVENT : YAML_SEQUENCE_END_EVENT;
+	struct sh_node *node =
+		node_new(p->doc, is_map ? SH_NODE_MAP : SH_NODE_SEQ,
+			 (unsigned)ev->start_mark.line + 1, (unsigned)ev->start_mark.column + 1);
+	if (!node) {
+		p->fatal = -ENOMEM;
+		return NULL;
+	}
+	const char *tag =
+		(const char *)(is_map ? ev->data.mapping_start.tag : ev->data.sequence_start.tag);
+	check_anchor(p, node,
+		     is_map ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor);
+	if (tag && !tag_is_standard(tag))
+		mark_error(p, node, "unsupported tag '%.60s' (only !secret is known)", tag);
+	if (depth >= SH_NODE_DEPTH_MAX) {
+		sh_diag_add(p->diag, node, "nested deeper than %u levels", SH_NODE_DEPTH_MAX);
+		p->fatal = -EINVAL;
+		return NULL;
+	}
+
+	struct items it = {0};
+	for (;;) {
+		yaml_event_t child;
+		if (next_event(p, &child))
+			break;
+		if (child.type == end) {
+			yaml_event_delete(&child);
+			break;
+		}
+		if (!is_map) {
+			struct sh_node *item = parse_node(p, &child, depth + 1);
+			if (!item || items_push(&it, item)) {
+				p->fatal = p->fatal ? p->fatal : -ENOMEM;
+				break;
+			}
+			continue;
+		}
+		/* A key: plain text only; a map or list as a key is kept out. */
+		unsigned kline = (unsigned)child.start_mark.line + 1;
+		unsigned kcol = (unsigned)child.start_mark.column + 1;
+		char *key = NULL;
+		if (child.type == YAML_SCALAR_EVENT) {
+			key = doc_strndup(p->doc, (const char *)child.data.scalar.value,
+					  child.data.scalar.length);
+			if (!key)
+				p->fatal = -ENOMEM;
+			yaml_event_delete(&child);
+		} else {
+			struct sh_node *bad = parse_node(p, &child, depth + 1);
+			if (bad)
+				sh_diag_add(p->diag, bad, "a key must be a plain value");
+		}
+		if (p->fatal)
+			break;
+		yaml_event_t value_ev;
+		if (next_event(p, &value_ev))
+			break;
+		struct sh_node *value = parse_node(p, &value_ev, depth + 1);
+		if (!value)
+			break;
+		if (!key)
+			continue;
+		struct node_ext *ext = (struct node_ext *)value;
+		value->key = key;
+		ext->key_line = kline;
+		ext->key_column = kcol;
+		if (items_push(&it, value)) {
+			p->fatal = -ENOMEM;
+			break;
+		}
+	}
+	if (!p->fatal && it.n) {
+		node->items = sh_node_doc_alloc(p->doc, it.n * sizeof(*node->items));
+		if (node->items) {
+			memcpy(node->items, it.v, it.n * sizeof(*node->items));
+			node->n_items = it.n;
+		} else {
+			p->fatal = -ENOMEM;
+		}
+	}
+	free(it.v);
+	if (p->fatal)
+		return NULL;
+	if (is_map)
+		check_duplicate_keys(p, node->items, node->n_items);
+	return node;
+}
+
+/* Takes ownership of `ev`. NULL when parsing must stop (p->fatal). */
+static struct sh_node *parse_node(struct parser *p, yaml_event_t *ev, unsigned depth)
+{
+	struct sh_node *node = NULL;
+
+	if (++p->nodes > SH_NODE_LIMIT) {
+		sh_diag_add_at(p->diag, p->doc->file, (unsigned)ev->start_mark.line + 1,
+			       (unsigned)ev->start_mark.column + 1,
+			       "more than %u values in one file", SH_NODE_LIMIT);
+		p->fatal = -EINVAL;
+		yaml_event_delete(ev);
+		return NULL;
+	}
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		node = parse_scalar(p, ev);
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		node = parse_collection(p, ev, depth);
+		break;
+	case YAML_ALIAS_EVENT:
+		node = node_new(p->doc, SH_NODE_SCALAR, (unsigned)ev->start_mark.line + 1,
+				(unsigned)ev->start_mark.column + 1);
+		if (!node) {
+			p->fatal = -ENOMEM;
+			break;
+		}
+		node->value = "";
+		mark_error(p, node, "aliases (*%.60s) are not supported",
+			   (const char *)ev->data.alias.anchor);
+		break;
+	default:
+		sh_diag_add_at(p->diag, p->doc->file, (unsigned)ev->start_mark.line + 1,
+			       (unsigned)ev->start_mark.column + 1, "unexpected YAML event");
+		p->fatal = -EINVAL;
+		break;
+	}
+	yaml_event_delete(ev);
+	return node;
+}
+
+static int parse_stream(struct parser *p)
+{
+	yaml_event_t ev;
+	unsigned documents = 0;
+
+	for (;;) {
+		if (next_event(p, &ev))
+			return p->fatal;
+		yaml_event_type_t type = ev.type;
+		if (type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			return 0;
+		}
+		if (type == YAML_DOCUMENT_START_EVENT && ++documents > 1) {
+			sh_diag_add_at(p->diag, p->doc->file, (unsigned)ev.start_mark.line + 1,
+				       (unsigned)ev.start_mark.column + 1,
+				       "only one YAML document is allowed in a file");
+			yaml_event_delete(&ev);
+			return -EINVAL;
+		}
+		if (type == YAML_SCALAR_EVENT || type == YAML_SEQUENCE_START_EVENT ||
+		    type == YAML_MAPPING_START_EVENT || type == YAML_ALIAS_EVENT) {
+			p->doc->root = parse_node(p, &ev, 0);
+			if (!p->doc->root)
+				return p->fatal ? p->fatal : -EINVAL;
+			continue;
+		}
+		yaml_event_delete(&ev);
+	}
+}
+
+int sh_node_doc_parse(const char *file, const char *text, size_t len, unsigned flags,
+		      struct sh_node_doc **out, struct sh_diag *diag)
+{
+	struct parser p = {.diag = diag, .flags = flags};
+	int err;
+
+	*out = NULL;
+	p.doc = doc_new(file);
+	if (!p.doc)
+		return -ENOMEM;
+	if (!yaml_parser_initialize(&p.yp)) {
+		sh_node_doc_free(p.doc);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&p.yp, (const unsigned char *)text, len);
+	err = parse_stream(&p);
+	yaml_parser_delete(&p.yp);
+	sh_node_doc_free(p.secrets);
+	if (!err && !p.doc->root) {
+		/* An empty file: nothing configured, every default applies. */
+		p.doc->root = node_new(p.doc, SH_NODE_MAP, 1, 1);
+		if (!p.doc->root)
+			err = -ENOMEM;
+	}
+	if (err) {
+		sh_node_doc_free(p.doc);
+		return err;
+	}
+	*out = p.doc;
+	return 0;
+}
+
+int sh_node_doc_load(const char *path, unsigned flags, struct sh_node_doc **out,
+		     struct sh_diag *diag)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int err;
+
+	*out = NULL;
+	err = read_file(path, &text, &len);
+	if (err) {
+		if (err == -EFBIG)
+			sh_diag_add(diag, NULL, "%s: larger than %u bytes", path, SH_NODE_FILE_MAX);
+		else
+			sh_diag_add(diag, NULL, "cannot read %s: %s", path, strerror(-err));
+		return err;
+	}
+	err = sh_node_doc_parse(path, text, len, flags, out, diag);
+	free(text);
+	return err;
+}
+
+/* --- readers --------------------------------------------------------------- */
+
+struct sh_node *sh_node_get(const struct sh_node *map, const char *key)
+{
+	if (!map || map->type != SH_NODE_MAP)
+		return NULL;
+	for (size_t i = 0; i < map->n_items; i++) {
+		if (map->items[i]->key && !strcmp(map->items[i]->key, key))
+			return map->items[i];
+	}
+	return NULL;
+}
+
+bool sh_node_is_null(const struct sh_node *node)
+{
+	if (!node || node->type != SH_NODE_SCALAR || node->quoted)
+		return false;
+	const char *v = node->value;
+	return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
+	       !strcmp(v, "NULL");
+}
+
+const char *sh_node_quote(const struct sh_node *node, char *buf, size_t size)
+{
+	if (!node || node->type != SH_NODE_SCALAR)
+		snprintf(buf, size, "%s",
+			 node && node->type == SH_NODE_MAP ? "a mapping" : "a list");
+	else if (sh_node_is_secret(node))
+		snprintf(buf, size, "(secret)");
+	else if (strlen(node->value) > 40)
+		snprintf(buf, size, "'%.37s...'", node->value);
+	else
+		snprintf(buf, size, "'%s'", node->value);
+	return buf;
+}
+
+static const char *reader_name(const struct sh_node *node, const char *name)
+{
+	if (name)
+		return name;
+	return node && node->key ? node->key : "value";
+}
+
+/* Adds the error unless this node already has one. */
+static int reader_error(const struct sh_node *node, struct sh_diag *diag, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int reader_error(const struct sh_node *node, struct sh_diag *diag, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (sh_node_is_reported(node))
+		return -EINVAL;
+	va_start(ap, fmt);
+	sh_diag_addv(diag, node, fmt, ap);
+	va_end(ap);
+	sh_node_mark_reported(node);
+	return -EINVAL;
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = {"true", "yes", "on", NULL};
+	static const char *const no[] = {"false", "no", "off", NULL};
+
+	for (size_t i = 0; yes[i]; i++) {
+		if (!strcasecmp(v, yes[i])) {
+			*out = true;
+			return true;
+		}
+		if (!strcasecmp(v, no[i])) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+int sh_node_read_bool(const struct sh_node *node, const char *name, struct sh_diag *diag, bool *out)
+{
+	if (node && node->type == SH_NODE_SCALAR && parse_bool(node->value, out))
+		return 0;
+	return reader_error(node, diag, "%s must be true or false", reader_name(node, name));
+}
+
+static bool parse_ll(const char *v, long long *out)
+{
+	const char *p = v;
+	if (*p == '-' || *p == '+')
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return false;
+	for (; *p; p++) {
+		if (!isdigit((unsigned char)*p))
+			return false;
+	}
+	errno = 0;
+	*out = strtoll(v, NULL, 10);
+	return errno == 0;
+}
+
+int sh_node_read_ll(const struct sh_node *node, const char *name, long long min, long long max,
+		    struct sh_diag *diag, long long *out)
+{
+	long long v;
+	bool whole = min == LLONG_MIN && max == LLONG_MAX;
+
+	if (node && node->type == SH_NODE_SCALAR && parse_ll(node->value, &v) && v >= min &&
+	    v <= max) {
+		*out = v;
+		return 0;
+	}
+	if (whole)
+		return reader_error(node, diag, "%s must be an integer", reader_name(node, name));
+	return reader_error(node, diag, "%s must be an integer from %lld to %lld",
+			    reader_name(node, name), min, max);
+}
+
+static bool parse_double(const char *v, double *out)
+{
+	/* Decimal notation only: strtod would also take "nan", "inf" and hex. */
+	const char *p = v;
+	bool digits = false;
+	if (*p == '-' || *p == '+')
+		p++;
+	for (; *p; p++) {
+		if (isdigit((unsigned char)*p))
+			digits = true;
+		else if (!strchr(".eE+-", *p))
+			return false;
+	}
+	if (!digits)
+		return false;
+	char *end;
+	errno = 0;
+	*out = strtod(v, &end);
+	return errno == 0 && *end == '\0' && isfinite(*out);
+}
+
+int sh_node_read_double(const struct sh_node *node, const char *name, double min, double max,
+			struct sh_diag *diag, double *out)
+{
+	double v;
+
+	if (node && node->type == SH_NODE_SCALAR && parse_double(node->value, &v) && v >= min &&
+	    v <= max) {
+		*out = v;
+		return 0;
+	}
+	return reader_error(node, diag, "%s must be a number from %g to %g",
+			    reader_name(node, name), min, max);
+}
+
+int sh_node_read_duration(const struct sh_node *node, const char *name, struct sh_diag *diag,
+			  uint64_t *ms)
+{
+	char quoted[64];
+
+	if (node && node->type == SH_NODE_SCALAR && sh_duration_parse(node->value, ms) == 0)
+		return 0;
+	if (!node || node->type != SH_NODE_SCALAR)
+		return reader_error(node, diag, "%s must be a duration (use e.g. 250ms, 2s, 5m)",
+				    reader_name(node, name));
+	return reader_error(node, diag, "bad duration %s for %s (use e.g. 250ms, 2s, 5m)",
+			    sh_node_quote(node, quoted, sizeof(quoted)), reader_name(node, name));
+}
+
+int sh_node_to_bool(const struct sh_node *node, struct sh_diag *diag, bool *out)
+{
+	return sh_node_read_bool(node, NULL, diag, out);
+}
+
+int sh_node_to_ll(const struct sh_node *node, long long min, long long max, struct sh_diag *diag,
+		  long long *out)
+{
+	return sh_node_read_ll(node, NULL, min, max, diag, out);
+}
+
+int sh_node_to_double(const struct sh_node *node, double min, double max, struct sh_diag *diag,
+		      double *out)
+{
+	return sh_node_read_double(node, NULL, min, max, diag, out);
+}
+
+int sh_node_to_duration(const struct sh_node *node, struct sh_diag *diag, uint64_t *ms)
+{
+	return sh_node_read_duration(node, NULL, diag, ms);
+}
+
+/*
+ * A sequence of <number><unit> parts ("1m30s" works too); a bare integer is
+ * milliseconds. Fractions are rounded to the millisecond.
+ */
+int sh_duration_parse(const char *text, uint64_t *ms)
+{
+	const char *p = text;
+	uint64_t total = 0;
+
+	if (!p || !*p)
+		return -EINVAL;
+	if (strspn(p, "0123456789") == strlen(p)) {
+		errno = 0;
+		unsigned long long v = strtoull(p, NULL, 10);
+		if (errno)
+			return -EINVAL;
+		*ms = v;
+		return 0;
+	}
+	while (*p) {
+		uint64_t whole = 0;
+		double frac = 0, scale = 0.1;
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		for (; isdigit((unsigned char)*p); p++) {
+			if (whole > (UINT64_MAX - 9) / 10)
+				return -EINVAL;
+			whole = whole * 10 + (uint64_t)(*p - '0');
+		}
+		if (*p == '.') {
+			p++;
+			if (!isdigit((unsigned char)*p))
+				return -EINVAL;
+			for (; isdigit((unsigned char)*p); p++) {
+				frac += (*p - '0') * scale;
+				scale /= 10;
+			}
+		}
+		uint64_t unit;
+		if (!strncmp(p, "ms", 2)) {
+			unit = 1;
+			p += 2;
+		} else if (*p == 's') {
+			unit = 1000;
+			p++;
+		} else if (*p == 'm') {
+			unit = 60 * 1000;
+			p++;
+		} else if (*p == 'h') {
+			unit = 3600 * 1000;
+			p++;
+		} else {
+			return -EINVAL;
+		}
+		if (whole > UINT64_MAX / unit)
+			return -EINVAL;
+		uint64_t part = whole * unit + (uint64_t)llround(frac * (double)unit);
+		if (part > UINT64_MAX - total)
+			return -EINVAL;
+		total += part;
+	}
+	*ms = total;
+	return 0;
+}
+
+bool sh_topic_level_valid(const char *id)
+{
+	return id && *id && !strpbrk(id, "+#/");
+}
+
+/* --- YAML to JSON ------------------------------------------------------------- */
+
+static bool looks_numeric(const char *v)
+{
+	const char *p = v;
+	bool digits = false;
+
+	if (*p == '-' || *p == '+')
+		p++;
+	while (isdigit((unsigned char)*p)) {
+		p++;
+		digits = true;
+	}
+	if (*p == '.') {
+		p++;
+		while (isdigit((unsigned char)*p)) {
+			p++;
+			digits = true;
+		}
+	}
+	if (!digits)
+		return false;
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '-' || *p == '+')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			return false;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	return *p == '\0';
+}
+
+cJSON *sh_node_to_json(const struct sh_node *node)
+{
+	if (!node)
+		return cJSON_CreateNull();
+	switch (node->type) {
+	case SH_NODE_SCALAR: {
+		const char *v = node->value;
+		if (node->quoted)
+			return cJSON_CreateString(v);
+		if (sh_node_is_null(node))
+			return cJSON_CreateNull();
+		if (!strcmp(v, "true") || !strcmp(v, "True") || !strcmp(v, "TRUE"))
+			return cJSON_CreateTrue();
+		if (!strcmp(v, "false") || !strcmp(v, "False") || !strcmp(v, "FALSE"))
+			return cJSON_CreateFalse();
+		if (looks_numeric(v)) {
+			double d = strtod(v, NULL);
+			if (isfinite(d))
+				return cJSON_CreateNumber(d);
+		}
+		return cJSON_CreateString(v);
+	}
+	case SH_NODE_MAP:
+	case SH_NODE_SEQ: {
+		bool map = node->type == SH_NODE_MAP;
+		cJSON *out = map ? cJSON_CreateObject() : cJSON_CreateArray();
+		if (!out)
+			return NULL;
+		for (size_t i = 0; i < node->n_items; i++) {
+			cJSON *item = sh_node_to_json(node->items[i]);
+			if (!item) {
+				cJSON_Delete(out);
+				return NULL;
+			}
+			if (map)
+				cJSON_AddItemToObject(out, node->items[i]->key, item);
+			else
+				cJSON_AddItemToArray(out, item);
+		}
+		return out;
+	}
+	}
+	return NULL;
+}

@@ -1,0 +1,480 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The host API drivers call (struct sh_host in plugin.h): option readers,
+ * timers, fd and child watchers on the loop, the worker pool, logging, and
+ * the reports that feed the device state machine in device.c.
+ *
+ * Every timer, watcher and job a driver makes is also linked to its device,
+ * so that destroying a device frees whatever its driver forgot.
+ */
+#include "config/config.h"
+#include "core/device_internal.h"
+#include "config/node.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum resource_type { RES_TIMER, RES_IO, RES_CHILD };
+
+struct sh_host_resource {
+	struct sh_host_resource *prev, *next;
+	struct sh_device *dev;
+	enum resource_type type;
+};
+
+struct sh_timer {
+	struct sh_host_resource res;
+	ev_timer w;
+	sh_timer_cb cb;
+	void *data;
+};
+
+struct sh_io {
+	struct sh_host_resource res;
+	ev_io w;
+	sh_io_cb cb;
+	void *data;
+};
+
+struct host_child {
+	struct sh_host_resource res;
+	ev_child w;
+	sh_child_cb cb;
+	void *data;
+};
+
+struct host_job {
+	sh_work_fn work;
+	sh_work_done_cb done;
+	void *arg;
+};
+
+static struct ev_loop *dev_loop(const struct sh_device *dev)
+{
+	return sh_hub_loop(dev->hub);
+}
+
+static void res_link(struct sh_device *dev, struct sh_host_resource *r, enum resource_type type)
+{
+	r->dev = dev;
+	r->type = type;
+	r->prev = NULL;
+	r->next = dev->resources;
+	if (dev->resources)
+		dev->resources->prev = r;
+	dev->resources = r;
+}
+
+static void res_unlink(struct sh_host_resource *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		r->dev->resources = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+}
+
+/* --- identity, logging --------------------------------------------------- */
+
+static const char *host_device_id(const struct sh_device *dev)
+{
+	return sh_device_id(dev);
+}
+
+static const char *host_device_kind(const struct sh_device *dev)
+{
+	return sh_device_kind(dev);
+}
+
+static const cJSON *host_device_state(const struct sh_device *dev)
+{
+	return sh_device_state(dev);
+}
+
+__attribute__((format(printf, 3, 4))) static void
+host_log(struct sh_device *dev, enum sh_log_level level, const char *fmt, ...)
+{
+	if (level > sh_log_get_level())
+		return;
+	char msg[1536];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sh_log(level, "%s %s: %s", sh_device_driver(dev), sh_device_id(dev), msg);
+}
+
+/* --- options ------------------------------------------------------------- */
+
+__attribute__((format(printf, 3, 4))) static void
+host_config_error(struct sh_device *dev, const struct sh_node *at, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	struct sh_diag *diag = dev->create_diag;
+	if (diag)
+		sh_diag_add(diag, at ? at : dev->cfg->node, "device %s: %s", sh_device_id(dev),
+			    msg);
+	else
+		sh_log_error("%s %s: %s", sh_device_driver(dev), sh_device_id(dev), msg);
+}
+
+static const struct sh_node *host_opt_node(struct sh_device *dev, const char *key)
+{
+	struct sh_node *n = dev->cfg->options ? sh_node_get(dev->cfg->options, key) : NULL;
+	if (n)
+		n->used = true;
+	return n;
+}
+
+/* Messages name an option as the configuration does: devices.<id>.<key>. */
+static const char *option_name(const struct sh_device *dev, const char *key, char *buf, size_t len)
+{
+	snprintf(buf, len, "devices.%s.%s", sh_device_id(dev), key);
+	return buf;
+}
+
+/* Readers share this: a scalar's errors say which device it belongs to. */
+static const struct sh_node *opt_scalar(struct sh_device *dev, const char *key)
+{
+	const struct sh_node *n = host_opt_node(dev, key);
+	if (n && n->type != SH_NODE_SCALAR) {
+		host_config_error(dev, n, "%s must be a single value", key);
+		return NULL;
+	}
+	return n;
+}
+
+static int host_opt_string(struct sh_device *dev, const char *key, const char *def,
+			   const char **out)
+{
+	const struct sh_node *n = host_opt_node(dev, key);
+	*out = def;
+	if (!n)
+		return 0;
+	if (n->type != SH_NODE_SCALAR) {
+		host_config_error(dev, n, "%s must be a string", key);
+		return -EINVAL;
+	}
+	*out = n->value;
+	return 0;
+}
+
+static int host_opt_int(struct sh_device *dev, const char *key, long long def, long long min,
+			long long max, long long *out)
+{
+	*out = def;
+	const struct sh_node *n = opt_scalar(dev, key);
+	if (!n)
+		return host_opt_node(dev, key) ? -EINVAL : 0;
+	char name[256];
+	return sh_node_read_ll(n, option_name(dev, key, name, sizeof(name)), min, max,
+			       dev->create_diag, out);
+}
+
+static int host_opt_double(struct sh_device *dev, const char *key, double def, double min,
+			   double max, double *out)
+{
+	*out = def;
+	const struct sh_node *n = opt_scalar(dev, key);
+	if (!n)
+		return host_opt_node(dev, key) ? -EINVAL : 0;
+	char name[256];
+	return sh_node_read_double(n, option_name(dev, key, name, sizeof(name)), min, max,
+				   dev->create_diag, out);
+}
+
+static int host_opt_bool(struct sh_device *dev, const char *key, bool def, bool *out)
+{
+	*out = def;
+	const struct sh_node *n = opt_scalar(dev, key);
+	if (!n)
+		return host_opt_node(dev, key) ? -EINVAL : 0;
+	char name[256];
+	return sh_node_read_bool(n, option_name(dev, key, name, sizeof(name)), dev->create_diag,
+				 out);
+}
+
+static int host_opt_duration_ms(struct sh_device *dev, const char *key, uint64_t def, uint64_t *out)
+{
+	*out = def;
+	const struct sh_node *n = opt_scalar(dev, key);
+	if (!n)
+		return host_opt_node(dev, key) ? -EINVAL : 0;
+	char name[256];
+	return sh_node_read_duration(n, option_name(dev, key, name, sizeof(name)), dev->create_diag,
+				     out);
+}
+
+static int host_opt_argv(struct sh_device *dev, const char *key, const char *const **out)
+{
+	*out = NULL;
+	const struct sh_node *n = host_opt_node(dev, key);
+	if (!n)
+		return 0;
+	if (n->type != SH_NODE_SEQ || n->n_items == 0) {
+		host_config_error(dev, n, "%s must be a non-empty list of arguments", key);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n->n_items; i++)
+		if (n->items[i]->type != SH_NODE_SCALAR) {
+			host_config_error(dev, n->items[i], "%s: every argument must be a string",
+					  key);
+			return -EINVAL;
+		}
+	char **argv = calloc(n->n_items + 1, sizeof(*argv));
+	char **owned = realloc(dev->owned_strings, (dev->n_owned_strings + 1) * sizeof(*owned));
+	if (!argv || !owned) {
+		free(argv);
+		if (owned)
+			dev->owned_strings = owned;
+		return -ENOMEM;
+	}
+	dev->owned_strings = owned;
+	/* The strings stay in the node tree; only the array is ours. */
+	for (size_t i = 0; i < n->n_items; i++)
+		argv[i] = (char *)n->items[i]->value;
+	dev->owned_strings[dev->n_owned_strings++] = (char *)argv;
+	*out = (const char *const *)argv;
+	return 0;
+}
+
+/* --- timers -------------------------------------------------------------- */
+
+static void timer_fired(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sh_timer *t = w->data;
+	t->cb(t->res.dev, t->data);
+}
+
+static struct sh_timer *host_timer_start(struct sh_device *dev, uint64_t after_ms,
+					 uint64_t repeat_ms, sh_timer_cb cb, void *data)
+{
+	struct sh_timer *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->cb = cb;
+	t->data = data;
+	ev_timer_init(&t->w, timer_fired, (double)after_ms / 1000.0, (double)repeat_ms / 1000.0);
+	t->w.data = t;
+	ev_timer_start(dev_loop(dev), &t->w);
+	res_link(dev, &t->res, RES_TIMER);
+	return t;
+}
+
+static void host_timer_stop(struct sh_timer *t)
+{
+	if (!t)
+		return;
+	ev_timer_stop(dev_loop(t->res.dev), &t->w);
+	res_unlink(&t->res);
+	free(t);
+}
+
+/* --- fd watchers ----------------------------------------------------------- */
+
+static void io_ready(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sh_io *io = w->data;
+	int events = (revents & EV_READ ? SH_IO_READ : 0) | (revents & EV_WRITE ? SH_IO_WRITE : 0);
+	io->cb(io->res.dev, io->w.fd, events, io->data);
+}
+
+static int to_ev_events(int events)
+{
+	return (events & SH_IO_READ ? EV_READ : 0) | (events & SH_IO_WRITE ? EV_WRITE : 0);
+}
+
+static struct sh_io *host_io_start(struct sh_device *dev, int fd, int events, sh_io_cb cb,
+				   void *data)
+{
+	struct sh_io *io = calloc(1, sizeof(*io));
+	if (!io)
+		return NULL;
+	io->cb = cb;
+	io->data = data;
+	ev_io_init(&io->w, io_ready, fd, to_ev_events(events));
+	io->w.data = io;
+	if (events)
+		ev_io_start(dev_loop(dev), &io->w);
+	res_link(dev, &io->res, RES_IO);
+	return io;
+}
+
+static void host_io_set(struct sh_io *io, int events)
+{
+	struct ev_loop *loop = dev_loop(io->res.dev);
+	ev_io_stop(loop, &io->w);
+	ev_io_set(&io->w, io->w.fd, to_ev_events(events));
+	if (events)
+		ev_io_start(loop, &io->w);
+}
+
+static void host_io_stop(struct sh_io *io)
+{
+	if (!io)
+		return;
+	ev_io_stop(dev_loop(io->res.dev), &io->w);
+	res_unlink(&io->res);
+	free(io);
+}
+
+/* --- children -------------------------------------------------------------- */
+
+static void child_exited(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct host_child *c = w->data;
+	ev_child_stop(loop, w);
+	res_unlink(&c->res);
+	sh_child_cb cb = c->cb;
+	void *data = c->data;
+	struct sh_device *dev = c->res.dev;
+	pid_t pid = w->rpid;
+	int status = w->rstatus;
+	free(c);
+	cb(dev, pid, status, data);
+}
+
+static int host_child_watch(struct sh_device *dev, pid_t pid, sh_child_cb cb, void *data)
+{
+	/* libev reaps children only on the default loop. */
+	if (!ev_is_default_loop(dev_loop(dev)))
+		return -EOPNOTSUPP;
+	struct host_child *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->cb = cb;
+	c->data = data;
+	ev_child_init(&c->w, child_exited, pid, 0);
+	c->w.data = c;
+	ev_child_start(dev_loop(dev), &c->w);
+	res_link(dev, &c->res, RES_CHILD);
+	return 0;
+}
+
+static uint64_t host_now_ms(struct sh_device *dev)
+{
+	return sh_hub_now_ms(dev->hub);
+}
+
+/* --- worker pool ------------------------------------------------------------ */
+
+static void job_run(void *arg)
+{
+	struct host_job *job = arg;
+	job->work(job->arg);
+}
+
+static void job_done(void *owner, void *arg)
+{
+	struct host_job *job = arg;
+	job->done(owner, job->arg);
+	free(job);
+}
+
+static int host_work_submit(struct sh_device *dev, sh_work_fn work, sh_work_done_cb done, void *arg)
+{
+	struct host_job *job = malloc(sizeof(*job));
+	if (!job)
+		return -ENOMEM;
+	*job = (struct host_job){.work = work, .done = done, .arg = arg};
+	int r = sh_worker_submit(sh_hub_workers(dev->hub), job_run, job_done, dev, job);
+	if (r < 0)
+		free(job);
+	return r;
+}
+
+/* --- reports ---------------------------------------------------------------- */
+
+static void host_connected(struct sh_device *dev)
+{
+	sh_device_on_connected(dev);
+}
+
+static void host_connect_failed(struct sh_device *dev, const char *reason)
+{
+	sh_device_on_connect_failed(dev, reason);
+}
+
+static void host_connection_lost(struct sh_device *dev, const char *reason)
+{
+	sh_device_on_connection_lost(dev, reason);
+}
+
+static void host_state_update(struct sh_device *dev, const cJSON *patch)
+{
+	sh_device_on_state(dev, patch);
+}
+
+static void host_command_done(struct sh_device *dev, uint64_t id, int err, const char *reason)
+{
+	sh_device_on_command_done(dev, id, err, reason);
+}
+
+static const cJSON *host_peer_state(struct sh_device *dev, const char *peer_id)
+{
+	struct sh_device *peer = sh_hub_find_device(dev->hub, peer_id);
+	return peer ? sh_device_state(peer) : NULL;
+}
+
+void sh_host_release_all(struct sh_device *dev)
+{
+	struct ev_loop *loop = dev_loop(dev);
+	while (dev->resources) {
+		struct sh_host_resource *r = dev->resources;
+		dev->resources = r->next; /* pop the head */
+		if (r->next)
+			r->next->prev = NULL;
+		switch (r->type) {
+		case RES_TIMER:
+			ev_timer_stop(loop, &((struct sh_timer *)r)->w);
+			break;
+		case RES_IO:
+			ev_io_stop(loop, &((struct sh_io *)r)->w);
+			break;
+		case RES_CHILD:
+			/* libev's SIGCHLD handler still reaps it: no zombie. */
+			ev_child_stop(loop, &((struct host_child *)r)->w);
+			break;
+		}
+		free(r);
+	}
+	sh_worker_forget(sh_hub_workers(dev->hub), dev);
+}
+
+const struct sh_host sh_host_api = {
+	.abi_version = SH_PLUGIN_ABI_VERSION,
+	.device_id = host_device_id,
+	.device_kind = host_device_kind,
+	.device_state = host_device_state,
+	.log = host_log,
+	.opt_node = host_opt_node,
+	.opt_string = host_opt_string,
+	.opt_int = host_opt_int,
+	.opt_double = host_opt_double,
+	.opt_bool = host_opt_bool,
+	.opt_duration_ms = host_opt_duration_ms,
+	.opt_argv = host_opt_argv,
+	.config_error = host_config_error,
+	.timer_start = host_timer_start,
+	.timer_stop = host_timer_stop,
+	.io_start = host_io_start,
+	.io_set = host_io_set,
+	.io_stop = host_io_stop,
+	.child_watch = host_child_watch,
+	.now_ms = host_now_ms,
+	.work_submit = host_work_submit,
+	.connected = host_connected,
+	.connect_failed = host_connect_failed,
+	.connection_lost = host_connection_lost,
+	.state_update = host_state_update,
+	.command_done = host_command_done,
+	.peer_state = host_peer_state,
+};

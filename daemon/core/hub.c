@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The hub: owns the configuration in force, the loaded plugins, the worker
+ * pool, every device and the scene engine, and fans events out to
+ * listeners. Applying a configuration is a two-phase affair: first every
+ * device of the new file is created (plugins loaded, options validated, no
+ * I/O) so that a bad file changes nothing; then the difference is put in
+ * force.
+ */
+#include "core/device_internal.h"
+#include "config/node.h"
+#include "scenes/scene.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Listeners: the bridge, the scene engine, main's status, tests. */
+#define HUB_LISTENERS_MAX 16
+
+struct listener {
+	sh_listener_fn fn;
+	void *ctx;
+};
+
+struct sh_hub {
+	struct ev_loop *loop;
+	struct sh_config_ref *current;
+	char *plugin_dir_override;
+	struct sh_plugin **plugins;
+	size_t n_plugins;
+	struct sh_worker_pool *workers;
+	struct sh_scene_engine *scenes;
+
+	struct sh_device **devices; /* in configuration order */
+	size_t n_devices;
+	struct sh_device **index; /* by id; see rebuild_index */
+	size_t index_cap;
+
+	struct listener listeners[HUB_LISTENERS_MAX];
+	size_t n_listeners;
+
+	unsigned slots_taken;
+	size_t n_online; /* kept by sh_hub_availability_changed: asked every loop turn */
+	bool started;
+};
+
+static void config_unref(struct sh_config_ref *ref)
+{
+	if (ref && --ref->refs == 0) {
+		sh_config_free(ref->config);
+		free(ref);
+	}
+}
+
+int sh_hub_new(struct ev_loop *loop, struct sh_hub **out)
+{
+	struct sh_hub *hub = calloc(1, sizeof(*hub));
+	if (!hub)
+		return -ENOMEM;
+	hub->loop = loop;
+	int r = sh_scenes_new(hub, &hub->scenes);
+	if (r < 0) {
+		free(hub);
+		return r;
+	}
+	*out = hub;
+	return 0;
+}
+
+struct ev_loop *sh_hub_loop(const struct sh_hub *hub)
+{
+	return hub->loop;
+}
+
+const struct sh_config *sh_hub_config(const struct sh_hub *hub)
+{
+	return hub->current ? hub->current->config : NULL;
+}
+
+void sh_hub_set_plugin_dir(struct sh_hub *hub, const char *dir)
+{
+	free(hub->plugin_dir_override);
+	hub->plugin_dir_override = dir ? strdup(dir) : NULL;
+}
+
+struct sh_worker_pool *sh_hub_workers(const struct sh_hub *hub)
+{
+	return hub->workers;
+}
+
+struct sh_scene_engine *sh_hub_scenes(const struct sh_hub *hub)
+{
+	return hub->scenes;
+}
+
+uint64_t sh_hub_now_ms(const struct sh_hub *hub)
+{
+	return (uint64_t)(ev_now(hub->loop) * 1000.0);
+}
+
+size_t sh_hub_device_count(const struct sh_hub *hub)
+{
+	return hub->n_devices;
+}
+
+struct sh_device *sh_hub_device_at(const struct sh_hub *hub, size_t index)
+{
+	return index < hub->n_devices ? hub->devices[index] : NULL;
+}
+
+static size_t id_hash(const char *s)
+{
+	size_t h = 14695981039346656037ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* An open-addressing table over `devices`, rebuilt whenever the list
+ * changes: every /set and every dependency check looks a device up by id,
+ * and a hub may hold thousands. */
+static void rebuild_index(struct sh_hub *hub)
+{
+	size_t cap = 16;
+	while (cap < hub->n_devices * 2)
+		cap *= 2;
+	struct sh_device **index = calloc(cap, sizeof(*index));
+	free(hub->index);
+	hub->index = index;
+	hub->index_cap = index ? cap : 0;
+	for (size_t i = 0; index && i < hub->n_devices; i++) {
+		size_t slot = id_hash(sh_device_id(hub->devices[i])) & (cap - 1);
+		while (index[slot])
+			slot = (slot + 1) & (cap - 1);
+		index[slot] = hub->devices[i];
+	}
+}
+
+struct sh_device *sh_hub_find_device(const struct sh_hub *hub, const char *id)
+{
+	if (!hub->index_cap) { /* no table (out of memory): search the list */
+		for (size_t i = 0; i < hub->n_devices; i++)
+			if (strcmp(sh_device_id(hub->devices[i]), id) == 0)
+				return hub->devices[i];
+		return NULL;
+	}
+	size_t mask = hub->index_cap - 1;
+	for (size_t slot = id_hash(id) & mask; hub->index[slot]; slot = (slot + 1) & mask)
+		if (strcmp(sh_device_id(hub->index[slot]), id) == 0)
+			return hub->index[slot];
+	return NULL;
+}
+
+size_t sh_hub_devices_online(const struct sh_hub *hub)
+{
+	return hub->n_online;
+}
+
+/* --- events ---------------------------------------------------------------- */
+
+int sh_hub_listen(struct sh_hub *hub, sh_listener_fn fn, void *ctx)
+{
+	if (hub->n_listeners >= HUB_LISTENERS_MAX)
+		return -ENOSPC;
+	hub->listeners[hub->n_listeners++] = (struct listener){fn, ctx};
+	return 0;
+}
+
+void sh_hub_unlisten(struct sh_hub *hub, sh_listener_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < hub->n_listeners; i++) {
+		if (hub->listeners[i].fn != fn || hub->listeners[i].ctx != ctx)
+			continue;
+		memmove(&hub->listeners[i], &hub->listeners[i + 1],
+			(hub->n_listeners - i - 1) * sizeof(hub->listeners[0]));
+		hub->n_listeners--;
+		return;
+	}
+}
+
+void sh_hub_emit(struct sh_hub *hub, const struct sh_event *event)
+{
+	/* A listener may unlisten itself while being called. */
+	struct listener copy[HUB_LISTENERS_MAX];
+	size_t n = hub->n_listeners;
+	memcpy(copy, hub->listeners, n * sizeof(copy[0]));
+	for (size_t i = 0; i < n; i++)
+		copy[i].fn(copy[i].ctx, event);
+}
+
+void sh_hub_error(struct sh_hub *hub, struct sh_device *dev, const char *topic, const char *fmt,
+		  ...)
+{
+	char reason[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	struct sh_event ev = {.type = SH_EV_ERROR, .device = dev, .topic = topic, .reason = reason};
+	sh_hub_emit(hub, &ev);
+}
+
+/* --- connection slots and dependencies ------------------------------------- */
+
+bool sh_hub_take_slot(struct sh_hub *hub, struct sh_device *dev)
+{
+	unsigned cap = hub->current ? hub->current->config->hub.max_connecting : 0;
+	if (cap && hub->slots_taken >= cap)
+		return false;
+	hub->slots_taken++;
+	return true;
+}
+
+void sh_hub_release_slot(struct sh_hub *hub, struct sh_device *dev)
+{
+	if (hub->slots_taken)
+		hub->slots_taken--;
+	/* Hand the slot to the first device waiting for one. */
+	for (size_t i = 0; i < hub->n_devices; i++) {
+		if (hub->devices[i]->waiting_slot) {
+			sh_device_slot_available(hub->devices[i]);
+			return;
+		}
+	}
+}
+
+static bool depends_on(const struct sh_device *dev, const char *id)
+{
+	const struct sh_device_config *cfg = sh_device_config(dev);
+	for (size_t i = 0; i < cfg->n_depends_on; i++)
+		if (strcmp(cfg->depends_on[i], id) == 0)
+			return true;
+	return false;
+}
+
+void sh_hub_availability_changed(struct sh_hub *hub, struct sh_device *dev)
+{
+	const char *id = sh_device_id(dev);
+	if (sh_device_online(dev))
+		hub->n_online++;
+	else if (hub->n_online)
+		hub->n_online--;
+	for (size_t i = 0; i < hub->n_devices; i++)
+		if (depends_on(hub->devices[i], id))
+			sh_device_dependency_changed(hub->devices[i]);
+}
+
+/* --- plugins ---------------------------------------------------------------- */
+
+static const struct sh_plugin *find_plugin(struct sh_plugin **plugins, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(plugins[i]->name, name) == 0)
+			return plugins[i];
+	return NULL;
+}
+
+/* Makes sure every driver the configuration names is loaded; errors carry
+ * the position of the first device that asked for the missing one. */
+static int load_plugins(struct sh_hub *hub, const struct sh_config *config, struct sh_diag *diag)
+{
+	const char *dir = hub->plugin_dir_override ? hub->plugin_dir_override : config->plugin_dir;
+	int result = 0;
+	for (size_t i = 0; i < config->n_devices; i++) {
+		const struct sh_device_config *dc = &config->devices[i];
+		if (find_plugin(hub->plugins, hub->n_plugins, dc->driver))
+			continue;
+		bool reported = false;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(config->devices[j].driver, dc->driver) == 0)
+				reported = true;
+		if (reported)
+			continue;
+		struct sh_plugin *p;
+		char reason[768];
+		int r = sh_plugin_open(dir, dc->driver, &p, reason, sizeof(reason));
+		if (r < 0) {
+			/* Every message about the plugin names the driver, which
+			 * must not show when it came from a secret. */
+			if (sh_node_is_secret(sh_node_get(dc->node, "driver")))
+				snprintf(reason, sizeof(reason),
+					 "driver (secret): cannot load its plugin");
+			sh_diag_add(diag, dc->node, "device %s: %s", dc->id, reason);
+			result = r;
+			continue;
+		}
+		struct sh_plugin **grown =
+			realloc(hub->plugins, (hub->n_plugins + 1) * sizeof(*grown));
+		if (!grown) {
+			sh_plugin_close(p);
+			return -ENOMEM;
+		}
+		hub->plugins = grown;
+		hub->plugins[hub->n_plugins++] = p;
+	}
+	return result;
+}
+
+/* --- applying a configuration --------------------------------------------- */
+
+static const struct sh_device_config *find_device_config(const struct sh_config *config,
+							 const char *id)
+{
+	for (size_t i = 0; i < config->n_devices; i++)
+		if (strcmp(config->devices[i].id, id) == 0)
+			return &config->devices[i];
+	return NULL;
+}
+
+static void destroy_device(struct sh_device *dev)
+{
+	struct sh_config_ref *ref = dev->config_ref;
+	sh_device_destroy(dev);
+	config_unref(ref);
+}
+
+/*
+ * Phase one: a device for every entry of `config` that is new or changed
+ * (unchanged ones are NULL in `made`: the running device is kept). Nothing
+ * is connected and the hub's devices are untouched.
+ */
+static int create_devices(struct sh_hub *hub, struct sh_config_ref *ref, struct sh_diag *diag,
+			  struct sh_device **made)
+{
+	const struct sh_config *config = ref->config;
+	int result = 0;
+	for (size_t i = 0; i < config->n_devices; i++) {
+		const struct sh_device_config *dc = &config->devices[i];
+		struct sh_device *old = sh_hub_find_device(hub, dc->id);
+		if (old && sh_device_config(old)->fingerprint && dc->fingerprint &&
+		    strcmp(sh_device_config(old)->fingerprint, dc->fingerprint) == 0)
+			continue;
+		const struct sh_plugin *plugin =
+			find_plugin(hub->plugins, hub->n_plugins, dc->driver);
+		if (!plugin) {
+			result = -EINVAL; /* reported by load_plugins */
+			continue;
+		}
+		if (!sh_plugin_drives(plugin, dc->kind)) {
+			sh_diag_add(diag, dc->node, "device %s: driver %s cannot drive a %s",
+				    dc->id, dc->driver, dc->kind);
+			result = -EINVAL;
+			continue;
+		}
+		int r = sh_device_create(hub, ref, dc, plugin, diag, &made[i]);
+		if (r < 0)
+			result = r;
+	}
+	return result;
+}
+
+int sh_hub_apply(struct sh_hub *hub, struct sh_config *config, bool check_only,
+		 struct sh_diag *diag)
+{
+	if (!hub->workers) {
+		unsigned threads = config->hub.workers ? config->hub.workers : 2;
+		int r = sh_worker_pool_new(hub->loop, threads, SH_WORK_QUEUE_LIMIT, &hub->workers);
+		if (r < 0)
+			return r;
+	}
+	struct sh_config_ref *ref = calloc(1, sizeof(*ref));
+	struct sh_device **made = calloc(config->n_devices + 1, sizeof(*made));
+	if (!ref || !made) {
+		free(ref);
+		free(made);
+		return -ENOMEM;
+	}
+	ref->config = config;
+	ref->refs = 1; /* ours while applying */
+
+	int r = load_plugins(hub, config, diag);
+	int r2 = create_devices(hub, ref, diag, made);
+	if (r == 0)
+		r = r2;
+	if (r < 0 || sh_diag_errors(diag) || check_only) {
+		for (size_t i = 0; i < config->n_devices; i++)
+			if (made[i])
+				destroy_device(made[i]);
+		free(made);
+		/* The caller keeps the configuration. */
+		ref->config = NULL;
+		free(ref);
+		return r < 0 ? r : (sh_diag_errors(diag) ? -EINVAL : 0);
+	}
+
+	/* Phase two: the new set of devices in configuration order. Removed
+	 * devices go first so their topics are cleared before new ones appear. */
+	struct sh_device **next = calloc(config->n_devices + 1, sizeof(*next));
+	if (!next) {
+		for (size_t i = 0; i < config->n_devices; i++)
+			destroy_device(made[i]);
+		free(made);
+		ref->config = NULL;
+		free(ref);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < hub->n_devices;) {
+		struct sh_device *old = hub->devices[i];
+		const struct sh_device_config *dc = find_device_config(config, sh_device_id(old));
+		bool kept = dc && !made[dc - config->devices];
+		if (kept) {
+			i++;
+			continue;
+		}
+		/* Offline first, while dependents can still see it, then gone:
+		 * listeners clear its topics after its last availability. */
+		sh_device_stop(old);
+		struct sh_event ev = {.type = SH_EV_DEVICE_REMOVED, .device = old};
+		sh_hub_emit(hub, &ev);
+		memmove(&hub->devices[i], &hub->devices[i + 1],
+			(hub->n_devices - i - 1) * sizeof(hub->devices[0]));
+		hub->n_devices--;
+		rebuild_index(hub);
+		destroy_device(old);
+	}
+	for (size_t i = 0; i < config->n_devices; i++) {
+		if (made[i]) {
+			next[i] = made[i];
+			continue;
+		}
+		next[i] = sh_hub_find_device(hub, config->devices[i].id);
+	}
+	/* Kept devices now point at the new configuration's identical entry,
+	 * but keep a reference to the one their driver was created from. */
+	free(hub->devices);
+	hub->devices = next;
+	hub->n_devices = config->n_devices;
+	rebuild_index(hub);
+	free(made);
+
+	struct sh_config_ref *previous = hub->current;
+	hub->current = ref; /* the hub's reference from now on */
+	sh_scenes_apply(hub->scenes, config);
+	config_unref(previous);
+
+	for (size_t i = 0; i < hub->n_devices; i++) {
+		struct sh_device *dev = hub->devices[i];
+		if (dev->config_ref == ref && !dev->started) {
+			struct sh_event ev = {.type = SH_EV_DEVICE_ADDED, .device = dev};
+			sh_hub_emit(hub, &ev);
+		}
+	}
+	/* Start (or re-check the dependencies of) every device only now,
+	 * when all of them exist, so depends_on sees the whole set. */
+	for (size_t i = 0; i < hub->n_devices; i++) {
+		struct sh_device *dev = hub->devices[i];
+		if (!dev->started)
+			sh_device_start(dev);
+		else
+			sh_device_dependency_changed(dev);
+	}
+	struct sh_event applied = {.type = SH_EV_CONFIG_APPLIED};
+	sh_hub_emit(hub, &applied);
+	if (!hub->started) {
+		hub->started = true;
+		sh_scenes_run_on_start(hub->scenes);
+	}
+	return 0;
+}
+
+int sh_hub_check(struct sh_hub *hub, struct sh_config *config, struct sh_diag *diag)
+{
+	return sh_hub_apply(hub, config, true, diag);
+}
+
+void sh_hub_stop(struct sh_hub *hub)
+{
+	sh_scenes_stop(hub->scenes);
+	for (size_t i = 0; i < hub->n_devices; i++)
+		sh_device_stop(hub->devices[i]);
+}
+
+void sh_hub_free(struct sh_hub *hub)
+{
+	if (!hub)
+		return;
+	/* Everything offline first, so that no device is told about a
+	 * dependency that was already freed. */
+	sh_hub_stop(hub);
+	sh_scenes_free(hub->scenes);
+	hub->scenes = NULL;
+	for (size_t i = 0; i < hub->n_devices; i++)
+		destroy_device(hub->devices[i]);
+	free(hub->devices);
+	free(hub->index);
+	hub->n_devices = 0;
+	/* Jobs still running may belong to drivers: join before unloading. */
+	sh_worker_pool_free(hub->workers);
+	for (size_t i = 0; i < hub->n_plugins; i++)
+		sh_plugin_close(hub->plugins[i]);
+	free(hub->plugins);
+	config_unref(hub->current);
+	free(hub->plugin_dir_override);
+	free(hub);
+}

@@ -1,0 +1,681 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bridge's MQTT connection: Paho MQTTAsync driven from the hub's loop.
+ * It owns the Paho client, the inbox its callbacks fill, the reconnect
+ * timer and the copies of the mqtt settings, and it is the only place that
+ * calls Paho.
+ *
+ * Threads: Paho runs its callbacks on its own threads. Each callback here
+ * copies what it needs into the inbox and calls ev_async_send, nothing
+ * else: no hub state, no Paho calls, no lock of ours held while calling
+ * Paho. The loop thread drains the whole inbox on each wake-up (ev_async
+ * coalesces wake-ups) and does every connect, subscribe and publish.
+ *
+ * Reconnection is ours, not Paho's automaticReconnect (which never retries
+ * a first connect that failed): a failed attempt or a lost connection
+ * starts an ev_timer with mqtt.reconnect's backoff, and the next attempt
+ * starts when it fires. While disconnected nothing is published; every
+ * retained topic is published again on connect from the hub's current
+ * state, which is how changes during an outage are coalesced (latest wins,
+ * bounded by the number of topics).
+ */
+#include "core/backoff.h"
+#include "mqtt/bridge_internal.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Paho's own bound on one connect attempt. */
+#define BRIDGE_CONNECT_TIMEOUT_S 10
+/* Subscriptions of every connection, under the base topic (plus the Home
+ * Assistant status topic). */
+#define BRIDGE_SUBSCRIPTIONS_MAX 5
+
+static const char bridge_online[] = "{\"state\":\"online\"}";
+static const char bridge_offline[] = "{\"state\":\"offline\"}";
+
+uint64_t sh_bridge_now_ms(const struct sh_bridge *b)
+{
+	return (uint64_t)(ev_now(b->loop) * 1000.0);
+}
+
+const char *sh_bridge_topic(const struct sh_bridge *b, char *buf, size_t len, const char *a,
+			    const char *sub)
+{
+	snprintf(buf, len, "%s/%s%s%s", b->base, a, sub ? "/" : "", sub ? sub : "");
+	return buf;
+}
+
+/* --- Paho's threads: copy and wake, nothing more ------------------------ */
+
+static void wake(struct sh_bridge *b)
+{
+	ev_async_send(b->loop, &b->wake);
+}
+
+static void push_event(struct sh_bridge *b, enum sh_inbox_type type, const char *reason)
+{
+	sh_inbox_push_event(b->inbox, type, reason);
+	wake(b);
+}
+
+static void on_connect_success(void *ctx, MQTTAsync_successData *response)
+{
+	push_event(ctx, SH_INBOX_CONNECTED, NULL);
+}
+
+/* OpenSSL's error queue after a failed handshake, one line per call:
+ * "<thread>:error:0A000086:SSL routines:<function>:certificate verify
+ * failed:<file>:<line>:". Keeps the reason field, so the failure can say
+ * why; Paho's own message is only "TCP/TLS connect failure". */
+static int on_tls_error(const char *str, size_t len, void *ctx)
+{
+	struct sh_bridge *b = ctx;
+	const char *end = str + len;
+	const char *reason = str;
+	int colons = 0;
+
+	for (const char *p = str; p + 6 <= end; p++)
+		if (memcmp(p, "error:", 6) == 0) {
+			reason = p;
+			break;
+		}
+	for (const char *p = reason; p < end && colons < 4; p++)
+		if (*p == ':' && ++colons == 4)
+			reason = p + 1;
+	if (colons == 4) {
+		const char *stop = memchr(reason, ':', (size_t)(end - reason));
+		if (stop)
+			end = stop;
+	} else {
+		reason = str;
+	}
+	while (end > reason && (end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	pthread_mutex_lock(&b->tls_error_lock);
+	/* The first error is the cause; later ones are consequences. */
+	if (!b->tls_error[0])
+		snprintf(b->tls_error, sizeof(b->tls_error), "%.*s", (int)(end - reason), reason);
+	pthread_mutex_unlock(&b->tls_error_lock);
+	return 0;
+}
+
+/* MQTT 3.1.1 CONNACK return codes: Paho reports a refusal as the code
+ * with the message "CONNACK return code", which tells a user nothing. */
+static const char *connack_reason(int rc)
+{
+	static const char *const reasons[] = {
+		[1] = "unacceptable protocol version",
+		[2] = "client identifier rejected",
+		[3] = "server unavailable",
+		[4] = "bad user name or password",
+		[5] = "not authorized",
+	};
+
+	return rc >= 1 && rc <= 5 ? reasons[rc] : NULL;
+}
+
+static void on_connect_failure(void *ctx, MQTTAsync_failureData *response)
+{
+	struct sh_bridge *b = ctx;
+	char reason[256], tls_error[sizeof(b->tls_error)];
+
+	pthread_mutex_lock(&b->tls_error_lock);
+	snprintf(tls_error, sizeof(tls_error), "%s", b->tls_error);
+	b->tls_error[0] = '\0';
+	pthread_mutex_unlock(&b->tls_error_lock);
+	if (response && response->message && strstr(response->message, "CONNACK") &&
+	    connack_reason(response->code))
+		snprintf(reason, sizeof(reason), "refused by the broker: %s",
+			 connack_reason(response->code));
+	else if (response && response->message)
+		snprintf(reason, sizeof(reason), "%s", response->message);
+	else if (response)
+		snprintf(reason, sizeof(reason), "%s", b->paho.strerror(response->code));
+	else
+		snprintf(reason, sizeof(reason), "connect failed");
+	if (tls_error[0]) {
+		size_t n = strlen(reason);
+		snprintf(reason + n, sizeof(reason) - n, ": %s", tls_error);
+	}
+	push_event(ctx, SH_INBOX_CONNECT_FAILED, reason);
+}
+
+static void on_connection_lost(void *ctx, char *cause)
+{
+	push_event(ctx, SH_INBOX_LOST, cause ? cause : "connection lost");
+}
+
+static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *message)
+{
+	struct sh_bridge *b = ctx;
+
+	sh_inbox_push_message(
+		b->inbox, topic, topic_len > 0 ? (size_t)topic_len : 0, message->payload,
+		message->payloadlen > 0 ? (size_t)message->payloadlen : 0, message->retained);
+	b->paho.free_message(&message);
+	b->paho.free(topic);
+	wake(b);
+	/* 1: the message is ours now (and dropped if the inbox could not take
+	 * it); 0 would make Paho deliver it again and again. */
+	return 1;
+}
+
+static void on_subscribe_failure(void *ctx, MQTTAsync_failureData *response)
+{
+	push_event(ctx, SH_INBOX_SUBSCRIBE_FAILED,
+		   response && response->message ? response->message : "subscribe refused");
+}
+
+static void on_disconnect_done(void *ctx, MQTTAsync_successData *response)
+{
+	struct sh_bridge *b = ctx;
+
+	atomic_store(&b->disconnected, true);
+}
+
+static void on_disconnect_failed(void *ctx, MQTTAsync_failureData *response)
+{
+	struct sh_bridge *b = ctx;
+
+	atomic_store(&b->disconnected, true);
+}
+
+/* --- publishing ---------------------------------------------------------- */
+
+int sh_bridge_publish(struct sh_bridge *b, const char *topic, const void *payload, size_t len,
+		      int qos, bool retain)
+{
+	int rc;
+
+	if (b->conn != SH_BRIDGE_CONNECTED)
+		return -ENOTCONN;
+	rc = b->paho.send(b->client, topic, (int)len, payload, qos, retain, NULL);
+	if (rc != MQTTASYNC_SUCCESS) {
+		/* Most likely the connection just dropped and its callback is
+		 * on its way; the next connect publishes everything again. */
+		sh_log_debug("mqtt: publish %s: %s", topic, b->paho.strerror(rc));
+		return -EIO;
+	}
+	return 0;
+}
+
+int sh_bridge_publish_json(struct sh_bridge *b, const char *topic, const cJSON *json, int qos,
+			   bool retain)
+{
+	char *text;
+	int rc;
+
+	if (b->conn != SH_BRIDGE_CONNECTED)
+		return -ENOTCONN;
+	text = cJSON_PrintUnformatted(json);
+	if (!text)
+		return -ENOMEM;
+	rc = sh_bridge_publish(b, topic, text, strlen(text), qos, retain);
+	cJSON_free(text);
+	return rc;
+}
+
+/* --- connecting ------------------------------------------------------------ */
+
+static void start_connect(struct sh_bridge *b);
+
+static void connection_down(struct sh_bridge *b, const char *what, const char *reason)
+{
+	double delay;
+
+	if (b->stopped)
+		return;
+	b->conn = SH_BRIDGE_WAITING;
+	b->failures++;
+	delay = sh_backoff_delay_s(&b->reconnect, b->failures);
+	/* Said once per distinct reason: a broker that stays down for a day
+	 * must not fill the journal. */
+	if (strcmp(b->last_failure, reason) != 0) {
+		sh_log_warning("mqtt: %s %s: %s; retrying with backoff", what, b->url, reason);
+		snprintf(b->last_failure, sizeof(b->last_failure), "%s", reason);
+	} else {
+		sh_log_debug("mqtt: %s %s: %s; retry in %.1fs", what, b->url, reason, delay);
+	}
+	ev_timer_stop(b->loop, &b->retry);
+	ev_timer_set(&b->retry, delay, 0.0);
+	ev_timer_start(b->loop, &b->retry);
+}
+
+void sh_bridge_subscribe(struct sh_bridge *b)
+{
+	char topics[BRIDGE_SUBSCRIPTIONS_MAX][SH_BRIDGE_TOPIC_MAX];
+	char *list[BRIDGE_SUBSCRIPTIONS_MAX];
+	int qos[BRIDGE_SUBSCRIPTIONS_MAX];
+	int n = 0;
+	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+	int rc;
+
+	sh_bridge_topic(b, topics[n++], SH_BRIDGE_TOPIC_MAX, "+", "set");
+	sh_bridge_topic(b, topics[n++], SH_BRIDGE_TOPIC_MAX, "+", "get");
+	sh_bridge_topic(b, topics[n++], SH_BRIDGE_TOPIC_MAX, "scene", "+/set");
+	sh_bridge_topic(b, topics[n++], SH_BRIDGE_TOPIC_MAX, "bridge", "request/#");
+	if (b->discovery && b->ha_status_topic)
+		snprintf(topics[n++], SH_BRIDGE_TOPIC_MAX, "%s", b->ha_status_topic);
+	for (int i = 0; i < n; i++) {
+		list[i] = topics[i];
+		qos[i] = 1;
+	}
+	opts.onFailure = on_subscribe_failure;
+	opts.context = b;
+	rc = b->paho.subscribe_many(b->client, n, list, qos, &opts);
+	if (rc != MQTTASYNC_SUCCESS)
+		sh_log_error("mqtt: subscribe: %s", b->paho.strerror(rc));
+}
+
+static void connected(struct sh_bridge *b)
+{
+	if (b->stopped || b->conn != SH_BRIDGE_CONNECTING)
+		return;
+	b->conn = SH_BRIDGE_CONNECTED;
+	b->failures = 0;
+	b->last_failure[0] = '\0';
+	sh_log_notice("mqtt: connected to %s", b->url);
+	sh_bridge_subscribe(b);
+	sh_bridge_publish(b, b->will_topic, bridge_online, strlen(bridge_online), 1, true);
+	sh_bridge_api_publish_all(b);
+	/* Publishing everything builds large transient JSON (the device
+	 * list alone is megabytes with thousands of devices); glibc keeps
+	 * the freed memory below live allocations unless asked to give it
+	 * back (docs/performance.md: 26 -> 15 MiB with 5,000 devices). */
+	malloc_trim(0);
+}
+
+static void start_connect(struct sh_bridge *b)
+{
+	MQTTAsync_connectOptions opts = MQTTAsync_connectOptions_initializer;
+	int rc;
+
+	opts.keepAliveInterval = (int)b->keepalive_s;
+	opts.cleansession = 1;
+	opts.will = &b->will;
+	opts.username = b->username;
+	opts.password = b->password;
+	opts.connectTimeout = BRIDGE_CONNECT_TIMEOUT_S;
+	opts.ssl = strncmp(b->url, "ssl://", 6) == 0 ? &b->ssl : NULL;
+	opts.MQTTVersion = MQTTVERSION_3_1_1;
+	opts.automaticReconnect = 0;
+	opts.onSuccess = on_connect_success;
+	opts.onFailure = on_connect_failure;
+	opts.context = b;
+
+	b->conn = SH_BRIDGE_CONNECTING;
+	sh_log_debug("mqtt: connecting to %s", b->url);
+	rc = b->paho.connect(b->client, &opts);
+	if (rc != MQTTASYNC_SUCCESS)
+		connection_down(b, "connect", b->paho.strerror(rc));
+}
+
+static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sh_bridge *b = w->data;
+
+	if (!b->stopped && b->conn == SH_BRIDGE_WAITING)
+		start_connect(b);
+}
+
+static void on_sync(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	sh_bridge_api_sync(w->data);
+}
+
+void sh_bridge_schedule_sync(struct sh_bridge *b)
+{
+	if (!ev_is_active(&b->sync))
+		ev_timer_start(b->loop, &b->sync);
+}
+
+/* --- the loop's side of the inbox ---------------------------------------- */
+
+static void handle(struct sh_bridge *b, struct sh_inbox_item *item)
+{
+	switch (item->type) {
+	case SH_INBOX_MESSAGE:
+		if (b->conn == SH_BRIDGE_CONNECTED)
+			sh_bridge_api_message(b, item);
+		break;
+	case SH_INBOX_CONNECTED:
+		connected(b);
+		break;
+	case SH_INBOX_CONNECT_FAILED:
+		if (b->conn == SH_BRIDGE_CONNECTING)
+			connection_down(b, "connect to", item->reason ? item->reason : "failed");
+		break;
+	case SH_INBOX_LOST:
+		if (b->conn == SH_BRIDGE_CONNECTED)
+			connection_down(b, "connection to", item->reason ? item->reason : "lost");
+		break;
+	case SH_INBOX_SUBSCRIBE_FAILED:
+		sh_log_error("mqtt: subscribe: %s", item->reason ? item->reason : "refused");
+		sh_bridge_api_error(b, NULL, NULL, "the broker refused the bridge's subscriptions");
+		break;
+	}
+}
+
+static void on_wake(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct sh_bridge *b = w->data;
+	struct sh_inbox_item *item;
+	size_t dropped;
+
+	/* Everything, since ev_async coalesces wake-ups. */
+	while ((item = sh_inbox_pop(b->inbox))) {
+		handle(b, item);
+		sh_inbox_item_free(item);
+	}
+	dropped = sh_inbox_take_dropped(b->inbox);
+	if (dropped) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "inbox full: dropped %zu incoming message%s", dropped,
+			 dropped == 1 ? "" : "s");
+		sh_bridge_api_error(b, NULL, NULL, msg);
+	}
+}
+
+/* --- lifecycle ------------------------------------------------------------- */
+
+static int dup_opt(char **dst, const char *src)
+{
+	*dst = NULL;
+	if (!src)
+		return 0;
+	*dst = strdup(src);
+	return *dst ? 0 : -ENOMEM;
+}
+
+/* Paho speaks tcp:// and ssl://; the configuration says mqtt:// and
+ * mqtts:// too. */
+static char *paho_url(const char *url)
+{
+	static const struct {
+		const char *from, *to;
+	} schemes[] = {{"mqtts://", "ssl://"}, {"mqtt://", "tcp://"}, {"tls://", "ssl://"}};
+
+	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+		size_t n = strlen(schemes[i].from);
+
+		if (strncmp(url, schemes[i].from, n) == 0) {
+			char *out = malloc(strlen(schemes[i].to) + strlen(url + n) + 1);
+
+			if (out)
+				sprintf(out, "%s%s", schemes[i].to, url + n);
+			return out;
+		}
+	}
+	return strdup(url);
+}
+
+int sh_bridge_new(struct sh_hub *hub, struct sh_bridge **out)
+{
+	const struct sh_config *config = sh_hub_config(hub);
+	const struct sh_mqtt_config *m;
+	struct sh_bridge *b;
+	char topic[SH_BRIDGE_TOPIC_MAX];
+	int r = -ENOMEM;
+
+	if (!config)
+		return -EINVAL;
+	m = &config->mqtt;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	pthread_mutex_init(&b->tls_error_lock, NULL);
+	b->hub = hub;
+	b->loop = sh_hub_loop(hub);
+	b->url = paho_url(m->url ? m->url : "tcp://127.0.0.1:1883");
+	if (!b->url)
+		goto err_free;
+	if (dup_opt(&b->client_id, m->client_id ? m->client_id : "smarthub") ||
+	    dup_opt(&b->username, m->username) || dup_opt(&b->password, m->password) ||
+	    dup_opt(&b->ca_file, m->ca_file) || dup_opt(&b->cert_file, m->cert_file) ||
+	    dup_opt(&b->key_file, m->key_file) ||
+	    dup_opt(&b->base, m->base_topic ? m->base_topic : "smarthub"))
+		goto err_free;
+	b->keepalive_s = m->keepalive_s ? m->keepalive_s : 60;
+	b->qos = m->qos == 0 ? 0 : 1;
+	b->retain = m->retain;
+	b->max_payload = m->max_payload;
+	b->reconnect = m->reconnect;
+	if (!b->reconnect.initial_ms)
+		b->reconnect.initial_ms = 1000;
+	if (b->reconnect.max_ms < b->reconnect.initial_ms)
+		b->reconnect.max_ms = b->reconnect.initial_ms;
+	b->discovery = config->homeassistant.discovery;
+	if (dup_opt(&b->ha_prefix,
+		    config->homeassistant.prefix ? config->homeassistant.prefix : "homeassistant"))
+		goto err_free;
+	if (config->homeassistant.status_topic) {
+		if (dup_opt(&b->ha_status_topic, config->homeassistant.status_topic))
+			goto err_free;
+	} else {
+		snprintf(topic, sizeof(topic), "%s/status", b->ha_prefix);
+		if (dup_opt(&b->ha_status_topic, topic))
+			goto err_free;
+	}
+	if (dup_opt(&b->will_topic, sh_bridge_topic(b, topic, sizeof(topic), "bridge", "state")))
+		goto err_free;
+
+	r = sh_inbox_new(m->inbox_limit ? m->inbox_limit : 1024, b->max_payload, &b->inbox);
+	if (r < 0)
+		goto err_free;
+
+	b->will = (MQTTAsync_willOptions)MQTTAsync_willOptions_initializer;
+	b->will.topicName = b->will_topic;
+	b->will.message = bridge_offline;
+	b->will.retained = 1;
+	b->will.qos = 1;
+	b->ssl = (MQTTAsync_SSLOptions)MQTTAsync_SSLOptions_initializer;
+	b->ssl.trustStore = b->ca_file;
+	b->ssl.keyStore = b->cert_file;
+	b->ssl.privateKey = b->key_file;
+	b->ssl.enableServerCertAuth = 1;
+	b->ssl.verify = 1;
+	b->ssl.ssl_error_cb = on_tls_error;
+	b->ssl.ssl_error_context = b;
+
+	b->events.interval_ms = 1000;
+	b->events.burst = m->events_per_second ? m->events_per_second : UINT32_MAX;
+	b->started = ev_now(b->loop);
+	srand48((long)time(NULL) ^ (long)(uintptr_t)b);
+
+	ev_async_init(&b->wake, on_wake);
+	b->wake.data = b;
+	ev_timer_init(&b->retry, on_retry, 0.0, 0.0);
+	b->retry.data = b;
+	ev_timer_init(&b->sync, on_sync, 0.0, 0.0);
+	b->sync.data = b;
+
+	char reason[256];
+	r = sh_paho_open(&b->paho, strncmp(b->url, "ssl://", 6) == 0, reason, sizeof(reason));
+	if (r < 0) {
+		sh_log_error("mqtt: %s", reason);
+		goto err_inbox;
+	}
+	r = b->paho.create(&b->client, b->url, b->client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL);
+	if (r != MQTTASYNC_SUCCESS) {
+		sh_log_error("mqtt: %s: %s", b->url, b->paho.strerror(r));
+		r = -EINVAL;
+		goto err_inbox;
+	}
+	r = b->paho.set_callbacks(b->client, b, on_connection_lost, on_message, NULL);
+	if (r != MQTTASYNC_SUCCESS) {
+		r = -EINVAL;
+		goto err_client;
+	}
+	r = sh_hub_listen(hub, sh_bridge_api_on_event, b);
+	if (r < 0)
+		goto err_client;
+	*out = b;
+	return 0;
+
+err_client:
+	b->paho.destroy(&b->client);
+err_inbox:
+	sh_inbox_free(b->inbox);
+	b->inbox = NULL;
+err_free:
+	sh_bridge_free(b);
+	return r;
+}
+
+void sh_bridge_config_applied(struct sh_bridge *b)
+{
+	const struct sh_config *config = sh_hub_config(b->hub);
+	const struct sh_homeassistant_config *ha;
+	char *url;
+	bool was_discovery = b->discovery;
+
+	if (!config)
+		return;
+	/* Moving to another broker or base topic would strand every retained
+	 * topic and subscription: that takes a restart, and we say so. */
+	url = paho_url(config->mqtt.url ? config->mqtt.url : "tcp://127.0.0.1:1883");
+	if ((url && strcmp(url, b->url) != 0) ||
+	    strcmp(config->mqtt.base_topic ? config->mqtt.base_topic : "smarthub", b->base) != 0 ||
+	    strcmp(config->mqtt.client_id ? config->mqtt.client_id : "smarthub", b->client_id) != 0)
+		sh_log_warning("mqtt: url, base_topic and client_id changes take effect after a "
+			       "restart");
+	free(url);
+
+	/* Discovery follows the file: the next sync publishes what is new and
+	 * clears what is no longer wanted (all of it when turned off). */
+	ha = &config->homeassistant;
+	b->discovery = ha->discovery;
+	if (ha->prefix && strcmp(ha->prefix, b->ha_prefix) != 0) {
+		char *prefix = strdup(ha->prefix);
+
+		if (prefix) {
+			free(b->ha_prefix);
+			b->ha_prefix = prefix;
+		}
+	}
+	if (b->discovery && !was_discovery && b->conn == SH_BRIDGE_CONNECTED)
+		sh_bridge_subscribe(b);
+}
+
+void sh_bridge_set_reload_handler(struct sh_bridge *b, sh_reload_fn fn, void *ctx)
+{
+	b->reload = fn;
+	b->reload_ctx = ctx;
+}
+
+int sh_bridge_start(struct sh_bridge *b)
+{
+	if (b->conn != SH_BRIDGE_IDLE || b->stopped)
+		return -EALREADY;
+	ev_async_start(b->loop, &b->wake);
+	start_connect(b);
+	return 0;
+}
+
+bool sh_bridge_connected(const struct sh_bridge *b)
+{
+	return b && b->conn == SH_BRIDGE_CONNECTED;
+}
+
+/* Sleeps in small steps until `flag` or the deadline; used only at
+ * shutdown, after the loop stopped, so nothing else waits on us. */
+static void wait_flag(atomic_bool *flag, struct timespec deadline)
+{
+	const struct timespec step = {0, 5 * 1000 * 1000};
+	struct timespec now;
+
+	while (!atomic_load(flag)) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > deadline.tv_sec ||
+		    (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec))
+			return;
+		nanosleep(&step, NULL);
+	}
+}
+
+void sh_bridge_stop(struct sh_bridge *b, unsigned timeout_ms)
+{
+	struct timespec deadline;
+
+	if (!b || b->stopped)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	ev_timer_stop(b->loop, &b->retry);
+	ev_timer_stop(b->loop, &b->sync);
+	ev_async_stop(b->loop, &b->wake);
+
+	if (b->conn == SH_BRIDGE_CONNECTED) {
+		MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+		MQTTAsync_disconnectOptions dopts = MQTTAsync_disconnectOptions_initializer;
+
+		/* The loop has stopped: waiting here blocks no one, and this is
+		 * not a Paho callback, so waitForCompletion is allowed. */
+		if (b->paho.send_message(b->client, b->will_topic,
+					 &(MQTTAsync_message){
+						 .struct_id = {'M', 'Q', 'T', 'M'},
+						 .payload = (void *)bridge_offline,
+						 .payloadlen = (int)strlen(bridge_offline),
+						 .qos = 1,
+						 .retained = 1,
+					 },
+					 &ro) == MQTTASYNC_SUCCESS)
+			b->paho.wait_for_completion(b->client, ro.token, timeout_ms);
+		atomic_store(&b->disconnected, false);
+		dopts.timeout = (int)(timeout_ms / 2);
+		dopts.onSuccess = on_disconnect_done;
+		dopts.onFailure = on_disconnect_failed;
+		dopts.context = b;
+		if (b->paho.disconnect(b->client, &dopts) == MQTTASYNC_SUCCESS)
+			wait_flag(&b->disconnected, deadline);
+		sh_log_info("mqtt: disconnected");
+	}
+	b->stopped = true;
+	b->conn = SH_BRIDGE_IDLE;
+}
+
+void sh_bridge_free(struct sh_bridge *b)
+{
+	if (!b)
+		return;
+	sh_hub_unlisten(b->hub, sh_bridge_api_on_event, b);
+	if (b->loop) {
+		ev_timer_stop(b->loop, &b->retry);
+		ev_timer_stop(b->loop, &b->sync);
+		ev_async_stop(b->loop, &b->wake);
+	}
+	/* No Paho thread calls us after this returns, so the inbox can go. */
+	if (b->client)
+		b->paho.destroy(&b->client);
+	sh_paho_close(&b->paho);
+	sh_bridge_api_free(b);
+	sh_retained_free(&b->retained);
+	sh_inbox_free(b->inbox);
+	free(b->url);
+	free(b->client_id);
+	free(b->username);
+	if (b->password) {
+		/* Not left in freed memory. */
+		memset(b->password, 0, strlen(b->password));
+		free(b->password);
+	}
+	free(b->ca_file);
+	free(b->cert_file);
+	free(b->key_file);
+	free(b->base);
+	free(b->ha_prefix);
+	free(b->ha_status_topic);
+	free(b->will_topic);
+	pthread_mutex_destroy(&b->tls_error_lock);
+	free(b);
+}

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the bridge's three files share: the struct sh_bridge itself and the
+ * calls between them.
+ *
+ *   bridge.c          the Paho connection: connect, reconnect with backoff,
+ *                     the inbox drain, subscriptions, publishing, stop
+ *   bridge_retained.c the retained topics the bridge owns, so that it
+ *                     publishes a retained payload only when it changed and
+ *                     clears topics nothing owns any more
+ *   bridge_api.c      the topic API: hub events out, commands and requests
+ *                     in, the lists, discovery and error events
+ *
+ * Everything here runs on the loop thread except the Paho callbacks in
+ * bridge.c, which touch only the inbox and the ev_async.
+ */
+#ifndef SMARTHUB_BRIDGE_INTERNAL_H
+#define SMARTHUB_BRIDGE_INTERNAL_H
+
+#include "mqtt/bridge.h"
+#include "config/config.h"
+#include "core/hub.h"
+#include "util/inbox.h"
+#include "util/log.h"
+
+#include "mqtt/paho.h"
+#include <MQTTAsync.h>
+#include <cjson/cJSON.h>
+#include <ev.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Commands the bridge submitted whose failure it still has to report; the
+ * oldest is forgotten when more are in flight (their failure goes
+ * unreported on bridge/event but is still logged by the device). */
+#define SH_BRIDGE_TRACKED_COMMANDS 256
+/* scene/run requests waiting for their scene to finish. */
+#define SH_BRIDGE_PENDING_RUNS_MAX 64
+/* Longest topic the bridge builds. */
+#define SH_BRIDGE_TOPIC_MAX 512
+
+enum sh_bridge_conn {
+	SH_BRIDGE_IDLE,       /* not started, or stopped */
+	SH_BRIDGE_CONNECTING, /* a connect is outstanding in Paho */
+	SH_BRIDGE_CONNECTED,
+	SH_BRIDGE_WAITING, /* the retry timer runs */
+};
+
+/* One retained topic the bridge published (or will publish on connect). */
+struct sh_retained_entry {
+	char *topic;
+	char *owner;   /* the device id whose removal clears it, or NULL */
+	uint64_t hash; /* of the payload the broker holds; 0 = not published */
+	bool live;     /* seen in the current sync */
+};
+
+struct sh_retained {
+	struct sh_retained_entry *entries;
+	size_t count, capacity;
+	bool syncing;
+};
+
+struct sh_pending_run;
+
+struct sh_bridge {
+	struct sh_hub *hub;
+	struct ev_loop *loop;
+
+	/* Settings copied from the first configuration: a reload does not move
+	 * the bridge to another broker or base topic (that needs a restart). */
+	char *url; /* as Paho wants it: tcp:// or ssl:// */
+	char *client_id;
+	char *username;
+	char *password;
+	char *ca_file, *cert_file, *key_file;
+	char *base;
+	unsigned keepalive_s;
+	int qos;
+	bool retain;
+	size_t max_payload;
+	struct sh_backoff reconnect;
+	bool discovery;
+	char *ha_prefix;
+	char *ha_status_topic;
+	char *will_topic;
+
+	MQTTAsync client;
+	MQTTAsync_willOptions will;
+	MQTTAsync_SSLOptions ssl;
+	enum sh_bridge_conn conn;
+	bool stopped;
+	unsigned failures;      /* consecutive failed attempts */
+	char last_failure[256]; /* logged once, then again only when it changes */
+	struct sh_paho paho;    /* the Paho library in use (plain or TLS) */
+	/* OpenSSL's reason for the last failed TLS handshake, which Paho's
+	 * failure message ("TCP/TLS connect failure") leaves out. Written and
+	 * read on Paho's threads only, under tls_error_lock. */
+	pthread_mutex_t tls_error_lock;
+	char tls_error[128];
+	struct sh_inbox *inbox;
+	ev_async wake;
+	ev_timer retry;
+	ev_timer sync; /* coalesces device list changes into one publication */
+	atomic_bool disconnected;
+
+	struct sh_ratelimit events;
+	ev_tstamp started;
+	sh_reload_fn reload;
+	void *reload_ctx;
+
+	struct sh_retained retained;
+	/* Command ids count per device, so a command is (device, id). */
+	struct {
+		const struct sh_device *dev;
+		uint64_t id;
+	} tracked[SH_BRIDGE_TRACKED_COMMANDS];
+	size_t tracked_next;
+	/* A driver may complete a command before sh_device_submit returns its
+	 * id: completions of the device being submitted to wait here. */
+	const struct sh_device *submitting;
+	uint64_t early_id;
+	int early_err;
+	char early_reason[256];
+	struct sh_pending_run *runs;
+	size_t n_runs;
+};
+
+/* --- bridge.c ------------------------------------------------------------ */
+
+/* Publishes when connected; a no-op returning -ENOTCONN otherwise (the
+ * state stays in the hub and goes out on the next connect). */
+int sh_bridge_publish(struct sh_bridge *b, const char *topic, const void *payload, size_t len,
+		      int qos, bool retain);
+/* Prints `json` (borrowed) and publishes it. */
+int sh_bridge_publish_json(struct sh_bridge *b, const char *topic, const cJSON *json, int qos,
+			   bool retain);
+/* Builds "<base>/<a>[/<b>]" into buf. */
+const char *sh_bridge_topic(const struct sh_bridge *b, char *buf, size_t len, const char *a,
+			    const char *sub);
+/* Subscribes to every topic the bridge listens to (again). */
+void sh_bridge_subscribe(struct sh_bridge *b);
+/* A configuration was put in force: picks up what can change without a
+ * reconnect (discovery on/off and its prefix) and warns about the rest. */
+void sh_bridge_config_applied(struct sh_bridge *b);
+/* Runs sh_bridge_api_sync soon, once however often it is asked. */
+void sh_bridge_schedule_sync(struct sh_bridge *b);
+uint64_t sh_bridge_now_ms(const struct sh_bridge *b);
+
+/* --- bridge_retained.c ----------------------------------------------------- */
+
+void sh_retained_free(struct sh_retained *r);
+/* Marks every entry dead until put again, so sh_retained_end can clear
+ * what nothing publishes any more. */
+void sh_retained_begin(struct sh_retained *r);
+/*
+ * Publishes `payload` retained on `topic` (owned by device `owner`, may be
+ * NULL) unless the broker already holds exactly that and `force` is false.
+ * While disconnected it only records that the topic exists.
+ */
+void sh_retained_put(struct sh_bridge *b, const char *topic, const char *owner, const char *payload,
+		     bool force);
+/* Marks `topic`, if known, as still wanted in the current sync without
+ * publishing anything. */
+void sh_retained_keep(struct sh_retained *r, const char *topic);
+/* Publishes an empty retained payload (which deletes it on the broker) for
+ * every entry not put since sh_retained_begin; while disconnected they wait
+ * for the next connect. */
+void sh_retained_end(struct sh_bridge *b);
+/* Clears every topic owned by `owner` now. */
+void sh_retained_clear_owner(struct sh_bridge *b, const char *owner);
+/* Forgets the published payloads so the next puts all publish (connect). */
+void sh_retained_invalidate(struct sh_retained *r);
+
+/* --- bridge_api.c ---------------------------------------------------------- */
+
+/* The hub listener. */
+void sh_bridge_api_on_event(void *ctx, const struct sh_event *event);
+/* One inbound message from the inbox. */
+void sh_bridge_api_message(struct sh_bridge *b, const struct sh_inbox_item *item);
+/* After a (re)connect: every retained topic again. */
+void sh_bridge_api_publish_all(struct sh_bridge *b);
+/* Publishes what changed in the lists and discovery, clears what left. */
+void sh_bridge_api_sync(struct sh_bridge *b);
+/* An error event on bridge/event, rate-limited. dev and topic may be NULL. */
+void sh_bridge_api_error(struct sh_bridge *b, struct sh_device *dev, const char *topic,
+			 const char *message);
+/* Detaches pending scene/run requests from the bridge before it is freed. */
+void sh_bridge_api_free(struct sh_bridge *b);
+
+#endif

@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Home Assistant discovery payloads (see discovery.h). This module decides
+ * how smarthub's kinds map onto Home Assistant's MQTT platforms:
+ *
+ *   light   -> one `light` (JSON schema: brightness 0-255, color_temp, rgb)
+ *   switch  -> one `switch`
+ *   speaker -> a `switch` for power, a `number` for the volume, and a
+ *              `button` each for pause, stop, next and previous
+ *   sensor  -> one `sensor` per numeric reading and one `binary_sensor`
+ *              per boolean reading (motion, occupancy, ...)
+ *   scene   -> one `scene` on the bridge device
+ *
+ * It owns nothing beyond the objects it returns.
+ */
+#include "mqtt/discovery.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+/* What a reading's name tells Home Assistant. */
+struct reading_info {
+	const char *key;
+	const char *device_class;
+	const char *unit; /* NULL for binary readings */
+	const char *state_class;
+	bool binary;
+};
+
+static const struct reading_info readings[] = {
+	{"temperature", "temperature", "°C", "measurement", false},
+	{"humidity", "humidity", "%", "measurement", false},
+	{"illuminance", "illuminance", "lx", "measurement", false},
+	{"pressure", "pressure", "hPa", "measurement", false},
+	{"battery", "battery", "%", "measurement", false},
+	{"power", "power", "W", "measurement", false},
+	{"energy", "energy", "kWh", "total_increasing", false},
+	{"voltage", "voltage", "V", "measurement", false},
+	{"current", "current", "A", "measurement", false},
+	{"co2", "carbon_dioxide", "ppm", "measurement", false},
+	{"pm25", "pm25", "µg/m³", "measurement", false},
+	{"motion", "motion", NULL, NULL, true},
+	{"occupancy", "occupancy", NULL, NULL, true},
+	{"presence", "presence", NULL, NULL, true},
+	{"smoke", "smoke", NULL, NULL, true},
+	{"water_leak", "moisture", NULL, NULL, true},
+};
+
+static const struct reading_info *reading_lookup(const char *key)
+{
+	for (size_t i = 0; i < sizeof(readings) / sizeof(readings[0]); i++)
+		if (strcmp(readings[i].key, key) == 0)
+			return &readings[i];
+	return NULL;
+}
+
+char *sh_discovery_slug(const char *in, char *out, size_t len)
+{
+	size_t n = 0;
+
+	if (!len)
+		return out;
+	for (; in && in[n] && n + 1 < len; n++) {
+		unsigned char c = (unsigned char)in[n];
+
+		out[n] = (isascii(c) && (isalnum(c) || c == '_' || c == '-')) ? (char)c : '_';
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/* A scalar option of the driver's map, or NULL. Our own lookup keeps this
+ * module free of the config loader. */
+static const struct sh_node *option(const struct sh_node *options, const char *key)
+{
+	if (!options || options->type != SH_NODE_MAP)
+		return NULL;
+	for (size_t i = 0; i < options->n_items; i++)
+		if (options->items[i]->key && strcmp(options->items[i]->key, key) == 0)
+			return options->items[i];
+	return NULL;
+}
+
+static const char *option_string(const struct sh_node *options, const char *key)
+{
+	const struct sh_node *n = option(options, key);
+
+	return n && n->type == SH_NODE_SCALAR ? n->value : NULL;
+}
+
+/* Jinja reaches a key as value_json.key only when it is an identifier. */
+static void value_template(char *buf, size_t len, const char *key)
+{
+	bool ident = isalpha((unsigned char)key[0]) || key[0] == '_';
+
+	for (const char *p = key; *p && ident; p++)
+		ident = isalnum((unsigned char)*p) || *p == '_';
+	if (ident)
+		snprintf(buf, len, "{{ value_json.%s }}", key);
+	else
+		snprintf(buf, len, "{{ value_json['%s'] }}", key);
+}
+
+static void add_topic(cJSON *obj, const char *name, const char *a, const char *b, const char *c)
+{
+	char topic[512];
+
+	snprintf(topic, sizeof(topic), "%s%s%s%s%s", a, b ? "/" : "", b ? b : "", c ? "/" : "",
+		 c ? c : "");
+	cJSON_AddStringToObject(obj, name, topic);
+}
+
+static cJSON *availability(const struct sh_discovery_opts *opts, const char *id)
+{
+	cJSON *list = cJSON_CreateArray();
+	cJSON *bridge = cJSON_CreateObject();
+
+	add_topic(bridge, "topic", opts->base_topic, "bridge", "state");
+	cJSON_AddStringToObject(bridge, "value_template", "{{ value_json.state }}");
+	cJSON_AddItemToArray(list, bridge);
+	if (id) {
+		cJSON *dev = cJSON_CreateObject();
+
+		add_topic(dev, "topic", opts->base_topic, id, "availability");
+		cJSON_AddStringToObject(dev, "value_template", "{{ value_json.state }}");
+		cJSON_AddItemToArray(list, dev);
+	}
+	return list;
+}
+
+static cJSON *bridge_device_block(const struct sh_discovery_opts *opts)
+{
+	cJSON *block = cJSON_CreateObject();
+	cJSON *ids = cJSON_AddArrayToObject(block, "identifiers");
+
+	cJSON_AddItemToArray(ids, cJSON_CreateString("smarthub_bridge"));
+	cJSON_AddStringToObject(block, "name", "smarthub bridge");
+	cJSON_AddStringToObject(block, "model", "smarthub");
+	cJSON_AddStringToObject(block, "manufacturer", "smarthub");
+	if (opts->version)
+		cJSON_AddStringToObject(block, "sw_version", opts->version);
+	return block;
+}
+
+static cJSON *device_block(const struct sh_discovery_device *dev)
+{
+	cJSON *block = cJSON_CreateObject();
+	cJSON *ids = cJSON_AddArrayToObject(block, "identifiers");
+	char ident[512];
+
+	snprintf(ident, sizeof(ident), "smarthub_%s", dev->id);
+	cJSON_AddItemToArray(ids, cJSON_CreateString(ident));
+	cJSON_AddStringToObject(block, "name", dev->name ? dev->name : dev->id);
+	cJSON_AddStringToObject(block, "model", dev->driver ? dev->driver : "unknown");
+	cJSON_AddStringToObject(block, "manufacturer", "smarthub");
+	cJSON_AddStringToObject(block, "via_device", "smarthub_bridge");
+	return block;
+}
+
+/*
+ * Starts one entity of `dev`: its topic key in `out` and the keys every
+ * entity carries. `label` is the entity's own name; NULL makes it the
+ * device's main entity, which Home Assistant then names after the device.
+ */
+static cJSON *entity(cJSON *out, const struct sh_discovery_opts *opts,
+		     const struct sh_discovery_device *dev, const char *component,
+		     const char *object, const char *label)
+{
+	char id_slug[SH_DISCOVERY_SLUG_MAX], obj_slug[SH_DISCOVERY_SLUG_MAX];
+	char topic[3 * SH_DISCOVERY_SLUG_MAX + 256], buf[512];
+	cJSON *e = cJSON_CreateObject();
+
+	sh_discovery_slug(dev->id, id_slug, sizeof(id_slug));
+	sh_discovery_slug(object, obj_slug, sizeof(obj_slug));
+	snprintf(topic, sizeof(topic), "%s/%s/smarthub_%s/%s/config", opts->prefix, component,
+		 id_slug, obj_slug);
+
+	if (label)
+		cJSON_AddStringToObject(e, "name", label);
+	else
+		cJSON_AddNullToObject(e, "name");
+	snprintf(buf, sizeof(buf), "smarthub_%s_%s", dev->id, object);
+	cJSON_AddStringToObject(e, "unique_id", buf);
+	snprintf(buf, sizeof(buf), "%s_%s", id_slug, obj_slug);
+	cJSON_AddStringToObject(e, "object_id", buf);
+	cJSON_AddItemToObject(e, "device", device_block(dev));
+	cJSON_AddItemToObject(e, "availability", availability(opts, dev->id));
+	cJSON_AddStringToObject(e, "availability_mode", "all");
+	cJSON *origin = cJSON_AddObjectToObject(e, "origin");
+	cJSON_AddStringToObject(origin, "name", "smarthub");
+	if (opts->version)
+		cJSON_AddStringToObject(origin, "sw_version", opts->version);
+	/* Replace an entry of an earlier reading with the same slug. */
+	cJSON_DeleteItemFromObjectCaseSensitive(out, topic);
+	cJSON_AddItemToObject(out, topic, e);
+	return e;
+}
+
+static void add_state_topic(cJSON *e, const struct sh_discovery_opts *opts, const char *id)
+{
+	add_topic(e, "state_topic", opts->base_topic, id, NULL);
+}
+
+static void add_command_topic(cJSON *e, const struct sh_discovery_opts *opts, const char *id)
+{
+	add_topic(e, "command_topic", opts->base_topic, id, "set");
+}
+
+static void light(cJSON *out, const struct sh_discovery_opts *opts,
+		  const struct sh_discovery_device *dev)
+{
+	cJSON *e = entity(out, opts, dev, "light", "light", NULL);
+	cJSON *modes;
+
+	cJSON_AddStringToObject(e, "schema", "json");
+	add_state_topic(e, opts, dev->id);
+	add_command_topic(e, opts, dev->id);
+	cJSON_AddTrueToObject(e, "brightness");
+	cJSON_AddNumberToObject(e, "brightness_scale", 255);
+	modes = cJSON_AddArrayToObject(e, "supported_color_modes");
+	cJSON_AddItemToArray(modes, cJSON_CreateString("color_temp"));
+	cJSON_AddItemToArray(modes, cJSON_CreateString("rgb"));
+	/* kind.h's color_temp range, in mireds like the commands. */
+	cJSON_AddNumberToObject(e, "min_mireds", 153);
+	cJSON_AddNumberToObject(e, "max_mireds", 500);
+}
+
+/* An ON/OFF switch on the device's `state`. */
+static void power_switch(cJSON *out, const struct sh_discovery_opts *opts,
+			 const struct sh_discovery_device *dev, const char *object,
+			 const char *label)
+{
+	cJSON *e = entity(out, opts, dev, "switch", object, label);
+
+	add_state_topic(e, opts, dev->id);
+	add_command_topic(e, opts, dev->id);
+	cJSON_AddStringToObject(e, "value_template", "{{ value_json.state }}");
+	cJSON_AddStringToObject(e, "payload_on", "ON");
+	cJSON_AddStringToObject(e, "payload_off", "OFF");
+	cJSON_AddStringToObject(e, "state_on", "ON");
+	cJSON_AddStringToObject(e, "state_off", "OFF");
+}
+
+static void speaker(cJSON *out, const struct sh_discovery_opts *opts,
+		    const struct sh_discovery_device *dev)
+{
+	/* The speaker's transport actions (kind.h). "play" takes a playlist
+	 * name, which a button cannot ask for, so it has none. */
+	static const struct {
+		const char *object, *label, *payload;
+	} buttons[] = {
+		{"pause", "Pause", "{\"pause\":true}"},
+		{"stop", "Stop", "{\"stop\":true}"},
+		{"next", "Next", "{\"next\":true}"},
+		{"previous", "Previous", "{\"previous\":true}"},
+	};
+	cJSON *e;
+
+	power_switch(out, opts, dev, "power", "Power");
+
+	e = entity(out, opts, dev, "number", "volume", "Volume");
+	add_state_topic(e, opts, dev->id);
+	add_command_topic(e, opts, dev->id);
+	cJSON_AddStringToObject(e, "value_template", "{{ value_json.volume }}");
+	cJSON_AddStringToObject(e, "command_template", "{\"volume\": {{ value }} }");
+	cJSON_AddNumberToObject(e, "min", 0);
+	cJSON_AddNumberToObject(e, "max", 100);
+	cJSON_AddNumberToObject(e, "step", 1);
+	cJSON_AddStringToObject(e, "mode", "slider");
+	cJSON_AddStringToObject(e, "icon", "mdi:volume-high");
+
+	for (size_t i = 0; i < sizeof(buttons) / sizeof(buttons[0]); i++) {
+		e = entity(out, opts, dev, "button", buttons[i].object, buttons[i].label);
+		add_command_topic(e, opts, dev->id);
+		cJSON_AddStringToObject(e, "payload_press", buttons[i].payload);
+	}
+}
+
+/* "battery_low" -> "Battery low" */
+static void label_of(const char *key, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	for (; key[n] && n + 1 < len; n++)
+		buf[n] = key[n] == '_' ? ' ' : key[n];
+	buf[n] = '\0';
+	if (n)
+		buf[0] = (char)toupper((unsigned char)buf[0]);
+}
+
+/* One reading entity. `value` is the reading's current value (NULL when
+ * only configured): a boolean or a known binary name makes a binary_sensor. */
+static void reading(cJSON *out, const struct sh_discovery_opts *opts,
+		    const struct sh_discovery_device *dev, const char *key, const cJSON *value)
+{
+	const struct reading_info *info = reading_lookup(key);
+	const char *device_class = option_string(dev->options, "device_class");
+	const char *unit = option_string(dev->options, "unit");
+	const char *state_class = option_string(dev->options, "state_class");
+	bool binary = value ? cJSON_IsBool(value) : (info && info->binary);
+	char label[SH_DISCOVERY_SLUG_MAX], tmpl[SH_DISCOVERY_SLUG_MAX + 32];
+	cJSON *e;
+
+	/* The driver's own options say more than a name can. */
+	if (!device_class && info)
+		device_class = info->device_class;
+	if (!unit && info)
+		unit = info->unit;
+	if (!state_class && info)
+		state_class = info->state_class;
+
+	label_of(key, label, sizeof(label));
+	value_template(tmpl, sizeof(tmpl), key);
+	e = entity(out, opts, dev, binary ? "binary_sensor" : "sensor", key, label);
+	add_state_topic(e, opts, dev->id);
+	cJSON_AddStringToObject(e, "value_template", tmpl);
+	if (device_class)
+		cJSON_AddStringToObject(e, "device_class", device_class);
+	if (binary) {
+		/* Home Assistant renders a JSON boolean as True/False and compares
+		 * it with the payloads as strings; a string reading compares as
+		 * the ON/OFF the drivers use for switches. */
+		if (value && cJSON_IsString(value)) {
+			cJSON_AddStringToObject(e, "payload_on", "ON");
+			cJSON_AddStringToObject(e, "payload_off", "OFF");
+		} else {
+			cJSON_AddTrueToObject(e, "payload_on");
+			cJSON_AddFalseToObject(e, "payload_off");
+		}
+		return;
+	}
+	if (unit)
+		cJSON_AddStringToObject(e, "unit_of_measurement", unit);
+	cJSON_AddStringToObject(e, "state_class", state_class ? state_class : "measurement");
+}
+
+static void sensor(cJSON *out, const struct sh_discovery_opts *opts,
+		   const struct sh_discovery_device *dev)
+{
+	const struct sh_node *configured = option(dev->options, "readings");
+	const char *key = option_string(dev->options, "key");
+	const cJSON *item;
+
+	/* A single-reading driver (sysfs) names its reading `key`. */
+	if (key && key[0] && !cJSON_HasObjectItem(dev->state, key))
+		reading(out, opts, dev, key, NULL);
+
+	/* Configured readings first, so a sensor is announced before its first
+	 * report; what it reports then refines the entity (boolean or not). */
+	if (configured && configured->type == SH_NODE_SEQ)
+		for (size_t i = 0; i < configured->n_items; i++) {
+			const struct sh_node *n = configured->items[i];
+
+			if (n->type == SH_NODE_SCALAR && n->value && n->value[0] &&
+			    !cJSON_HasObjectItem(dev->state, n->value))
+				reading(out, opts, dev, n->value, NULL);
+		}
+	cJSON_ArrayForEach(item, dev->state)
+	{
+		const struct reading_info *info = reading_lookup(item->string);
+
+		/* Numbers and booleans are readings; a string is one only when
+		 * its name says binary (motion: "ON"). */
+		if (cJSON_IsNumber(item) || cJSON_IsBool(item) ||
+		    (cJSON_IsString(item) && info && info->binary))
+			reading(out, opts, dev, item->string, item);
+	}
+}
+
+cJSON *sh_discovery_device(const struct sh_discovery_opts *opts,
+			   const struct sh_discovery_device *dev)
+{
+	cJSON *out = cJSON_CreateObject();
+
+	if (!out || !dev->kind)
+		return out;
+	if (strcmp(dev->kind, "light") == 0)
+		light(out, opts, dev);
+	else if (strcmp(dev->kind, "switch") == 0)
+		power_switch(out, opts, dev, "switch", NULL);
+	else if (strcmp(dev->kind, "speaker") == 0)
+		speaker(out, opts, dev);
+	else if (strcmp(dev->kind, "sensor") == 0)
+		sensor(out, opts, dev);
+	return out;
+}
+
+cJSON *sh_discovery_scene(const struct sh_discovery_opts *opts, const char *name,
+			  const char *friendly_name)
+{
+	char slug[SH_DISCOVERY_SLUG_MAX], topic[SH_DISCOVERY_SLUG_MAX + 256], buf[512];
+	cJSON *out = cJSON_CreateObject();
+	cJSON *e = cJSON_CreateObject();
+
+	sh_discovery_slug(name, slug, sizeof(slug));
+	snprintf(topic, sizeof(topic), "%s/scene/smarthub_bridge/%s/config", opts->prefix, slug);
+	cJSON_AddStringToObject(e, "name", friendly_name ? friendly_name : name);
+	snprintf(buf, sizeof(buf), "smarthub_scene_%s", name);
+	cJSON_AddStringToObject(e, "unique_id", buf);
+	snprintf(buf, sizeof(buf), "smarthub_%s", slug);
+	cJSON_AddStringToObject(e, "object_id", buf);
+	snprintf(buf, sizeof(buf), "%s/scene/%s/set", opts->base_topic, name);
+	cJSON_AddStringToObject(e, "command_topic", buf);
+	cJSON_AddStringToObject(e, "payload_on", "run");
+	cJSON_AddItemToObject(e, "device", bridge_device_block(opts));
+	cJSON_AddItemToObject(e, "availability", availability(opts, NULL));
+	cJSON_AddStringToObject(e, "availability_mode", "all");
+	cJSON_AddItemToObject(out, topic, e);
+	return out;
+}
+
+cJSON *sh_discovery_bridge(const struct sh_discovery_opts *opts)
+{
+	char topic[256];
+	cJSON *out = cJSON_CreateObject();
+	cJSON *e = cJSON_CreateObject();
+
+	snprintf(topic, sizeof(topic), "%s/binary_sensor/smarthub_bridge/connection_state/config",
+		 opts->prefix);
+	cJSON_AddStringToObject(e, "name", "Connection state");
+	cJSON_AddStringToObject(e, "unique_id", "smarthub_bridge_connection_state");
+	cJSON_AddStringToObject(e, "object_id", "smarthub_bridge_connection_state");
+	add_topic(e, "state_topic", opts->base_topic, "bridge", "state");
+	cJSON_AddStringToObject(e, "value_template", "{{ value_json.state }}");
+	cJSON_AddStringToObject(e, "payload_on", "online");
+	cJSON_AddStringToObject(e, "payload_off", "offline");
+	cJSON_AddStringToObject(e, "device_class", "connectivity");
+	cJSON_AddStringToObject(e, "entity_category", "diagnostic");
+	cJSON_AddItemToObject(e, "device", bridge_device_block(opts));
+	cJSON_AddItemToObject(out, topic, e);
+	return out;
+}

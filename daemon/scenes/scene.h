@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The scene engine: runs the step trees of the configuration's scenes on
+ * the hub's loop (sequence, parallel, device commands, delays, waits,
+ * nested scenes; timeouts, retries, continue_on_error; the run modes;
+ * cancellation) and keeps each scene's status.
+ *
+ * Owned by the hub, which creates it, hands it every configuration it puts
+ * in force, and frees it. It listens to the hub's events itself (device
+ * state and availability wake waits; command completions advance steps)
+ * and reports status changes as SH_EV_SCENE_STATE events.
+ */
+#ifndef SMARTHUB_SCENE_H
+#define SMARTHUB_SCENE_H
+
+#include "config/config.h"
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct sh_hub;
+struct sh_scene_engine;
+
+int sh_scenes_new(struct sh_hub *hub, struct sh_scene_engine **out);
+/* Cancels every run and frees the engine; NULL accepted. */
+void sh_scenes_free(struct sh_scene_engine *engine);
+/*
+ * Puts the scenes of `config` in force (borrowed; the hub keeps it alive
+ * until the next apply). Runs of scenes that were removed or whose
+ * definition changed are cancelled; others go on.
+ */
+void sh_scenes_apply(struct sh_scene_engine *engine, const struct sh_config *config);
+/* Runs the config's on_start scenes. */
+void sh_scenes_run_on_start(struct sh_scene_engine *engine);
+/* Cancels every run (shutdown). */
+void sh_scenes_stop(struct sh_scene_engine *engine);
+
+/*
+ * The end of one run: `result` (borrowed) is
+ * {"scene","status":"ok"|"failed"|"cancelled","duration_ms",
+ *  "failed_step"?,"error"?}.
+ */
+typedef void (*sh_scene_done_fn)(void *ctx, const char *scene, const cJSON *result);
+
+/*
+ * Triggers scene `name` under its mode. Returns 0 (started, queued, or
+ * restarted; `done` will be called once), or a negative errno with a
+ * reason: -ENOENT unknown scene, -EBUSY refused by mode single or by `max`.
+ */
+int sh_scene_run(struct sh_scene_engine *engine, const char *name, sh_scene_done_fn done, void *ctx,
+		 char *reason, size_t reason_len);
+/* Cancels every run (and queued trigger) of `name`. -ENOENT if unknown. */
+int sh_scene_cancel(struct sh_scene_engine *engine, const char *name);
+/* The retained status of `name`: {"state":"idle"|"running"|"failed"|
+ * "cancelled","started_at","duration_ms","failed_step","error","runs"}.
+ * Caller owns; NULL if unknown. */
+cJSON *sh_scene_status(const struct sh_scene_engine *engine, const char *name);
+
+/*
+ * For `smarthubd --check-config --explain <scene>`: writes scene `name` of
+ * `config` (borrowed) to `out` as an indented tree, one step a line with
+ * its path, device, command, delay or condition, and its limits (timeout,
+ * retry, continue_on_error). Returns 0, or -ENOENT (nothing written) when
+ * the configuration has no such scene.
+ */
+int sh_scene_explain(const struct sh_config *config, const char *name, FILE *out);
+/*
+ * For `--graph <scene>`: writes scene `name` as a Graphviz dot digraph:
+ * sequences as chains of arrows, each parallel block as a cluster whose
+ * branches fork from one node and join at another (so they sit side by
+ * side). Returns 0 or -ENOENT.
+ */
+int sh_scene_graph(const struct sh_config *config, const char *name, FILE *out);
+
+/* Writes `ms` as the shortest exact duration the config accepts ("250ms",
+ * "2s", "1.5s", "5m", "1h") into `buf`; returns `buf`. */
+const char *sh_scene_format_duration(uint64_t ms, char *buf, size_t len);
+
+#endif

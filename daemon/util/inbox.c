@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bridge's inbox: the one place where Paho's threads and the loop
+ * thread meet. Paho callbacks copy messages and connection events in under
+ * a mutex; the loop pops them. It owns the items until they are popped and
+ * enforces the limits described in inbox.h: the oldest message makes room
+ * for a new one, and oversized payloads are never copied.
+ *
+ * Items form one singly linked FIFO so that connection events keep their
+ * order relative to messages. Dropping the oldest message walks past at
+ * most SH_INBOX_CONTROL_LIMIT connection events, so it stays cheap.
+ */
+#include "util/inbox.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sh_inbox {
+	pthread_mutex_t lock;
+	struct sh_inbox_item *head;
+	struct sh_inbox_item *tail;
+	size_t messages; /* message items in the list */
+	size_t controls; /* connection events in the list */
+	size_t message_limit;
+	size_t max_payload;
+	size_t dropped; /* since the last sh_inbox_take_dropped */
+};
+
+int sh_inbox_new(size_t message_limit, size_t max_payload, struct sh_inbox **out)
+{
+	struct sh_inbox *inbox = calloc(1, sizeof(*inbox));
+
+	if (!inbox)
+		return -ENOMEM;
+	if (pthread_mutex_init(&inbox->lock, NULL) != 0) {
+		free(inbox);
+		return -ENOMEM;
+	}
+	inbox->message_limit = message_limit ? message_limit : 1;
+	inbox->max_payload = max_payload;
+	*out = inbox;
+	return 0;
+}
+
+void sh_inbox_item_free(struct sh_inbox_item *item)
+{
+	if (!item)
+		return;
+	free(item->topic);
+	free(item->payload);
+	free(item->reason);
+	free(item);
+}
+
+void sh_inbox_free(struct sh_inbox *inbox)
+{
+	if (!inbox)
+		return;
+	while (inbox->head) {
+		struct sh_inbox_item *next = inbox->head->next;
+
+		sh_inbox_item_free(inbox->head);
+		inbox->head = next;
+	}
+	pthread_mutex_destroy(&inbox->lock);
+	free(inbox);
+}
+
+/* Unlinks the first item of type `message` (true) or of a connection event
+ * (false); the caller holds the lock. */
+static struct sh_inbox_item *unlink_oldest(struct sh_inbox *inbox, bool message)
+{
+	struct sh_inbox_item *prev = NULL;
+
+	for (struct sh_inbox_item *it = inbox->head; it; prev = it, it = it->next) {
+		if ((it->type == SH_INBOX_MESSAGE) != message)
+			continue;
+		if (prev)
+			prev->next = it->next;
+		else
+			inbox->head = it->next;
+		if (inbox->tail == it)
+			inbox->tail = prev;
+		it->next = NULL;
+		if (message)
+			inbox->messages--;
+		else
+			inbox->controls--;
+		return it;
+	}
+	return NULL;
+}
+
+/* Appends `item` making room first; the victim is returned so that it is
+ * freed after the lock is released. */
+static struct sh_inbox_item *append(struct sh_inbox *inbox, struct sh_inbox_item *item)
+{
+	struct sh_inbox_item *victim = NULL;
+	bool message = item->type == SH_INBOX_MESSAGE;
+
+	if (message && inbox->messages >= inbox->message_limit) {
+		victim = unlink_oldest(inbox, true);
+		inbox->dropped++;
+	} else if (!message && inbox->controls >= SH_INBOX_CONTROL_LIMIT) {
+		victim = unlink_oldest(inbox, false);
+	}
+	if (inbox->tail)
+		inbox->tail->next = item;
+	else
+		inbox->head = item;
+	inbox->tail = item;
+	if (message)
+		inbox->messages++;
+	else
+		inbox->controls++;
+	return victim;
+}
+
+int sh_inbox_push_message(struct sh_inbox *inbox, const char *topic, size_t topic_len,
+			  const void *payload, size_t len, bool retained)
+{
+	struct sh_inbox_item *item = calloc(1, sizeof(*item));
+	struct sh_inbox_item *victim;
+
+	if (!topic_len)
+		topic_len = strlen(topic);
+	if (!item)
+		goto err_count;
+	item->type = SH_INBOX_MESSAGE;
+	item->len = len;
+	item->retained = retained;
+	item->topic = strndup(topic, topic_len);
+	if (!item->topic)
+		goto err_item;
+	if (len > inbox->max_payload) {
+		/* Only the length travels: the loop reports it, nothing parses it. */
+		item->too_large = true;
+	} else {
+		item->payload = malloc(len + 1);
+		if (!item->payload)
+			goto err_item;
+		if (len)
+			memcpy(item->payload, payload, len);
+		item->payload[len] = '\0';
+	}
+
+	pthread_mutex_lock(&inbox->lock);
+	victim = append(inbox, item);
+	pthread_mutex_unlock(&inbox->lock);
+	sh_inbox_item_free(victim);
+	return 0;
+
+err_item:
+	sh_inbox_item_free(item);
+err_count:
+	pthread_mutex_lock(&inbox->lock);
+	inbox->dropped++;
+	pthread_mutex_unlock(&inbox->lock);
+	return -ENOMEM;
+}
+
+int sh_inbox_push_event(struct sh_inbox *inbox, enum sh_inbox_type type, const char *reason)
+{
+	struct sh_inbox_item *item = calloc(1, sizeof(*item));
+	struct sh_inbox_item *victim;
+
+	if (!item)
+		return -ENOMEM;
+	item->type = type;
+	if (reason) {
+		item->reason = strdup(reason);
+		if (!item->reason) {
+			free(item);
+			return -ENOMEM;
+		}
+	}
+	pthread_mutex_lock(&inbox->lock);
+	victim = append(inbox, item);
+	pthread_mutex_unlock(&inbox->lock);
+	sh_inbox_item_free(victim);
+	return 0;
+}
+
+struct sh_inbox_item *sh_inbox_pop(struct sh_inbox *inbox)
+{
+	struct sh_inbox_item *item;
+
+	pthread_mutex_lock(&inbox->lock);
+	item = inbox->head;
+	if (item) {
+		inbox->head = item->next;
+		if (!inbox->head)
+			inbox->tail = NULL;
+		if (item->type == SH_INBOX_MESSAGE)
+			inbox->messages--;
+		else
+			inbox->controls--;
+		item->next = NULL;
+	}
+	pthread_mutex_unlock(&inbox->lock);
+	return item;
+}
+
+size_t sh_inbox_take_dropped(struct sh_inbox *inbox)
+{
+	size_t n;
+
+	pthread_mutex_lock(&inbox->lock);
+	n = inbox->dropped;
+	inbox->dropped = 0;
+	pthread_mutex_unlock(&inbox->lock);
+	return n;
+}
+
+size_t sh_inbox_length(struct sh_inbox *inbox)
+{
+	size_t n;
+
+	pthread_mutex_lock(&inbox->lock);
+	n = inbox->messages + inbox->controls;
+	pthread_mutex_unlock(&inbox->lock);
+	return n;
+}

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Logging: one line per call on stderr, with a "<N>" syslog priority prefix
+ * when stderr is the journal and a timestamp otherwise. Holds only the level
+ * and that one decision, both set at start-up.
+ */
+#include "util/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static enum sh_log_level current_level = SH_LOG_INFO;
+static bool to_journal;
+
+/* JOURNAL_STREAM is "device:inode" of the journal's socket; stderr is the
+ * journal only if it still is that very file (not redirected since). */
+static bool stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	/* An out-of-range number only makes the comparison below fail. */
+	if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2) // NOLINT(cert-err34-c)
+		return false;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+void sh_log_init(enum sh_log_level level)
+{
+	current_level = level;
+	to_journal = stderr_is_journal();
+}
+
+void sh_log_set_level(enum sh_log_level level)
+{
+	current_level = level;
+}
+
+enum sh_log_level sh_log_get_level(void)
+{
+	return current_level;
+}
+
+static const struct {
+	const char *name;
+	enum sh_log_level level;
+} level_names[] = {
+	{"err", SH_LOG_ERR},      {"error", SH_LOG_ERR},     {"warning", SH_LOG_WARNING},
+	{"warn", SH_LOG_WARNING}, {"notice", SH_LOG_NOTICE}, {"info", SH_LOG_INFO},
+	{"debug", SH_LOG_DEBUG},
+};
+
+int sh_log_level_parse(const char *name, enum sh_log_level *out)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+		if (strcmp(level_names[i].name, name) == 0) {
+			*out = level_names[i].level;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *sh_log_level_name(enum sh_log_level level)
+{
+	switch (level) {
+	case SH_LOG_ERR:
+		return "error";
+	case SH_LOG_WARNING:
+		return "warning";
+	case SH_LOG_NOTICE:
+		return "notice";
+	case SH_LOG_INFO:
+		return "info";
+	case SH_LOG_DEBUG:
+		return "debug";
+	}
+	return "info";
+}
+
+void sh_logv(enum sh_log_level level, const char *fmt, va_list ap)
+{
+	if (level > current_level)
+		return;
+	/* Format into one buffer first so the line reaches stderr in one write
+	 * and lines of different threads never interleave. */
+	char line[2048];
+	int n;
+	if (to_journal) {
+		n = snprintf(line, sizeof(line), "<%d>", (int)level);
+	} else {
+		struct timespec ts;
+		struct tm tm;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		n = (int)strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S", &tm);
+		n += snprintf(line + n, sizeof(line) - (size_t)n, ".%03ld %-7s ",
+			      ts.tv_nsec / 1000000, sh_log_level_name(level));
+	}
+	int m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	size_t len = (size_t)n + (m > 0 ? (size_t)m : 0);
+	if (len > sizeof(line) - 2)
+		len = sizeof(line) - 2;
+	line[len++] = '\n';
+	ssize_t w = write(STDERR_FILENO, line, len);
+	(void)w; /* nowhere left to report a failed log write */
+}
+
+void sh_log(enum sh_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	sh_logv(level, fmt, ap);
+	va_end(ap);
+}
+
+bool sh_ratelimit_allow(struct sh_ratelimit *rl, uint64_t now_ms, unsigned *suppressed)
+{
+	if (suppressed)
+		*suppressed = 0;
+	if (rl->window_start_ms == 0 || now_ms - rl->window_start_ms >= rl->interval_ms) {
+		if (suppressed)
+			*suppressed = rl->suppressed;
+		rl->window_start_ms = now_ms ? now_ms : 1;
+		rl->in_window = 0;
+		rl->suppressed = 0;
+	}
+	if (rl->in_window < rl->burst) {
+		rl->in_window++;
+		return true;
+	}
+	rl->suppressed++;
+	return false;
+}
