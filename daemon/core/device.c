@@ -646,6 +646,7 @@ int sh_device_create(struct sh_hub *hub, struct sh_config_ref *ref,
 			free(dev->owned_strings[i]);
 		free(dev->owned_strings);
 		cJSON_Delete(dev->state);
+		cJSON_Delete(dev->metadata);
 		free(dev);
 		return r;
 	}
@@ -670,5 +671,6 @@ void sh_device_destroy(struct sh_device *dev)
 	free(dev->owned_strings);
 	free(dev->last_error);
 	cJSON_Delete(dev->state);
+	cJSON_Delete(dev->metadata);
 	free(dev);
 }

@@ -58,7 +58,14 @@ struct sh_device {
 
 	/* Timers, watchers and jobs the driver holds, freed with the device. */
 	struct sh_host_resource *resources;
-	/* Option readers' state while create() runs. */
+	/* Host services (host.c). */
+	struct sh_ratelimit complaints[SH_COMPLAIN_SLOTS];
+	bool complained[SH_COMPLAIN_SLOTS]; /* since the last complain_clear */
+	cJSON *metadata;                    /* set_metadata: discovery facts */
+	struct sh_timer *poll_timer;        /* poll_every */
+	uint64_t poll_interval_ms;
+	/* Option readers' state while create() runs; opt_err keeps the first. */
+	int opt_err;
 	struct sh_diag *create_diag;
 	char **owned_strings; /* argv arrays handed to the driver */
 	size_t n_owned_strings;

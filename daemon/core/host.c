@@ -90,6 +90,11 @@ static const char *host_device_kind(const struct sh_device *dev)
 	return sh_device_kind(dev);
 }
 
+static const char *host_device_name(const struct sh_device *dev)
+{
+	return sh_device_name(dev);
+}
+
 static const cJSON *host_device_state(const struct sh_device *dev)
 {
 	return sh_device_state(dev);
@@ -108,7 +113,59 @@ host_log(struct sh_device *dev, enum sh_log_level level, const char *fmt, ...)
 	sh_log(level, "%s %s: %s", sh_device_driver(dev), sh_device_id(dev), msg);
 }
 
+/* One minute between repeats of a complaint, as for connection failures. */
+#define COMPLAIN_INTERVAL_MS 60000u
+
+__attribute__((format(printf, 4, 5))) static void
+host_complain(struct sh_device *dev, unsigned slot, enum sh_log_level level, const char *fmt, ...)
+{
+	if (slot >= SH_COMPLAIN_SLOTS)
+		slot = SH_COMPLAIN_SLOTS - 1;
+	struct sh_ratelimit *rl = &dev->complaints[slot];
+	unsigned suppressed = 0;
+	if (!dev->complained[slot]) {
+		*rl = (struct sh_ratelimit){.interval_ms = COMPLAIN_INTERVAL_MS, .burst = 1};
+		dev->complained[slot] = true;
+	}
+	if (!sh_ratelimit_allow(rl, sh_hub_now_ms(dev->hub), &suppressed))
+		return;
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (suppressed)
+		sh_log(level, "%s %s: %s (%u more since the last report)", sh_device_driver(dev),
+		       sh_device_id(dev), msg, suppressed);
+	else
+		sh_log(level, "%s %s: %s", sh_device_driver(dev), sh_device_id(dev), msg);
+}
+
+__attribute__((format(printf, 3, 4))) static void
+host_complain_clear(struct sh_device *dev, unsigned slot, const char *fmt, ...)
+{
+	if (slot >= SH_COMPLAIN_SLOTS)
+		slot = SH_COMPLAIN_SLOTS - 1;
+	if (!dev->complained[slot])
+		return;
+	dev->complained[slot] = false;
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sh_log_notice("%s %s: %s", sh_device_driver(dev), sh_device_id(dev), msg);
+}
+
 /* --- options ------------------------------------------------------------- */
+
+/* Keeps the first error of the option readers for opt_status. */
+static int opt_result(struct sh_device *dev, int r)
+{
+	if (r < 0 && dev->opt_err == 0)
+		dev->opt_err = r;
+	return r;
+}
 
 __attribute__((format(printf, 3, 4))) static void
 host_config_error(struct sh_device *dev, const struct sh_node *at, const char *fmt, ...)
@@ -119,6 +176,7 @@ host_config_error(struct sh_device *dev, const struct sh_node *at, const char *f
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	struct sh_diag *diag = dev->create_diag;
+	opt_result(dev, -EINVAL);
 	if (diag)
 		sh_diag_add(diag, at ? at : dev->cfg->node, "device %s: %s", sh_device_id(dev),
 			    msg);
@@ -175,8 +233,8 @@ static int host_opt_int(struct sh_device *dev, const char *key, long long def, l
 	if (!n)
 		return host_opt_node(dev, key) ? -EINVAL : 0;
 	char name[256];
-	return sh_node_read_ll(n, option_name(dev, key, name, sizeof(name)), min, max,
-			       dev->create_diag, out);
+	return opt_result(dev, sh_node_read_ll(n, option_name(dev, key, name, sizeof(name)), min,
+					       max, dev->create_diag, out));
 }
 
 static int host_opt_double(struct sh_device *dev, const char *key, double def, double min,
@@ -187,8 +245,8 @@ static int host_opt_double(struct sh_device *dev, const char *key, double def, d
 	if (!n)
 		return host_opt_node(dev, key) ? -EINVAL : 0;
 	char name[256];
-	return sh_node_read_double(n, option_name(dev, key, name, sizeof(name)), min, max,
-				   dev->create_diag, out);
+	return opt_result(dev, sh_node_read_double(n, option_name(dev, key, name, sizeof(name)),
+						   min, max, dev->create_diag, out));
 }
 
 static int host_opt_bool(struct sh_device *dev, const char *key, bool def, bool *out)
@@ -198,8 +256,8 @@ static int host_opt_bool(struct sh_device *dev, const char *key, bool def, bool 
 	if (!n)
 		return host_opt_node(dev, key) ? -EINVAL : 0;
 	char name[256];
-	return sh_node_read_bool(n, option_name(dev, key, name, sizeof(name)), dev->create_diag,
-				 out);
+	return opt_result(dev, sh_node_read_bool(n, option_name(dev, key, name, sizeof(name)),
+						 dev->create_diag, out));
 }
 
 static int host_opt_duration_ms(struct sh_device *dev, const char *key, uint64_t def, uint64_t *out)
@@ -209,8 +267,8 @@ static int host_opt_duration_ms(struct sh_device *dev, const char *key, uint64_t
 	if (!n)
 		return host_opt_node(dev, key) ? -EINVAL : 0;
 	char name[256];
-	return sh_node_read_duration(n, option_name(dev, key, name, sizeof(name)), dev->create_diag,
-				     out);
+	return opt_result(dev, sh_node_read_duration(n, option_name(dev, key, name, sizeof(name)),
+						     dev->create_diag, out));
 }
 
 static int host_opt_argv(struct sh_device *dev, const char *key, const char *const **out)
@@ -235,7 +293,7 @@ static int host_opt_argv(struct sh_device *dev, const char *key, const char *con
 		free(argv);
 		if (owned)
 			dev->owned_strings = owned;
-		return -ENOMEM;
+		return opt_result(dev, -ENOMEM);
 	}
 	dev->owned_strings = owned;
 	/* The strings stay in the node tree; only the array is ours. */
@@ -243,6 +301,39 @@ static int host_opt_argv(struct sh_device *dev, const char *key, const char *con
 		argv[i] = (char *)n->items[i]->value;
 	dev->owned_strings[dev->n_owned_strings++] = (char *)argv;
 	*out = (const char *const *)argv;
+	return 0;
+}
+
+static int host_opt_status(struct sh_device *dev)
+{
+	return dev->opt_err;
+}
+
+/* Keys common to every device live in the device's own mapping. */
+static const struct sh_node *host_device_option(const struct sh_device *dev, const char *key)
+{
+	const struct sh_node *map = dev->cfg->node;
+	if (!map || map->type != SH_NODE_MAP)
+		return NULL;
+	for (size_t i = 0; i < map->n_items; i++)
+		if (map->items[i]->key && strcmp(map->items[i]->key, key) == 0)
+			return map->items[i];
+	return NULL;
+}
+
+static int host_set_metadata(struct sh_device *dev, const cJSON *meta)
+{
+	if (!cJSON_IsObject(meta))
+		return -EINVAL;
+	if (!dev->metadata && !(dev->metadata = cJSON_CreateObject()))
+		return -ENOMEM;
+	for (const cJSON *m = meta->child; m; m = m->next) {
+		cJSON *copy = cJSON_Duplicate(m, true);
+		if (!copy)
+			return -ENOMEM;
+		cJSON_DeleteItemFromObjectCaseSensitive(dev->metadata, m->string);
+		cJSON_AddItemToObject(dev->metadata, m->string, copy);
+	}
 	return 0;
 }
 
@@ -398,14 +489,67 @@ static void host_connected(struct sh_device *dev)
 	sh_device_on_connected(dev);
 }
 
-static void host_connect_failed(struct sh_device *dev, const char *reason)
+/* The host, not the driver, knows whether the device was online. */
+static void host_failed(struct sh_device *dev, const char *reason)
 {
-	sh_device_on_connect_failed(dev, reason);
+	if (sh_device_online(dev))
+		sh_device_on_connection_lost(dev, reason);
+	else
+		sh_device_on_connect_failed(dev, reason);
 }
 
-static void host_connection_lost(struct sh_device *dev, const char *reason)
+/* --- polling ------------------------------------------------------------------ */
+
+static void poll_due(struct sh_device *dev, void *data)
 {
-	sh_device_on_connection_lost(dev, reason);
+	(void)data;
+	/* A poll while a command runs is skipped: the command's own report
+	 * brings the state, and polls never pile up behind a slow device. */
+	if (sh_device_online(dev) && !dev->running)
+		(void)sh_device_refresh(dev);
+}
+
+static int host_poll_every(struct sh_device *dev, uint64_t interval_ms)
+{
+	host_timer_stop(dev->poll_timer);
+	dev->poll_timer = NULL;
+	dev->poll_interval_ms = interval_ms;
+	if (interval_ms == 0)
+		return 0;
+	dev->poll_timer = host_timer_start(dev, interval_ms, interval_ms, poll_due, NULL);
+	return dev->poll_timer ? 0 : -ENOMEM;
+}
+
+/* --- services not provided yet -------------------------------------------------- */
+
+static int host_watch_peer(struct sh_device *dev, const char *peer_id, sh_peer_cb cb, void *data)
+{
+	return sh_hub_find_device(dev->hub, peer_id) ? -ENOSYS : -ENOENT;
+}
+
+static int host_mqtt_subscribe(struct sh_device *dev, const char *filter, int qos,
+			       sh_mqtt_message_cb cb, void *data)
+{
+	return -ENOSYS;
+}
+
+static void host_mqtt_unsubscribe(struct sh_device *dev, int subscription)
+{
+}
+
+static int host_mqtt_publish(struct sh_device *dev, const char *topic, const void *payload,
+			     size_t len, int qos, bool retain)
+{
+	return -ENOSYS;
+}
+
+static int host_mqtt_watch_link(struct sh_device *dev, sh_mqtt_link_cb cb, void *data)
+{
+	return -ENOSYS;
+}
+
+static void host_event(struct sh_device *dev, const cJSON *event)
+{
 }
 
 static void host_state_update(struct sh_device *dev, const cJSON *patch)
@@ -451,10 +595,14 @@ void sh_host_release_all(struct sh_device *dev)
 
 const struct sh_host sh_host_api = {
 	.abi_version = SH_PLUGIN_ABI_VERSION,
+	.size = sizeof(struct sh_host),
 	.device_id = host_device_id,
 	.device_kind = host_device_kind,
+	.device_name = host_device_name,
 	.device_state = host_device_state,
 	.log = host_log,
+	.complain = host_complain,
+	.complain_clear = host_complain_clear,
 	.opt_node = host_opt_node,
 	.opt_string = host_opt_string,
 	.opt_int = host_opt_int,
@@ -463,6 +611,9 @@ const struct sh_host sh_host_api = {
 	.opt_duration_ms = host_opt_duration_ms,
 	.opt_argv = host_opt_argv,
 	.config_error = host_config_error,
+	.opt_status = host_opt_status,
+	.device_option = host_device_option,
+	.set_metadata = host_set_metadata,
 	.timer_start = host_timer_start,
 	.timer_stop = host_timer_stop,
 	.io_start = host_io_start,
@@ -471,10 +622,16 @@ const struct sh_host sh_host_api = {
 	.child_watch = host_child_watch,
 	.now_ms = host_now_ms,
 	.work_submit = host_work_submit,
+	.poll_every = host_poll_every,
+	.peer_state = host_peer_state,
+	.watch_peer = host_watch_peer,
+	.mqtt_subscribe = host_mqtt_subscribe,
+	.mqtt_unsubscribe = host_mqtt_unsubscribe,
+	.mqtt_publish = host_mqtt_publish,
+	.mqtt_watch_link = host_mqtt_watch_link,
 	.connected = host_connected,
-	.connect_failed = host_connect_failed,
-	.connection_lost = host_connection_lost,
+	.failed = host_failed,
 	.state_update = host_state_update,
 	.command_done = host_command_done,
-	.peer_state = host_peer_state,
+	.event = host_event,
 };

@@ -65,11 +65,16 @@ int sh_plugin_open(const char *dir, const char *name, struct sh_plugin **out, ch
 		dlclose(handle);
 		return -ELIBBAD;
 	}
-	if (driver->abi_version != SH_PLUGIN_ABI_VERSION) {
+	/* Same major, and a minor no newer than ours: a minor only appends. */
+	uint32_t v = driver->abi_version;
+	if (SH_PLUGIN_ABI_MAJOR_OF(v) != SH_PLUGIN_ABI_MAJOR ||
+	    SH_PLUGIN_ABI_MINOR_OF(v) > SH_PLUGIN_ABI_MINOR) {
 		snprintf(reason, reason_len,
-			 "driver '%s': plugin %s was built for ABI version %u, this smarthubd "
-			 "needs version %u; rebuild the plugin",
-			 name, path, driver->abi_version, SH_PLUGIN_ABI_VERSION);
+			 "driver '%s': plugin %s was built for ABI %u.%u, this smarthubd "
+			 "has ABI %u.%u (it loads %u.0 to %u.%u); rebuild the plugin",
+			 name, path, SH_PLUGIN_ABI_MAJOR_OF(v), SH_PLUGIN_ABI_MINOR_OF(v),
+			 SH_PLUGIN_ABI_MAJOR, SH_PLUGIN_ABI_MINOR, SH_PLUGIN_ABI_MAJOR,
+			 SH_PLUGIN_ABI_MAJOR, SH_PLUGIN_ABI_MINOR);
 		dlclose(handle);
 		return -ELIBBAD;
 	}
@@ -78,6 +83,13 @@ int sh_plugin_open(const char *dir, const char *name, struct sh_plugin **out, ch
 	    !driver->destroy) {
 		snprintf(reason, reason_len, "driver '%s': plugin %s has an incomplete descriptor",
 			 name, path);
+		dlclose(handle);
+		return -ELIBBAD;
+	}
+	if (strcmp(driver->name, name) != 0) {
+		snprintf(reason, reason_len,
+			 "driver '%s': plugin %s calls itself '%s'; its file must be named %s.so",
+			 name, path, driver->name, driver->name);
 		dlclose(handle);
 		return -ELIBBAD;
 	}

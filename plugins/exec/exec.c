@@ -494,7 +494,7 @@ static void deliver(struct exec_run *run, int err, const char *reason)
 			ed->connecting = false;
 			/* The daemon disconnects (killing the other probe) and
 			 * retries with backoff. */
-			ed->host->connect_failed(ed->dev, full);
+			ed->host->failed(ed->dev, full);
 			return;
 		}
 		ed->host->state_update(ed->dev, patch);
@@ -543,7 +543,7 @@ static void poll_now(struct exec_dev *ed, bool probe)
 			run->command_seq = ed->command_seq;
 			ed->probes += probe;
 		} else if (probe) {
-			ed->host->connect_failed(ed->dev, reason);
+			ed->host->failed(ed->dev, reason);
 			return;
 		} else {
 			poll_failed(ed, reason);
@@ -556,7 +556,7 @@ static void poll_now(struct exec_dev *ed, bool probe)
 			run->probe = probe;
 			ed->probes += probe;
 		} else if (probe) {
-			ed->host->connect_failed(ed->dev, reason);
+			ed->host->failed(ed->dev, reason);
 		} else {
 			poll_failed(ed, reason);
 		}

@@ -106,9 +106,9 @@ static void mpd_fail(struct mpd *m, const char *reason)
 	m->phase = MPD_PHASE_NONE;
 	m->online = false;
 	if (online)
-		m->host->connection_lost(m->dev, reason);
+		m->host->failed(m->dev, reason);
 	else
-		m->host->connect_failed(m->dev, reason);
+		m->host->failed(m->dev, reason);
 }
 
 static void mpd_publish(struct mpd *m, const struct mpd_response *r)

@@ -282,7 +282,7 @@ static void read_done(struct sh_device *dev, void *arg)
 	if (sd->connecting) {
 		sd->connecting = false;
 		if (job->result == READ_GONE) {
-			sd->host->connect_failed(dev, job->msg);
+			sd->host->failed(dev, job->msg);
 			free(job);
 			return;
 		}
@@ -290,7 +290,7 @@ static void read_done(struct sh_device *dev, void *arg)
 		sd->host->connected(dev);
 	} else if (job->result == READ_GONE) {
 		/* The daemon calls disconnect and reconnects with backoff. */
-		sd->host->connection_lost(dev, job->msg);
+		sd->host->failed(dev, job->msg);
 		free(job);
 		return;
 	}
@@ -312,7 +312,7 @@ static int sysfs_connect(void *priv)
 	int r = start_read(sd);
 	if (r < 0) {
 		sd->connecting = false;
-		sd->host->connect_failed(sd->dev, "cannot queue a reading");
+		sd->host->failed(sd->dev, "cannot queue a reading");
 	}
 	return 0;
 }

@@ -208,7 +208,7 @@ static void power_check(struct sh_device *dev, void *data)
 {
 	struct virtual_device *v = data;
 	if (!powered(v))
-		v->host->connection_lost(dev, "lost power (its plug is off)");
+		v->host->failed(dev, "lost power (its plug is off)");
 }
 
 static void connect_finished(struct sh_device *dev, void *data)
@@ -218,13 +218,13 @@ static void connect_finished(struct sh_device *dev, void *data)
 	v->connect_timer = NULL;
 	v->attempts++;
 	if (v->attempts <= v->fail_connects) {
-		v->host->connect_failed(dev, "connection refused (simulated)");
+		v->host->failed(dev, "connection refused (simulated)");
 		return;
 	}
 	if (!powered(v)) {
 		char reason[160];
 		snprintf(reason, sizeof(reason), "no power: %s is off", v->needs_power);
-		v->host->connect_failed(dev, reason);
+		v->host->failed(dev, reason);
 		return;
 	}
 	v->host->connected(dev);

@@ -75,9 +75,9 @@ static void yl_fail(struct yeelight *y, const char *reason)
 	y->online = false;
 	y->pending_id = 0;
 	if (online)
-		y->host->connection_lost(y->dev, reason);
+		y->host->failed(y->dev, reason);
 	else
-		y->host->connect_failed(y->dev, reason);
+		y->host->failed(y->dev, reason);
 }
 
 static void yl_send(struct yeelight *y, const char *method, const char *params)
