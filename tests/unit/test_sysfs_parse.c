@@ -36,7 +36,7 @@ Test(sysfs_parse, detects_type_from_the_file_name)
 
 Test(sysfs_parse, type_names_round_trip)
 {
-	enum sysfs_type t;
+	enum sysfs_type t = 0;
 	const char *names[] = {"auto", "raw", "thermal", "hwmon", "w1", "iio"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		cr_assert_eq(sysfs_type_from_name(names[i], &t), 0);
