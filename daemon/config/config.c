@@ -775,7 +775,9 @@ static void set_defaults(struct sh_config *c)
 	c->mqtt.base_topic = "smarthub";
 	c->mqtt.client_id = "smarthub";
 	c->mqtt.keepalive_s = 60;
-	c->mqtt.qos = 1;
+	/* QoS 0 states, as Zigbee2MQTT and Home Assistant publish them: QoS 1
+	 * costs ~40 ms a command on a stock broker (docs/performance.md). */
+	c->mqtt.qos = 0;
 	c->mqtt.retain = true;
 	c->mqtt.max_payload = 65536;
 	c->mqtt.inbox_limit = 1024;

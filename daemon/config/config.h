@@ -49,7 +49,7 @@ struct sh_mqtt_config {
 	char *cert_file;
 	char *key_file;
 	unsigned keepalive_s;        /* default 60 */
-	int qos;                     /* for state publications, 0 or 1; default 1 */
+	int qos;                     /* for state publications, 0 or 1; default 0 */
 	bool retain;                 /* retain state; default true */
 	size_t max_payload;          /* bytes; larger inbound payloads are refused; default 65536 */
 	size_t inbox_limit;          /* messages waiting for the loop; default 1024 */

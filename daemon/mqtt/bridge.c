@@ -21,6 +21,7 @@
  */
 #include "core/backoff.h"
 #include "mqtt/bridge_internal.h"
+#include "mqtt/nodelay.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -279,6 +280,10 @@ static void connected(struct sh_bridge *b)
 	b->failures = 0;
 	b->last_failure[0] = '\0';
 	sh_log_notice("mqtt: connected to %s", b->url);
+	/* Before anything is published: see nodelay.h for why and how. */
+	int n = sh_mqtt_nodelay(b->url);
+	if (n <= 0)
+		sh_log_debug("mqtt: TCP_NODELAY: %s", n < 0 ? strerror(-n) : "no broker socket found");
 	sh_bridge_subscribe(b);
 	sh_bridge_publish(b, b->will_topic, bridge_online, strlen(bridge_online), 1, true);
 	sh_bridge_api_publish_all(b);
@@ -431,40 +436,35 @@ int sh_bridge_new(struct sh_hub *hub, struct sh_bridge **out)
 	pthread_mutex_init(&b->tls_error_lock, NULL);
 	b->hub = hub;
 	b->loop = sh_hub_loop(hub);
-	b->url = paho_url(m->url ? m->url : "tcp://127.0.0.1:1883");
+	/* Every default was resolved by the configuration (config.c's
+	 * set_defaults): nothing here repeats one. */
+	b->url = paho_url(m->url);
 	if (!b->url)
 		goto err_free;
-	if (dup_opt(&b->client_id, m->client_id ? m->client_id : "smarthub") ||
-	    dup_opt(&b->username, m->username) || dup_opt(&b->password, m->password) ||
-	    dup_opt(&b->ca_file, m->ca_file) || dup_opt(&b->cert_file, m->cert_file) ||
-	    dup_opt(&b->key_file, m->key_file) ||
-	    dup_opt(&b->base, m->base_topic ? m->base_topic : "smarthub"))
+	if (dup_opt(&b->client_id, m->client_id) || dup_opt(&b->username, m->username) ||
+	    dup_opt(&b->password, m->password) || dup_opt(&b->ca_file, m->ca_file) ||
+	    dup_opt(&b->cert_file, m->cert_file) || dup_opt(&b->key_file, m->key_file) ||
+	    dup_opt(&b->base, m->base_topic))
 		goto err_free;
-	b->keepalive_s = m->keepalive_s ? m->keepalive_s : 60;
-	b->qos = m->qos == 0 ? 0 : 1;
+	b->keepalive_s = m->keepalive_s;
+	b->qos = m->qos;
 	b->retain = m->retain;
 	b->max_payload = m->max_payload;
 	b->reconnect = m->reconnect;
+	/* A zero delay would reconnect in a tight loop. */
 	if (!b->reconnect.initial_ms)
-		b->reconnect.initial_ms = 1000;
+		b->reconnect.initial_ms = 1;
 	if (b->reconnect.max_ms < b->reconnect.initial_ms)
 		b->reconnect.max_ms = b->reconnect.initial_ms;
 	b->discovery = config->homeassistant.discovery;
-	if (dup_opt(&b->ha_prefix,
-		    config->homeassistant.prefix ? config->homeassistant.prefix : "homeassistant"))
+	if (dup_opt(&b->ha_prefix, config->homeassistant.prefix))
 		goto err_free;
-	if (config->homeassistant.status_topic) {
-		if (dup_opt(&b->ha_status_topic, config->homeassistant.status_topic))
-			goto err_free;
-	} else {
-		snprintf(topic, sizeof(topic), "%s/status", b->ha_prefix);
-		if (dup_opt(&b->ha_status_topic, topic))
-			goto err_free;
-	}
+	if (dup_opt(&b->ha_status_topic, config->homeassistant.status_topic))
+		goto err_free;
 	if (dup_opt(&b->will_topic, sh_bridge_topic(b, topic, sizeof(topic), "bridge", "state")))
 		goto err_free;
 
-	r = sh_inbox_new(m->inbox_limit ? m->inbox_limit : 1024, b->max_payload, &b->inbox);
+	r = sh_inbox_new(m->inbox_limit, b->max_payload, &b->inbox);
 	if (r < 0)
 		goto err_free;
 
@@ -483,7 +483,7 @@ int sh_bridge_new(struct sh_hub *hub, struct sh_bridge **out)
 	b->ssl.ssl_error_context = b;
 
 	b->events.interval_ms = 1000;
-	b->events.burst = m->events_per_second ? m->events_per_second : UINT32_MAX;
+	b->events.burst = m->events_per_second;
 	b->started = ev_now(b->loop);
 	srand48((long)time(NULL) ^ (long)(uintptr_t)b);
 
@@ -538,10 +538,9 @@ void sh_bridge_config_applied(struct sh_bridge *b)
 		return;
 	/* Moving to another broker or base topic would strand every retained
 	 * topic and subscription: that takes a restart, and we say so. */
-	url = paho_url(config->mqtt.url ? config->mqtt.url : "tcp://127.0.0.1:1883");
-	if ((url && strcmp(url, b->url) != 0) ||
-	    strcmp(config->mqtt.base_topic ? config->mqtt.base_topic : "smarthub", b->base) != 0 ||
-	    strcmp(config->mqtt.client_id ? config->mqtt.client_id : "smarthub", b->client_id) != 0)
+	url = paho_url(config->mqtt.url);
+	if ((url && strcmp(url, b->url) != 0) || strcmp(config->mqtt.base_topic, b->base) != 0 ||
+	    strcmp(config->mqtt.client_id, b->client_id) != 0)
 		sh_log_warning("mqtt: url, base_topic and client_id changes take effect after a "
 			       "restart");
 	free(url);
@@ -550,7 +549,7 @@ void sh_bridge_config_applied(struct sh_bridge *b)
 	 * clears what is no longer wanted (all of it when turned off). */
 	ha = &config->homeassistant;
 	b->discovery = ha->discovery;
-	if (ha->prefix && strcmp(ha->prefix, b->ha_prefix) != 0) {
+	if (strcmp(ha->prefix, b->ha_prefix) != 0) {
 		char *prefix = strdup(ha->prefix);
 
 		if (prefix) {

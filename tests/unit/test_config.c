@@ -216,7 +216,7 @@ Test(config, empty_file_gives_defaults)
 	cr_expect_str_eq(c->mqtt.client_id, "smarthub");
 	cr_expect_null(c->mqtt.password);
 	cr_expect_eq(c->mqtt.keepalive_s, 60);
-	cr_expect_eq(c->mqtt.qos, 1);
+	cr_expect_eq(c->mqtt.qos, 0);
 	cr_expect(c->mqtt.retain);
 	cr_expect_eq(c->mqtt.reconnect.initial_ms, 1000);
 	cr_expect_eq(c->mqtt.reconnect.max_ms, 30000);

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TCP_NODELAY for Paho's connection to the broker.
+ *
+ * Why: Paho MQTTAsync 1.3.12 leaves Nagle's algorithm on and has no option
+ * to turn it off. With a QoS 1 command the bridge's PUBACK (sent by Paho's
+ * thread) is still unacknowledged when the state publication follows a few
+ * microseconds later, so the kernel holds the state until the broker's
+ * delayed ACK, about 40 ms later (docs/performance.md). Every MQTT packet
+ * is a complete message we want on the wire at once, so Nagle only hurts.
+ *
+ * How: after each connect the loop thread walks its own descriptors
+ * (/proc/self/fd) and sets TCP_NODELAY on every connected TCP socket whose
+ * peer is the broker's port (and, when the URL names a numeric address,
+ * that address). Paho exposes no socket and its structures are private, so
+ * this is the one way that does not depend on Paho's internals.
+ *
+ * Why it is safe: TCP_NODELAY changes only when the kernel sends, never
+ * what is sent, on any TCP socket. Should the match also catch another TCP
+ * connection to the same port (a driver talking to that broker), or should
+ * Paho close the descriptor and the number be reused between the check and
+ * the setsockopt, the worst outcome is an unbuffered small packet on that
+ * other socket, or an ENOPROTOOPT on a non-TCP descriptor, which is ignored.
+ */
+#ifndef SMARTHUB_MQTT_NODELAY_H
+#define SMARTHUB_MQTT_NODELAY_H
+
+/*
+ * Sets TCP_NODELAY on the connections to the broker of `url` (tcp://,
+ * ssl:// as Paho takes it). Returns how many sockets it set (0 when none
+ * was found), or a negative errno when the URL cannot be parsed or the
+ * descriptors cannot be listed.
+ */
+int sh_mqtt_nodelay(const char *url);
+
+#endif
