@@ -9,6 +9,7 @@
  */
 #include "core/device_internal.h"
 #include "config/node.h"
+#include "util/hash.h"
 #include "scenes/scene.h"
 
 #include <errno.h>
@@ -111,14 +112,6 @@ struct sh_device *sh_hub_device_at(const struct sh_hub *hub, size_t index)
 	return index < hub->n_devices ? hub->devices[index] : NULL;
 }
 
-static size_t id_hash(const char *s)
-{
-	size_t h = 14695981039346656037ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 /* An open-addressing table over `devices`, rebuilt whenever the list
  * changes: every /set and every dependency check looks a device up by id,
  * and a hub may hold thousands. */
@@ -132,7 +125,7 @@ static void rebuild_index(struct sh_hub *hub)
 	hub->index = index;
 	hub->index_cap = index ? cap : 0;
 	for (size_t i = 0; index && i < hub->n_devices; i++) {
-		size_t slot = id_hash(sh_device_id(hub->devices[i])) & (cap - 1);
+		size_t slot = (size_t)sh_hash_str(sh_device_id(hub->devices[i])) & (cap - 1);
 		while (index[slot])
 			slot = (slot + 1) & (cap - 1);
 		index[slot] = hub->devices[i];
@@ -148,7 +141,7 @@ struct sh_device *sh_hub_find_device(const struct sh_hub *hub, const char *id)
 		return NULL;
 	}
 	size_t mask = hub->index_cap - 1;
-	for (size_t slot = id_hash(id) & mask; hub->index[slot]; slot = (slot + 1) & mask)
+	for (size_t slot = (size_t)sh_hash_str(id) & mask; hub->index[slot]; slot = (slot + 1) & mask)
 		if (strcmp(sh_device_id(hub->index[slot]), id) == 0)
 			return hub->index[slot];
 	return NULL;

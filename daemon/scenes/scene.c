@@ -143,24 +143,6 @@ static int scene_trigger(struct sh_scene_engine *engine, struct scene *sc, sh_sc
 
 /* --- small helpers ------------------------------------------------------ */
 
-const char *sh_scene_format_duration(uint64_t ms, char *buf, size_t len)
-{
-	if (ms == 0)
-		snprintf(buf, len, "0ms");
-	else if (ms % 3600000 == 0)
-		snprintf(buf, len, "%lluh", (unsigned long long)(ms / 3600000));
-	else if (ms % 60000 == 0)
-		snprintf(buf, len, "%llum", (unsigned long long)(ms / 60000));
-	else if (ms % 1000 == 0)
-		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
-	else if (ms > 1000 && ms % 100 == 0)
-		snprintf(buf, len, "%llu.%llus", (unsigned long long)(ms / 1000),
-			 (unsigned long long)(ms % 1000 / 100));
-	else
-		snprintf(buf, len, "%llums", (unsigned long long)ms);
-	return buf;
-}
-
 static long long elapsed_ms(const struct timespec *since)
 {
 	struct timespec now;

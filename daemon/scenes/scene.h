@@ -73,8 +73,4 @@ int sh_scene_explain(const struct sh_config *config, const char *name, FILE *out
  */
 int sh_scene_graph(const struct sh_config *config, const char *name, FILE *out);
 
-/* Writes `ms` as the shortest exact duration the config accepts ("250ms",
- * "2s", "1.5s", "5m", "1h") into `buf`; returns `buf`. */
-const char *sh_scene_format_duration(uint64_t ms, char *buf, size_t len);
-
 #endif

@@ -8,6 +8,7 @@
  * loop or a device. Owns nothing beyond the duration of one call.
  */
 #include "scenes/scene.h"
+#include "util/duration.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +68,7 @@ static void step_text(const struct sh_step *step, char *buf, size_t len)
 		break;
 	case SH_STEP_DELAY:
 		snprintf(buf, len, "delay %s",
-			 sh_scene_format_duration(step->delay_ms, dur, sizeof(dur)));
+			 sh_duration_format(step->delay_ms, dur, sizeof(dur)));
 		break;
 	case SH_STEP_WAIT:
 		conditions_text(step, text, sizeof(text));
@@ -89,7 +90,7 @@ static void limits_text(const struct sh_step *step, char *buf, size_t len)
 	if (step->timeout_ms)
 		used += (size_t)snprintf(
 			buf + used, len - used, "timeout %s",
-			sh_scene_format_duration(step->timeout_ms, dur, sizeof(dur)));
+			sh_duration_format(step->timeout_ms, dur, sizeof(dur)));
 	if (step->retry && used < len)
 		used += (size_t)snprintf(buf + used, len - used, "%sretry %u", used ? ", " : "",
 					 step->retry);

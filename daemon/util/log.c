@@ -5,6 +5,7 @@
  * and that one decision, both set at start-up.
  */
 #include "util/log.h"
+#include "util/macros.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -59,7 +60,7 @@ static const struct {
 
 int sh_log_level_parse(const char *name, enum sh_log_level *out)
 {
-	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(level_names); i++)
 		if (strcmp(level_names[i].name, name) == 0) {
 			*out = level_names[i].level;
 			return 0;

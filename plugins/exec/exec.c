@@ -17,6 +17,7 @@
 /* pipe2, posix_spawn_file_actions_addchdir_np and _addclosefrom_np. */
 #define _GNU_SOURCE
 #include "exec_parse.h"
+#include "util/duration.h"
 
 #include <smarthub/plugin.h>
 
@@ -111,15 +112,6 @@ static void msgf(char *buf, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
-}
-
-/* "10s" or "250ms", as the user wrote durations. */
-static void fmt_duration(char *buf, size_t len, uint64_t ms)
-{
-	if (ms % 1000 == 0)
-		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
-	else
-		snprintf(buf, len, "%llums", (unsigned long long)ms);
 }
 
 /* --- runs ------------------------------------------------------------------- */
@@ -235,12 +227,12 @@ static void on_timeout(struct sh_device *dev, void *data)
 {
 	struct exec_run *run = data;
 	struct exec_dev *ed = run->ed;
-	char d[32], reason[64];
+	char d[SH_DURATION_BUF], reason[64];
 
 	/* The group, so a script's own children (a `sleep`) go too. */
 	kill(-run->pid, SIGTERM);
 	run->kill_timer = ed->host->timer_start(dev, EXEC_KILL_GRACE_MS, 0, on_kill_timer, run);
-	fmt_duration(d, sizeof(d), ed->timeout_ms);
+	sh_duration_format(ed->timeout_ms, d, sizeof(d));
 	snprintf(reason, sizeof(reason), "timed out after %s", d);
 	deliver(run, -ETIMEDOUT, reason);
 }

@@ -10,6 +10,7 @@
  * bulb remembers its brightness while the hub loses the connection.
  */
 #include <smarthub/plugin.h>
+#include "util/hash.h"
 
 #include <errno.h>
 #include <math.h>
@@ -58,14 +59,6 @@ struct virtual_device {
 static double random_unit(struct virtual_device *v)
 {
 	return (double)rand_r(&v->seed) / (double)RAND_MAX;
-}
-
-static unsigned hash_id(const char *s)
-{
-	unsigned h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
 }
 
 static int read_readings(struct virtual_device *v)
@@ -151,7 +144,7 @@ static int virtual_create(struct sh_device *dev, const struct sh_host *host, voi
 		free(v);
 		return -EINVAL;
 	}
-	v->seed = seed ? (unsigned)seed : hash_id(host->device_id(dev));
+	v->seed = seed ? (unsigned)seed : (unsigned)sh_hash_str(host->device_id(dev));
 	initial_state(v);
 	if (!v->state) {
 		free(v);
