@@ -18,6 +18,7 @@
 #include "config/config_internal.h"
 #include "kinds/kind.h"
 #include "util/log.h"
+#include "util/worker.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -263,6 +264,9 @@ static void check_topic(struct sh_loader *ld, const struct sh_node *map, const c
 				"%s.%s must be an MQTT topic: levels separated by '/', none "
 				"empty, no '+' or '#'",
 				section, key);
+	else if (n && value && strlen(value) > SH_CONFIG_TOPIC_MAX)
+		sh_loader_error(ld, n, "%s.%s is longer than %u bytes", section, key,
+				SH_CONFIG_TOPIC_MAX);
 }
 
 static void load_backoff(struct sh_loader *ld, const struct sh_node *node, const char *name,
@@ -350,7 +354,13 @@ static void load_mqtt(struct sh_loader *ld, const struct sh_node *map)
 	if (!url_valid(m->url))
 		sh_loader_error(ld, sh_node_get(map, "url"),
 				"mqtt.url must look like tcp://host:port (or mqtt://, ssl://, "
-				"mqtts://, ws://, wss://)");
+				"mqtts://, ws://)");
+	else if (!strncmp(m->url, "wss://", 6))
+		/* Paho's TLS options are applied to ssl:// only; refused here
+		 * rather than failing at start. */
+		sh_loader_error(ld, sh_node_get(map, "url"),
+				"mqtt.url: wss:// (MQTT over TLS WebSockets) is not supported; "
+				"use mqtts://host:8883, or ws:// on a trusted network");
 	get_string(ld, map, "mqtt", "base_topic", &m->base_topic);
 	check_topic(ld, map, "mqtt", "base_topic", m->base_topic);
 	get_string(ld, map, "mqtt", "client_id", &m->client_id);
@@ -431,7 +441,7 @@ static void load_hub(struct sh_loader *ld, const struct sh_node *map)
 		return;
 	sh_loader_check_keys(ld, map, "hub", keys);
 	get_uint(ld, map, "hub", "max_connecting", 0, 10000, &ld->config->hub.max_connecting);
-	get_uint(ld, map, "hub", "workers", 1, 64, &ld->config->hub.workers);
+	get_uint(ld, map, "hub", "workers", 1, SH_WORKER_THREADS_MAX, &ld->config->hub.workers);
 }
 
 static void load_plugins(struct sh_loader *ld, const struct sh_node *map)
@@ -567,6 +577,9 @@ static void load_device(struct sh_loader *ld, struct sh_device_config *d,
 				    "device id '%.60s' cannot be an MQTT topic level (no '/', '+', "
 				    "'#', not empty)",
 				    id);
+	else if (strlen(id) > SH_CONFIG_ID_MAX)
+		sh_loader_key_error(ld, node, "device id '%.60s...' is longer than %u bytes", id,
+				    SH_CONFIG_ID_MAX);
 	else if (!strcmp(id, "bridge") || !strcmp(id, "scene"))
 		sh_loader_key_error(ld, node,
 				    "device id '%s' is reserved (smarthub/%s/... is the hub's own "

@@ -25,6 +25,13 @@
 #define SMARTHUB_CONFIG_H
 
 #include "config/diag.h"
+
+/* Bounds that keep every topic built from a name inside the bridge's
+ * topic buffer (512 bytes): <base_topic>/<id>/availability and
+ * <discovery prefix>/<component>/smarthub_<id>/<object>/config. Longer
+ * names are refused at load; nothing is truncated later. */
+#define SH_CONFIG_ID_MAX 64u     /* device ids, scene and automation names */
+#define SH_CONFIG_TOPIC_MAX 128u /* base_topic, the discovery prefix */
 #include <smarthub/plugin.h>
 #include <cjson/cJSON.h>
 #include <stdbool.h>

@@ -365,6 +365,9 @@ static void load_scene(struct sh_loader *ld, struct sh_scene_config *s, size_t i
 				    "scene name '%.60s' cannot be an MQTT topic level (no '/', "
 				    "'+', '#', not empty)",
 				    s->name);
+	else if (strlen(s->name) > SH_CONFIG_ID_MAX)
+		sh_loader_key_error(ld, node, "scene name '%.60s...' is longer than %u bytes",
+				    s->name, SH_CONFIG_ID_MAX);
 	if (node->type != SH_NODE_MAP) {
 		sh_loader_error(ld, node, "%s must be a mapping (mode, steps, ...)", prefix);
 		return;

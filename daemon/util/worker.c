@@ -12,7 +12,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#define WORKER_THREADS_MAX 16
 
 struct job {
 	struct job *next;
@@ -38,7 +37,7 @@ struct sh_worker_pool {
 	size_t queue_limit;
 	bool stopping;
 	unsigned n_threads;
-	pthread_t threads[WORKER_THREADS_MAX];
+	pthread_t threads[SH_WORKER_THREADS_MAX];
 };
 
 static void list_push(struct job_list *l, struct job *j)
@@ -126,8 +125,8 @@ int sh_worker_pool_new(struct ev_loop *loop, unsigned threads, size_t queue_limi
 		return -ENOMEM;
 	if (threads == 0)
 		threads = 1;
-	if (threads > WORKER_THREADS_MAX)
-		threads = WORKER_THREADS_MAX;
+	if (threads > SH_WORKER_THREADS_MAX)
+		threads = SH_WORKER_THREADS_MAX;
 	pool->loop = loop;
 	pool->queue_limit = queue_limit;
 	pthread_mutex_init(&pool->lock, NULL);

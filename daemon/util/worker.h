@@ -12,6 +12,9 @@
 
 struct sh_worker_pool;
 
+/* The most threads a pool has; hub.workers is bounded by it at load. */
+#define SH_WORKER_THREADS_MAX 16u
+
 typedef void (*sh_worker_fn)(void *arg);
 /* On the loop thread after the work ran; `owner` is NULL when the owner
  * was forgotten meanwhile (then free `arg` and touch nothing else). */

@@ -464,6 +464,32 @@ Test(config, device_ids)
 			  "devices.lamp.driver must be a plugin name (letters, digits, '_', '-')");
 }
 
+Test(config, names_are_bounded_so_no_topic_is_truncated)
+{
+	char text[512];
+	char id[SH_CONFIG_ID_MAX + 2];
+	memset(id, 'x', sizeof(id) - 1);
+	id[sizeof(id) - 1] = '\0';
+	snprintf(text, sizeof(text), "devices:\n  %s: { driver: virtual, kind: light }\n", id);
+	char message[160];
+	snprintf(message, sizeof(message), "device id '%.60s...' is longer than %u bytes", id,
+		 SH_CONFIG_ID_MAX);
+	expect_only_error(text, 2, 3, message);
+	id[SH_CONFIG_ID_MAX] = '\0'; /* exactly the bound: fine */
+	snprintf(text, sizeof(text), "devices:\n  %s: { driver: virtual, kind: light }\n", id);
+	struct sh_config *c = load_ok(write_file("ok.yaml", text));
+	sh_config_free(c);
+}
+
+Test(config, what_the_runtime_cannot_honour_is_refused_at_load)
+{
+	expect_only_error("mqtt:\n  url: wss://broker:443\n", 2, 8,
+			  "mqtt.url: wss:// (MQTT over TLS WebSockets) is not supported; use "
+			  "mqtts://host:8883, or ws:// on a trusted network");
+	expect_only_error("hub:\n  workers: 17\n", 2, 12,
+			  "hub.workers must be an integer from 1 to 16");
+}
+
 Test(config, duplicate_key)
 {
 	expect_only_error("devices:\n  lamp: { driver: virtual, kind: light }\n"

@@ -105,6 +105,17 @@ Test(device, failed_connects_are_retried_until_online)
 	cr_assert_eq(hf_count(&f, SH_EV_DEVICE_AVAILABILITY, "shy"), 1);
 }
 
+struct speaker_back_arg {
+	size_t mark;
+};
+
+/* The speaker reported online again after `mark`. */
+static bool speaker_back(struct hf *fixture, void *p)
+{
+	const struct speaker_back_arg *arg = p;
+	return hf_find_availability(fixture, "speaker", true, arg->mark) >= 0;
+}
+
 Test(device, depends_on_orders_connection_and_recovers)
 {
 	/* amp answers commands in 5 s but the hub waits 100 ms: the timed-out
@@ -128,14 +139,9 @@ Test(device, depends_on_orders_connection_and_recovers)
 	int err;
 	submit("amp", "{\"state\":\"ON\"}", reason, sizeof(reason), &err);
 	cr_assert_eq(err, 0, "%s", reason);
-	cr_assert(hf_run_until(&f, NULL, NULL, 0) || true);
 	/* amp goes offline (timeout), speaker follows, both come back in order. */
-	bool back = false;
-	for (int i = 0; i < 100 && !back; i++) {
-		hf_run_for(&f, 50);
-		back = hf_find_availability(&f, "speaker", true, mark) >= 0;
-	}
-	cr_assert(back, "speaker never came back");
+	struct speaker_back_arg arg = {.mark = mark};
+	cr_assert(hf_run_until(&f, speaker_back, &arg, GUARD_MS), "speaker never came back");
 	long amp_off = hf_find_availability(&f, "amp", false, mark);
 	long speaker_off = hf_find_availability(&f, "speaker", false, mark);
 	long amp_on = hf_find_availability(&f, "amp", true, mark);
