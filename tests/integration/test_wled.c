@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The wled driver end to end: the real smarthubd and mosquitto, and the
+ * fake WLED controller of tests/fakes (WLED's JSON API over HTTP). A
+ * user's commands over MQTT must reach the strip and come back as its
+ * resulting state; changes made at the strip must show within a poll
+ * interval; a strip that vanishes goes offline and comes back with its
+ * state re-read; answers that make no sense are reported, not believed.
+ */
+#include "../fakes/fake_http.c"
+#include "../fakes/fake_wled.c"
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define WAIT_MS 10000
+
+static struct {
+	struct th_broker broker;
+	struct th_daemon daemon;
+	struct th_mqtt *mqtt;
+	struct fake_wled *strip;
+} rig;
+
+static void rig_start(void)
+{
+	memset(&rig, 0, sizeof(rig));
+	rig.strip = fake_wled_start();
+	cr_assert_not_null(rig.strip);
+	cr_assert_eq(th_broker_start(&rig.broker, 0), 0);
+	rig.mqtt = th_mqtt_connect(rig.broker.port, "test-wled");
+	cr_assert_not_null(rig.mqtt);
+	cr_assert_eq(th_mqtt_subscribe(rig.mqtt, "smarthub/#"), 0);
+	/* The issue's syntax, with a short poll and backoff for the test. */
+	char *yaml = th_strdupf(
+		"mqtt:\n"
+		"  url: tcp://127.0.0.1:%d\n"
+		"devices:\n"
+		"  strip: {driver: wled, kind: light, host: 127.0.0.1, port: %d, poll_interval: 300ms,"
+		" command_timeout: 3s, backoff: {initial: 100ms, max: 500ms}}\n",
+		rig.broker.port, fake_http_port(fake_wled_http(rig.strip)));
+	cr_assert_eq(th_daemon_start(&rig.daemon, yaml, NULL, NULL), 0);
+	free(yaml);
+	char *m = th_mqtt_wait_json(rig.mqtt, "smarthub/strip/availability",
+				    "{\"state\":\"online\"}", WAIT_MS);
+	cr_assert_not_null(m, "strip never came online; log:\n%s", th_daemon_log(&rig.daemon));
+	free(m);
+}
+
+static void rig_stop(void)
+{
+	th_daemon_stop(&rig.daemon);
+	th_mqtt_close(rig.mqtt);
+	th_broker_stop(&rig.broker);
+	fake_wled_stop(rig.strip);
+}
+
+TestSuite(wled, .init = rig_start, .fini = rig_stop, .timeout = 120);
+
+static void set(const char *json)
+{
+	th_mqtt_clear(rig.mqtt);
+	cr_assert_eq(th_mqtt_publish(rig.mqtt, "smarthub/strip/set", json, strlen(json), false), 0);
+}
+
+static void expect_state(const char *subset)
+{
+	char *m = th_mqtt_wait_json(rig.mqtt, "smarthub/strip", subset, WAIT_MS);
+	char *last = th_mqtt_last(rig.mqtt, "smarthub/strip");
+	cr_assert_not_null(m, "strip never had %s; last: %s; log:\n%s", subset,
+			   last ? last : "none", th_daemon_log(&rig.daemon));
+	free(last);
+	free(m);
+}
+
+static void expect_availability(const char *state)
+{
+	char *subset = th_strdupf("{\"state\":\"%s\"}", state);
+	char *m = th_mqtt_wait_json(rig.mqtt, "smarthub/strip/availability", subset, WAIT_MS);
+	cr_assert_not_null(m, "strip never %s; log:\n%s", state, th_daemon_log(&rig.daemon));
+	free(m);
+	free(subset);
+}
+
+static bool strip_is(const struct fake_wled_state *s, void *arg)
+{
+	const int *want = arg; /* on, bri, r, g, b, transition (-2: any) */
+	return s->on == want[0] && s->bri == want[1] &&
+	       (want[2] < 0 || (s->col[0] == want[2] && s->col[1] == want[3] &&
+				s->col[2] == want[4])) &&
+	       (want[5] == -2 || s->transition == want[5]);
+}
+
+static void expect_strip(int on, int bri, int r, int g, int b, int transition)
+{
+	int want[6] = {on, bri, r, g, b, transition};
+	struct fake_wled_state s;
+	bool ok = fake_wled_wait(rig.strip, strip_is, want, WAIT_MS);
+	fake_wled_get(rig.strip, &s);
+	cr_assert(ok, "strip is on %d bri %d col %d,%d,%d transition %d; last POST %s", s.on, s.bri,
+		  s.col[0], s.col[1], s.col[2], s.transition, s.last_post);
+}
+
+Test(wled, state_is_read_at_connect)
+{
+	expect_state("{\"state\":\"OFF\",\"brightness\":128,"
+		     "\"color\":{\"r\":255,\"g\":160,\"b\":0}}");
+}
+
+Test(wled, set_and_confirm)
+{
+	set("{\"state\":\"ON\",\"brightness\":200,\"transition\":1.5}");
+	expect_strip(1, 200, -1, 0, 0, 15);
+	expect_state("{\"state\":\"ON\",\"brightness\":200}");
+
+	set("{\"color\":{\"r\":10,\"g\":20,\"b\":30}}");
+	expect_strip(1, 200, 10, 20, 30, -2);
+	expect_state("{\"color\":{\"r\":10,\"g\":20,\"b\":30},\"color_mode\":\"rgb\"}");
+
+	set("{\"brightness\":0}");
+	expect_strip(0, 200, -1, 0, 0, -2);
+	expect_state("{\"state\":\"OFF\"}");
+
+	struct fake_wled_state s;
+	fake_wled_get(rig.strip, &s);
+	cr_assert(strstr(s.last_post, "\"v\":true"), "the answer is asked for: %s", s.last_post);
+}
+
+Test(wled, change_at_the_strip_is_seen_by_polling)
+{
+	th_mqtt_clear(rig.mqtt);
+	fake_wled_set(rig.strip, true, 42, 0, 0, 255);
+	expect_state("{\"state\":\"ON\",\"brightness\":42,\"color\":{\"r\":0,\"g\":0,\"b\":255}}");
+}
+
+Test(wled, polls_reuse_one_connection)
+{
+	struct fake_http_stats before, after;
+	fake_http_stats(fake_wled_http(rig.strip), &before);
+	/* Wait for a few polls (300 ms apart). */
+	for (int i = 0; i < 200; i++) {
+		fake_http_stats(fake_wled_http(rig.strip), &after);
+		if (after.requests >= before.requests + 4)
+			break;
+		usleep(50000);
+	}
+	cr_assert_geq(after.requests, before.requests + 4, "polling happens");
+	cr_assert_leq(after.accepted, before.accepted + 1,
+		      "keep-alive: %u connections for %u requests", after.accepted - before.accepted,
+		      after.requests - before.requests);
+}
+
+Test(wled, vanishing_strip_goes_offline_and_comes_back_reread)
+{
+	th_mqtt_clear(rig.mqtt);
+	fake_http_set_down(fake_wled_http(rig.strip), true);
+	expect_availability("offline");
+	/* Changed while the hub could not see it. */
+	fake_wled_set(rig.strip, true, 77, 1, 2, 3);
+	th_mqtt_clear(rig.mqtt);
+	fake_http_set_down(fake_wled_http(rig.strip), false);
+	expect_availability("online");
+	expect_state("{\"state\":\"ON\",\"brightness\":77,\"color\":{\"r\":1,\"g\":2,\"b\":3}}");
+
+	set("{\"state\":\"OFF\"}");
+	expect_strip(0, 77, -1, 0, 0, -2);
+}
+
+Test(wled, malformed_answers_are_reported_not_believed)
+{
+	expect_state("{\"state\":\"OFF\"}");
+	th_mqtt_clear(rig.mqtt);
+	fake_http_garbage_next(fake_wled_http(rig.strip), 3, "<html>captive portal</html>");
+	cr_assert(th_daemon_wait_log(&rig.daemon, "not a WLED state", WAIT_MS),
+		  "the complaint is logged; log:\n%s", th_daemon_log(&rig.daemon));
+	/* A readable answer clears it and the strip was never offline. */
+	cr_assert(th_daemon_wait_log(&rig.daemon, "readable again", WAIT_MS));
+	cr_assert_eq(th_mqtt_count(rig.mqtt, "smarthub/strip/availability"), 0);
+
+	/* A command answered with garbage fails with the reason. */
+	fake_http_garbage_next(fake_wled_http(rig.strip), 1, "{\"on\":\"maybe\"}");
+	set("{\"state\":\"ON\"}");
+	char *ev = th_mqtt_wait(rig.mqtt, "smarthub/bridge/event", "strip", WAIT_MS);
+	cr_assert_not_null(ev, "the failed command is an error event; log:\n%s",
+			   th_daemon_log(&rig.daemon));
+	free(ev);
+	/* The next command works. */
+	set("{\"state\":\"ON\",\"brightness\":9}");
+	expect_strip(1, 9, -1, 0, 0, -2);
+	expect_state("{\"state\":\"ON\",\"brightness\":9}");
+}
+
+Test(wled, slow_and_dropped_answers)
+{
+	/* Slow but within command_timeout: it works. */
+	fake_http_set_delay(fake_wled_http(rig.strip), 500);
+	set("{\"state\":\"ON\",\"brightness\":100}");
+	expect_state("{\"state\":\"ON\",\"brightness\":100}");
+	fake_http_set_delay(fake_wled_http(rig.strip), 0);
+
+	/* A dropped connection fails that request only; the hub recovers. */
+	fake_http_drop_next(fake_wled_http(rig.strip), 1);
+	set("{\"brightness\":50}");
+	set("{\"brightness\":60}");
+	expect_strip(1, 60, -1, 0, 0, -2);
+	expect_state("{\"brightness\":60}");
+}
+
+Test(wled_config, options_are_checked, .timeout = 60)
+{
+	struct th_daemon d = {0};
+	const char *yaml = "devices:\n"
+			   "  strip: {driver: wled, kind: light, host: 192.0.2.1, port: 0}\n"
+			   "  nohost: {driver: wled, kind: light}\n";
+	const char *args[] = {"--check-config", NULL};
+	int status = 0;
+
+	cr_assert_eq(th_daemon_start(&d, yaml, args, NULL), 0);
+	cr_assert_eq(th_daemon_wait(&d, 30000, &status), 0);
+	char *log = th_daemon_log(&d);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 78, "status %d; log:\n%s", status,
+		  log);
+	cr_assert(strstr(log, "port") && strstr(log, "'host'"), "log:\n%s", log);
+	free(log);
+	th_daemon_stop(&d);
+}
