@@ -97,6 +97,28 @@ static unsigned edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
+const char *sh_loader_suggest(const char *word, const char *const *allowed, bool *known)
+{
+	const char *best = NULL;
+	/* Suggest only near misses: "keepalve", not "foo" for "qos". */
+	size_t len = strlen(word);
+	unsigned best_d = (unsigned)(len / 3 > 0 ? len / 3 : 1) + 1;
+
+	*known = false;
+	for (size_t k = 0; allowed[k]; k++) {
+		if (!strcmp(word, allowed[k])) {
+			*known = true;
+			return NULL;
+		}
+		unsigned d = edit_distance(word, allowed[k]);
+		if (d < best_d) {
+			best_d = d;
+			best = allowed[k];
+		}
+	}
+	return best;
+}
+
 void sh_loader_check_keys(struct sh_loader *ld, const struct sh_node *map, const char *where,
 			  const char *const *allowed)
 {
@@ -104,22 +126,8 @@ void sh_loader_check_keys(struct sh_loader *ld, const struct sh_node *map, const
 		return;
 	for (size_t i = 0; i < map->n_items; i++) {
 		const struct sh_node *item = map->items[i];
-		const char *best = NULL;
-		/* Suggest only near misses: "keepalve", not "foo" for "qos". */
-		size_t len = strlen(item->key);
-		unsigned best_d = (unsigned)(len / 3 > 0 ? len / 3 : 1) + 1;
-		bool known = false;
-		for (size_t k = 0; allowed[k]; k++) {
-			if (!strcmp(item->key, allowed[k])) {
-				known = true;
-				break;
-			}
-			unsigned d = edit_distance(item->key, allowed[k]);
-			if (d < best_d) {
-				best_d = d;
-				best = allowed[k];
-			}
-		}
+		bool known;
+		const char *best = sh_loader_suggest(item->key, allowed, &known);
 		if (known)
 			continue;
 		if (best)
@@ -808,7 +816,8 @@ static void load_root(struct sh_loader *ld, const struct sh_node *root)
 {
 	static const char *const sections[] = {"mqtt",    "homeassistant", "hub",
 					       "plugins", "log",           "devices",
-					       "scenes",  "on_start",      NULL};
+					       "scenes",  "on_start",      "location",
+					       "automations", NULL};
 
 	if (root->type != SH_NODE_MAP) {
 		sh_loader_error(ld, root,
@@ -825,6 +834,8 @@ static void load_root(struct sh_loader *ld, const struct sh_node *root)
 	load_devices(ld, sh_node_get(root, "devices"));
 	sh_config_load_scenes(ld, sh_node_get(root, "scenes"));
 	load_on_start(ld, sh_node_get(root, "on_start"));
+	sh_config_load_location(ld, sh_node_get(root, "location"));
+	sh_config_load_automations(ld, sh_node_get(root, "automations"));
 }
 
 /* The position of a message "<file>:<line>:<column>: ..." of `file`, for
@@ -925,6 +936,7 @@ void sh_config_free(struct sh_config *config)
 	struct sh_config_impl *impl = (struct sh_config_impl *)config;
 	for (size_t i = 0; i < config->n_scenes; i++)
 		sh_config_free_step(config->scenes[i].root);
+	sh_config_free_automations(config);
 	sh_node_doc_free(impl->doc);
 	free(impl);
 }
@@ -1031,6 +1043,14 @@ void sh_config_print_summary(const struct sh_config *c, FILE *out)
 		size_t steps = s->root ? s->root->n_children : 0;
 		fprintf(out, "  %s (%s, %zu step%s)\n", s->name, sh_scene_mode_name(s->mode), steps,
 			steps == 1 ? "" : "s");
+	}
+	if (c->n_automations)
+		fprintf(out, "automations: %zu\n", c->n_automations);
+	for (size_t i = 0; i < c->n_automations; i++) {
+		const struct sh_automation_config *a = &c->automations[i];
+		fprintf(out, "  %s (%s, %zu trigger%s, %zu condition%s)\n", a->name,
+			sh_scene_mode_name(a->run.mode), a->n_triggers, a->n_triggers == 1 ? "" : "s",
+			a->n_conditions, a->n_conditions == 1 ? "" : "s");
 	}
 	if (c->n_on_start) {
 		fprintf(out, "on start:");

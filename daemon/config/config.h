@@ -154,6 +154,106 @@ struct sh_scene_config {
 	char *fingerprint; /* as for devices */
 };
 
+
+/* --- automations (config_automation.c) ------------------------------------ */
+
+/* location: for sun triggers and conditions; the time zone is the system's. */
+struct sh_location {
+	bool set;
+	double latitude, longitude; /* degrees, north and east positive */
+};
+
+enum sh_trigger_type {
+	SH_TRIGGER_STATE,        /* device, property, to?, from?, for? */
+	SH_TRIGGER_NUMERIC,      /* device, property, above?, below?, hysteresis?, for? */
+	SH_TRIGGER_AVAILABILITY, /* device, availability: online|offline, for? */
+	SH_TRIGGER_MQTT,         /* mqtt: topic filter, payload?, path?, equals? */
+	SH_TRIGGER_TIME,         /* at: "07:30", weekdays? */
+	SH_TRIGGER_INTERVAL,     /* every: 10min */
+	SH_TRIGGER_SUN,          /* sun: sunrise|sunset, offset? */
+	SH_TRIGGER_ELEVATION,    /* sun: elevation, above|below: degrees */
+	SH_TRIGGER_START,        /* start: true */
+	SH_TRIGGER_EVENT,        /* device, event: a button's event name */
+};
+
+enum sh_sun_event {
+	SH_SUN_SUNRISE,
+	SH_SUN_SUNSET,
+};
+
+/* Weekday bits: bit 0 Sunday .. bit 6 Saturday (struct tm's tm_wday). */
+#define SH_WEEKDAYS_ALL 0x7fu
+
+struct sh_trigger {
+	enum sh_trigger_type type;
+	const struct sh_node *node;
+	char *device, *property; /* STATE (property default "state"), NUMERIC, EVENT */
+	cJSON *to, *from;        /* STATE; NULL when absent */
+	bool has_above, has_below;
+	double above, below; /* NUMERIC, ELEVATION */
+	double hysteresis;   /* NUMERIC; 0 when absent */
+	uint64_t for_ms;     /* STATE, NUMERIC, AVAILABILITY; 0 when absent */
+	bool online;         /* AVAILABILITY */
+	char *topic;         /* MQTT: a subscription filter (+ and # allowed) */
+	char *payload;       /* MQTT: the exact payload, or NULL */
+	char *path;          /* MQTT: a dotted path into a JSON payload, or NULL */
+	cJSON *equals;       /* MQTT: the value at `path`, or NULL */
+	unsigned at_s;       /* TIME: seconds after local midnight */
+	unsigned weekdays;   /* TIME: SH_WEEKDAYS_ALL when absent */
+	uint64_t every_ms;   /* INTERVAL */
+	enum sh_sun_event sun;
+	int64_t offset_ms; /* SUN: negative before the event */
+	char *event;       /* EVENT */
+};
+
+enum sh_condition_type {
+	SH_CONDITION_DEVICE, /* device, property, is | above | below */
+	SH_CONDITION_TIME,   /* time: {after, before, weekdays} */
+	SH_CONDITION_SUN,    /* sun: {after: sunset, before: sunrise} */
+	SH_CONDITION_ANY,    /* any: [...] */
+	SH_CONDITION_NOT,    /* not: a condition, or a list (none holds) */
+};
+
+struct sh_condition {
+	enum sh_condition_type type;
+	const struct sh_node *node;
+	char *device, *property; /* DEVICE; property default "state" */
+	cJSON *is;               /* DEVICE: NULL when absent */
+	bool has_above, has_below;
+	double above, below;
+	bool has_after, has_before;   /* TIME, SUN */
+	unsigned after_s, before_s;   /* TIME: seconds after local midnight */
+	unsigned weekdays;            /* TIME */
+	enum sh_sun_event sun_after;  /* SUN */
+	enum sh_sun_event sun_before; /* SUN */
+	struct sh_condition *children; /* ANY, NOT */
+	size_t n_children;
+};
+
+/* "device", "time", "sun", "any", "not": the names traces use. */
+const char *sh_condition_type_name(enum sh_condition_type type);
+/* "state", "numeric", "availability", "mqtt", "time", "interval", "sun",
+ * "elevation", "start", "event". */
+const char *sh_trigger_type_name(enum sh_trigger_type type);
+
+struct sh_automation_config {
+	char *name; /* the mapping key; a valid topic level */
+	const struct sh_node *node;
+	bool enabled;            /* `enabled:`, default true (the start value) */
+	unsigned max_per_minute; /* default 30 */
+	uint64_t max_gap_ms;     /* restart: longest downtime a for: resumes across; 5 min */
+	struct sh_trigger *triggers;
+	size_t n_triggers;
+	struct sh_condition *conditions; /* all must hold */
+	size_t n_conditions;
+	/* The steps as the scene engine runs them: name, mode, max, root
+	 * (path "steps"), and the automation's fingerprint. */
+	struct sh_scene_config run;
+	/* Canonical text of the whole automation: two configs describe the
+	 * same automation iff their fingerprints are equal. */
+	char *fingerprint;
+};
+
 struct sh_config {
 	char *path;
 	struct sh_node *root; /* owns the node tree */
@@ -168,6 +268,9 @@ struct sh_config {
 	size_t n_scenes;
 	char **on_start; /* scenes to run once the hub starts */
 	size_t n_on_start;
+	struct sh_location location;
+	struct sh_automation_config *automations;
+	size_t n_automations;
 };
 
 /*
@@ -187,6 +290,8 @@ const struct sh_device_config *sh_config_find_device(const struct sh_config *con
 						     const char *id);
 const struct sh_scene_config *sh_config_find_scene(const struct sh_config *config,
 						   const char *name);
+const struct sh_automation_config *sh_config_find_automation(const struct sh_config *config,
+							     const char *name);
 
 /* "250ms", "2s", "1.5s", "5m", "1h", and a bare number of milliseconds.
  * Returns 0 or -EINVAL. */

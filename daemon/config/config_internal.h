@@ -13,6 +13,7 @@
 /* Bounds of one configuration. */
 #define SH_CONFIG_DEVICES_MAX 16384u
 #define SH_CONFIG_SCENES_MAX 1024u
+#define SH_CONFIG_AUTOMATIONS_MAX 1024u
 #define SH_QUEUE_LIMIT_MAX 1000u /* devices.<id>.queue_limit */
 #define SH_STEP_RETRY_MAX 10u    /* steps' retry */
 #define SH_SCENE_MAX_MAX 100u    /* scenes.<name>.max */
@@ -50,6 +51,9 @@ void sh_loader_key_error(struct sh_loader *ld, const struct sh_node *node, const
  * "unknown key 'k' in <where>", with a suggestion when one is close. */
 void sh_loader_check_keys(struct sh_loader *ld, const struct sh_node *map, const char *where,
 			  const char *const *allowed);
+/* The entry of `allowed` (NULL-terminated) closest to `word` when it is a
+ * near miss, for "did you mean"; NULL otherwise. *known: `word` is one. */
+const char *sh_loader_suggest(const char *word, const char *const *allowed, bool *known);
 /* True for a map; false and an error "<name> must be a mapping" otherwise
  * (silently false for an absent or null node). */
 bool sh_loader_expect_map(struct sh_loader *ld, const struct sh_node *node, const char *name);
@@ -68,5 +72,19 @@ void sh_config_load_scenes(struct sh_loader *ld, const struct sh_node *scenes);
 void sh_config_free_step(struct sh_step *step);
 /* Counts the steps of a tree (blocks and leaves). */
 size_t sh_config_count_steps(const struct sh_step *step);
+/*
+ * A list of steps that is not a scene's (an automation's), as a SEQUENCE
+ * with path "steps"; messages start with `prefix` ("automations.x").
+ * `scene:` steps are not resolved here: the caller checks them, since the
+ * scenes are known by then. NULL after reporting why.
+ */
+struct sh_step *sh_config_load_steps(struct sh_loader *ld, const struct sh_node *list,
+				     const char *prefix);
+
+/* config_automation.c: location: and automations: (after devices and
+ * scenes, which they name). */
+void sh_config_load_location(struct sh_loader *ld, const struct sh_node *map);
+void sh_config_load_automations(struct sh_loader *ld, const struct sh_node *map);
+void sh_config_free_automations(struct sh_config *config);
 
 #endif

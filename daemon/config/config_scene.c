@@ -28,9 +28,13 @@ static const char *const step_keys[] = {
 	"sequence", "parallel", "timeout", "retry", "continue_on_error",
 	NULL};
 
+/* The index of a step list that belongs to no scene (an automation's):
+ * its scene references are checked by its owner. */
+#define NO_SCENE ((size_t)-1)
+
 struct scene_ctx {
 	struct sh_loader *ld;
-	size_t index;     /* of the scene in config->scenes */
+	size_t index;     /* of the scene in config->scenes, or NO_SCENE */
 	const char *name; /* "scenes.<name>", the prefix of messages */
 };
 
@@ -270,7 +274,8 @@ static struct sh_step *parse_step(struct scene_ctx *sc, const struct sh_node *no
 			sh_loader_error(ld, action, "%s.scene must be a scene name", where);
 		} else {
 			step->scene = (char *)action->value;
-			add_ref(ld, sc->index, action);
+			if (sc->index != NO_SCENE)
+				add_ref(ld, sc->index, action);
 		}
 	} else {
 		enum sh_step_type type =
@@ -485,6 +490,13 @@ void sh_config_load_scenes(struct sh_loader *ld, const struct sh_node *map)
 	}
 	free(state);
 	free(stack);
+}
+
+struct sh_step *sh_config_load_steps(struct sh_loader *ld, const struct sh_node *list,
+				     const char *prefix)
+{
+	struct scene_ctx sc = {.ld = ld, .index = NO_SCENE, .name = prefix};
+	return parse_steps(&sc, list, "steps", NULL, SH_STEP_SEQUENCE);
 }
 
 void sh_config_free_step(struct sh_step *step)

@@ -1166,6 +1166,9 @@ int sh_duration_parse(const char *text, uint64_t *ms)
 		} else if (*p == 's') {
 			unit = 1000;
 			p++;
+		} else if (!strncmp(p, "min", 3)) {
+			unit = 60 * 1000;
+			p += 3;
 		} else if (*p == 'm') {
 			unit = 60 * 1000;
 			p++;
