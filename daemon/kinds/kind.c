@@ -7,6 +7,8 @@
  */
 #include "kinds/kind.h"
 
+#include "util/log.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -191,8 +193,10 @@ int sh_kind_validate(const char *kind, const cJSON *command, char *reason, size_
 	{
 		const struct prop *p = item->string ? find_prop(props, item->string) : NULL;
 		if (!p) {
-			snprintf(reason, reason_len, "unknown property '%s' for a %s",
-				 item->string ? item->string : "", kind);
+			/* The key is the sender's: quoted and escaped, and cut short. */
+			char key[64 * 4 + 8];
+			snprintf(reason, reason_len, "unknown property %s for a %s",
+				 sh_log_quote(key, sizeof(key), item->string, 64), kind);
 			return -EINVAL;
 		}
 		int r = check_prop(p, item, reason, reason_len);

@@ -693,7 +693,9 @@ static void request(struct sh_bridge *b, const char *what, const char *topic, co
 				 b->reload ? strerror(-rc) : "reload is not available");
 		respond(b, what, rc < 0 ? reason : NULL, NULL, transaction);
 	} else {
-		snprintf(reason, sizeof(reason), "unknown request '%s'", what);
+		char q[64 * 4 + 8];
+		snprintf(reason, sizeof(reason), "unknown request %s",
+			 sh_log_quote(q, sizeof(q), what, 64));
 		respond(b, what, reason, NULL, transaction);
 	}
 	cJSON_Delete(req);
@@ -756,7 +758,8 @@ void sh_bridge_api_message(struct sh_bridge *b, const struct sh_inbox_item *item
 		return;
 	dev = sh_hub_find_device(b->hub, id);
 	if (!dev) {
-		errorf(b, NULL, topic, "unknown device '%s'", id);
+		char q[64 * 4 + 8];
+		errorf(b, NULL, topic, "unknown device %s", sh_log_quote(q, sizeof(q), id, 64));
 		return;
 	}
 	if (strcmp(slash, "/set") == 0)

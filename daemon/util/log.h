@@ -15,6 +15,7 @@
 #include <smarthub/plugin.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Decides prefixes from the environment; call once at start-up. */
@@ -28,6 +29,22 @@ const char *sh_log_level_name(enum sh_log_level level);
 void sh_log(enum sh_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sh_logv(enum sh_log_level level, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
+
+/*
+ * Copies len bytes of src to dst (cap bytes, NUL-terminated), writing "\\n"
+ * for a newline and "\\xNN" for every other byte below 0x20 and for 0x7f;
+ * stops before an escape that would not fit whole. Returns the length
+ * written. sh_logv passes every message through it.
+ */
+size_t sh_log_escape(char *dst, size_t cap, const char *src, size_t len);
+
+/*
+ * Writes s into buf in single quotes for a message that repeats text from
+ * outside (a command's JSON key): a quote and a backslash get a backslash,
+ * control bytes are escaped as in sh_log_escape, and text beyond max_chars
+ * ends in "...". Returns buf. buf needs max_chars * 4 + 8 bytes.
+ */
+const char *sh_log_quote(char *buf, size_t size, const char *s, size_t max_chars);
 
 #define sh_log_error(...) sh_log(SH_LOG_ERR, __VA_ARGS__)
 #define sh_log_warning(...) sh_log(SH_LOG_WARNING, __VA_ARGS__)

@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -490,4 +491,56 @@ Test(hostile, ten_thousand_bad_messages)
 	cr_log_info("%d hostile messages: %zu events, %zu log lines, RSS at most %ld KiB, "
 		    "good command sent %d times",
 		    HOSTILE_COUNT, events, lines, rss_max, sent);
+}
+
+/* Under journald a line that starts with "<N>" gets priority N. A command's
+ * JSON key reaches the log ("unknown property ..."): if a newline in it
+ * started a new line, any client allowed to command could forge an
+ * emergency-level journal entry. The daemon's stderr is made the "journal"
+ * by naming its log file in JOURNAL_STREAM, as systemd does. */
+Test(hostile, a_command_cannot_forge_a_journal_line)
+{
+	cr_assert_eq(th_broker_start(&t.broker, 0), 0);
+	t.watch = th_mqtt_connect(t.broker.port, "test-hostile-watch");
+	cr_assert_not_null(t.watch);
+	cr_assert_eq(th_mqtt_subscribe(t.watch, "smarthub/bridge/event"), 0);
+	cr_assert_eq(th_mqtt_subscribe(t.watch, "smarthub/d1/availability"), 0);
+
+	t.daemon.dir = th_tempdir();
+	cr_assert_not_null(t.daemon.dir);
+	char *log_path = th_strdupf("%s/smarthubd.log", t.daemon.dir);
+	cr_assert_eq(th_write_file(log_path, ""), 0);
+	struct stat st;
+	cr_assert_eq(stat(log_path, &st), 0);
+	char *journal = th_strdupf("JOURNAL_STREAM=%llu:%llu", (unsigned long long)st.st_dev,
+				   (unsigned long long)st.st_ino);
+	const char *const env[] = {journal, NULL};
+	char *yaml = th_strdupf("mqtt:\n"
+				"  url: tcp://127.0.0.1:%d\n"
+				"devices:\n"
+				"  d1: {driver: virtual, kind: light}\n",
+				t.broker.port);
+	cr_assert_eq(th_daemon_start(&t.daemon, yaml, NULL, env), 0);
+	free(yaml);
+	char *m = th_mqtt_wait_json(t.watch, "smarthub/d1/availability", "{\"state\":\"online\"}",
+				    WAIT_MS);
+	cr_assert_not_null(m, "d1 never came online; log:\n%s", th_daemon_log(&t.daemon));
+	free(m);
+
+	static const char forged[] = "{\"x\\n<0>FORGED-LINE\":1}";
+	cr_assert_eq(th_mqtt_publish(t.watch, "smarthub/d1/set", forged, strlen(forged), false), 0);
+	m = th_mqtt_wait(t.watch, "smarthub/bridge/event", "FORGED-LINE", WAIT_MS);
+	cr_assert_not_null(m, "no event for the unknown property; log:\n%s",
+			   th_daemon_log(&t.daemon));
+	free(m);
+	/* The event is published after its log line is written. */
+	char *log = th_daemon_log(&t.daemon);
+	cr_assert(th_text_has_line(log, "<5>", "FORGED-LINE"),
+		  "the refusal was not logged as one journal line at notice level:\n%s", log);
+	cr_assert_not(th_text_has_line(log, "<0>FORGED-LINE", NULL), "a forged line:\n%s", log);
+	cr_assert(strstr(log, "'x\\n<0>FORGED-LINE'"), "the key is not quoted and escaped:\n%s",
+		  log);
+	free(log);
+	free(journal);
+	free(log_path);
 }
