@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "core/device_internal.h"
 #include "config/node.h"
+#include "core/mqtt_service.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -527,25 +528,39 @@ static int host_watch_peer(struct sh_device *dev, const char *peer_id, sh_peer_c
 	return sh_hub_find_device(dev->hub, peer_id) ? -ENOSYS : -ENOENT;
 }
 
+/* --- MQTT: dispatched to the bridge's service (core/mqtt_service.h) --------- */
+
 static int host_mqtt_subscribe(struct sh_device *dev, const char *filter, int qos,
 			       sh_mqtt_message_cb cb, void *data)
 {
-	return -ENOSYS;
+	const struct sh_mqtt_service *m = sh_hub_mqtt_service(dev->hub);
+	if (!filter || !cb)
+		return -EINVAL;
+	return m ? m->subscribe(m->ctx, dev, filter, qos, cb, data) : -ENOSYS;
 }
 
 static void host_mqtt_unsubscribe(struct sh_device *dev, int subscription)
 {
+	const struct sh_mqtt_service *m = sh_hub_mqtt_service(dev->hub);
+	if (m)
+		m->unsubscribe(m->ctx, dev, subscription);
 }
 
 static int host_mqtt_publish(struct sh_device *dev, const char *topic, const void *payload,
 			     size_t len, int qos, bool retain)
 {
-	return -ENOSYS;
+	const struct sh_mqtt_service *m = sh_hub_mqtt_service(dev->hub);
+	if (!topic || (len && !payload))
+		return -EINVAL;
+	return m ? m->publish(m->ctx, dev, topic, payload, len, qos, retain) : -ENOSYS;
 }
 
 static int host_mqtt_watch_link(struct sh_device *dev, sh_mqtt_link_cb cb, void *data)
 {
-	return -ENOSYS;
+	const struct sh_mqtt_service *m = sh_hub_mqtt_service(dev->hub);
+	if (!cb)
+		return -EINVAL;
+	return m ? m->watch_link(m->ctx, dev, cb, data) : -ENOSYS;
 }
 
 static void host_event(struct sh_device *dev, const cJSON *event)
@@ -591,6 +606,9 @@ void sh_host_release_all(struct sh_device *dev)
 		free(r);
 	}
 	sh_worker_forget(sh_hub_workers(dev->hub), dev);
+	const struct sh_mqtt_service *m = sh_hub_mqtt_service(dev->hub);
+	if (m)
+		m->release(m->ctx, dev);
 }
 
 const struct sh_host sh_host_api = {

@@ -34,6 +34,7 @@ struct sh_hub {
 	size_t n_plugins;
 	struct sh_worker_pool *workers;
 	struct sh_scene_engine *scenes;
+	const struct sh_mqtt_service *mqtt; /* the bridge's, for drivers */
 
 	struct sh_device **devices; /* in configuration order */
 	size_t n_devices;
@@ -95,6 +96,16 @@ struct sh_worker_pool *sh_hub_workers(const struct sh_hub *hub)
 struct sh_scene_engine *sh_hub_scenes(const struct sh_hub *hub)
 {
 	return hub->scenes;
+}
+
+void sh_hub_set_mqtt_service(struct sh_hub *hub, const struct sh_mqtt_service *service)
+{
+	hub->mqtt = service;
+}
+
+const struct sh_mqtt_service *sh_hub_mqtt_service(const struct sh_hub *hub)
+{
+	return hub->mqtt;
 }
 
 uint64_t sh_hub_now_ms(const struct sh_hub *hub)

@@ -15,6 +15,7 @@
 #include <ev.h>
 
 struct sh_scene_engine;
+struct sh_mqtt_service;
 
 enum sh_event_type {
 	SH_EV_DEVICE_ADDED,        /* device */
@@ -81,6 +82,10 @@ struct sh_device *sh_hub_find_device(const struct sh_hub *hub, const char *id);
 size_t sh_hub_devices_online(const struct sh_hub *hub);
 
 struct sh_scene_engine *sh_hub_scenes(const struct sh_hub *hub);
+/* The MQTT service for drivers (core/mqtt_service.h), borrowed while set;
+ * NULL unregisters. sh_hub_mqtt_service is NULL while none is set. */
+void sh_hub_set_mqtt_service(struct sh_hub *hub, const struct sh_mqtt_service *service);
+const struct sh_mqtt_service *sh_hub_mqtt_service(const struct sh_hub *hub);
 
 int sh_hub_listen(struct sh_hub *hub, sh_listener_fn fn, void *ctx);
 void sh_hub_unlisten(struct sh_hub *hub, sh_listener_fn fn, void *ctx);

@@ -21,6 +21,7 @@
  */
 #include "core/backoff.h"
 #include "mqtt/bridge_internal.h"
+#include "mqtt/driver_mqtt.h"
 #include "mqtt/nodelay.h"
 
 #include <errno.h>
@@ -285,6 +286,7 @@ static void connected(struct sh_bridge *b)
 	if (n <= 0)
 		sh_log_debug("mqtt: TCP_NODELAY: %s", n < 0 ? strerror(-n) : "no broker socket found");
 	sh_bridge_subscribe(b);
+	sh_mqtt_drivers_link(b->drivers, true);
 	sh_bridge_publish(b, b->will_topic, bridge_online, strlen(bridge_online), 1, true);
 	sh_bridge_api_publish_all(b);
 	/* Publishing everything builds large transient JSON (the device
@@ -344,7 +346,7 @@ static void handle(struct sh_bridge *b, struct sh_inbox_item *item)
 {
 	switch (item->type) {
 	case SH_INBOX_MESSAGE:
-		if (b->conn == SH_BRIDGE_CONNECTED)
+		if (b->conn == SH_BRIDGE_CONNECTED && !sh_mqtt_drivers_route(b->drivers, item))
 			sh_bridge_api_message(b, item);
 		break;
 	case SH_INBOX_CONNECTED:
@@ -355,8 +357,10 @@ static void handle(struct sh_bridge *b, struct sh_inbox_item *item)
 			connection_down(b, "connect to", item->reason ? item->reason : "failed");
 		break;
 	case SH_INBOX_LOST:
-		if (b->conn == SH_BRIDGE_CONNECTED)
+		if (b->conn == SH_BRIDGE_CONNECTED) {
 			connection_down(b, "connection to", item->reason ? item->reason : "lost");
+			sh_mqtt_drivers_link(b->drivers, false);
+		}
 		break;
 	case SH_INBOX_SUBSCRIBE_FAILED:
 		sh_log_error("mqtt: subscribe: %s", item->reason ? item->reason : "refused");
@@ -512,7 +516,7 @@ int sh_bridge_new(struct sh_hub *hub, struct sh_bridge **out)
 		goto err_client;
 	}
 	r = sh_hub_listen(hub, sh_bridge_api_on_event, b);
-	if (r < 0)
+	if (r < 0 || (r = sh_mqtt_drivers_new(b, &b->drivers)) < 0)
 		goto err_client;
 	*out = b;
 	return 0;
@@ -648,6 +652,7 @@ void sh_bridge_free(struct sh_bridge *b)
 	if (!b)
 		return;
 	sh_hub_unlisten(b->hub, sh_bridge_api_on_event, b);
+	sh_mqtt_drivers_free(b->drivers);
 	if (b->loop) {
 		ev_timer_stop(b->loop, &b->retry);
 		ev_timer_stop(b->loop, &b->sync);

@@ -125,6 +125,7 @@ struct sh_bridge {
 	char early_reason[256];
 	struct sh_pending_run *runs;
 	size_t n_runs;
+	struct sh_mqtt_drivers *drivers; /* the drivers' MQTT (driver_mqtt.c) */
 };
 
 /* --- bridge.c ------------------------------------------------------------ */

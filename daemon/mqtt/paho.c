@@ -47,6 +47,7 @@ int sh_paho_open(struct sh_paho *paho, bool tls, char *reason, size_t reason_len
 		{"MQTTAsync_send", &paho->send},
 		{"MQTTAsync_sendMessage", &paho->send_message},
 		{"MQTTAsync_subscribeMany", &paho->subscribe_many},
+		{"MQTTAsync_unsubscribe", &paho->unsubscribe},
 		{"MQTTAsync_waitForCompletion", &paho->wait_for_completion},
 		{"MQTTAsync_destroy", &paho->destroy},
 		{"MQTTAsync_freeMessage", &paho->free_message},
