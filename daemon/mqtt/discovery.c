@@ -369,12 +369,24 @@ static void sensor(cJSON *out, const struct sh_discovery_opts *opts,
 	}
 }
 
+/* A device of the mqtt driver (a Zigbee2MQTT bulb, a Tasmota plug) is
+ * already announced by its own bridge or firmware: announcing it again
+ * would show it twice, so only `homeassistant: true` in its options does. */
+static bool announced_elsewhere(const struct sh_discovery_device *dev)
+{
+	const char *own = option_string(dev->options, "homeassistant");
+
+	return dev->driver && strcmp(dev->driver, "mqtt") == 0 &&
+	       !(own && (strcmp(own, "true") == 0 || strcmp(own, "yes") == 0 ||
+			 strcmp(own, "on") == 0));
+}
+
 cJSON *sh_discovery_device(const struct sh_discovery_opts *opts,
 			   const struct sh_discovery_device *dev)
 {
 	cJSON *out = cJSON_CreateObject();
 
-	if (!out || !dev->kind)
+	if (!out || !dev->kind || announced_elsewhere(dev))
 		return out;
 	if (strcmp(dev->kind, "light") == 0)
 		light(out, opts, dev);
