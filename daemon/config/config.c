@@ -501,7 +501,7 @@ static bool is_device_key(const char *key)
 		if (!strcmp(key, device_keys[i]))
 			return true;
 	}
-	return false;
+	return sh_config_is_kind_key(key);
 }
 
 /* A plugin name becomes part of a file path: keep it to a plain word. */
@@ -635,6 +635,7 @@ static void load_device(struct sh_loader *ld, struct sh_device_config *d,
 				sh_node_quote(kind, quoted, sizeof(quoted)), kinds);
 		d->kind = NULL; /* nothing can be checked against it */
 	}
+	sh_config_load_kind(ld, d, node, prefix);
 
 	get_string(ld, node, prefix, "name", &d->name);
 	load_depends_on(ld, d, sh_node_get(node, "depends_on"), prefix, dn);

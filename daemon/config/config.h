@@ -25,6 +25,7 @@
 #define SMARTHUB_CONFIG_H
 
 #include "config/diag.h"
+#include "kinds/kind.h"
 
 /* Bounds that keep every topic built from a name inside the bridge's
  * topic buffer (512 bytes): <base_topic>/<id>/availability and
@@ -79,7 +80,10 @@ struct sh_device_config {
 	char *id;          /* the mapping key; a valid MQTT topic level */
 	char *name;        /* friendly name; defaults to id */
 	char *driver;      /* plugin name */
-	char *kind;        /* "light", "switch", "speaker", "sensor" */
+	char *kind;        /* one of sh_kinds */
+	/* What the device's options add to its kind (modes, presets,
+	 * event_types, custom properties); borrows from the config. */
+	struct sh_kind_spec spec;
 	char **depends_on; /* device ids */
 	size_t n_depends_on;
 	uint64_t connect_timeout_ms; /* default 10s */

@@ -38,6 +38,7 @@ struct sh_loader {
 	struct sh_diag *diag;
 	struct sh_scene_ref *refs;
 	size_t n_refs, cap_refs;
+	const struct sh_node *device_node; /* the device being read (config_kind.c) */
 	bool nomem;
 };
 
@@ -66,6 +67,14 @@ bool sh_loader_string(struct sh_loader *ld, const struct sh_node *node, const ch
  * to size; names are only ever shown, so a cut one is harmless. */
 void sh_loader_name(char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* The options of a device that complete its kind (modes, presets,
+ * event_types, properties, ...: config_kind.c) into d->spec; d->kind is
+ * already read (NULL when missing or unknown). */
+void sh_config_load_kind(struct sh_loader *ld, struct sh_device_config *d,
+			 const struct sh_node *node, const char *prefix);
+/* True for those options' keys: they are not driver options. */
+bool sh_config_is_kind_key(const char *key);
 
 /* The scenes: section and every step in it, then scene references. */
 void sh_config_load_scenes(struct sh_loader *ld, const struct sh_node *scenes);

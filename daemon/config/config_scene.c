@@ -109,7 +109,7 @@ static void parse_device_step(struct scene_ctx *sc, struct sh_step *step,
 		return;
 	}
 	char reason[256] = "";
-	if (sh_kind_validate(d->kind, step->set, reason, sizeof(reason)) != 0)
+	if (sh_kind_check(&d->spec, step->set, reason, sizeof(reason)) != 0)
 		sh_loader_error(ld, set, "%s.set: %s", where,
 				*reason ? reason : "not a valid command");
 }

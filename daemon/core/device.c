@@ -249,12 +249,12 @@ void sh_device_on_command_done(struct sh_device *dev, uint64_t id, int err, cons
 int sh_device_submit(struct sh_device *dev, cJSON *command, sh_command_done_fn done, void *ctx,
 		     uint64_t *id, char *reason, size_t reason_len)
 {
-	int r = sh_kind_validate(dev->cfg->kind, command, reason, reason_len);
+	int r = sh_kind_check(&dev->cfg->spec, command, reason, reason_len);
 	if (r < 0) {
 		cJSON_Delete(command);
 		return r;
 	}
-	sh_kind_resolve_toggle(command, dev->state);
+	sh_kind_normalize(&dev->cfg->spec, command, dev->state);
 	bool online = dev->conn == SH_CONN_ONLINE;
 	if (!online && !dev->cfg->queue_while_offline) {
 		snprintf(reason, reason_len, "device %s is offline%s%s", sh_device_id(dev),

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Device kinds and their command properties. One table describes every
- * property a command may carry; validation, TOGGLE resolution and the
- * property lists published on bridge/devices all read it, so adding a
- * property is one line here.
+ * Checking and normalising commands against a device's property list
+ * (kind_tables.c builds it from the kind's table and the device's
+ * options), and the list as JSON for bridge/devices.
  */
 #include "kinds/kind.h"
 
@@ -13,107 +12,55 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
-const char *const sh_kinds[] = {"light", "switch", "speaker", "sensor", NULL};
+/* Enough for every built-in table and the largest custom device. */
+#define PROPS_BUF SH_KIND_PROPS_MAX
 
-enum prop_type {
-	PROP_STATE,   /* "ON", "OFF", "TOGGLE" */
-	PROP_NUMBER,  /* a number within [min, max] */
-	PROP_INTEGER, /* an integral number within [min, max] */
-	PROP_STRING,  /* a non-empty string */
-	PROP_TRUE,    /* an action: true (false is accepted and does nothing) */
-	PROP_BOOL,
-	PROP_COLOR, /* {"r","g","b"} each 0..255 */
-};
-
-struct prop {
-	const char *name;
-	enum prop_type type;
-	double min, max;
-};
-
-#define STATE_PROP                                                                                 \
-	{                                                                                          \
-		"state", PROP_STATE, 0, 0                                                          \
-	}
-
-static const struct prop light_props[] = {
-	STATE_PROP,
-	{"brightness", PROP_INTEGER, 0, 255},
-	{"color_temp", PROP_INTEGER, 153, 500},
-	{"color", PROP_COLOR, 0, 255},
-	{"transition", PROP_NUMBER, 0, 60},
-	{NULL, 0, 0, 0},
-};
-
-static const struct prop switch_props[] = {
-	STATE_PROP,
-	{NULL, 0, 0, 0},
-};
-
-static const struct prop speaker_props[] = {
-	STATE_PROP,
-	{"volume", PROP_INTEGER, 0, 100},
-	{"play", PROP_STRING, 0, 0},
-	{"pause", PROP_TRUE, 0, 0},
-	{"stop", PROP_TRUE, 0, 0},
-	{"next", PROP_TRUE, 0, 0},
-	{"previous", PROP_TRUE, 0, 0},
-	{"mute", PROP_BOOL, 0, 0},
-	{NULL, 0, 0, 0},
-};
-
-static const struct prop sensor_props[] = {
-	{NULL, 0, 0, 0},
-};
-
-static const struct prop *kind_props(const char *kind)
+static const struct sh_kind_prop *find_prop(const struct sh_kind_prop *props, size_t n,
+					    const char *name)
 {
-	if (!kind)
-		return NULL;
-	if (strcmp(kind, "light") == 0)
-		return light_props;
-	if (strcmp(kind, "switch") == 0)
-		return switch_props;
-	if (strcmp(kind, "speaker") == 0)
-		return speaker_props;
-	if (strcmp(kind, "sensor") == 0)
-		return sensor_props;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(props[i].name, name) == 0)
+			return &props[i];
 	return NULL;
 }
 
-bool sh_kind_known(const char *kind)
+/* The canonical spelling of `text` among `values` (any case), or NULL. */
+static const char *enum_value(const char *const *values, const char *text)
 {
-	return kind_props(kind) != NULL;
-}
-
-bool sh_kind_switch_like(const char *kind)
-{
-	const struct prop *p = kind_props(kind);
-	return p && p[0].name && p[0].type == PROP_STATE;
-}
-
-static const struct prop *find_prop(const struct prop *props, const char *name)
-{
-	for (; props->name; props++)
-		if (strcmp(props->name, name) == 0)
-			return props;
+	for (size_t i = 0; values && values[i]; i++)
+		if (strcasecmp(values[i], text) == 0)
+			return values[i];
 	return NULL;
 }
 
-static bool in_range(const cJSON *item, double min, double max, bool integral)
+static bool in_range(const struct sh_kind_prop *p, const cJSON *item)
 {
 	if (!cJSON_IsNumber(item))
 		return false;
 	double v = item->valuedouble;
-	if (isnan(v) || v < min || v > max)
+	if (isnan(v))
 		return false;
-	return !integral || floor(v) == v;
+	if (p->type == SH_PROP_INTEGER && p->round)
+		v = round(v);
+	if (v < p->min || v > p->max)
+		return false;
+	if (p->type == SH_PROP_INTEGER)
+		return floor(v) == v;
+	if (p->step > 0) {
+		/* 21.5 in 0.5 steps from 7 is 29 steps; allow for binary
+		 * fractions such as 0.1. */
+		double steps = (v - p->min) / p->step;
+		return fabs(steps - round(steps)) < 1e-6;
+	}
+	return true;
 }
 
 static bool color_valid(const cJSON *item)
 {
 	static const char *const channels[] = {"r", "g", "b"};
+	static const struct sh_kind_prop channel = {.type = SH_PROP_INTEGER, .max = 255};
 	if (!cJSON_IsObject(item))
 		return false;
 	int seen = 0;
@@ -124,42 +71,67 @@ static bool color_valid(const cJSON *item)
 		for (int i = 0; i < 3; i++)
 			if (member->string && strcmp(member->string, channels[i]) == 0)
 				known = true;
-		if (!known || !in_range(member, 0, 255, true))
+		if (!known || !in_range(&channel, member))
 			return false;
 		seen++;
 	}
 	return seen == 3;
 }
 
-static int check_prop(const struct prop *p, const cJSON *item, char *reason, size_t len)
+/* "\"ON\", \"OFF\" or \"TOGGLE\"" */
+static void values_text(const char *const *values, char *buf, size_t len)
 {
+	size_t off = 0, n = 0;
+	buf[0] = '\0';
+	while (values && values[n])
+		n++;
+	for (size_t i = 0; i < n && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s\"%s\"",
+					i == 0       ? ""
+					: i + 1 == n ? " or "
+						     : ", ",
+					values[i]);
+}
+
+static int check_prop(const struct sh_kind_prop *p, const cJSON *item, char *reason, size_t len)
+{
+	char values[256];
+
 	switch (p->type) {
-	case PROP_STATE:
-		if (cJSON_IsString(item) && (strcmp(item->valuestring, "ON") == 0 ||
-					     strcmp(item->valuestring, "OFF") == 0 ||
-					     strcmp(item->valuestring, "TOGGLE") == 0))
+	case SH_PROP_ENUM:
+		if (cJSON_IsString(item) && enum_value(p->values, item->valuestring))
 			return 0;
-		snprintf(reason, len, "state must be \"ON\", \"OFF\" or \"TOGGLE\"");
+		if (!p->values || !p->values[0]) {
+			snprintf(reason, len, "%s: the device declares no values", p->name);
+			return -EINVAL;
+		}
+		values_text(p->values, values, sizeof(values));
+		snprintf(reason, len, "%s must be %s", p->name, values);
 		return -EINVAL;
-	case PROP_NUMBER:
-	case PROP_INTEGER:
-		if (in_range(item, p->min, p->max, p->type == PROP_INTEGER))
+	case SH_PROP_NUMBER:
+	case SH_PROP_INTEGER:
+		if (in_range(p, item))
 			return 0;
-		snprintf(reason, len, "%s must be %s from %g to %g", p->name,
-			 p->type == PROP_INTEGER ? "an integer" : "a number", p->min, p->max);
+		if (p->step > 0)
+			snprintf(reason, len, "%s must be a number from %g to %g in steps of %g",
+				 p->name, p->min, p->max, p->step);
+		else
+			snprintf(reason, len, "%s must be %s from %g to %g", p->name,
+				 p->type == SH_PROP_INTEGER ? "an integer" : "a number", p->min,
+				 p->max);
 		return -EINVAL;
-	case PROP_STRING:
+	case SH_PROP_STRING:
 		if (cJSON_IsString(item) && item->valuestring[0])
 			return 0;
 		snprintf(reason, len, "%s must be a non-empty string", p->name);
 		return -EINVAL;
-	case PROP_TRUE:
-	case PROP_BOOL:
+	case SH_PROP_ACTION:
+	case SH_PROP_BOOL:
 		if (cJSON_IsBool(item))
 			return 0;
 		snprintf(reason, len, "%s must be true or false", p->name);
 		return -EINVAL;
-	case PROP_COLOR:
+	case SH_PROP_COLOR:
 		if (color_valid(item))
 			return 0;
 		snprintf(reason, len,
@@ -169,15 +141,25 @@ static int check_prop(const struct prop *p, const cJSON *item, char *reason, siz
 	return -EINVAL;
 }
 
-int sh_kind_validate(const char *kind, const cJSON *command, char *reason, size_t reason_len)
+int sh_kind_check(const struct sh_kind_spec *spec, const cJSON *command, char *reason,
+		  size_t reason_len)
 {
-	const struct prop *props = kind_props(kind);
-	if (!props) {
+	struct sh_kind_prop props[PROPS_BUF];
+	const char *kind = spec->kind;
+
+	if (!sh_kind_known(kind)) {
 		snprintf(reason, reason_len, "unknown device kind '%s'", kind ? kind : "");
 		return -EINVAL;
 	}
-	if (!props[0].name) {
-		snprintf(reason, reason_len, "a %s takes no commands", kind);
+	size_t n = sh_kind_props(spec, props, PROPS_BUF);
+	if (n > PROPS_BUF)
+		n = PROPS_BUF;
+	if (n == 0) {
+		if (strcmp(kind, "button") == 0)
+			snprintf(reason, reason_len,
+				 "a button takes no commands (its presses are events)");
+		else
+			snprintf(reason, reason_len, "a %s takes no commands", kind);
 		return -EINVAL;
 	}
 	if (!cJSON_IsObject(command)) {
@@ -191,7 +173,8 @@ int sh_kind_validate(const char *kind, const cJSON *command, char *reason, size_
 	const cJSON *item;
 	cJSON_ArrayForEach(item, command)
 	{
-		const struct prop *p = item->string ? find_prop(props, item->string) : NULL;
+		const struct sh_kind_prop *p =
+			item->string ? find_prop(props, n, item->string) : NULL;
 		if (!p) {
 			/* The key is the sender's: quoted and escaped, and cut short. */
 			char key[64 * 4 + 8];
@@ -206,10 +189,50 @@ int sh_kind_validate(const char *kind, const cJSON *command, char *reason, size_
 	return 0;
 }
 
+int sh_kind_validate(const char *kind, const cJSON *command, char *reason, size_t reason_len)
+{
+	struct sh_kind_spec spec;
+	sh_kind_spec_init(&spec, kind);
+	return sh_kind_check(&spec, command, reason, reason_len);
+}
+
+void sh_kind_normalize(const struct sh_kind_spec *spec, cJSON *command, const cJSON *current)
+{
+	struct sh_kind_prop props[PROPS_BUF];
+	size_t n = sh_kind_props(spec, props, PROPS_BUF);
+	if (n > PROPS_BUF)
+		n = PROPS_BUF;
+	cJSON *item;
+	cJSON_ArrayForEach(item, command)
+	{
+		const struct sh_kind_prop *p =
+			item->string ? find_prop(props, n, item->string) : NULL;
+		if (!p)
+			continue;
+		if (p->type == SH_PROP_ENUM && cJSON_IsString(item)) {
+			const char *canon = enum_value(p->values, item->valuestring);
+			if (canon && strcmp(canon, item->valuestring) != 0)
+				cJSON_SetValuestring(item, canon);
+		} else if (p->type == SH_PROP_INTEGER && p->round && cJSON_IsNumber(item)) {
+			cJSON_SetNumberValue(item, round(item->valuedouble));
+		}
+	}
+	sh_kind_resolve_toggle(command, current);
+}
+
 void sh_kind_resolve_toggle(cJSON *command, const cJSON *current)
 {
 	cJSON *state = cJSON_GetObjectItemCaseSensitive(command, "state");
-	if (!cJSON_IsString(state) || strcmp(state->valuestring, "TOGGLE") != 0)
+	if (!cJSON_IsString(state))
+		return;
+	if (strcasecmp(state->valuestring, "on") == 0 ||
+	    strcasecmp(state->valuestring, "off") == 0) {
+		bool on = strcasecmp(state->valuestring, "on") == 0;
+		if (strcmp(state->valuestring, on ? "ON" : "OFF") != 0)
+			cJSON_SetValuestring(state, on ? "ON" : "OFF");
+		return;
+	}
+	if (strcasecmp(state->valuestring, "TOGGLE") != 0)
 		return;
 	const cJSON *now = cJSON_GetObjectItemCaseSensitive(current, "state");
 	bool on = cJSON_IsString(now) && strcmp(now->valuestring, "ON") == 0;
@@ -217,47 +240,62 @@ void sh_kind_resolve_toggle(cJSON *command, const cJSON *current)
 					       cJSON_CreateString(on ? "OFF" : "ON"));
 }
 
-static const char *prop_type_name(enum prop_type type)
+static const char *prop_type_name(enum sh_prop_type type)
 {
 	switch (type) {
-	case PROP_STATE:
+	case SH_PROP_ENUM:
 		return "enum";
-	case PROP_NUMBER:
+	case SH_PROP_NUMBER:
 		return "number";
-	case PROP_INTEGER:
+	case SH_PROP_INTEGER:
 		return "integer";
-	case PROP_STRING:
+	case SH_PROP_STRING:
 		return "string";
-	case PROP_TRUE:
+	case SH_PROP_ACTION:
 		return "action";
-	case PROP_BOOL:
+	case SH_PROP_BOOL:
 		return "boolean";
-	case PROP_COLOR:
+	case SH_PROP_COLOR:
 		return "color";
 	}
 	return "unknown";
 }
 
-cJSON *sh_kind_properties_json(const char *kind)
+cJSON *sh_kind_spec_properties_json(const struct sh_kind_spec *spec)
 {
-	const struct prop *props = kind_props(kind);
+	struct sh_kind_prop props[PROPS_BUF];
+	size_t n = sh_kind_props(spec, props, PROPS_BUF);
 	cJSON *list = cJSON_CreateArray();
-	if (!list || !props)
-		return list;
-	for (const struct prop *p = props; p->name; p++) {
+	if (!list)
+		return NULL;
+	for (size_t i = 0; i < n && i < PROPS_BUF; i++) {
+		const struct sh_kind_prop *p = &props[i];
 		cJSON *o = cJSON_CreateObject();
 		if (!o)
 			break;
 		cJSON_AddStringToObject(o, "name", p->name);
 		cJSON_AddStringToObject(o, "type", prop_type_name(p->type));
-		if (p->type == PROP_NUMBER || p->type == PROP_INTEGER || p->type == PROP_COLOR) {
+		if (p->type == SH_PROP_NUMBER || p->type == SH_PROP_INTEGER ||
+		    p->type == SH_PROP_COLOR) {
 			cJSON_AddNumberToObject(o, "min", p->min);
 			cJSON_AddNumberToObject(o, "max", p->max);
-		} else if (p->type == PROP_STATE) {
-			const char *values[] = {"ON", "OFF", "TOGGLE"};
-			cJSON_AddItemToObject(o, "values", cJSON_CreateStringArray(values, 3));
+			if (p->step > 0)
+				cJSON_AddNumberToObject(o, "step", p->step);
+			if (p->unit)
+				cJSON_AddStringToObject(o, "unit", p->unit);
+		} else if (p->type == SH_PROP_ENUM) {
+			cJSON *values = cJSON_AddArrayToObject(o, "values");
+			for (size_t k = 0; p->values && p->values[k]; k++)
+				cJSON_AddItemToArray(values, cJSON_CreateString(p->values[k]));
 		}
 		cJSON_AddItemToArray(list, o);
 	}
 	return list;
+}
+
+cJSON *sh_kind_properties_json(const char *kind)
+{
+	struct sh_kind_spec spec;
+	sh_kind_spec_init(&spec, kind);
+	return sh_kind_spec_properties_json(&spec);
 }

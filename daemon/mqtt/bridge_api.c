@@ -185,7 +185,7 @@ static cJSON *device_json(struct sh_device *dev)
 	deps = cJSON_AddArrayToObject(d, "depends_on");
 	for (size_t i = 0; dc && i < dc->n_depends_on; i++)
 		cJSON_AddItemToArray(deps, cJSON_CreateString(dc->depends_on[i]));
-	cJSON_AddItemToObject(d, "properties", sh_kind_properties_json(sh_device_kind(dev)));
+	cJSON_AddItemToObject(d, "properties", sh_kind_spec_properties_json(&sh_device_config(dev)->spec));
 	return d;
 }
 

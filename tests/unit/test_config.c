@@ -459,7 +459,7 @@ Test(config, device_ids)
 			  "missing key 'driver' in devices.lamp");
 	expect_only_error("devices:\n  lamp: { driver: virtual, kind: lamp }\n", 2, 34,
 			  "devices.lamp.kind 'lamp' is not a device kind (light, switch, speaker, "
-			  "sensor)");
+			  "sensor, cover, lock, climate, fan, button, custom)");
 	expect_only_error("devices:\n  lamp: { driver: ../evil, kind: light }\n", 2, 19,
 			  "devices.lamp.driver must be a plugin name (letters, digits, '_', '-')");
 }
