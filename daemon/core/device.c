@@ -21,7 +21,7 @@
 #define COMPLAIN_INTERVAL_MS (10 * 60 * 1000)
 
 struct sh_command {
-	struct sh_command *next;
+	struct sh_list link; /* in dev->queue */
 	uint64_t id;
 	cJSON *json;
 	sh_command_done_fn done; /* NULL once cancelled */
@@ -83,6 +83,11 @@ const char *sh_device_last_error(const struct sh_device *dev)
 	return dev->last_error;
 }
 
+const cJSON *sh_device_metadata(const struct sh_device *dev)
+{
+	return dev->metadata;
+}
+
 size_t sh_device_queue_length(const struct sh_device *dev)
 {
 	return dev->queue_len + (dev->running ? 1 : 0);
@@ -103,6 +108,37 @@ static void emit(struct sh_device *dev, enum sh_event_type type)
 {
 	struct sh_event ev = {.type = type, .device = dev, .reason = dev->last_error};
 	sh_hub_emit(dev->hub, &ev);
+	if (type == SH_EV_DEVICE_STATE || type == SH_EV_DEVICE_AVAILABILITY)
+		sh_host_peer_changed(dev);
+}
+
+/* --- calls into the driver ---------------------------------------------------
+ * Every sh_driver callback runs between sh_reports_enter and _leave: what
+ * the driver reports meanwhile waits for a later loop iteration. */
+
+static int drv_connect(struct sh_device *dev)
+{
+	sh_reports_enter(sh_hub_reports(dev->hub));
+	int r = dev->plugin->driver->connect(dev->priv);
+	sh_reports_leave(sh_hub_reports(dev->hub));
+	return r;
+}
+
+static void drv_disconnect(struct sh_device *dev)
+{
+	/* Reports of the attempt that ends here are stale from now on. */
+	dev->conn_epoch++;
+	sh_reports_enter(sh_hub_reports(dev->hub));
+	dev->plugin->driver->disconnect(dev->priv);
+	sh_reports_leave(sh_hub_reports(dev->hub));
+}
+
+static void drv_destroy(struct sh_device *dev)
+{
+	dev->conn_epoch++;
+	sh_reports_enter(sh_hub_reports(dev->hub));
+	dev->plugin->driver->destroy(dev->priv);
+	sh_reports_leave(sh_hub_reports(dev->hub));
 }
 
 /* --- commands ---------------------------------------------------------------- */
@@ -132,24 +168,17 @@ static void command_finish(struct sh_device *dev, struct sh_command *c, int err,
 
 static struct sh_command *queue_pop(struct sh_device *dev)
 {
-	struct sh_command *c = dev->queue_head;
-	if (c) {
-		dev->queue_head = c->next;
-		if (!dev->queue_head)
-			dev->queue_tail = NULL;
-		dev->queue_len--;
-	}
-	return c;
+	struct sh_list *first = sh_list_first(&dev->queue);
+	if (!first)
+		return NULL;
+	sh_list_remove(first);
+	dev->queue_len--;
+	return sh_list_entry(first, struct sh_command, link);
 }
 
 static void queue_push(struct sh_device *dev, struct sh_command *c)
 {
-	c->next = NULL;
-	if (dev->queue_tail)
-		dev->queue_tail->next = c;
-	else
-		dev->queue_head = c;
-	dev->queue_tail = c;
+	sh_list_append(&dev->queue, &c->link);
 	dev->queue_len++;
 }
 
@@ -188,15 +217,16 @@ static void spacing_elapsed(struct ev_loop *loop, ev_timer *w, int revents)
 	dispatch(w->data);
 }
 
-/* Starts queued commands while the device is online and free. A driver may
- * complete a command before command() returns; the loop (not recursion)
- * then starts the next, and `dispatching` keeps it to one loop. */
+/* Starts queued commands while the device is online and free. A driver's
+ * completion made inside command() arrives on a later iteration, but a
+ * refusal (command() < 0) ends the command here; `dispatching` keeps
+ * dispatch from running inside itself through a listener. */
 static void dispatch(struct sh_device *dev)
 {
 	if (dev->dispatching)
 		return;
 	dev->dispatching = true;
-	while (dev->conn == SH_CONN_ONLINE && !dev->running && dev->queue_head) {
+	while (dev->conn == SH_CONN_ONLINE && !dev->running && !sh_list_empty(&dev->queue)) {
 		uint64_t now = sh_hub_now_ms(dev->hub);
 		uint64_t spacing = dev->cfg->min_interval_ms;
 		if (spacing && dev->has_started_command && now < dev->last_start_ms + spacing) {
@@ -222,13 +252,17 @@ static void dispatch(struct sh_device *dev)
 				      .command_id = c->id,
 				      .command = c->json};
 		sh_hub_emit(dev->hub, &ev);
+		sh_reports_enter(sh_hub_reports(dev->hub));
 		int r = dev->plugin->driver->command(dev->priv, c->id, c->json);
 		if (r < 0 && dev->running == c) {
+			/* Through the host, inside the call: the submitter hears
+			 * of it on a later iteration, as of any completion. */
 			char reason[128];
 			snprintf(reason, sizeof(reason), "driver refused the command: %s",
 				 strerror(-r));
-			sh_device_on_command_done(dev, c->id, r, reason);
+			sh_host_api.command_done(dev, c->id, r, reason);
 		}
+		sh_reports_leave(sh_hub_reports(dev->hub));
 	}
 	dev->dispatching = false;
 }
@@ -243,7 +277,14 @@ void sh_device_on_command_done(struct sh_device *dev, uint64_t id, int err, cons
 	if (err < 0 && !reason)
 		reason = strerror(-err);
 	command_finish(dev, c, err, err < 0 ? reason : NULL);
+	sh_host_command_ended(dev);
 	dispatch(dev);
+}
+
+void sh_device_on_event(struct sh_device *dev, const cJSON *event)
+{
+	struct sh_event ev = {.type = SH_EV_DEVICE_EVENT, .device = dev, .data = event};
+	sh_hub_emit(dev->hub, &ev);
 }
 
 int sh_device_submit(struct sh_device *dev, cJSON *command, sh_command_done_fn done, void *ctx,
@@ -305,16 +346,13 @@ bool sh_device_cancel(struct sh_device *dev, uint64_t id)
 		dev->held_offline = NULL;
 		return true;
 	}
-	struct sh_command *prev = NULL;
-	for (struct sh_command *c = dev->queue_head; c; prev = c, c = c->next) {
+	struct sh_list *pos;
+	sh_list_for_each(pos, &dev->queue)
+	{
+		struct sh_command *c = sh_list_entry(pos, struct sh_command, link);
 		if (c->id != id)
 			continue;
-		if (prev)
-			prev->next = c->next;
-		else
-			dev->queue_head = c->next;
-		if (dev->queue_tail == c)
-			dev->queue_tail = prev;
+		sh_list_remove(&c->link);
 		dev->queue_len--;
 		command_free(c);
 		return true;
@@ -328,7 +366,10 @@ int sh_device_refresh(struct sh_device *dev)
 		return -ENOTCONN;
 	if (!dev->plugin->driver->refresh)
 		return -EOPNOTSUPP;
-	return dev->plugin->driver->refresh(dev->priv);
+	sh_reports_enter(sh_hub_reports(dev->hub));
+	int r = dev->plugin->driver->refresh(dev->priv);
+	sh_reports_leave(sh_hub_reports(dev->hub));
+	return r;
 }
 
 /* --- state ---------------------------------------------------------------- */
@@ -407,7 +448,7 @@ static void begin_connect(struct sh_device *dev)
 		ev_timer_start(loop_of(dev), &dev->conn_timer);
 	}
 	emit(dev, SH_EV_DEVICE_CONNECTING);
-	int r = dev->plugin->driver->connect(dev->priv);
+	int r = drv_connect(dev);
 	if (r < 0 && dev->conn == SH_CONN_CONNECTING)
 		sh_device_on_connect_failed(dev, strerror(-r));
 }
@@ -489,7 +530,7 @@ void sh_device_on_connect_failed(struct sh_device *dev, const char *reason)
 	if (dev->conn != SH_CONN_CONNECTING)
 		return;
 	ev_timer_stop(loop_of(dev), &dev->conn_timer);
-	dev->plugin->driver->disconnect(dev->priv);
+	drv_disconnect(dev);
 	release_slot(dev);
 	dev->failures++;
 	if (!reason)
@@ -519,7 +560,7 @@ static void go_offline(struct sh_device *dev, const char *reason, bool retry)
 	bool was_online = dev->conn == SH_CONN_ONLINE;
 	ev_timer_stop(loop_of(dev), &dev->conn_timer);
 	if (dev->conn == SH_CONN_CONNECTING || was_online)
-		dev->plugin->driver->disconnect(dev->priv);
+		drv_disconnect(dev);
 	release_slot(dev);
 	set_last_error(dev, reason);
 	dev->conn = SH_CONN_IDLE;
@@ -615,10 +656,19 @@ int sh_device_create(struct sh_hub *hub, struct sh_config_ref *ref,
 	dev->command_timer.data = dev;
 	ev_timer_init(&dev->spacing_timer, spacing_elapsed, 0.0, 0.0);
 	dev->spacing_timer.data = dev;
+	ev_timer_init(&dev->poll_timer, NULL, 0.0, 0.0);
+	sh_list_init(&dev->queue);
+	sh_list_init(&dev->resources);
+	sh_list_init(&dev->reports);
+	/* Set before create so a driver may watch peers of this configuration;
+	 * counted only once the device exists. */
+	dev->config_ref = ref;
 
 	size_t errors_before = sh_diag_errors(diag);
 	dev->create_diag = diag;
+	sh_reports_enter(sh_hub_reports(hub));
 	int r = plugin->driver->create(dev, &sh_host_api, &dev->priv);
+	sh_reports_leave(sh_hub_reports(hub));
 	dev->create_diag = NULL;
 	if (cfg->options) {
 		/* Whatever the driver did not read is not an option it knows. */
@@ -640,7 +690,7 @@ int sh_device_create(struct sh_hub *hub, struct sh_config_ref *ref,
 			sh_diag_add(diag, cfg->node, "device %s: driver %s refused it: %s", cfg->id,
 				    cfg->driver, strerror(-r));
 		if (dev->priv)
-			plugin->driver->destroy(dev->priv);
+			drv_destroy(dev);
 		sh_host_release_all(dev);
 		for (size_t i = 0; i < dev->n_owned_strings; i++)
 			free(dev->owned_strings[i]);
@@ -650,7 +700,6 @@ int sh_device_create(struct sh_hub *hub, struct sh_config_ref *ref,
 		free(dev);
 		return r;
 	}
-	dev->config_ref = ref;
 	ref->refs++;
 	*out = dev;
 	return 0;
@@ -661,7 +710,7 @@ void sh_device_destroy(struct sh_device *dev)
 	if (!dev)
 		return;
 	sh_device_stop(dev);
-	dev->plugin->driver->destroy(dev->priv);
+	drv_destroy(dev);
 	sh_host_release_all(dev);
 	ev_timer_stop(loop_of(dev), &dev->conn_timer);
 	ev_timer_stop(loop_of(dev), &dev->command_timer);

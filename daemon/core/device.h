@@ -46,6 +46,10 @@ const char *sh_device_availability(const struct sh_device *dev);
 const cJSON *sh_device_state(const struct sh_device *dev);
 /* Why the device is offline (last error), or NULL. */
 const char *sh_device_last_error(const struct sh_device *dev);
+/* What the driver declared with host->set_metadata (supports_flash,
+ * color_modes, readings, ...): an object, borrowed, or NULL when the
+ * driver declared nothing. */
+const cJSON *sh_device_metadata(const struct sh_device *dev);
 /* Commands queued and running. */
 size_t sh_device_queue_length(const struct sh_device *dev);
 

@@ -10,12 +10,13 @@
 #include "core/device.h"
 #include "core/hub.h"
 #include "core/loader.h"
+#include "util/list.h"
 #include "util/log.h"
 #include "util/worker.h"
 #include <ev.h>
 
 struct sh_command;
-struct sh_host_resource;
+struct sh_reports;
 
 /* A configuration shared by the devices created from it: a device keeps
  * the one it was created from alive (its driver may hold option strings),
@@ -45,7 +46,7 @@ struct sh_device {
 	cJSON *state;
 
 	/* Commands: `queue` waits, `running` is with the driver. */
-	struct sh_command *queue_head, *queue_tail;
+	struct sh_list queue; /* struct sh_command.link, in arrival order */
 	size_t queue_len;
 	struct sh_command *running;
 	struct sh_command *held_offline; /* queue_while_offline: the latest */
@@ -56,14 +57,21 @@ struct sh_device {
 	ev_timer spacing_timer; /* min_interval */
 	bool dispatching;
 
-	/* Timers, watchers and jobs the driver holds, freed with the device. */
-	struct sh_host_resource *resources;
+	/* Timers, watchers, child watches and peer watches the driver holds
+	 * (host.c's struct host_resource.link), freed with the device. */
+	struct sh_list resources;
+	/* Reports made inside a driver callback, not delivered yet
+	 * (reports.c's struct sh_report.dev_link), in order. */
+	struct sh_list reports;
+	/* Bumped each time the daemon calls disconnect(): a connected/failed
+	 * report queued before it belongs to an attempt that is over. */
+	unsigned conn_epoch;
 	/* Host services (host.c). */
 	struct sh_ratelimit complaints[SH_COMPLAIN_SLOTS];
 	bool complained[SH_COMPLAIN_SLOTS]; /* since the last complain_clear */
 	cJSON *metadata;                    /* set_metadata: discovery facts */
-	struct sh_timer *poll_timer;        /* poll_every */
-	uint64_t poll_interval_ms;
+	ev_timer poll_timer;                /* poll_every; inactive when 0 */
+	bool poll_missed;                   /* a poll came due while a command ran */
 	/* Option readers' state while create() runs; opt_err keeps the first. */
 	int opt_err;
 	struct sh_diag *create_diag;
@@ -86,12 +94,13 @@ void sh_device_destroy(struct sh_device *dev);
 /* Disconnects and marks offline without freeing (shutdown). */
 void sh_device_stop(struct sh_device *dev);
 
-/* Driver reports, called by host.c. */
+/* Driver reports, called by host.c (directly or from the report queue). */
 void sh_device_on_connected(struct sh_device *dev);
 void sh_device_on_connect_failed(struct sh_device *dev, const char *reason);
 void sh_device_on_connection_lost(struct sh_device *dev, const char *reason);
 void sh_device_on_state(struct sh_device *dev, const cJSON *patch);
 void sh_device_on_command_done(struct sh_device *dev, uint64_t id, int err, const char *reason);
+void sh_device_on_event(struct sh_device *dev, const cJSON *event);
 
 /* hub.c */
 extern const struct sh_host sh_host_api;
@@ -103,8 +112,69 @@ void sh_hub_release_slot(struct sh_hub *hub, struct sh_device *dev);
 /* A device's availability changed: its dependents are told. */
 void sh_hub_availability_changed(struct sh_hub *hub, struct sh_device *dev);
 uint64_t sh_hub_now_ms(const struct sh_hub *hub);
+struct sh_reports *sh_hub_reports(const struct sh_hub *hub);
+/* host.c's watch_peer subscriptions, all devices' (struct host_peer). */
+struct sh_list *sh_hub_peer_watches(struct sh_hub *hub);
 
-/* host.c: frees every timer, watcher and job the driver left behind. */
+/* host.c: frees every timer, watcher, peer watch and job the driver left
+ * behind, stops its poll timer and drops its undelivered reports. */
 void sh_host_release_all(struct sh_device *dev);
+/* host.c: device `dev`'s state or availability changed: its watchers are
+ * told (watch_peer). */
+void sh_host_peer_changed(struct sh_device *dev);
+/* host.c: a configuration was put in force: watches of a peer that is
+ * gone get their final call (state NULL, offline). */
+void sh_host_peers_applied(struct sh_hub *hub);
+/* host.c: a command ended; a poll that came due meanwhile runs now. */
+void sh_host_command_ended(struct sh_device *dev);
+
+/*
+ * reports.c: the hub's queue of reports made while the daemon is inside a
+ * driver callback (plugin.h's completion contract). Bounded by
+ * SH_REPORTS_LIMIT per hub; delivered in order by an idle watcher of the
+ * highest priority, so on the next loop iteration, before other I/O.
+ */
+#define SH_REPORTS_LIMIT 65536
+
+enum sh_report_type {
+	SH_REPORT_CONNECTED,
+	SH_REPORT_FAILED,       /* text: the reason or NULL */
+	SH_REPORT_STATE,        /* json: the patch */
+	SH_REPORT_COMMAND_DONE, /* id, err, text: the reason or NULL */
+	SH_REPORT_EVENT,        /* json: the event */
+	SH_REPORT_PEER_FIRST,   /* target: the struct host_peer (host.c) */
+};
+
+struct sh_report {
+	struct sh_list link;     /* in the hub's queue */
+	struct sh_list dev_link; /* in dev->reports */
+	struct sh_device *dev;
+	enum sh_report_type type;
+	unsigned epoch; /* dev->conn_epoch when it was made */
+	uint64_t id;
+	int err;
+	char *text;
+	cJSON *json;
+	void *target;
+};
+
+int sh_reports_new(struct ev_loop *loop, struct sh_reports **out);
+/* Drops whatever is queued. NULL accepted. */
+void sh_reports_free(struct sh_reports *q);
+/* Around every call into a driver's sh_driver callbacks. */
+void sh_reports_enter(struct sh_reports *q);
+void sh_reports_leave(struct sh_reports *q);
+/* Whether a report of `dev` must wait: the daemon is inside a driver
+ * callback, or `dev` has reports waiting that it must not overtake. */
+bool sh_reports_must_defer(const struct sh_device *dev);
+/* Queues a report of `dev` (copies text and json). 0, -ENOMEM, or
+ * -ENOBUFS when SH_REPORTS_LIMIT reports wait (logged: the report is lost). */
+int sh_reports_push(struct sh_device *dev, enum sh_report_type type, uint64_t id, int err,
+		    const char *text, const cJSON *json, void *target);
+/* Drops `dev`'s waiting reports (the device is going away); those whose
+ * target is `target` only, when target is non-NULL. */
+void sh_reports_drop(struct sh_device *dev, const void *target);
+/* Delivers one report (host.c). */
+void sh_host_deliver(struct sh_report *r);
 
 #endif

@@ -11,6 +11,7 @@
 #include "core/device_internal.h"
 #include "config/node.h"
 #include "core/mqtt_service.h"
+#include "util/hash.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -18,32 +19,46 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum resource_type { RES_TIMER, RES_IO, RES_CHILD };
+enum resource_type { RES_TIMER, RES_IO, RES_CHILD, RES_PEER };
 
-struct sh_host_resource {
-	struct sh_host_resource *prev, *next;
+/* What every driver-held resource starts with: its place in
+ * dev->resources, so the device frees what its driver forgot. */
+struct host_resource {
+	struct sh_list link;
 	struct sh_device *dev;
 	enum resource_type type;
 };
 
 struct sh_timer {
-	struct sh_host_resource res;
+	struct host_resource res;
 	ev_timer w;
 	sh_timer_cb cb;
 	void *data;
 };
 
 struct sh_io {
-	struct sh_host_resource res;
+	struct host_resource res;
 	ev_io w;
 	sh_io_cb cb;
 	void *data;
 };
 
 struct host_child {
-	struct sh_host_resource res;
+	struct host_resource res;
 	ev_child w;
 	sh_child_cb cb;
+	void *data;
+};
+
+/* A watch_peer subscription. Watches find their peer by id (and its hash,
+ * to compare fast), not by pointer: a reload may recreate the peer. */
+struct host_peer {
+	struct host_resource res;
+	struct sh_list hub_link; /* in the hub's list of watches (peer_watches) */
+	char *peer_id;
+	uint64_t peer_hash;
+	bool gone; /* the final call (peer removed) was made */
+	sh_peer_cb cb;
 	void *data;
 };
 
@@ -58,25 +73,16 @@ static struct ev_loop *dev_loop(const struct sh_device *dev)
 	return sh_hub_loop(dev->hub);
 }
 
-static void res_link(struct sh_device *dev, struct sh_host_resource *r, enum resource_type type)
+static void res_link(struct sh_device *dev, struct host_resource *r, enum resource_type type)
 {
 	r->dev = dev;
 	r->type = type;
-	r->prev = NULL;
-	r->next = dev->resources;
-	if (dev->resources)
-		dev->resources->prev = r;
-	dev->resources = r;
+	sh_list_append(&dev->resources, &r->link);
 }
 
-static void res_unlink(struct sh_host_resource *r)
+static void res_unlink(struct host_resource *r)
 {
-	if (r->prev)
-		r->prev->next = r->next;
-	else
-		r->dev->resources = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
+	sh_list_remove(&r->link);
 }
 
 /* --- identity, logging --------------------------------------------------- */
@@ -483,52 +489,235 @@ static int host_work_submit(struct sh_device *dev, sh_work_fn work, sh_work_done
 	return r;
 }
 
-/* --- reports ---------------------------------------------------------------- */
+/* --- reports ----------------------------------------------------------------
+ * Each report is delivered at once, or queued when plugin.h's completion
+ * contract says it must wait (reports.c); sh_host_deliver does the
+ * delivery in both cases. */
+
+static void report(struct sh_device *dev, enum sh_report_type type, uint64_t id, int err,
+		   const char *text, const cJSON *json)
+{
+	struct sh_report r = {.dev = dev,
+			      .type = type,
+			      .epoch = dev->conn_epoch,
+			      .id = id,
+			      .err = err,
+			      .text = (char *)text,
+			      .json = (cJSON *)json};
+	if (sh_reports_must_defer(dev)) {
+		if (sh_reports_push(dev, type, id, err, text, json, NULL) == -ENOMEM)
+			sh_log_error("device %s: out of memory: a report is lost",
+				     sh_device_id(dev));
+		return;
+	}
+	sh_host_deliver(&r);
+}
+
+static void peer_call(struct host_peer *w);
+
+void sh_host_deliver(struct sh_report *r)
+{
+	struct sh_device *dev = r->dev;
+	switch (r->type) {
+	case SH_REPORT_CONNECTED:
+		/* Made for an attempt the daemon has since ended. */
+		if (r->epoch == dev->conn_epoch)
+			sh_device_on_connected(dev);
+		break;
+	case SH_REPORT_FAILED:
+		/* The host, not the driver, knows whether the device was online. */
+		if (r->epoch != dev->conn_epoch)
+			break;
+		if (sh_device_online(dev))
+			sh_device_on_connection_lost(dev, r->text);
+		else
+			sh_device_on_connect_failed(dev, r->text);
+		break;
+	case SH_REPORT_STATE:
+		sh_device_on_state(dev, r->json);
+		break;
+	case SH_REPORT_COMMAND_DONE:
+		sh_device_on_command_done(dev, r->id, r->err, r->text);
+		break;
+	case SH_REPORT_EVENT:
+		sh_device_on_event(dev, r->json);
+		break;
+	case SH_REPORT_PEER_FIRST:
+		peer_call(r->target);
+		break;
+	}
+}
 
 static void host_connected(struct sh_device *dev)
 {
-	sh_device_on_connected(dev);
+	report(dev, SH_REPORT_CONNECTED, 0, 0, NULL, NULL);
 }
 
-/* The host, not the driver, knows whether the device was online. */
 static void host_failed(struct sh_device *dev, const char *reason)
 {
-	if (sh_device_online(dev))
-		sh_device_on_connection_lost(dev, reason);
-	else
-		sh_device_on_connect_failed(dev, reason);
+	report(dev, SH_REPORT_FAILED, 0, 0, reason, NULL);
 }
 
-/* --- polling ------------------------------------------------------------------ */
-
-static void poll_due(struct sh_device *dev, void *data)
+static void host_state_update(struct sh_device *dev, const cJSON *patch)
 {
-	(void)data;
-	/* A poll while a command runs is skipped: the command's own report
-	 * brings the state, and polls never pile up behind a slow device. */
-	if (sh_device_online(dev) && !dev->running)
+	if (cJSON_IsObject(patch))
+		report(dev, SH_REPORT_STATE, 0, 0, NULL, patch);
+}
+
+static void host_command_done(struct sh_device *dev, uint64_t id, int err, const char *reason)
+{
+	report(dev, SH_REPORT_COMMAND_DONE, id, err, reason, NULL);
+}
+
+static void host_event(struct sh_device *dev, const cJSON *event)
+{
+	if (event)
+		report(dev, SH_REPORT_EVENT, 0, 0, NULL, event);
+}
+
+/* --- polling ------------------------------------------------------------------
+ * The poll timer is the device's own (not a driver resource): it repeats
+ * every interval, so polls never queue up behind a slow device, and a poll
+ * that comes due while a command runs waits for the command's end
+ * (sh_host_command_ended), since the driver handles one thing at a time
+ * best and the command usually reports the state anyway. */
+
+static void poll_due(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sh_device *dev = w->data;
+	if (!sh_device_online(dev))
+		return;
+	if (sh_device_queue_length(dev) > dev->queue_len) { /* a command runs */
+		dev->poll_missed = true;
+		return;
+	}
+	(void)sh_device_refresh(dev);
+}
+
+void sh_host_command_ended(struct sh_device *dev)
+{
+	if (!dev->poll_missed)
+		return;
+	dev->poll_missed = false;
+	if (sh_device_online(dev) && ev_is_active(&dev->poll_timer))
 		(void)sh_device_refresh(dev);
 }
 
 static int host_poll_every(struct sh_device *dev, uint64_t interval_ms)
 {
-	host_timer_stop(dev->poll_timer);
-	dev->poll_timer = NULL;
-	dev->poll_interval_ms = interval_ms;
+	ev_timer_stop(dev_loop(dev), &dev->poll_timer);
+	dev->poll_missed = false;
 	if (interval_ms == 0)
 		return 0;
-	dev->poll_timer = host_timer_start(dev, interval_ms, interval_ms, poll_due, NULL);
-	return dev->poll_timer ? 0 : -ENOMEM;
+	if (!dev->plugin->driver->refresh)
+		return -EOPNOTSUPP;
+	ev_timer_init(&dev->poll_timer, poll_due, (double)interval_ms / 1000.0,
+		      (double)interval_ms / 1000.0);
+	dev->poll_timer.data = dev;
+	ev_timer_start(dev_loop(dev), &dev->poll_timer);
+	return 0;
 }
 
-/* --- services not provided yet -------------------------------------------------- */
+/* --- peers ---------------------------------------------------------------------- */
+
+static const cJSON *host_peer_state(struct sh_device *dev, const char *peer_id)
+{
+	struct sh_device *peer = sh_hub_find_device(dev->hub, peer_id);
+	return peer ? sh_device_state(peer) : NULL;
+}
+
+/* Calls the watch with its peer's current state, or its final call when
+ * the peer is gone. */
+static void peer_call(struct host_peer *w)
+{
+	struct sh_device *peer = sh_hub_find_device(w->res.dev->hub, w->peer_id);
+	if (!peer) {
+		if (w->gone)
+			return;
+		w->gone = true;
+		w->cb(w->res.dev, w->peer_id, NULL, false, w->data);
+		return;
+	}
+	w->gone = false;
+	w->cb(w->res.dev, w->peer_id, sh_device_state(peer), sh_device_online(peer), w->data);
+}
+
+/* A peer may be a device of the configuration being applied, which the
+ * hub does not hold yet while drivers are created. */
+static bool peer_known(const struct sh_device *dev, const char *peer_id)
+{
+	if (sh_hub_find_device(dev->hub, peer_id))
+		return true;
+	return dev->config_ref && sh_config_find_device(dev->config_ref->config, peer_id);
+}
 
 static int host_watch_peer(struct sh_device *dev, const char *peer_id, sh_peer_cb cb, void *data)
 {
-	return sh_hub_find_device(dev->hub, peer_id) ? -ENOSYS : -ENOENT;
+	if (!peer_id || !cb)
+		return -EINVAL;
+	if (!peer_known(dev, peer_id))
+		return -ENOENT;
+	struct host_peer *w = calloc(1, sizeof(*w));
+	if (!w || !(w->peer_id = strdup(peer_id))) {
+		free(w);
+		return -ENOMEM;
+	}
+	w->peer_hash = sh_hash_str(peer_id);
+	w->cb = cb;
+	w->data = data;
+	/* The first call, with the peer's state then, on a later iteration. */
+	int r = sh_reports_push(dev, SH_REPORT_PEER_FIRST, 0, 0, NULL, NULL, w);
+	if (r < 0) {
+		free(w->peer_id);
+		free(w);
+		return r;
+	}
+	res_link(dev, &w->res, RES_PEER);
+	sh_list_append(sh_hub_peer_watches(dev->hub), &w->hub_link);
+	return 0;
 }
 
 /* --- MQTT: dispatched to the bridge's service (core/mqtt_service.h) --------- */
+void sh_host_peer_changed(struct sh_device *peer)
+{
+	const char *id = sh_device_id(peer);
+	uint64_t hash = sh_hash_str(id);
+	struct sh_list *watches = sh_hub_peer_watches(peer->hub);
+	struct sh_list *pos, *tmp;
+	/* A callback may end its own watch (the device's driver cannot end
+	 * another device's), hence the safe walk. */
+	sh_list_for_each_safe(pos, tmp, watches)
+	{
+		struct host_peer *w = sh_list_entry(pos, struct host_peer, hub_link);
+		if (w->peer_hash != hash || strcmp(w->peer_id, id) != 0 || w->res.dev == peer)
+			continue;
+		w->gone = false;
+		w->cb(w->res.dev, w->peer_id, sh_device_state(peer), sh_device_online(peer),
+		      w->data);
+	}
+}
+
+void sh_host_peers_applied(struct sh_hub *hub)
+{
+	struct sh_list *watches = sh_hub_peer_watches(hub);
+	struct sh_list *pos, *tmp;
+	sh_list_for_each_safe(pos, tmp, watches)
+	{
+		struct host_peer *w = sh_list_entry(pos, struct host_peer, hub_link);
+		if (!w->gone && !sh_hub_find_device(hub, w->peer_id))
+			peer_call(w);
+	}
+}
+
+static void peer_free(struct host_peer *w)
+{
+	sh_list_remove(&w->hub_link);
+	sh_reports_drop(w->res.dev, w);
+	free(w->peer_id);
+	free(w);
+}
+
+/* --- MQTT (host_mqtt.c's area) ------------------------------------------------------ */
 
 static int host_mqtt_subscribe(struct sh_device *dev, const char *filter, int qos,
 			       sh_mqtt_message_cb cb, void *data)
@@ -563,34 +752,19 @@ static int host_mqtt_watch_link(struct sh_device *dev, sh_mqtt_link_cb cb, void 
 	return m ? m->watch_link(m->ctx, dev, cb, data) : -ENOSYS;
 }
 
-static void host_event(struct sh_device *dev, const cJSON *event)
-{
-}
-
-static void host_state_update(struct sh_device *dev, const cJSON *patch)
-{
-	sh_device_on_state(dev, patch);
-}
-
-static void host_command_done(struct sh_device *dev, uint64_t id, int err, const char *reason)
-{
-	sh_device_on_command_done(dev, id, err, reason);
-}
-
-static const cJSON *host_peer_state(struct sh_device *dev, const char *peer_id)
-{
-	struct sh_device *peer = sh_hub_find_device(dev->hub, peer_id);
-	return peer ? sh_device_state(peer) : NULL;
-}
+/* --- release ------------------------------------------------------------------------ */
 
 void sh_host_release_all(struct sh_device *dev)
 {
 	struct ev_loop *loop = dev_loop(dev);
-	while (dev->resources) {
-		struct sh_host_resource *r = dev->resources;
-		dev->resources = r->next; /* pop the head */
-		if (r->next)
-			r->next->prev = NULL;
+	ev_timer_stop(loop, &dev->poll_timer);
+	dev->poll_missed = false;
+	sh_reports_drop(dev, NULL);
+	struct sh_list *pos, *tmp;
+	sh_list_for_each_safe(pos, tmp, &dev->resources)
+	{
+		struct host_resource *r = sh_list_entry(pos, struct host_resource, link);
+		sh_list_remove(&r->link);
 		switch (r->type) {
 		case RES_TIMER:
 			ev_timer_stop(loop, &((struct sh_timer *)r)->w);
@@ -602,6 +776,9 @@ void sh_host_release_all(struct sh_device *dev)
 			/* libev's SIGCHLD handler still reaps it: no zombie. */
 			ev_child_stop(loop, &((struct host_child *)r)->w);
 			break;
+		case RES_PEER:
+			peer_free((struct host_peer *)r);
+			continue;
 		}
 		free(r);
 	}

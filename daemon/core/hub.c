@@ -35,6 +35,8 @@ struct sh_hub {
 	struct sh_worker_pool *workers;
 	struct sh_scene_engine *scenes;
 	const struct sh_mqtt_service *mqtt; /* the bridge's, for drivers */
+	struct sh_reports *reports; /* made inside driver callbacks; reports.c */
+	struct sh_list peer_watches; /* host.c's watch_peer subscriptions */
 
 	struct sh_device **devices; /* in configuration order */
 	size_t n_devices;
@@ -63,8 +65,15 @@ int sh_hub_new(struct ev_loop *loop, struct sh_hub **out)
 	if (!hub)
 		return -ENOMEM;
 	hub->loop = loop;
-	int r = sh_scenes_new(hub, &hub->scenes);
+	sh_list_init(&hub->peer_watches);
+	int r = sh_reports_new(loop, &hub->reports);
 	if (r < 0) {
+		free(hub);
+		return r;
+	}
+	r = sh_scenes_new(hub, &hub->scenes);
+	if (r < 0) {
+		sh_reports_free(hub->reports);
 		free(hub);
 		return r;
 	}
@@ -91,6 +100,16 @@ void sh_hub_set_plugin_dir(struct sh_hub *hub, const char *dir)
 struct sh_worker_pool *sh_hub_workers(const struct sh_hub *hub)
 {
 	return hub->workers;
+}
+
+struct sh_reports *sh_hub_reports(const struct sh_hub *hub)
+{
+	return hub->reports;
+}
+
+struct sh_list *sh_hub_peer_watches(struct sh_hub *hub)
+{
+	return &hub->peer_watches;
 }
 
 struct sh_scene_engine *sh_hub_scenes(const struct sh_hub *hub)
@@ -456,6 +475,7 @@ int sh_hub_apply(struct sh_hub *hub, struct sh_config *config, bool check_only,
 		else
 			sh_device_dependency_changed(dev);
 	}
+	sh_host_peers_applied(hub);
 	struct sh_event applied = {.type = SH_EV_CONFIG_APPLIED};
 	sh_hub_emit(hub, &applied);
 	if (!hub->started) {
@@ -491,6 +511,7 @@ void sh_hub_free(struct sh_hub *hub)
 	free(hub->devices);
 	free(hub->index);
 	hub->n_devices = 0;
+	sh_reports_free(hub->reports);
 	/* Jobs still running may belong to drivers: join before unloading. */
 	sh_worker_pool_free(hub->workers);
 	for (size_t i = 0; i < hub->n_plugins; i++)

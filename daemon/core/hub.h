@@ -25,6 +25,7 @@ enum sh_event_type {
 	SH_EV_DEVICE_STATE,        /* device: its state object changed */
 	SH_EV_COMMAND_STARTED,     /* device, command_id, command: handed to the driver */
 	SH_EV_COMMAND_DONE,        /* device, command_id, err, reason */
+	SH_EV_DEVICE_EVENT,        /* device, data: the event object (host->event) */
 	SH_EV_SCENE_STATE,         /* scene: its status changed */
 	SH_EV_ERROR,               /* something a user should see on bridge/event:
 				      device (may be NULL), topic (may be NULL), reason */
@@ -40,6 +41,7 @@ struct sh_event {
 	int err;
 	const char *reason;
 	const char *topic;
+	const cJSON *data; /* SH_EV_DEVICE_EVENT; borrowed for the call */
 };
 
 /* Listeners are called synchronously, in registration order, on the loop

@@ -379,6 +379,14 @@ void sh_bridge_api_on_event(void *ctx, const struct sh_event *ev)
 					       "set"),
 			       "command failed: %s", ev->reason ? ev->reason : strerror(-ev->err));
 		break;
+	case SH_EV_DEVICE_EVENT:
+		/* A momentary event: unretained, so nobody replays a stale press. */
+		if (ev->device && ev->data)
+			sh_bridge_publish_json(b,
+					       sh_bridge_topic(b, topic, sizeof(topic),
+							       sh_device_id(ev->device), "event"),
+					       ev->data, b->qos, false);
+		break;
 	case SH_EV_DEVICE_CONNECTING:
 	case SH_EV_COMMAND_STARTED:
 		break;

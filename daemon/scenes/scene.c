@@ -84,7 +84,6 @@ struct exec {
 	struct sh_device *dev;
 	uint64_t cmd_id;
 	bool cmd_pending;
-	bool submitting; /* inside sh_device_submit: cmd_id not known yet */
 	/* wait step: linked into the engine's waiters */
 	bool waiting;
 	struct exec *wait_prev, *wait_next;
@@ -524,8 +523,7 @@ static void on_command_done(void *ctx, struct sh_device *dev, uint64_t id, int e
 
 	/* Cancelled commands report nothing (sh_device_cancel), so this is a
 	 * belt to those braces: only the command of the current attempt. */
-	if (!e->cmd_pending || e->state != EX_ACTIVE || e->dev != dev ||
-	    (!e->submitting && e->cmd_id != id))
+	if (!e->cmd_pending || e->state != EX_ACTIVE || e->dev != dev || e->cmd_id != id)
 		return;
 	e->cmd_pending = false;
 	run_ref(run);
@@ -612,13 +610,12 @@ static void start_device(struct exec *e)
 		exec_complete(e, step->path, "out of memory");
 		return;
 	}
-	/* Marked before submitting: the completion may come from inside it. */
+	/* The completion comes on a later loop iteration (the device API's
+	 * contract), when cmd_id is known. */
 	e->dev = dev;
 	e->cmd_pending = true;
-	e->submitting = true;
 	reason[0] = '\0';
 	rc = sh_device_submit(dev, command, on_command_done, e, &e->cmd_id, reason, sizeof(reason));
-	e->submitting = false;
 	if (rc < 0) {
 		e->cmd_pending = false;
 		device_reason(text, sizeof(text), step->device, reason, rc);
