@@ -65,6 +65,7 @@ struct sh_http {
 
 	char *base; /* "http://host:port" */
 	char *ca_file;
+	struct curl_slist *connect_to; /* tls_name:port:host:port */
 	char *username, *password;
 	enum sh_http_auth auth;
 	uint64_t connect_timeout_ms, timeout_ms;
@@ -387,6 +388,7 @@ int sh_http_new(struct sh_http **out, struct sh_device *dev, const struct sh_hos
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return -ENOMEM;
 	struct sh_http *c = calloc(1, sizeof(*c));
+	int err = -ENOMEM;
 	if (!c)
 		goto fail_global;
 	c->dev = dev;
@@ -396,12 +398,26 @@ int sh_http_new(struct sh_http **out, struct sh_device *dev, const struct sh_hos
 	c->timeout_ms = config->timeout_ms;
 	c->body_max = config->body_max ? config->body_max : SH_HTTP_BODY_MAX;
 	bool v6 = strchr(config->host, ':') != NULL;
-	size_t n = strlen(config->host) + 32;
+	const char *url_host = config->host;
+	if (config->tls_name && config->tls_name[0]) {
+		if (strpbrk(config->tls_name, "/?#@ []:")) {
+			err = -EINVAL;
+			goto fail_client;
+		}
+		url_host = config->tls_name;
+		char to[512];
+		snprintf(to, sizeof(to), "%s:%u:%s%s%s:%u", url_host, config->port, v6 ? "[" : "",
+			 config->host, v6 ? "]" : "", config->port);
+		if (!(c->connect_to = curl_slist_append(NULL, to)))
+			goto fail_client;
+		v6 = false;
+	}
+	size_t n = strlen(url_host) + 32;
 	c->base = malloc(n);
 	if (!c->base)
 		goto fail_client;
 	snprintf(c->base, n, "%s://%s%s%s:%u", config->https ? "https" : "http", v6 ? "[" : "",
-		 config->host, v6 ? "]" : "", config->port);
+		 url_host, v6 ? "]" : "", config->port);
 	c->ca_file = dup_or_null(config->ca_file);
 	c->username = dup_or_null(config->username);
 	c->password = dup_or_null(config->password);
@@ -424,7 +440,7 @@ int sh_http_new(struct sh_http **out, struct sh_device *dev, const struct sh_hos
 fail_client:
 	c->dead = true;
 	destroy(c);
-	return -ENOMEM;
+	return err;
 fail_global:
 	curl_global_cleanup();
 	return -ENOMEM;
@@ -476,6 +492,8 @@ static int req_setup(struct sh_http *c, struct sh_http_req *r, const struct sh_h
 		curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	if (c->ca_file)
 		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+	if (c->connect_to)
+		curl_easy_setopt(e, CURLOPT_CONNECT_TO, c->connect_to);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (c->auth != SH_HTTP_AUTH_NONE && c->username) {
@@ -587,6 +605,7 @@ static void destroy(struct sh_http *c)
 		curl_multi_cleanup(c->multi);
 	free(c->base);
 	free(c->ca_file);
+	curl_slist_free_all(c->connect_to);
 	free(c->username);
 	if (c->password) {
 		memset(c->password, 0, strlen(c->password));

@@ -53,6 +53,10 @@ struct sh_http_config {
 	const char *host; /* a name or an address (IPv6 without brackets) */
 	unsigned port;
 	const char *ca_file;              /* PEM bundle to verify against; NULL: the system's */
+	/* The name the server's certificate must carry when it is not `host`
+	 * (a Hue bridge's certificate names its bridge id, not its address):
+	 * the URL names tls_name and the connection goes to host. NULL: host. */
+	const char *tls_name;
 	uint64_t connect_timeout_ms;      /* 0: libcurl's default (300 s) */
 	uint64_t timeout_ms;              /* whole request; 0: none (streams never have one) */
 	size_t body_max;                  /* 0: SH_HTTP_BODY_MAX */
