@@ -11,6 +11,7 @@
 #include "util/notify.h"
 #include "scenes/scene.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -43,6 +44,8 @@ static void usage(FILE *out)
 		"      --explain SCENE    with --check-config: print the scene as a tree\n"
 		"      --graph SCENE      with --check-config: print the scene as Graphviz dot\n"
 		"      --plugin-dir DIR   load driver plugins from DIR (overrides plugins.dir)\n"
+		"      --hue-pair HOST    pair with a Hue bridge (press its button), print the key;\n"
+		"                         with --hue-ca FILE (its CA) and --hue-bridge-id ID\n"
 		"      --log-level LEVEL  error, warning, notice, info or debug\n"
 		"  -v, --verbose          same as --log-level debug\n"
 		"      --version          print the version and exit\n"
@@ -156,6 +159,9 @@ enum {
 	OPT_VERSION,
 	OPT_EXPLAIN,
 	OPT_GRAPH,
+	OPT_HUE_PAIR,
+	OPT_HUE_CA,
+	OPT_HUE_BRIDGE_ID,
 };
 
 struct options {
@@ -163,6 +169,7 @@ struct options {
 	const char *plugin_dir;
 	const char *explain;
 	const char *graph;
+	const char *hue_pair, *hue_ca, *hue_bridge_id;
 	bool check_only;
 	bool level_given;
 	enum sh_log_level level;
@@ -181,6 +188,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{"help", no_argument, NULL, 'h'},
+		{"hue-pair", required_argument, NULL, OPT_HUE_PAIR},
+		{"hue-ca", required_argument, NULL, OPT_HUE_CA},
+		{"hue-bridge-id", required_argument, NULL, OPT_HUE_BRIDGE_ID},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -200,6 +210,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_PLUGIN_DIR:
 			o->plugin_dir = optarg;
+			break;
+		case OPT_HUE_PAIR:
+			o->hue_pair = optarg;
+			break;
+		case OPT_HUE_CA:
+			o->hue_ca = optarg;
+			break;
+		case OPT_HUE_BRIDGE_ID:
+			o->hue_bridge_id = optarg;
 			break;
 		case OPT_LOG_LEVEL:
 			if (sh_log_level_parse(optarg, &o->level) < 0) {
@@ -233,6 +252,27 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return 2;
 	}
 	return -1;
+}
+
+/* --hue-pair: the hue plugin does it (the daemon does not link libcurl);
+ * sh_hue_pair is declared in plugins/hue/hue_pair.h. */
+static int hue_pair(const struct options *o)
+{
+	typedef int (*pair_fn)(const char *, const char *, const char *, FILE *, FILE *);
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/hue.so",
+		 o->plugin_dir ? o->plugin_dir : SMARTHUB_DEFAULT_PLUGIN_DIR);
+	void *so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	pair_fn pair = so ? (pair_fn)dlsym(so, "sh_hue_pair") : NULL;
+	if (!pair) {
+		fprintf(stderr, "smarthubd: --hue-pair needs the hue plugin: %s\n", dlerror());
+		if (so)
+			dlclose(so);
+		return EXIT_FAILURE;
+	}
+	int status = pair(o->hue_pair, o->hue_ca, o->hue_bridge_id, stdout, stderr);
+	dlclose(so);
+	return status;
 }
 
 /* --check-config: the file, its plugins and the drivers' options. */
@@ -287,6 +327,8 @@ int main(int argc, char **argv)
 	int status = parse_options(argc, argv, &o);
 	if (status >= 0)
 		return status;
+	if (o.hue_pair)
+		return hue_pair(&o);
 	sh_log_init(o.level);
 	signal(SIGPIPE, SIG_IGN);
 

@@ -185,6 +185,13 @@ static void hue_on_stream_end(void *ctx, const struct sh_http_response *resp)
 
 	h->stream = NULL;
 	hue_why(resp, why, sizeof(why));
+	/* No connection at all: the bridge is gone (or its certificate or
+	 * our key no longer works), which makes the light offline. */
+	if (resp->err == -ECONNREFUSED || resp->err == -EHOSTUNREACH ||
+	    resp->err == -ETIMEDOUT || resp->err == -EPROTO || resp->err == -EACCES) {
+		hue_fail(h, "event stream", why);
+		return;
+	}
 	sh_http_trouble(&h->trouble, h->dev, h->host, HUE_SLOT_STREAM,
 			"the event stream ended (%s); polling until it is back",
 			resp->err ? why : "closed by the bridge");

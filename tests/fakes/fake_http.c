@@ -473,18 +473,24 @@ void fake_http_garbage_next(struct fake_http *s, unsigned n, const char *body)
 	pthread_mutex_unlock(&s->lock);
 }
 
-unsigned fake_http_stream_send(struct fake_http *s, const char *text)
+unsigned fake_http_stream_send_locked(struct fake_http *s, const char *text)
 {
 	unsigned sent = 0;
 
-	pthread_mutex_lock(&s->lock);
 	for (int i = 0; i < FAKE_HTTP_CLIENTS_MAX; i++) {
 		struct fake_http_client *c = &s->clients[i];
 		if (c->fd >= 0 && c->stream && !c->dead && fh_write(c, text, strlen(text)))
 			sent++;
 	}
-	pthread_mutex_unlock(&s->lock);
 	fh_wake(s);
+	return sent;
+}
+
+unsigned fake_http_stream_send(struct fake_http *s, const char *text)
+{
+	pthread_mutex_lock(&s->lock);
+	unsigned sent = fake_http_stream_send_locked(s, text);
+	pthread_mutex_unlock(&s->lock);
 	return sent;
 }
 

@@ -76,6 +76,8 @@ void fake_http_drop_next(struct fake_http *s, unsigned n);
 void fake_http_garbage_next(struct fake_http *s, unsigned n, const char *body);
 /* Writes text to every event stream; returns how many got it. */
 unsigned fake_http_stream_send(struct fake_http *s, const char *text);
+/* The same from inside a handler (the lock is held). */
+unsigned fake_http_stream_send_locked(struct fake_http *s, const char *text);
 /* Closes every event stream. */
 void fake_http_stream_close(struct fake_http *s);
 void fake_http_stats(struct fake_http *s, struct fake_http_stats *out);

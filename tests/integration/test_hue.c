@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hue driver end to end: the real smarthubd and mosquitto, and the
+ * fake Hue bridge of tests/fakes (CLIP v2 over HTTPS with a CA made here
+ * by openssl, and its event stream). Commands must reach the lamp and come
+ * back as state; a change made in the Hue app shows at once through the
+ * stream (or within a poll without it); a stream that drops is reopened
+ * and what was missed re-read; a bridge that vanishes makes the lamp
+ * offline until it is back; a wrong key, a wrong CA and malformed answers
+ * are reported; `smarthubd --hue-pair` pairs through the link button.
+ */
+#include "../fakes/fake_http.c"
+#include "../fakes/fake_hue.c"
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define WAIT_MS 10000
+#define BRIDGE_ID "001788fffe123456"
+
+static struct {
+	char *dir; /* certificates, secrets.yaml and the daemon's files */
+	struct th_broker broker;
+	struct th_daemon daemon;
+	struct th_mqtt *mqtt;
+	struct fake_hue *bridge;
+} rig;
+
+static void openssl(const char *const *argv)
+{
+	char *out = NULL;
+	int status = -1;
+	cr_assert_eq(th_run(argv, NULL, &out, &status), 0, "openssl did not run");
+	cr_assert_eq(status, 0, "%s failed:\n%s", argv[1], out ? out : "");
+	free(out);
+}
+
+/* <name>.crt/.key: a CA when ca is NULL, else a server certificate signed
+ * by it for 127.0.0.1 and the bridge id, as a bridge's names itself. */
+static void make_cert(const char *name, const char *ca)
+{
+	char *key = th_strdupf("%s/%s.key", rig.dir, name);
+	char *crt = th_strdupf("%s/%s.crt", rig.dir, name);
+	if (!ca) {
+		char *subj = th_strdupf("/CN=smarthub test %s", name);
+		const char *argv[] = {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+				      "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+				      "-out", crt, "-days", "2", "-subj", subj, "-addext",
+				      "basicConstraints=critical,CA:TRUE", "-addext",
+				      "keyUsage=critical,keyCertSign,cRLSign", NULL};
+		openssl(argv);
+		free(subj);
+	} else {
+		char *csr = th_strdupf("%s/%s.csr", rig.dir, name);
+		char *ext = th_strdupf("%s/%s.ext", rig.dir, name);
+		char *ca_crt = th_strdupf("%s/%s.crt", rig.dir, ca);
+		char *ca_key = th_strdupf("%s/%s.key", rig.dir, ca);
+		cr_assert_eq(th_write_file(ext, "subjectAltName=IP:127.0.0.1,DNS:" BRIDGE_ID "\n"
+						"extendedKeyUsage=serverAuth\n"
+						"basicConstraints=CA:FALSE\n"),
+			     0);
+		const char *req[] = {"openssl", "req", "-newkey", "ec", "-pkeyopt",
+				     "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
+				     "-out", csr, "-subj", "/CN=" BRIDGE_ID, NULL};
+		openssl(req);
+		const char *sign[] = {"openssl", "x509", "-req", "-in", csr, "-CA", ca_crt,
+				      "-CAkey", ca_key, "-CAcreateserial", "-out", crt, "-days",
+				      "2", "-extfile", ext, NULL};
+		openssl(sign);
+		free(ca_key);
+		free(ca_crt);
+		free(ext);
+		free(csr);
+	}
+	free(crt);
+	free(key);
+}
+
+/* The bridge with its certificates, the broker and the test client. */
+static void rig_setup(void)
+{
+	memset(&rig, 0, sizeof(rig));
+	rig.dir = th_tempdir();
+	cr_assert_not_null(rig.dir);
+	make_cert("ca", NULL);
+	make_cert("other-ca", NULL);
+	make_cert("bridge", "ca");
+	char *crt = th_strdupf("%s/bridge.crt", rig.dir);
+	char *key = th_strdupf("%s/bridge.key", rig.dir);
+	rig.bridge = fake_hue_start(crt, key);
+	cr_assert_not_null(rig.bridge);
+	free(crt);
+	free(key);
+	cr_assert_eq(th_broker_start(&rig.broker, 0), 0);
+	rig.mqtt = th_mqtt_connect(rig.broker.port, "test-hue");
+	cr_assert_not_null(rig.mqtt);
+	cr_assert_eq(th_mqtt_subscribe(rig.mqtt, "smarthub/#"), 0);
+	char *secrets = th_strdupf("%s/secrets.yaml", rig.dir);
+	cr_assert_eq(th_write_file(secrets, "hue_key: " FAKE_HUE_KEY "\n"), 0);
+	free(secrets);
+}
+
+/* The daemon with one lamp: the issue's syntax, then `extra` options. */
+static void daemon_start(const char *light, const char *ca, const char *extra)
+{
+	char *yaml = th_strdupf(
+		"mqtt:\n"
+		"  url: tcp://127.0.0.1:%d\n"
+		"devices:\n"
+		"  lamp: {driver: hue, kind: light, host: 127.0.0.1, port: %d,"
+		" application_key: !secret hue_key, light: \"%s\", ca_file: %s/%s.crt,"
+		" backoff: {initial: 100ms, max: 500ms}%s%s}\n",
+		rig.broker.port, fake_http_port(fake_hue_http(rig.bridge)), light, rig.dir, ca,
+		extra ? ", " : "", extra ? extra : "");
+	rig.daemon.dir = strdup(rig.dir);
+	cr_assert_eq(th_daemon_start(&rig.daemon, yaml, NULL, NULL), 0);
+	free(yaml);
+}
+
+static void expect_availability(const char *state)
+{
+	char *subset = th_strdupf("{\"state\":\"%s\"}", state);
+	char *m = th_mqtt_wait_json(rig.mqtt, "smarthub/lamp/availability", subset, WAIT_MS);
+	cr_assert_not_null(m, "lamp never %s; log:\n%s", state, th_daemon_log(&rig.daemon));
+	free(m);
+	free(subset);
+}
+
+static void push_start(void)
+{
+	rig_setup();
+	/* Polling once an hour: what arrives in a test came by the stream. */
+	daemon_start("Living lamp", "ca", "poll_interval: 1h");
+	expect_availability("online");
+	cr_assert(fake_http_wait_streams(fake_hue_http(rig.bridge), 1, WAIT_MS),
+		  "the event stream is opened; log:\n%s", th_daemon_log(&rig.daemon));
+}
+
+static void poll_start(void)
+{
+	rig_setup();
+	daemon_start(FAKE_HUE_LAMP_ID, "ca", "event_stream: false, poll_interval: 300ms");
+	expect_availability("online");
+}
+
+static void rig_stop(void)
+{
+	th_daemon_stop(&rig.daemon); /* removes rig.dir too */
+	th_mqtt_close(rig.mqtt);
+	th_broker_stop(&rig.broker);
+	fake_hue_stop(rig.bridge);
+	if (rig.dir) {
+		th_rmtree(rig.dir);
+		free(rig.dir);
+	}
+}
+
+TestSuite(hue, .init = push_start, .fini = rig_stop, .timeout = 120);
+TestSuite(hue_poll, .init = poll_start, .fini = rig_stop, .timeout = 120);
+TestSuite(hue_setup, .init = rig_setup, .fini = rig_stop, .timeout = 120);
+
+static void set(const char *json)
+{
+	th_mqtt_clear(rig.mqtt);
+	cr_assert_eq(th_mqtt_publish(rig.mqtt, "smarthub/lamp/set", json, strlen(json), false), 0);
+}
+
+static void expect_state(const char *subset)
+{
+	char *m = th_mqtt_wait_json(rig.mqtt, "smarthub/lamp", subset, WAIT_MS);
+	char *last = th_mqtt_last(rig.mqtt, "smarthub/lamp");
+	cr_assert_not_null(m, "lamp never had %s; last: %s; log:\n%s", subset,
+			   last ? last : "none", th_daemon_log(&rig.daemon));
+	free(last);
+	free(m);
+}
+
+static bool put_count_at_least(const struct fake_hue_state *s, void *arg)
+{
+	return s->puts >= *(unsigned *)arg;
+}
+
+static struct fake_hue_state after_puts(unsigned n)
+{
+	struct fake_hue_state s;
+	bool ok = fake_hue_wait(rig.bridge, put_count_at_least, &n, WAIT_MS);
+	fake_hue_get(rig.bridge, &s);
+	cr_assert(ok, "%u PUTs expected, %u came; log:\n%s", n, s.puts,
+		  th_daemon_log(&rig.daemon));
+	return s;
+}
+
+Test(hue, state_is_read_at_connect)
+{
+	expect_state("{\"state\":\"OFF\",\"brightness\":128,\"color_temp\":366,"
+		     "\"color_mode\":\"color_temp\"}");
+}
+
+Test(hue, set_and_confirm)
+{
+	set("{\"state\":\"ON\",\"brightness\":255,\"transition\":2}");
+	struct fake_hue_state s = after_puts(1);
+	cr_assert(s.lamp.on && s.lamp.brightness == 100.0 && s.lamp.duration_ms == 2000, "%s",
+		  s.last_put);
+	expect_state("{\"state\":\"ON\",\"brightness\":255}");
+
+	set("{\"color_temp\":250}");
+	s = after_puts(2);
+	cr_assert_eq(s.lamp.mirek, 250, "%s", s.last_put);
+	expect_state("{\"color_temp\":250,\"color_mode\":\"color_temp\"}");
+
+	/* Beyond this lamp's range (its mirek_schema says 454): clamped. */
+	set("{\"color_temp\":500}");
+	s = after_puts(3);
+	cr_assert_eq(s.lamp.mirek, 454, "%s", s.last_put);
+
+	set("{\"color\":{\"r\":255,\"g\":0,\"b\":0}}");
+	s = after_puts(4);
+	cr_assert(s.lamp.mirek == 0 && s.lamp.x > 0.69 && s.lamp.x < 0.71 && s.lamp.y > 0.29 &&
+			  s.lamp.y < 0.31,
+		  "red is about x 0.70 y 0.30: %s", s.last_put);
+	expect_state("{\"color\":{\"r\":255,\"g\":0,\"b\":0},\"color_mode\":\"rgb\"}");
+	/* The bridge's event for it does not turn red into another colour. */
+	char *last = th_mqtt_last(rig.mqtt, "smarthub/lamp");
+	cr_assert(strstr(last, "\"r\":255,\"g\":0,\"b\":0"), "%s", last);
+	free(last);
+
+	set("{\"brightness\":0}");
+	s = after_puts(5);
+	cr_assert_not(s.lamp.on);
+	expect_state("{\"state\":\"OFF\"}");
+}
+
+Test(hue, change_in_the_app_is_pushed)
+{
+	th_mqtt_clear(rig.mqtt);
+	fake_hue_change(rig.bridge, true, 20.0, true);
+	expect_state("{\"state\":\"ON\",\"brightness\":51}");
+}
+
+Test(hue, dropped_stream_is_reopened_and_missed_changes_reread)
+{
+	fake_http_stream_close(fake_hue_http(rig.bridge));
+	fake_hue_change(rig.bridge, true, 40.0, false); /* no one hears it */
+	th_mqtt_clear(rig.mqtt);
+	cr_assert(fake_http_wait_streams(fake_hue_http(rig.bridge), 1, WAIT_MS));
+	expect_state("{\"state\":\"ON\",\"brightness\":102}");
+	cr_assert(th_daemon_wait_log(&rig.daemon, "event stream", WAIT_MS));
+	/* And the new stream carries events. */
+	th_mqtt_clear(rig.mqtt);
+	fake_hue_change(rig.bridge, false, 40.0, true);
+	expect_state("{\"state\":\"OFF\"}");
+}
+
+Test(hue, vanishing_bridge_makes_the_lamp_offline_until_it_is_back)
+{
+	th_mqtt_clear(rig.mqtt);
+	fake_http_set_down(fake_hue_http(rig.bridge), true);
+	expect_availability("offline");
+	fake_hue_change(rig.bridge, true, 60.0, false);
+	th_mqtt_clear(rig.mqtt);
+	fake_http_set_down(fake_hue_http(rig.bridge), false);
+	expect_availability("online");
+	expect_state("{\"state\":\"ON\",\"brightness\":153}");
+	cr_assert(fake_http_wait_streams(fake_hue_http(rig.bridge), 1, WAIT_MS));
+}
+
+Test(hue, malformed_events_and_answers_are_reported)
+{
+	cr_assert_gt(fake_http_stream_send(fake_hue_http(rig.bridge), "data: {not json\n\n"), 0);
+	cr_assert(th_daemon_wait_log(&rig.daemon, "not CLIP v2", WAIT_MS), "log:\n%s",
+		  th_daemon_log(&rig.daemon));
+	/* A read answered with garbage: a complaint, not an offline lamp. */
+	fake_http_garbage_next(fake_hue_http(rig.bridge), 1, "[1,2,3]");
+	th_mqtt_clear(rig.mqtt);
+	cr_assert_eq(th_mqtt_publish(rig.mqtt, "smarthub/lamp/get", "", 0, false), 0);
+	cr_assert(th_daemon_wait_log(&rig.daemon, "answer is not CLIP v2", WAIT_MS), "log:\n%s",
+		  th_daemon_log(&rig.daemon));
+	cr_assert_eq(th_mqtt_count(rig.mqtt, "smarthub/lamp/availability"), 0);
+	/* Events still work. */
+	fake_hue_change(rig.bridge, true, 100.0, true);
+	expect_state("{\"state\":\"ON\",\"brightness\":255}");
+}
+
+Test(hue, slow_bridge_still_works)
+{
+	fake_http_set_delay(fake_hue_http(rig.bridge), 400);
+	/* Commands to one device run one after the other: the second PUT
+	 * goes out only once the slow answer to the first came back. */
+	set("{\"state\":\"ON\"}");
+	set("{\"brightness\":10}");
+	struct fake_hue_state s = after_puts(2);
+	cr_assert(s.lamp.on && s.lamp.brightness > 3.9 && s.lamp.brightness < 4.0, "%s",
+		  s.last_put);
+	expect_state("{\"state\":\"ON\",\"brightness\":10}");
+	fake_http_set_delay(fake_hue_http(rig.bridge), 0);
+	char *ev = th_mqtt_last(rig.mqtt, "smarthub/bridge/event");
+	cr_assert_null(ev, "no command failed: %s", ev);
+}
+
+Test(hue_poll, change_in_the_app_is_seen_by_polling)
+{
+	th_mqtt_clear(rig.mqtt);
+	fake_hue_change(rig.bridge, true, 20.0, false);
+	expect_state("{\"state\":\"ON\",\"brightness\":51}");
+	struct fake_http_stats st;
+	fake_http_stats(fake_hue_http(rig.bridge), &st);
+	cr_assert_eq(st.streams, 0, "event_stream: false opens none");
+	set("{\"state\":\"OFF\"}");
+	expect_state("{\"state\":\"OFF\"}");
+}
+
+Test(hue_setup, light_by_id_with_the_bridge_id_as_tls_name)
+{
+	daemon_start(FAKE_HUE_LAMP_ID, "ca", "bridge_id: " BRIDGE_ID);
+	expect_availability("online");
+	expect_state("{\"state\":\"OFF\"}");
+}
+
+Test(hue_setup, wrong_ca_is_a_tls_failure)
+{
+	daemon_start("Living lamp", "other-ca", NULL);
+	cr_assert(th_daemon_wait_log(&rig.daemon, "certificate", WAIT_MS), "log:\n%s",
+		  th_daemon_log(&rig.daemon));
+	struct fake_http_stats st;
+	fake_http_stats(fake_hue_http(rig.bridge), &st);
+	cr_assert_gt(st.tls_failed, 0);
+	cr_assert_eq(st.requests, 0, "nothing is sent to an unverified bridge");
+}
+
+Test(hue_setup, wrong_key_is_reported)
+{
+	char *secrets = th_strdupf("%s/secrets.yaml", rig.dir);
+	cr_assert_eq(th_write_file(secrets, "hue_key: not-the-key\n"), 0);
+	free(secrets);
+	daemon_start("Living lamp", "ca", NULL);
+	cr_assert(th_daemon_wait_log(&rig.daemon, "refused the application key", WAIT_MS),
+		  "log:\n%s", th_daemon_log(&rig.daemon));
+	cr_assert(th_daemon_wait_log(&rig.daemon, "unauthorized user", WAIT_MS));
+	char *log = th_daemon_log(&rig.daemon);
+	cr_assert_null(strstr(log, "not-the-key"), "the key never reaches the log");
+	free(log);
+}
+
+Test(hue_setup, unknown_light_name_is_reported)
+{
+	daemon_start("Kitchen", "ca", NULL);
+	cr_assert(th_daemon_wait_log(&rig.daemon, "no light of that id or name", WAIT_MS),
+		  "log:\n%s", th_daemon_log(&rig.daemon));
+}
+
+static bool asked_twice(const struct fake_hue_state *s, void *arg)
+{
+	return s->pair_attempts >= 2;
+}
+
+/* The user presses the button while smarthubd --hue-pair asks. */
+static void *press_later(void *arg)
+{
+	if (fake_hue_wait(rig.bridge, asked_twice, NULL, WAIT_MS))
+		fake_hue_press_button(rig.bridge);
+	return NULL;
+}
+
+Test(hue_setup, pairing_prints_the_key_once_the_button_is_pressed)
+{
+	char *hostport = th_strdupf("127.0.0.1:%d", fake_http_port(fake_hue_http(rig.bridge)));
+	char *ca = th_strdupf("%s/ca.crt", rig.dir);
+	const char *argv[] = {SMARTHUBD_PATH, "--hue-pair", hostport, "--hue-ca", ca,
+			      "--plugin-dir", SMARTHUB_PLUGIN_BUILD_DIR, NULL};
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, press_later, NULL), 0);
+	char *out = NULL;
+	int status = -1;
+	cr_assert_eq(th_run(argv, NULL, &out, &status), 0);
+	pthread_join(t, NULL);
+	cr_assert_eq(status, 0, "output:\n%s", out);
+	cr_assert(strstr(out, "press the link button"), "%s", out);
+	cr_assert(strstr(out, FAKE_HUE_KEY "\n"), "the key is printed:\n%s", out);
+	free(out);
+
+	/* Without the bridge's CA nothing is sent. */
+	const char *argv2[] = {SMARTHUBD_PATH, "--hue-pair", hostport, "--plugin-dir",
+			       SMARTHUB_PLUGIN_BUILD_DIR, NULL};
+	cr_assert_eq(th_run(argv2, NULL, &out, &status), 0);
+	cr_assert_neq(status, 0, "output:\n%s", out);
+	cr_assert(strstr(out, "certificate"), "%s", out);
+	free(out);
+	free(ca);
+	free(hostport);
+}
