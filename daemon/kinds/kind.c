@@ -57,25 +57,28 @@ static bool in_range(const struct sh_kind_prop *p, const cJSON *item)
 	return true;
 }
 
+/* Each of r, g and b exactly once, and nothing else: cJSON keeps duplicate
+ * keys, so counting members would let {"r":1,"r":2,"r":3} through and a
+ * driver would then read a missing "g". */
 static bool color_valid(const cJSON *item)
 {
 	static const char *const channels[] = {"r", "g", "b"};
 	static const struct sh_kind_prop channel = {.type = SH_PROP_INTEGER, .max = 255};
 	if (!cJSON_IsObject(item))
 		return false;
-	int seen = 0;
+	unsigned seen = 0;
 	const cJSON *member;
 	cJSON_ArrayForEach(member, item)
 	{
-		bool known = false;
-		for (int i = 0; i < 3; i++)
+		unsigned bit = 0;
+		for (unsigned i = 0; i < 3; i++)
 			if (member->string && strcmp(member->string, channels[i]) == 0)
-				known = true;
-		if (!known || !in_range(&channel, member))
+				bit = 1u << i;
+		if (!bit || (seen & bit) || !in_range(&channel, member))
 			return false;
-		seen++;
+		seen |= bit;
 	}
-	return seen == 3;
+	return seen == 7;
 }
 
 /* "\"ON\", \"OFF\" or \"TOGGLE\"" */
@@ -135,7 +138,7 @@ static int check_prop(const struct sh_kind_prop *p, const cJSON *item, char *rea
 		if (color_valid(item))
 			return 0;
 		snprintf(reason, len,
-			 "color must be {\"r\",\"g\",\"b\"} with integers from 0 to 255");
+			 "color must be {\"r\",\"g\",\"b\"}, each once, integers from 0 to 255");
 		return -EINVAL;
 	}
 	return -EINVAL;
