@@ -24,6 +24,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef SMARTHUB_DEFAULT_PLUGIN_DIR
@@ -312,6 +313,12 @@ static int read_password_file(const char *path, char **out, struct sh_node_doc *
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -errno;
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0)
+		sh_node_warn_if_exposed(path, st.st_mode);
+	/* No stdio buffer: it would be freed with the password in it. The
+	 * arena that holds it instead is wiped when the config is freed. */
+	setvbuf(f, NULL, _IONBF, 0);
 	char *buf = sh_node_doc_alloc(doc, SH_PASSWORD_FILE_MAX + 1);
 	if (!buf) {
 		fclose(f);
@@ -791,11 +798,28 @@ static void load_on_start(struct sh_loader *ld, const struct sh_node *n)
 
 /* --- the whole file ------------------------------------------------------- */
 
-static void set_defaults(struct sh_config *c)
+/* "smarthub-<hostname>": a broker lets one client per id connect, and a
+ * plain "smarthub" is an id any other client could take and so kick the hub
+ * off (it would reconnect and kick the other off in turn, forever). */
+static const char *default_client_id(struct sh_node_doc *doc)
+{
+	char host[256];
+	if (gethostname(host, sizeof(host)) != 0 || !host[0])
+		return "smarthub";
+	host[sizeof(host) - 1] = '\0';
+	char *id = sh_node_doc_alloc(doc, sizeof("smarthub-") + strlen(host));
+	if (!id)
+		return "smarthub";
+	strcpy(id, "smarthub-");
+	strcat(id, host);
+	return id;
+}
+
+static void set_defaults(struct sh_config *c, struct sh_node_doc *doc)
 {
 	c->mqtt.url = "tcp://127.0.0.1:1883";
 	c->mqtt.base_topic = "smarthub";
-	c->mqtt.client_id = "smarthub";
+	c->mqtt.client_id = (char *)default_client_id(doc);
 	c->mqtt.keepalive_s = 60;
 	/* QoS 0 states, as Zigbee2MQTT and Home Assistant publish them: QoS 1
 	 * costs ~40 ms a command on a stock broker (docs/performance.md). */
@@ -910,7 +934,7 @@ static int config_load(const char *path, struct sh_config **out, struct sh_diag 
 	struct sh_config *c = &impl->pub;
 	c->path = (char *)sh_node_doc_file(doc);
 	c->root = sh_node_doc_root(doc);
-	set_defaults(c);
+	set_defaults(c, doc);
 
 	struct sh_loader ld = {.config = c, .doc = doc, .diag = diag};
 	load_root(&ld, c->root);

@@ -50,7 +50,7 @@ struct sh_backoff {
 struct sh_mqtt_config {
 	char *url;        /* tcp://host:port or mqtts://host:port; default tcp://127.0.0.1:1883 */
 	char *base_topic; /* default "smarthub" */
-	char *client_id;  /* default "smarthub" */
+	char *client_id;  /* default "smarthub-<hostname>" */
 	char *username;   /* NULL when absent */
 	char *password; /* from password, password_file or !secret; NULL when absent. Never log. */
 	char *ca_file;  /* TLS; NULL when absent */

@@ -18,6 +18,7 @@
  * past a node that some other code made on its own.
  */
 #include "config/node.h"
+#include "util/log.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -57,7 +58,7 @@ struct sh_node_doc {
 	struct sh_node *root;
 	const char *file;
 	struct flagged *flagged;
-	size_t n_flagged;
+	size_t n_flagged, cap_flagged;
 	struct sh_node_doc *live_prev, *live_next;
 };
 
@@ -147,6 +148,8 @@ void sh_node_doc_free(struct sh_node_doc *doc)
 	struct arena_chunk *c = doc->chunks;
 	while (c) {
 		struct arena_chunk *next = c->next;
+		/* The arena holds every value of the file, passwords among them. */
+		explicit_bzero(c->data, c->used);
 		free(c);
 		c = next;
 	}
@@ -204,34 +207,40 @@ void sh_node_key_position(const struct sh_node *node, unsigned *line, unsigned *
 
 /* --- flags kept beside the tree ------------------------------------------ */
 
-static void doc_flag_locked(struct sh_node_doc *doc, const struct sh_node *node, unsigned flags)
+/* 0, or -ENOMEM when a secret could not be recorded: the caller must then
+ * fail, since a secret that is not known as one could be quoted. */
+static int doc_flag_locked(struct sh_node_doc *doc, const struct sh_node *node, unsigned flags)
 {
 	for (size_t i = 0; i < doc->n_flagged; i++) {
 		if (doc->flagged[i].node == node) {
 			doc->flagged[i].flags |= flags;
-			return;
+			return 0;
 		}
 	}
 	/* Past the limit the file has thousands of errors already; losing
-	 * the "reported" mark only costs a duplicate message. Secrets are
-	 * bounded by the secrets file instead, see lookup_secret(). */
-	if (doc->n_flagged >= SH_NODE_FLAGGED_LIMIT)
-		return;
-	if (doc->n_flagged % 64 == 0) {
-		struct flagged *grown =
-			realloc(doc->flagged, (doc->n_flagged + 64) * sizeof(*grown));
+	 * the "reported" mark only costs a duplicate message. A secret is
+	 * always recorded: the number of nodes in a file (SH_NODE_LIMIT)
+	 * bounds them. */
+	if (!(flags & FLAG_SECRET) && doc->n_flagged >= SH_NODE_FLAGGED_LIMIT)
+		return 0;
+	if (doc->n_flagged == doc->cap_flagged) {
+		size_t cap = doc->cap_flagged ? doc->cap_flagged * 2 : 64;
+		struct flagged *grown = realloc(doc->flagged, cap * sizeof(*grown));
 		if (!grown)
-			return;
+			return (flags & FLAG_SECRET) ? -ENOMEM : 0;
 		doc->flagged = grown;
+		doc->cap_flagged = cap;
 	}
 	doc->flagged[doc->n_flagged++] = (struct flagged){node, flags};
+	return 0;
 }
 
-static void doc_flag(struct sh_node_doc *doc, const struct sh_node *node, unsigned flags)
+static int doc_flag(struct sh_node_doc *doc, const struct sh_node *node, unsigned flags)
 {
 	pthread_mutex_lock(&live_lock);
-	doc_flag_locked(doc, node, flags);
+	int r = doc_flag_locked(doc, node, flags);
 	pthread_mutex_unlock(&live_lock);
+	return r;
 }
 
 static unsigned node_flags(const struct sh_node *node)
@@ -270,7 +279,7 @@ void sh_node_mark_reported(const struct sh_node *node)
 	pthread_mutex_lock(&live_lock);
 	for (struct sh_node_doc *doc = live_docs; doc; doc = doc->live_next) {
 		if (doc->file == node->file) {
-			doc_flag_locked(doc, node, FLAG_REPORTED);
+			(void)doc_flag_locked(doc, node, FLAG_REPORTED);
 			break;
 		}
 	}
@@ -279,7 +288,18 @@ void sh_node_mark_reported(const struct sh_node *node)
 
 /* --- reading a file -------------------------------------------------------- */
 
-static int read_file(const char *path, char **text, size_t *len)
+/* Frees a buffer that may hold a password, wiping it first. */
+static void free_wiped(char *buf, size_t size)
+{
+	if (buf)
+		explicit_bzero(buf, size);
+	free(buf);
+}
+
+/* The whole file in a malloc'd buffer (*text, *len), and its permission
+ * bits (*mode). The file may hold passwords: every buffer it passed through
+ * is wiped before it is freed, so the caller frees *text with free_wiped. */
+static int read_file(const char *path, char **text, size_t *len, mode_t *mode)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -289,6 +309,9 @@ static int read_file(const char *path, char **text, size_t *len)
 		fclose(f);
 		return -EISDIR;
 	}
+	*mode = st.st_mode & 07777;
+	/* No stdio buffer: it would keep a copy of the text. */
+	setvbuf(f, NULL, _IONBF, 0);
 	size_t cap = 4096, n = 0;
 	char *buf = malloc(cap);
 	if (!buf) {
@@ -302,13 +325,16 @@ static int read_file(const char *path, char **text, size_t *len)
 				err = -EFBIG;
 				break;
 			}
-			cap *= 2;
-			char *grown = realloc(buf, cap);
+			/* Not realloc: it would leave the old copy behind unwiped. */
+			char *grown = malloc(cap * 2);
 			if (!grown) {
 				err = -ENOMEM;
 				break;
 			}
+			memcpy(grown, buf, n);
+			free_wiped(buf, cap);
 			buf = grown;
+			cap *= 2;
 		}
 		size_t got = fread(buf + n, 1, cap - n, f);
 		n += got;
@@ -320,12 +346,22 @@ static int read_file(const char *path, char **text, size_t *len)
 	}
 	fclose(f);
 	if (err) {
-		free(buf);
+		free_wiped(buf, cap);
 		return err;
 	}
 	*text = buf;
 	*len = n;
 	return 0;
+}
+
+void sh_node_warn_if_exposed(const char *path, unsigned mode)
+{
+	/* As ssh does for a private key: a secret others may read is no
+	 * longer one. Not an error, since the fix is the administrator's. */
+	if (mode & (S_IRWXG | S_IRWXO))
+		sh_log_warning("config: %s holds secrets but is accessible to group or others "
+			       "(mode %04o); chmod 600 it",
+			       path, mode & 07777);
 }
 
 /* --- the parser ------------------------------------------------------------ */
@@ -354,7 +390,7 @@ static void mark_error(struct parser *p, const struct sh_node *node, const char 
 	va_start(ap, fmt);
 	sh_diag_addv(p->diag, node, fmt, ap);
 	va_end(ap);
-	doc_flag(p->doc, node, FLAG_REPORTED);
+	(void)doc_flag(p->doc, node, FLAG_REPORTED); /* at worst a duplicate message */
 }
 
 static void syntax_error(struct parser *p)
@@ -446,7 +482,7 @@ static void substitute_env(struct parser *p, struct sh_node *node)
 {
 	const char *v = node->value;
 	struct strbuf sb = {0};
-	bool failed = false;
+	bool failed = false, from_env = false;
 
 	while (*v) {
 		const char *dollar = strchr(v, '$');
@@ -504,13 +540,22 @@ static void substitute_env(struct parser *p, struct sh_node *node)
 			failed = true;
 			break;
 		}
-		if (value)
+		if (value) {
 			sb_add(&sb, value, strlen(value));
+			from_env = true;
+		}
 		v = close + 1;
 	}
 	if (!failed && sb.overflow) {
 		mark_error(p, node, "value longer than %u bytes after substitution",
 			   SH_NODE_VALUE_MAX);
+		failed = true;
+	}
+	/* The environment is where a deployment keeps what it does not write
+	 * into the file (a password, a token): a value that took anything from
+	 * it is masked like a !secret in every message and response. */
+	if (!failed && from_env && doc_flag(p->doc, node, FLAG_SECRET) < 0) {
+		p->fatal = -ENOMEM;
 		failed = true;
 	}
 	if (!failed) {
@@ -520,6 +565,8 @@ static void substitute_env(struct parser *p, struct sh_node *node)
 		else
 			p->fatal = -ENOMEM;
 	}
+	if (sb.data)
+		explicit_bzero(sb.data, sb.cap);
 	free(sb.data);
 }
 
@@ -541,14 +588,16 @@ static void load_secrets(struct parser *p)
 
 	char *text;
 	size_t text_len;
-	p->secrets_err = read_file(p->secrets_path, &text, &text_len);
+	mode_t mode;
+	p->secrets_err = read_file(p->secrets_path, &text, &text_len, &mode);
 	if (p->secrets_err)
 		return;
+	sh_node_warn_if_exposed(p->secrets_path, mode);
 	/* Its own syntax errors are reported with its own positions; its
 	 * values are never substituted again. */
 	p->secrets_err =
 		sh_node_doc_parse(p->secrets_path, text, text_len, 0, &p->secrets, p->diag);
-	free(text);
+	free_wiped(text, text_len);
 	if (p->secrets_err)
 		return;
 	struct sh_node *root = sh_node_doc_root(p->secrets);
@@ -570,9 +619,13 @@ static void substitute_secret(struct parser *p, struct sh_node *node)
 		load_secrets(p);
 	/* The value written is the secret's name, not the secret: from here
 	 * on the node is one whose value must never be quoted. */
-	doc_flag(p->doc, node, FLAG_SECRET);
+	if (doc_flag(p->doc, node, FLAG_SECRET) < 0) {
+		p->fatal = -ENOMEM;
+		node->value = "";
+		return;
+	}
 	if (p->secrets_err == -EINVAL) { /* the secrets file was reported */
-		doc_flag(p->doc, node, FLAG_REPORTED);
+		(void)doc_flag(p->doc, node, FLAG_REPORTED);
 		node->value = "";
 		return;
 	}
@@ -844,6 +897,9 @@ static struct sh_node *parse_node(struct parser *p, yaml_event_t *ev, unsigned d
 		p->fatal = -EINVAL;
 		break;
 	}
+	/* libyaml's copy of a value is freed unwiped otherwise. */
+	if (ev->type == YAML_SCALAR_EVENT && ev->data.scalar.value)
+		explicit_bzero(ev->data.scalar.value, ev->data.scalar.length);
 	yaml_event_delete(ev);
 	return node;
 }
@@ -895,6 +951,12 @@ int sh_node_doc_parse(const char *file, const char *text, size_t len, unsigned f
 	}
 	yaml_parser_set_input_string(&p.yp, (const unsigned char *)text, len);
 	err = parse_stream(&p);
+	/* The parser's input buffers hold the text they decoded. */
+	if (p.yp.raw_buffer.start)
+		explicit_bzero(p.yp.raw_buffer.start,
+			       (size_t)(p.yp.raw_buffer.end - p.yp.raw_buffer.start));
+	if (p.yp.buffer.start)
+		explicit_bzero(p.yp.buffer.start, (size_t)(p.yp.buffer.end - p.yp.buffer.start));
 	yaml_parser_delete(&p.yp);
 	sh_node_doc_free(p.secrets);
 	if (!err && !p.doc->root) {
@@ -916,10 +978,11 @@ int sh_node_doc_load(const char *path, unsigned flags, struct sh_node_doc **out,
 {
 	char *text = NULL;
 	size_t len = 0;
+	mode_t mode;
 	int err;
 
 	*out = NULL;
-	err = read_file(path, &text, &len);
+	err = read_file(path, &text, &len, &mode);
 	if (err) {
 		if (err == -EFBIG)
 			sh_diag_add(diag, NULL, "%s: larger than %u bytes", path, SH_NODE_FILE_MAX);
@@ -928,7 +991,7 @@ int sh_node_doc_load(const char *path, unsigned flags, struct sh_node_doc **out,
 		return err;
 	}
 	err = sh_node_doc_parse(path, text, len, flags, out, diag);
-	free(text);
+	free_wiped(text, len);
 	return err;
 }
 

@@ -34,7 +34,7 @@
 #define SH_NODE_LIMIT 200000u       /* nodes */
 #define SH_NODE_DEPTH_MAX 64u       /* nesting of maps and lists */
 #define SH_NODE_VALUE_MAX 65536u    /* bytes of one value after substitution */
-#define SH_NODE_FLAGGED_LIMIT 4096u /* secret or already-reported nodes */
+#define SH_NODE_FLAGGED_LIMIT 4096u /* already-reported nodes (secrets: no limit) */
 #define SH_SECRETS_FILE "secrets.yaml"
 
 /* Flags of sh_node_doc_parse / sh_node_doc_load. */
@@ -97,6 +97,10 @@ int sh_node_read_double(const struct sh_node *node, const char *name, double min
 			struct sh_diag *diag, double *out);
 int sh_node_read_duration(const struct sh_node *node, const char *name, struct sh_diag *diag,
 			  uint64_t *ms);
+
+/* Logs a warning when `mode` (st_mode bits) lets group or others at the
+ * file at `path`, which holds secrets (secrets.yaml, mqtt.password_file). */
+void sh_node_warn_if_exposed(const char *path, unsigned mode);
 
 /* `node`'s value in single quotes, cut to a readable length, or "(secret)";
  * for messages. Returns buf. */

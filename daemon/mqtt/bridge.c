@@ -669,8 +669,9 @@ void sh_bridge_free(struct sh_bridge *b)
 	free(b->client_id);
 	free(b->username);
 	if (b->password) {
-		/* Not left in freed memory. */
-		memset(b->password, 0, strlen(b->password));
+		/* Not left in freed memory; memset before free may be optimised
+		 * away, explicit_bzero may not. */
+		explicit_bzero(b->password, strlen(b->password));
 		free(b->password);
 	}
 	free(b->ca_file);

@@ -213,7 +213,7 @@ Test(config, empty_file_gives_defaults)
 
 	cr_expect_str_eq(c->mqtt.url, "tcp://127.0.0.1:1883");
 	cr_expect_str_eq(c->mqtt.base_topic, "smarthub");
-	cr_expect_str_eq(c->mqtt.client_id, "smarthub");
+	cr_expect(!strncmp(c->mqtt.client_id, "smarthub-", 9), "%s", c->mqtt.client_id);
 	cr_expect_null(c->mqtt.password);
 	cr_expect_eq(c->mqtt.keepalive_s, 60);
 	cr_expect_eq(c->mqtt.qos, 0);
