@@ -20,12 +20,25 @@
 /* How often an unchanged connection failure is repeated in the log. */
 #define COMPLAIN_INTERVAL_MS (10 * 60 * 1000)
 
+/* Submitters besides the first whose commands were merged into one:
+ * distinct (done, ctx) pairs only, so a burst from one submitter takes
+ * one slot; a submitter that finds no slot free is queued separately. */
+#define COMMAND_RIDERS_MAX 4
+
+struct sh_command_rider {
+	sh_command_done_fn done;
+	void *ctx;
+};
+
 struct sh_command {
 	struct sh_list link; /* in dev->queue */
 	uint64_t id;
 	cJSON *json;
 	sh_command_done_fn done; /* NULL once cancelled */
 	void *ctx;
+	bool mergeable; /* submitted with sh_device_submit_merge, and settable */
+	struct sh_command_rider riders[COMMAND_RIDERS_MAX];
+	size_t n_riders;
 };
 
 static void dispatch(struct sh_device *dev);
@@ -163,6 +176,9 @@ static void command_finish(struct sh_device *dev, struct sh_command *c, int err,
 	sh_hub_emit(dev->hub, &ev);
 	if (c->done)
 		c->done(c->ctx, dev, c->id, err, reason);
+	for (size_t i = 0; i < c->n_riders; i++)
+		if (c->riders[i].done)
+			c->riders[i].done(c->riders[i].ctx, dev, c->id, err, reason);
 	command_free(c);
 }
 
@@ -174,6 +190,14 @@ static struct sh_command *queue_pop(struct sh_device *dev)
 	sh_list_remove(first);
 	dev->queue_len--;
 	return sh_list_entry(first, struct sh_command, link);
+}
+
+/* The newest command waiting, or NULL. */
+static struct sh_command *queue_last(struct sh_device *dev)
+{
+	if (sh_list_empty(&dev->queue))
+		return NULL;
+	return sh_list_entry(dev->queue.prev, struct sh_command, link);
 }
 
 static void queue_push(struct sh_device *dev, struct sh_command *c)
@@ -287,16 +311,69 @@ void sh_device_on_event(struct sh_device *dev, const cJSON *event)
 	sh_hub_emit(dev->hub, &ev);
 }
 
-int sh_device_submit(struct sh_device *dev, cJSON *command, sh_command_done_fn done, void *ctx,
-		     uint64_t *id, char *reason, size_t reason_len)
+/* --- coalescing: the last command wins ---------------------------------------- */
+
+/* Whether `c` (queued, not yet with the driver) can take a newer settable
+ * command from (done, ctx): both settable, and the submitter already rides
+ * on it or a rider slot is free. */
+static bool can_merge_into(const struct sh_command *c, sh_command_done_fn done, void *ctx)
+{
+	if (!c || !c->mergeable)
+		return false;
+	if (!done || (c->done == done && c->ctx == ctx))
+		return true;
+	for (size_t i = 0; i < c->n_riders; i++)
+		if (c->riders[i].done == done && c->riders[i].ctx == ctx)
+			return true;
+	return c->n_riders < COMMAND_RIDERS_MAX;
+}
+
+/* Merges `command` (taken) into the waiting `c`: newer values per
+ * property replace older ones, and (done, ctx) is told when `c` ends. */
+static int merge_into(struct sh_device *dev, struct sh_command *c, cJSON *command,
+		      sh_command_done_fn done, void *ctx, char *reason, size_t reason_len)
+{
+	int r = sh_kind_merge(&dev->cfg->spec, c->json, command);
+
+	cJSON_Delete(command);
+	if (r < 0) {
+		snprintf(reason, reason_len, "out of memory");
+		return r;
+	}
+	if (done && !(c->done == done && c->ctx == ctx)) {
+		bool riding = false;
+
+		for (size_t i = 0; i < c->n_riders; i++)
+			riding |= c->riders[i].done == done && c->riders[i].ctx == ctx;
+		if (!riding)
+			c->riders[c->n_riders++] = (struct sh_command_rider){done, ctx};
+	}
+	return 0;
+}
+
+static int submit(struct sh_device *dev, cJSON *command, bool merge, sh_command_done_fn done,
+		  void *ctx, uint64_t *id, char *reason, size_t reason_len)
 {
 	int r = sh_kind_check(&dev->cfg->spec, command, reason, reason_len);
 	if (r < 0) {
 		cJSON_Delete(command);
 		return r;
 	}
+	/* Before TOGGLE is resolved: a toggle happens once each time. */
+	bool mergeable = merge && sh_kind_settable(&dev->cfg->spec, command);
 	sh_kind_normalize(&dev->cfg->spec, command, dev->state);
 	bool online = dev->conn == SH_CONN_ONLINE;
+	/* A command that waits (the device is busy, or offline and holding
+	 * one) takes the newer values instead of queueing another: the
+	 * device catches up with a burst in one command, at its last value. */
+	struct sh_command *waiting = online ? queue_last(dev) : dev->held_offline;
+	if (mergeable && (online || dev->cfg->queue_while_offline) &&
+	    can_merge_into(waiting, done, ctx)) {
+		r = merge_into(dev, waiting, command, done, ctx, reason, reason_len);
+		if (r == 0 && id)
+			*id = waiting->id;
+		return r;
+	}
 	if (!online && !dev->cfg->queue_while_offline) {
 		snprintf(reason, reason_len, "device %s is offline%s%s", sh_device_id(dev),
 			 dev->last_error ? ": " : "", dev->last_error ? dev->last_error : "");
@@ -319,6 +396,7 @@ int sh_device_submit(struct sh_device *dev, cJSON *command, sh_command_done_fn d
 	c->json = command;
 	c->done = done;
 	c->ctx = ctx;
+	c->mergeable = mergeable;
 	if (id)
 		*id = c->id;
 	if (!online) {
@@ -335,10 +413,23 @@ int sh_device_submit(struct sh_device *dev, cJSON *command, sh_command_done_fn d
 	return 0;
 }
 
+int sh_device_submit(struct sh_device *dev, cJSON *command, sh_command_done_fn done, void *ctx,
+		     uint64_t *id, char *reason, size_t reason_len)
+{
+	return submit(dev, command, false, done, ctx, id, reason, reason_len);
+}
+
+int sh_device_submit_merge(struct sh_device *dev, cJSON *command, sh_command_done_fn done,
+			   void *ctx, uint64_t *id, char *reason, size_t reason_len)
+{
+	return submit(dev, command, true, done, ctx, id, reason, reason_len);
+}
+
 bool sh_device_cancel(struct sh_device *dev, uint64_t id)
 {
 	if (dev->running && dev->running->id == id) {
 		dev->running->done = NULL;
+		dev->running->n_riders = 0;
 		return false;
 	}
 	if (dev->held_offline && dev->held_offline->id == id) {

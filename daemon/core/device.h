@@ -11,7 +11,8 @@
  *
  * Commands: one at a time per device, in arrival order, from a queue of at
  * most queue_limit, spaced by min_interval, each bounded by
- * command_timeout. A command that times out fails and the device is
+ * command_timeout. Commands submitted with sh_device_submit_merge coalesce
+ * while they wait, so the last one always wins. A command that times out fails and the device is
  * reconnected, since a device that stops answering has usually lost its
  * connection.
  */
@@ -73,7 +74,21 @@ typedef void (*sh_command_done_fn)(void *ctx, struct sh_device *dev, uint64_t id
 int sh_device_submit(struct sh_device *dev, cJSON *command, sh_command_done_fn done, void *ctx,
 		     uint64_t *id, char *reason, size_t reason_len);
 /*
- * Forgets command `id`: a queued one is removed, a running one is left to
+ * Like sh_device_submit, for commands where only the newest value counts
+ * (a slider, a dashboard): while an earlier such command still waits in
+ * the queue (the device is busy) or is held for the reconnect, a settable
+ * `command` (sh_kind_settable: no TOGGLE and no action) is merged into it
+ * instead of queueing behind it, newer values per property winning, and
+ * *id is that command's id. `done` is then called once when the merged
+ * command ends (once per distinct done/ctx pair). Commands from
+ * sh_device_submit (scene steps, automations) are never merged, neither
+ * into nor from. A queue full of commands that cannot merge refuses with
+ * -ENOBUFS as above.
+ */
+int sh_device_submit_merge(struct sh_device *dev, cJSON *command, sh_command_done_fn done,
+			   void *ctx, uint64_t *id, char *reason, size_t reason_len);
+/*
+ * Forgets command `id` (for every submitter merged into it): a queued one is removed, a running one is left to
  * finish but its `done` is not called. Returns true when it was removed
  * before running.
  */

@@ -7,6 +7,7 @@
 #include "kinds/kind.h"
 
 #include "util/log.h"
+#include "util/macros.h"
 
 #include <errno.h>
 #include <math.h>
@@ -241,6 +242,72 @@ void sh_kind_resolve_toggle(cJSON *command, const cJSON *current)
 	bool on = cJSON_IsString(now) && strcmp(now->valuestring, "ON") == 0;
 	cJSON_ReplaceItemInObjectCaseSensitive(command, "state",
 					       cJSON_CreateString(on ? "OFF" : "ON"));
+}
+
+/* An action happens each time it is sent: a true (pause, next...), a
+ * string naming what to do (play), or an enum value that is a momentary
+ * command rather than a state (TOGGLE, a cover's STOP). */
+static bool is_action(const struct sh_kind_prop *p, const cJSON *item)
+{
+	if (p->type == SH_PROP_ACTION || p->type == SH_PROP_STRING)
+		return true;
+	return p->type == SH_PROP_ENUM && cJSON_IsString(item) &&
+	       (strcasecmp(item->valuestring, "TOGGLE") == 0 ||
+		strcasecmp(item->valuestring, "STOP") == 0);
+}
+
+bool sh_kind_settable(const struct sh_kind_spec *spec, const cJSON *command)
+{
+	struct sh_kind_prop props[PROPS_BUF];
+	size_t n = sh_kind_props(spec, props, PROPS_BUF);
+	const cJSON *item;
+
+	if (n > PROPS_BUF)
+		n = PROPS_BUF;
+	if (!cJSON_IsObject(command))
+		return false;
+	cJSON_ArrayForEach(item, command)
+	{
+		const struct sh_kind_prop *p =
+			item->string ? find_prop(props, n, item->string) : NULL;
+
+		if (!p || is_action(p, item))
+			return false;
+	}
+	return true;
+}
+
+/* Properties of which a command keeps only the newest: a light shows
+ * either an RGB color or a white temperature. */
+static const char *const exclusive_props[][2] = {
+	{"color", "color_temp"},
+};
+
+int sh_kind_merge(const struct sh_kind_spec *spec, cJSON *older, const cJSON *newer)
+{
+	const cJSON *item;
+
+	(void)spec; /* the exclusions hold for every kind that has the properties */
+	cJSON_ArrayForEach(item, newer)
+	{
+		cJSON *copy;
+
+		if (!item->string)
+			continue;
+		for (size_t i = 0; i < ARRAY_SIZE(exclusive_props); i++)
+			for (int k = 0; k < 2; k++)
+				if (strcmp(item->string, exclusive_props[i][k]) == 0)
+					cJSON_DeleteItemFromObjectCaseSensitive(
+						older, exclusive_props[i][1 - k]);
+		copy = cJSON_Duplicate(item, true);
+		if (!copy)
+			return -ENOMEM;
+		if (cJSON_GetObjectItemCaseSensitive(older, item->string))
+			cJSON_ReplaceItemInObjectCaseSensitive(older, item->string, copy);
+		else
+			cJSON_AddItemToObject(older, item->string, copy);
+	}
+	return 0;
 }
 
 static const char *prop_type_name(enum sh_prop_type type)

@@ -115,6 +115,23 @@ void sh_kind_normalize(const struct sh_kind_spec *spec, cJSON *command, const cJ
 /* sh_kind_normalize() of the `state` property alone, for any kind. */
 void sh_kind_resolve_toggle(cJSON *command, const cJSON *current);
 
+/*
+ * Whether a newer command may replace the values of `command` (already
+ * checked) for a device of `spec`: true when every property sets a value
+ * (state ON/OFF, brightness, color, volume, position...); false when one
+ * is an action that happens each time it is sent (TOGGLE, STOP, play,
+ * pause, next...).
+ */
+bool sh_kind_settable(const struct sh_kind_spec *spec, const cJSON *command);
+/*
+ * Merges the settable command `newer` into `older` (both checked, both
+ * settable): each property of `newer` replaces the same one of `older`,
+ * the others stay, and a light's color and color_temp exclude each other
+ * (the newer one wins). Returns 0 or -ENOMEM (then `older` may hold part
+ * of `newer`, still a valid command).
+ */
+int sh_kind_merge(const struct sh_kind_spec *spec, cJSON *older, const cJSON *newer);
+
 /* The properties a command may carry for `spec`, as a JSON array of
  * {"name","type",("min","max"|"values")}, for bridge/devices. Caller owns. */
 cJSON *sh_kind_spec_properties_json(const struct sh_kind_spec *spec);

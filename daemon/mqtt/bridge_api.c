@@ -14,8 +14,8 @@
  * sh_device_submit refuses each end in one event naming the topic and the
  * reason, and the bridge goes on.
  *
- * It owns the scene/run requests waiting for their scene to finish and the
- * ids of the commands it submitted (to report their failure).
+ * It owns the scene/run requests waiting for their scene to finish; the
+ * commands it submits report their failure through their `done` callback.
  */
 #include "mqtt/bridge_internal.h"
 #include "mqtt/discovery.h"
@@ -92,29 +92,21 @@ static void errorf(struct sh_bridge *b, struct sh_device *dev, const char *topic
 
 /* --- commands the bridge submitted ------------------------------------------ */
 
-static void track(struct sh_bridge *b, const struct sh_device *dev, uint64_t id)
+/* The device ended a command from <id>/set (merged ones end together):
+ * a failure becomes an event. Completion is asynchronous (a later loop
+ * iteration), and sh_hub_stop ends every command before the bridge is
+ * freed, so `b` is alive here. */
+static void on_command_done(void *ctx, struct sh_device *dev, uint64_t id, int err,
+			    const char *reason)
 {
-	b->tracked[b->tracked_next].dev = dev;
-	b->tracked[b->tracked_next].id = id;
-	b->tracked_next = (b->tracked_next + 1) % SH_BRIDGE_TRACKED_COMMANDS;
-}
+	struct sh_bridge *b = ctx;
+	char topic[SH_BRIDGE_TOPIC_MAX];
 
-static bool untrack(struct sh_bridge *b, const struct sh_device *dev, uint64_t id)
-{
-	for (size_t i = 0; i < SH_BRIDGE_TRACKED_COMMANDS; i++)
-		if (b->tracked[i].dev == dev && b->tracked[i].id == id) {
-			b->tracked[i].dev = NULL;
-			return true;
-		}
-	return false;
-}
-
-/* The device is going away; its pointer may be reused by a new one. */
-static void untrack_device(struct sh_bridge *b, const struct sh_device *dev)
-{
-	for (size_t i = 0; i < SH_BRIDGE_TRACKED_COMMANDS; i++)
-		if (b->tracked[i].dev == dev)
-			b->tracked[i].dev = NULL;
+	(void)id;
+	if (!err || b->stopped)
+		return;
+	errorf(b, dev, sh_bridge_topic(b, topic, sizeof(topic), sh_device_id(dev), "set"),
+	       "command failed: %s", reason ? reason : strerror(-err));
 }
 
 /* --- retained publications -------------------------------------------------- */
@@ -330,7 +322,6 @@ void sh_bridge_api_sync(struct sh_bridge *b)
 void sh_bridge_api_on_event(void *ctx, const struct sh_event *ev)
 {
 	struct sh_bridge *b = ctx;
-	char topic[SH_BRIDGE_TOPIC_MAX];
 
 	switch (ev->type) {
 	case SH_EV_DEVICE_STATE:
@@ -351,7 +342,6 @@ void sh_bridge_api_on_event(void *ctx, const struct sh_event *ev)
 	case SH_EV_DEVICE_REMOVED:
 		/* The device is about to be freed: clear its topics now. */
 		sh_retained_clear_owner(b, sh_device_id(ev->device));
-		untrack_device(b, ev->device);
 		sh_bridge_schedule_sync(b);
 		break;
 	case SH_EV_CONFIG_APPLIED:
@@ -365,30 +355,20 @@ void sh_bridge_api_on_event(void *ctx, const struct sh_event *ev)
 	case SH_EV_ERROR:
 		sh_bridge_api_error(b, ev->device, ev->topic, ev->reason ? ev->reason : "error");
 		break;
-	case SH_EV_COMMAND_DONE:
-		if (ev->device && ev->device == b->submitting) {
-			b->early_id = ev->command_id;
-			b->early_err = ev->err;
-			snprintf(b->early_reason, sizeof(b->early_reason), "%s",
-				 ev->reason ? ev->reason : strerror(-ev->err));
-			break;
-		}
-		if (ev->device && untrack(b, ev->device, ev->command_id) && ev->err)
-			errorf(b, ev->device,
-			       sh_bridge_topic(b, topic, sizeof(topic), sh_device_id(ev->device),
-					       "set"),
-			       "command failed: %s", ev->reason ? ev->reason : strerror(-ev->err));
-		break;
 	case SH_EV_DEVICE_EVENT:
 		/* A momentary event: unretained, so nobody replays a stale press. */
-		if (ev->device && ev->data)
+		if (ev->device && ev->data) {
+			char topic[SH_BRIDGE_TOPIC_MAX];
+
 			sh_bridge_publish_json(b,
 					       sh_bridge_topic(b, topic, sizeof(topic),
 							       sh_device_id(ev->device), "event"),
 					       ev->data, b->qos, false);
+		}
 		break;
 	case SH_EV_DEVICE_CONNECTING:
 	case SH_EV_COMMAND_STARTED:
+	case SH_EV_COMMAND_DONE:
 		break;
 	}
 }
@@ -439,7 +419,6 @@ static void device_set(struct sh_bridge *b, struct sh_device *dev, const char *t
 	size_t n;
 	const char *text = trim(payload, len, &n);
 	cJSON *cmd = NULL;
-	uint64_t id = 0;
 	int rc;
 
 	if (sh_kind_switch_like(sh_device_kind(dev)))
@@ -460,18 +439,12 @@ static void device_set(struct sh_bridge *b, struct sh_device *dev, const char *t
 			return;
 		}
 	}
-	b->submitting = dev;
-	b->early_id = 0;
-	rc = sh_device_submit(dev, cmd, NULL, NULL, &id, reason, sizeof(reason));
-	b->submitting = NULL;
-	if (rc < 0) {
+	/* Commands from MQTT are the last-value-wins kind (a slider, a
+	 * dashboard): while the device is busy they merge, so it catches up
+	 * with a burst at its last value (DESIGN.md, "Devices and drivers"). */
+	rc = sh_device_submit_merge(dev, cmd, on_command_done, b, NULL, reason, sizeof(reason));
+	if (rc < 0)
 		errorf(b, dev, topic, "%s", reason[0] ? reason : strerror(-rc));
-		return;
-	}
-	if (b->early_id != id)
-		track(b, dev, id);
-	else if (b->early_err)
-		errorf(b, dev, topic, "command failed: %s", b->early_reason);
 }
 
 static void device_get(struct sh_bridge *b, struct sh_device *dev, const char *topic)

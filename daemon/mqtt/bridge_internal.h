@@ -32,10 +32,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Commands the bridge submitted whose failure it still has to report; the
- * oldest is forgotten when more are in flight (their failure goes
- * unreported on bridge/event but is still logged by the device). */
-#define SH_BRIDGE_TRACKED_COMMANDS 256
 /* scene/run requests waiting for their scene to finish. */
 #define SH_BRIDGE_PENDING_RUNS_MAX 64
 /* Longest topic the bridge builds. */
@@ -111,18 +107,6 @@ struct sh_bridge {
 	void *reload_ctx;
 
 	struct sh_retained retained;
-	/* Command ids count per device, so a command is (device, id). */
-	struct {
-		const struct sh_device *dev;
-		uint64_t id;
-	} tracked[SH_BRIDGE_TRACKED_COMMANDS];
-	size_t tracked_next;
-	/* A driver may complete a command before sh_device_submit returns its
-	 * id: completions of the device being submitted to wait here. */
-	const struct sh_device *submitting;
-	uint64_t early_id;
-	int early_err;
-	char early_reason[256];
 	struct sh_pending_run *runs;
 	size_t n_runs;
 	struct sh_mqtt_drivers *drivers; /* the drivers' MQTT (driver_mqtt.c) */
