@@ -358,7 +358,7 @@ static void load_mqtt(struct sh_loader *ld, const struct sh_node *map)
 	static const char *const keys[] = {
 		"url",           "base_topic", "client_id",   "username",    "password",
 		"password_file", "ca_file",    "cert_file",   "key_file",    "keepalive",
-		"qos",           "retain",     "max_payload", "inbox_limit", "events_per_second",
+		"qos",           "retain",     "max_payload", "inbox_limit", "inbox_bytes", "events_per_second",
 		"reconnect",     NULL};
 	struct sh_mqtt_config *m = &ld->config->mqtt;
 
@@ -419,6 +419,7 @@ static void load_mqtt(struct sh_loader *ld, const struct sh_node *map)
 	get_bool(ld, map, "mqtt", "retain", &m->retain);
 	get_size(ld, map, "mqtt", "max_payload", 256, 16 << 20, &m->max_payload);
 	get_size(ld, map, "mqtt", "inbox_limit", 16, 1 << 20, &m->inbox_limit);
+	get_size(ld, map, "mqtt", "inbox_bytes", 64 << 10, 1 << 30, &m->inbox_bytes);
 	get_uint(ld, map, "mqtt", "events_per_second", 1, 10000, &m->events_per_second);
 	load_backoff(ld, sh_node_get(map, "reconnect"), "mqtt.reconnect", &m->reconnect);
 }
@@ -827,6 +828,7 @@ static void set_defaults(struct sh_config *c, struct sh_node_doc *doc)
 	c->mqtt.retain = true;
 	c->mqtt.max_payload = 65536;
 	c->mqtt.inbox_limit = 1024;
+	c->mqtt.inbox_bytes = 1 << 20;
 	c->mqtt.events_per_second = 20;
 	c->mqtt.reconnect = (struct sh_backoff){1000, 30000, 2.0, 0.2};
 	c->homeassistant.discovery = false;

@@ -61,6 +61,7 @@ struct sh_mqtt_config {
 	bool retain;                 /* retain state; default true */
 	size_t max_payload;          /* bytes; larger inbound payloads are refused; default 65536 */
 	size_t inbox_limit;          /* messages waiting for the loop; default 1024 */
+	size_t inbox_bytes;          /* ... and the bytes they hold; default 1 MiB */
 	unsigned events_per_second;  /* bridge/event rate limit; default 20 */
 	struct sh_backoff reconnect; /* default 1s .. 30s */
 };

@@ -32,6 +32,10 @@
 
 /* Paho's own bound on one connect attempt. */
 #define BRIDGE_CONNECT_TIMEOUT_S 10
+/* Inbox items handled per loop wake-up. Then the loop turns (timers,
+ * device I/O, the watchdog) before the next batch: whatever arrives, no
+ * flood holds the loop longer than this many messages. */
+#define BRIDGE_BATCH_MAX 128
 /* Subscriptions of every connection, under the base topic (plus the Home
  * Assistant status topic). */
 #define BRIDGE_SUBSCRIPTIONS_MAX 5
@@ -375,11 +379,17 @@ static void on_wake(struct ev_loop *loop, ev_async *w, int revents)
 	struct sh_inbox_item *item;
 	size_t dropped;
 
-	/* Everything, since ev_async coalesces wake-ups. */
-	while ((item = sh_inbox_pop(b->inbox))) {
+	/* A bounded batch; ev_async coalesces wake-ups, so when more waits
+	 * we wake ourselves again, behind whatever else the loop has. */
+	for (size_t n = 0; n < BRIDGE_BATCH_MAX; n++) {
+		item = sh_inbox_pop(b->inbox);
+		if (!item)
+			break;
 		handle(b, item);
 		sh_inbox_item_free(item);
 	}
+	if (sh_inbox_length(b->inbox))
+		ev_async_send(b->loop, &b->wake);
 	dropped = sh_inbox_take_dropped(b->inbox);
 	if (dropped) {
 		char msg[128];
@@ -468,7 +478,7 @@ int sh_bridge_new(struct sh_hub *hub, struct sh_bridge **out)
 	if (dup_opt(&b->will_topic, sh_bridge_topic(b, topic, sizeof(topic), "bridge", "state")))
 		goto err_free;
 
-	r = sh_inbox_new(m->inbox_limit, b->max_payload, &b->inbox);
+	r = sh_inbox_new(m->inbox_limit, m->inbox_bytes, b->max_payload, &b->inbox);
 	if (r < 0)
 		goto err_free;
 

@@ -23,12 +23,23 @@ struct sh_inbox {
 	struct sh_inbox_item *tail;
 	size_t messages; /* message items in the list */
 	size_t controls; /* connection events in the list */
+	size_t bytes;    /* what the message items cost (item_cost) */
 	size_t message_limit;
+	size_t byte_limit;
 	size_t max_payload;
 	size_t dropped; /* since the last sh_inbox_take_dropped */
 };
 
-int sh_inbox_new(size_t message_limit, size_t max_payload, struct sh_inbox **out)
+/* What `item` counts against byte_limit. */
+static size_t item_cost(const struct sh_inbox_item *item)
+{
+	size_t n = SH_INBOX_ITEM_COST + (item->topic ? strlen(item->topic) + 1 : 0);
+
+	return item->payload ? n + item->len + 1 : n;
+}
+
+int sh_inbox_new(size_t message_limit, size_t byte_limit, size_t max_payload,
+		 struct sh_inbox **out)
 {
 	struct sh_inbox *inbox = calloc(1, sizeof(*inbox));
 
@@ -39,6 +50,7 @@ int sh_inbox_new(size_t message_limit, size_t max_payload, struct sh_inbox **out
 		return -ENOMEM;
 	}
 	inbox->message_limit = message_limit ? message_limit : 1;
+	inbox->byte_limit = byte_limit;
 	inbox->max_payload = max_payload;
 	*out = inbox;
 	return 0;
@@ -84,27 +96,38 @@ static struct sh_inbox_item *unlink_oldest(struct sh_inbox *inbox, bool message)
 		if (inbox->tail == it)
 			inbox->tail = prev;
 		it->next = NULL;
-		if (message)
+		if (message) {
 			inbox->messages--;
-		else
+			inbox->bytes -= item_cost(it);
+		} else {
 			inbox->controls--;
+		}
 		return it;
 	}
 	return NULL;
 }
 
-/* Appends `item` making room first; the victim is returned so that it is
- * freed after the lock is released. */
+/* Appends `item` making room first; the victims are returned as a list
+ * so that they are freed after the lock is released. */
 static struct sh_inbox_item *append(struct sh_inbox *inbox, struct sh_inbox_item *item)
 {
-	struct sh_inbox_item *victim = NULL;
+	struct sh_inbox_item *victims = NULL;
 	bool message = item->type == SH_INBOX_MESSAGE;
+	size_t cost = message ? item_cost(item) : 0;
 
-	if (message && inbox->messages >= inbox->message_limit) {
-		victim = unlink_oldest(inbox, true);
-		inbox->dropped++;
-	} else if (!message && inbox->controls >= SH_INBOX_CONTROL_LIMIT) {
-		victim = unlink_oldest(inbox, false);
+	if (message) {
+		while (inbox->messages &&
+		       (inbox->messages >= inbox->message_limit ||
+			inbox->bytes + cost > inbox->byte_limit)) {
+			struct sh_inbox_item *victim = unlink_oldest(inbox, true);
+
+			victim->next = victims;
+			victims = victim;
+			inbox->dropped++;
+		}
+		inbox->bytes += cost;
+	} else if (inbox->controls >= SH_INBOX_CONTROL_LIMIT) {
+		victims = unlink_oldest(inbox, false);
 	}
 	if (inbox->tail)
 		inbox->tail->next = item;
@@ -115,7 +138,17 @@ static struct sh_inbox_item *append(struct sh_inbox *inbox, struct sh_inbox_item
 		inbox->messages++;
 	else
 		inbox->controls++;
-	return victim;
+	return victims;
+}
+
+static void free_list(struct sh_inbox_item *list)
+{
+	while (list) {
+		struct sh_inbox_item *next = list->next;
+
+		sh_inbox_item_free(list);
+		list = next;
+	}
 }
 
 int sh_inbox_push_message(struct sh_inbox *inbox, const char *topic, size_t topic_len,
@@ -149,7 +182,7 @@ int sh_inbox_push_message(struct sh_inbox *inbox, const char *topic, size_t topi
 	pthread_mutex_lock(&inbox->lock);
 	victim = append(inbox, item);
 	pthread_mutex_unlock(&inbox->lock);
-	sh_inbox_item_free(victim);
+	free_list(victim);
 	return 0;
 
 err_item:
@@ -179,7 +212,7 @@ int sh_inbox_push_event(struct sh_inbox *inbox, enum sh_inbox_type type, const c
 	pthread_mutex_lock(&inbox->lock);
 	victim = append(inbox, item);
 	pthread_mutex_unlock(&inbox->lock);
-	sh_inbox_item_free(victim);
+	free_list(victim);
 	return 0;
 }
 
@@ -193,10 +226,12 @@ struct sh_inbox_item *sh_inbox_pop(struct sh_inbox *inbox)
 		inbox->head = item->next;
 		if (!inbox->head)
 			inbox->tail = NULL;
-		if (item->type == SH_INBOX_MESSAGE)
+		if (item->type == SH_INBOX_MESSAGE) {
 			inbox->messages--;
-		else
+			inbox->bytes -= item_cost(item);
+		} else {
 			inbox->controls--;
+		}
 		item->next = NULL;
 	}
 	pthread_mutex_unlock(&inbox->lock);
@@ -220,6 +255,16 @@ size_t sh_inbox_length(struct sh_inbox *inbox)
 
 	pthread_mutex_lock(&inbox->lock);
 	n = inbox->messages + inbox->controls;
+	pthread_mutex_unlock(&inbox->lock);
+	return n;
+}
+
+size_t sh_inbox_bytes(struct sh_inbox *inbox)
+{
+	size_t n;
+
+	pthread_mutex_lock(&inbox->lock);
+	n = inbox->bytes;
 	pthread_mutex_unlock(&inbox->lock);
 	return n;
 }

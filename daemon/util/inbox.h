@@ -5,9 +5,11 @@
  * an item (a message's topic and payload, or a connection event and its
  * reason) and push it; the loop pops items one at a time.
  *
- * Two bounds: at most `message_limit` messages wait (when a new one
- * arrives and the inbox is full, the OLDEST message is dropped and
- * counted), and a payload longer than `max_payload` is not copied at all:
+ * Three bounds: at most `message_limit` messages wait, and they hold at
+ * most `byte_limit` bytes together (each item counted with its topic, its
+ * payload and the allocator's overhead, SH_INBOX_ITEM_COST); when a new
+ * message would cross either, the OLDEST messages are dropped and counted
+ * until it fits. A payload longer than `max_payload` is not copied at all:
  * the item keeps only its length and is flagged `too_large`, so a flood of
  * huge payloads costs no memory. Connection events are few (one or two
  * per connection attempt) and bounded separately by
@@ -48,8 +50,15 @@ struct sh_inbox_item {
 
 struct sh_inbox;
 
-/* Returns 0 or -ENOMEM. `message_limit` 0 is taken as 1. */
-int sh_inbox_new(size_t message_limit, size_t max_payload, struct sh_inbox **out);
+/* What one message costs against byte_limit beyond its topic and payload
+ * bytes: the item and three allocations' headers. */
+#define SH_INBOX_ITEM_COST (sizeof(struct sh_inbox_item) + 3 * 16)
+
+/* Returns 0 or -ENOMEM. A `message_limit` of 0 is taken as 1; a message
+ * larger than `byte_limit` on its own still gets in when the inbox holds
+ * no other message (so the loop can report it). */
+int sh_inbox_new(size_t message_limit, size_t byte_limit, size_t max_payload,
+		 struct sh_inbox **out);
 /* Frees the inbox and every item still in it; NULL accepted. */
 void sh_inbox_free(struct sh_inbox *inbox);
 
@@ -71,7 +80,9 @@ void sh_inbox_item_free(struct sh_inbox_item *item);
 /* Messages dropped since the last call (for the "inbox full" event); the
  * counter restarts at zero. */
 size_t sh_inbox_take_dropped(struct sh_inbox *inbox);
-/* Messages waiting. */
+/* Messages and connection events waiting. */
 size_t sh_inbox_length(struct sh_inbox *inbox);
+/* Bytes the waiting messages hold, as counted against byte_limit. */
+size_t sh_inbox_bytes(struct sh_inbox *inbox);
 
 #endif

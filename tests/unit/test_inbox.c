@@ -32,7 +32,7 @@ Test(inbox, keeps_arrival_order_with_events)
 {
 	struct sh_inbox *inbox;
 
-	cr_assert_eq(sh_inbox_new(8, 100, &inbox), 0);
+	cr_assert_eq(sh_inbox_new(8, 1 << 20, 100, &inbox), 0);
 	push(inbox, "a/set", "1");
 	cr_assert_eq(sh_inbox_push_event(inbox, SH_INBOX_CONNECTED, NULL), 0);
 	push(inbox, "b/set", "2");
@@ -54,7 +54,7 @@ Test(inbox, full_drops_oldest_message_and_counts)
 	struct sh_inbox *inbox;
 	char payload[16];
 
-	cr_assert_eq(sh_inbox_new(3, 100, &inbox), 0);
+	cr_assert_eq(sh_inbox_new(3, 1 << 20, 100, &inbox), 0);
 	for (int i = 0; i < 5; i++) {
 		snprintf(payload, sizeof(payload), "%d", i);
 		push(inbox, "t", payload);
@@ -68,11 +68,53 @@ Test(inbox, full_drops_oldest_message_and_counts)
 	sh_inbox_free(inbox);
 }
 
+Test(inbox, bytes_are_bounded_too)
+{
+	struct sh_inbox *inbox;
+	char big[1000];
+	/* Room for two such messages, not three. */
+	size_t one = SH_INBOX_ITEM_COST + sizeof("t") + sizeof(big);
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cr_assert_eq(sh_inbox_new(100, 2 * one + one / 20, 4096, &inbox), 0);
+	push(inbox, "t", "small");
+	push(inbox, "t", big);
+	cr_assert_eq(sh_inbox_take_dropped(inbox), 0);
+	push(inbox, "t", big);
+	cr_assert_eq(sh_inbox_take_dropped(inbox), 1, "the oldest made room");
+	cr_assert_leq(sh_inbox_bytes(inbox), 2 * one + one / 20);
+	push(inbox, "t", big);
+	cr_assert_eq(sh_inbox_take_dropped(inbox), 1);
+	cr_assert_eq(sh_inbox_length(inbox), 2);
+	expect_message(inbox, "t", big);
+	expect_message(inbox, "t", big);
+	cr_assert_eq(sh_inbox_bytes(inbox), 0, "popping gives the bytes back");
+	sh_inbox_free(inbox);
+}
+
+Test(inbox, one_message_over_the_byte_limit_still_gets_in)
+{
+	struct sh_inbox *inbox;
+	char big[600];
+
+	memset(big, 'y', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cr_assert_eq(sh_inbox_new(100, 256, 4096, &inbox), 0);
+	push(inbox, "t", big);
+	cr_assert_eq(sh_inbox_length(inbox), 1);
+	push(inbox, "t", big);
+	cr_assert_eq(sh_inbox_take_dropped(inbox), 1);
+	expect_message(inbox, "t", big);
+	cr_assert_null(sh_inbox_pop(inbox));
+	sh_inbox_free(inbox);
+}
+
 Test(inbox, connection_events_survive_a_message_flood)
 {
 	struct sh_inbox *inbox;
 
-	cr_assert_eq(sh_inbox_new(2, 100, &inbox), 0);
+	cr_assert_eq(sh_inbox_new(2, 1 << 20, 100, &inbox), 0);
 	cr_assert_eq(sh_inbox_push_event(inbox, SH_INBOX_LOST, "broker went away"), 0);
 	for (int i = 0; i < 10; i++)
 		push(inbox, "t", "x");
@@ -91,7 +133,7 @@ Test(inbox, oversized_payload_keeps_only_its_length)
 	static char big[4096];
 
 	memset(big, 'x', sizeof(big));
-	cr_assert_eq(sh_inbox_new(4, 1024, &inbox), 0);
+	cr_assert_eq(sh_inbox_new(4, 1 << 20, 1024, &inbox), 0);
 	cr_assert_eq(sh_inbox_push_message(inbox, "dev/set/junk", 7, big, sizeof(big), true), 0);
 	struct sh_inbox_item *item = sh_inbox_pop(inbox);
 	cr_assert_str_eq(item->topic, "dev/set", "topic_len is honoured");
@@ -115,7 +157,7 @@ Test(inbox, empty_payload)
 {
 	struct sh_inbox *inbox;
 
-	cr_assert_eq(sh_inbox_new(4, 16, &inbox), 0);
+	cr_assert_eq(sh_inbox_new(4, 1 << 20, 16, &inbox), 0);
 	cr_assert_eq(sh_inbox_push_message(inbox, "t", 0, NULL, 0, false), 0);
 	expect_message(inbox, "t", "");
 	sh_inbox_free(inbox);
@@ -142,7 +184,7 @@ Test(inbox, concurrent_producers_are_counted_exactly)
 	pthread_t threads[PRODUCERS];
 	size_t received = 0, dropped = 0;
 
-	cr_assert_eq(sh_inbox_new(LIMIT, 64, &inbox), 0);
+	cr_assert_eq(sh_inbox_new(LIMIT, 1 << 20, 64, &inbox), 0);
 	for (int i = 0; i < PRODUCERS; i++)
 		cr_assert_eq(pthread_create(&threads[i], NULL, producer, inbox), 0);
 	for (int round = 0; round < 1000; round++) {
