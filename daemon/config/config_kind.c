@@ -248,17 +248,13 @@ static void check_sensor_class(struct sh_loader *ld, const struct sh_node *node,
 				sh_kind_binary_sensor_class(dc->value)
 					? "; as a binary sensor class it takes no unit"
 					: "");
-	} else if (r < 0) {
-		if (u)
-			sh_loader_error(ld, unit,
-					"%s.unit '%.40s' does not fit device_class %s: Home "
-					"Assistant accepts %s",
-					prefix, u, dc->value, units);
-		else
-			sh_loader_key_error(ld, dc,
-					    "%s: device_class %s needs a unit: Home Assistant "
-					    "accepts %s",
-					    prefix, dc->value, units);
+	} else if (r < 0 && u) {
+		/* Without a unit, discovery takes the reading's own (a sysfs
+		 * temperature is in °C): only a unit given and wrong is refused. */
+		sh_loader_error(ld, unit,
+				"%s.unit '%.40s' does not fit device_class %s: Home "
+				"Assistant accepts %s",
+				prefix, u, dc->value, units);
 	}
 }
 

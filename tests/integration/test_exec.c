@@ -8,7 +8,7 @@
  * output as a number, as JSON and as garbage, and that configured
  * arguments reach the tool verbatim, never through a shell.
  */
-#include "harness.h"
+#include "fixture.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -20,33 +20,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Generous bounds for waits; they never fail a test on a slow machine. */
-#define WAIT_MS 15000
+#define WAIT_MS TH_WAIT_MS
 
-static struct {
-	char *dir;
-	struct th_broker broker;
-	struct th_daemon daemon;
-	struct th_mqtt *mqtt;
-} t;
-
-static void teardown(void)
-{
-	th_mqtt_close(t.mqtt);
-	th_daemon_stop(&t.daemon);
-	th_broker_stop(&t.broker);
-	if (t.dir)
-		th_rmtree(t.dir);
-	free(t.dir);
-	memset(&t, 0, sizeof(t));
-}
-
-TestSuite(exec, .fini = teardown);
+TestSuite(exec, .fini = th_fixture_teardown);
 
 /* Writes an executable script <dir>/<name> with `body` after the #! line. */
 static char *script(const char *name, const char *body)
 {
-	char *path = th_strdupf("%s/%s", t.dir, name);
+	char *path = th_fixture_path(name);
 	char *text = th_strdupf("#!/bin/sh\n%s", body);
 	cr_assert_eq(th_write_file(path, text), 0);
 	cr_assert_eq(chmod(path, 0755), 0);
@@ -56,41 +37,26 @@ static char *script(const char *name, const char *body)
 
 static char *path_in_dir(const char *name)
 {
-	return th_strdupf("%s/%s", t.dir, name);
+	return th_fixture_path(name);
 }
 
-/* Starts the broker, a client subscribed to everything, and the daemon
- * with `devices` (YAML, already indented under `devices:`). */
+/* The fixture with `devices` (YAML, already indented under `devices:`). */
 static void start(const char *devices)
 {
-	cr_assert_eq(th_broker_start(&t.broker, 0), 0);
-	t.mqtt = th_mqtt_connect(t.broker.port, "test-exec");
-	cr_assert_not_null(t.mqtt);
-	cr_assert_eq(th_mqtt_subscribe(t.mqtt, "smarthub/#"), 0);
-	char *yaml = th_strdupf("mqtt:\n  url: tcp://127.0.0.1:%d\n"
-				"log:\n  level: debug\n"
-				"devices:\n%s",
-				t.broker.port, devices);
-	cr_assert_eq(th_daemon_start(&t.daemon, yaml, NULL, NULL), 0);
-	free(yaml);
+	char *body = th_strdupf("devices:\n%s", devices);
+	th_fixture_start(body);
+	free(body);
 }
 
 static void expect_json(const char *topic, const char *subset)
 {
-	char *msg = th_mqtt_wait_json(t.mqtt, topic, subset, WAIT_MS);
-	if (!msg) {
-		char *log = th_daemon_log(&t.daemon);
-		char *last = th_mqtt_last(t.mqtt, topic);
-		cr_assert_fail("no %s on %s (last: %s); daemon log:\n%s", subset, topic,
-			       last ? last : "none", log);
-	}
-	free(msg);
+	free(th_fixture_expect_json(topic, subset));
 }
 
 static void set(const char *device, const char *payload)
 {
 	char *topic = th_strdupf("smarthub/%s/set", device);
-	cr_assert_eq(th_mqtt_publish(t.mqtt, topic, payload, strlen(payload), false), 0);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, topic, payload, strlen(payload), false), 0);
 	free(topic);
 }
 
@@ -146,8 +112,6 @@ static pid_t read_pid(const char *path)
 
 Test(exec, on_and_off_run_the_configured_commands_verbatim)
 {
-	t.dir = th_tempdir();
-	cr_assert_not_null(t.dir);
 	char *power = path_in_dir("power");
 	char *pwned = path_in_dir("pwned");
 	/* The tool writes its arguments, one per line, to $OUT. */
@@ -183,10 +147,10 @@ Test(exec, on_and_off_run_the_configured_commands_verbatim)
 	/* A payload is never more than ON or OFF to the driver: shell text
 	 * in it is refused by the daemon and reaches no command. */
 	char *payload = th_strdupf("{\"state\":\"$(touch %s)\"}", pwned);
-	th_mqtt_clear(t.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	set("amp", payload);
 	free(payload);
-	char *ev = th_mqtt_wait(t.mqtt, "smarthub/bridge/event", "amp", WAIT_MS);
+	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "amp", WAIT_MS);
 	cr_expect_not_null(ev, "the bad payload was not refused");
 	free(ev);
 	set("amp", "OFF");
@@ -196,7 +160,7 @@ Test(exec, on_and_off_run_the_configured_commands_verbatim)
 	free(args);
 	cr_expect_eq(stat(pwned, &st), -1, "a payload reached a shell");
 
-	cr_expect_eq(zombies_of(t.daemon.pid), 0);
+	cr_expect_eq(zombies_of(th_fx.daemon.pid), 0);
 	free(devices);
 	free(tool);
 	free(state);
@@ -206,8 +170,6 @@ Test(exec, on_and_off_run_the_configured_commands_verbatim)
 
 Test(exec, failing_command_is_an_error_and_leaves_the_state)
 {
-	t.dir = th_tempdir();
-	cr_assert_not_null(t.dir);
 	char *bad = script("bad-tool", "echo 'amp not responding' >&2\n"
 				       "echo 'second line' >&2\n"
 				       "exit 3\n");
@@ -224,16 +186,16 @@ Test(exec, failing_command_is_an_error_and_leaves_the_state)
 	set("amp", "OFF");
 	expect_json("smarthub/amp", "{\"state\":\"OFF\"}");
 	set("amp", "ON");
-	char *ev = th_mqtt_wait(t.mqtt, "smarthub/bridge/event",
+	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event",
 				"exit status 3: amp not responding", WAIT_MS);
-	cr_assert_not_null(ev, "no error event; log:\n%s", th_daemon_log(&t.daemon));
+	cr_assert_not_null(ev, "no error event; log:\n%s", th_daemon_log(&th_fx.daemon));
 	cr_expect_null(strstr(ev, "second line"), "only stderr's first line: %s", ev);
 	free(ev);
 	/* Still OFF, still online. */
-	char *last = th_mqtt_last(t.mqtt, "smarthub/amp");
+	char *last = th_mqtt_last(th_fx.mqtt, "smarthub/amp");
 	cr_expect(last && strstr(last, "\"OFF\""), "state changed to %s", last);
 	free(last);
-	char *avail = th_mqtt_last(t.mqtt, "smarthub/amp/availability");
+	char *avail = th_mqtt_last(th_fx.mqtt, "smarthub/amp/availability");
 	cr_expect(avail && strstr(avail, "online"), "availability %s", avail);
 	free(avail);
 	free(devices);
@@ -243,8 +205,6 @@ Test(exec, failing_command_is_an_error_and_leaves_the_state)
 
 Test(exec, command_that_overruns_its_timeout_is_killed_and_reaped)
 {
-	t.dir = th_tempdir();
-	cr_assert_not_null(t.dir);
 	char *pidfile = path_in_dir("slow.pid");
 	char *kidfile = path_in_dir("sleep.pid");
 	/* The tool starts a child of its own and hangs. */
@@ -266,8 +226,8 @@ Test(exec, command_that_overruns_its_timeout_is_killed_and_reaped)
 	expect_json("smarthub/amp/availability", "{\"state\":\"online\"}");
 
 	set("amp", "ON");
-	char *ev = th_mqtt_wait(t.mqtt, "smarthub/bridge/event", "timed out after 1s", WAIT_MS);
-	cr_assert_not_null(ev, "no timeout event; log:\n%s", th_daemon_log(&t.daemon));
+	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "timed out after 1s", WAIT_MS);
+	cr_assert_not_null(ev, "no timeout event; log:\n%s", th_daemon_log(&th_fx.daemon));
 	free(ev);
 	pid_t pid = read_pid(pidfile), kid = read_pid(kidfile);
 	cr_assert_gt(pid, 0);
@@ -288,8 +248,8 @@ Test(exec, command_that_overruns_its_timeout_is_killed_and_reaped)
 	cr_expect_eq(st, 0, "tool pid %d still in /proc (state %c)", (int)pid, st);
 	cr_expect(kst == 0 || kst == 'Z', "the tool's child %d still runs (state %c)", (int)kid,
 		  kst);
-	cr_expect_eq(zombies_of(t.daemon.pid), 0);
-	char *last = th_mqtt_last(t.mqtt, "smarthub/amp");
+	cr_expect_eq(zombies_of(th_fx.daemon.pid), 0);
+	char *last = th_mqtt_last(th_fx.mqtt, "smarthub/amp");
 	cr_expect(!last || !strstr(last, "\"ON\""), "a timed-out command set the state: %s", last);
 	free(last);
 
@@ -305,8 +265,6 @@ Test(exec, command_that_overruns_its_timeout_is_killed_and_reaped)
 
 Test(exec, read_output_number_json_and_garbage)
 {
-	t.dir = th_tempdir();
-	cr_assert_not_null(t.dir);
 	char *reading = path_in_dir("reading");
 	cr_assert_eq(th_write_file(reading, "21.5\n"), 0);
 	char *reader = script("reader", "cat \"$1\"\n");
@@ -327,20 +285,20 @@ Test(exec, read_output_number_json_and_garbage)
 	expect_json("smarthub/meter", "{\"power\":21.5,\"temperature\":20.5,\"humidity\":40}");
 
 	/* Garbage is an error, logged once, and publishes nothing. */
-	th_mqtt_clear(t.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	cr_assert_eq(th_write_file(reading, "garbage\n"), 0);
-	cr_assert(th_daemon_wait_log(&t.daemon, "read: output is not a number or a JSON object",
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "read: output is not a number or a JSON object",
 				     WAIT_MS),
-		  "log:\n%s", th_daemon_log(&t.daemon));
+		  "log:\n%s", th_daemon_log(&th_fx.daemon));
 	cr_assert_eq(th_write_file(reading, "7\n"), 0);
 	expect_json("smarthub/meter", "{\"power\":7}");
-	char *log = th_daemon_log(&t.daemon);
+	char *log = th_daemon_log(&th_fx.daemon);
 	const char *first = strstr(log, "output is not a number");
 	cr_expect(first && !strstr(first + 1, "output is not a number"),
 		  "the failure was logged more than once:\n%s", log);
 	cr_expect(strstr(log, "read works again"), "no recovery line:\n%s", log);
 	free(log);
-	cr_expect_eq(th_mqtt_count(t.mqtt, "smarthub/meter/availability"), 0,
+	cr_expect_eq(th_mqtt_count(th_fx.mqtt, "smarthub/meter/availability"), 0,
 		     "garbage output must not take the sensor offline");
 	free(devices);
 	free(reader);
@@ -349,17 +307,15 @@ Test(exec, read_output_number_json_and_garbage)
 
 Test(exec, missing_tool_fails_the_connect)
 {
-	t.dir = th_tempdir();
-	cr_assert_not_null(t.dir);
 	char *devices = th_strdupf("  ghost:\n"
 				   "    driver: exec\n"
 				   "    kind: sensor\n"
 				   "    read: [%s/no-such-tool]\n",
-				   t.dir);
+				   th_fixture_dir());
 	start(devices);
-	cr_assert(th_daemon_wait_log(&t.daemon, "cannot run", WAIT_MS), "log:\n%s",
-		  th_daemon_log(&t.daemon));
-	char *avail = th_mqtt_last(t.mqtt, "smarthub/ghost/availability");
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "cannot run", WAIT_MS), "log:\n%s",
+		  th_daemon_log(&th_fx.daemon));
+	char *avail = th_mqtt_last(th_fx.mqtt, "smarthub/ghost/availability");
 	cr_expect(!avail || strstr(avail, "offline"), "availability %s", avail);
 	free(avail);
 	free(devices);
@@ -367,8 +323,6 @@ Test(exec, missing_tool_fails_the_connect)
 
 Test(exec, disconnect_kills_a_running_command)
 {
-	t.dir = th_tempdir();
-	cr_assert_not_null(t.dir);
 	char *pidfile = path_in_dir("slow.pid");
 	char *slow = script("slow-tool", "echo $$ > \"$1\"\nexec sleep 60\n");
 	/* The daemon's command_timeout ends the command first: it reconnects
@@ -384,8 +338,8 @@ Test(exec, disconnect_kills_a_running_command)
 	start(devices);
 	expect_json("smarthub/amp/availability", "{\"state\":\"online\"}");
 	set("amp", "ON");
-	char *ev = th_mqtt_wait(t.mqtt, "smarthub/bridge/event", "timed out", WAIT_MS);
-	cr_assert_not_null(ev, "log:\n%s", th_daemon_log(&t.daemon));
+	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "timed out", WAIT_MS);
+	cr_assert_not_null(ev, "log:\n%s", th_daemon_log(&th_fx.daemon));
 	free(ev);
 	pid_t pid = read_pid(pidfile);
 	cr_assert_gt(pid, 0);
@@ -393,7 +347,7 @@ Test(exec, disconnect_kills_a_running_command)
 	for (int i = 0; i < 150 && (st = proc_state(pid)) != 0; i++)
 		usleep(100 * 1000);
 	cr_expect_eq(st, 0, "tool pid %d still in /proc (state %c)", (int)pid, st);
-	cr_expect_eq(zombies_of(t.daemon.pid), 0);
+	cr_expect_eq(zombies_of(th_fx.daemon.pid), 0);
 	free(devices);
 	free(slow);
 	free(pidfile);
@@ -401,8 +355,6 @@ Test(exec, disconnect_kills_a_running_command)
 
 Test(exec, state_is_polled_with_interval)
 {
-	t.dir = th_tempdir();
-	cr_assert_not_null(t.dir);
 	char *relay = path_in_dir("relay");
 	cr_assert_eq(th_write_file(relay, "off\n"), 0);
 	char *devices = th_strdupf("  amp:\n"
@@ -420,24 +372,22 @@ Test(exec, state_is_polled_with_interval)
 	expect_json("smarthub/amp", "{\"state\":\"ON\"}");
 	cr_assert_eq(th_write_file(relay, "{\"state\":false,\"power\":0.5}\n"), 0);
 	expect_json("smarthub/amp", "{\"state\":\"OFF\",\"power\":0.5}");
-	cr_expect_eq(zombies_of(t.daemon.pid), 0);
+	cr_expect_eq(zombies_of(th_fx.daemon.pid), 0);
 	free(devices);
 	free(relay);
 }
 
 Test(exec, output_beyond_the_bound_is_an_error)
 {
-	t.dir = th_tempdir();
-	cr_assert_not_null(t.dir);
 	/* 100 KB of output, far beyond the 64 KiB kept. */
 	start("  flood:\n"
 	      "    driver: exec\n"
 	      "    kind: sensor\n"
 	      "    read: [sh, -c, \"yes 1 | head -c 100000\"]\n");
-	cr_assert(th_daemon_wait_log(&t.daemon, "read: output longer than 64 KiB", WAIT_MS),
-		  "log:\n%s", th_daemon_log(&t.daemon));
-	char *avail = th_mqtt_last(t.mqtt, "smarthub/flood/availability");
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "read: output longer than 64 KiB", WAIT_MS),
+		  "log:\n%s", th_daemon_log(&th_fx.daemon));
+	char *avail = th_mqtt_last(th_fx.mqtt, "smarthub/flood/availability");
 	cr_expect(!avail || strstr(avail, "offline"), "availability %s", avail);
 	free(avail);
-	cr_expect_eq(th_mqtt_count(t.mqtt, "smarthub/flood"), 0);
+	cr_expect_eq(th_mqtt_count(th_fx.mqtt, "smarthub/flood"), 0);
 }

@@ -7,7 +7,7 @@
  * checked as a user sees them, over MQTT; the daemon log shows what the
  * driver decided about readings it did not publish.
  */
-#include "harness.h"
+#include "fixture.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -17,38 +17,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Generous bounds for waits; they never fail a test on a slow machine. */
-#define WAIT_MS 15000
+#define WAIT_MS TH_WAIT_MS
 
 #define W1_YES(milli)                                                                              \
 	"72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=" milli "\n"
 /* 85000 is what a DS18B20 reports after a power-on reset: never a reading. */
 #define W1_NO "50 05 4b 46 7f ff 0c 10 1c : crc=ff NO\n50 05 4b 46 7f ff 0c 10 1c t=85000\n"
 
-static struct {
-	char *dir;
-	struct th_broker broker;
-	struct th_daemon daemon;
-	struct th_mqtt *mqtt;
-} t;
-
-static void teardown(void)
-{
-	th_mqtt_close(t.mqtt);
-	th_daemon_stop(&t.daemon);
-	th_broker_stop(&t.broker);
-	if (t.dir)
-		th_rmtree(t.dir);
-	free(t.dir);
-	memset(&t, 0, sizeof(t));
-}
-
-TestSuite(sysfs, .fini = teardown);
+TestSuite(sysfs, .fini = th_fixture_teardown);
 
 /* Writes <dir>/<rel>, making its directory. Returns the full path. */
 static char *put(const char *rel, const char *text)
 {
-	char *path = th_strdupf("%s/%s", t.dir, rel);
+	char *path = th_fixture_path(rel);
 	char *slash = strrchr(path, '/');
 	*slash = '\0';
 	mkdir(path, 0755);
@@ -57,41 +38,27 @@ static char *put(const char *rel, const char *text)
 	return path;
 }
 
+/* The fixture with `devices` (YAML, already indented under `devices:`). */
 static void start(const char *devices)
 {
-	cr_assert_eq(th_broker_start(&t.broker, 0), 0);
-	t.mqtt = th_mqtt_connect(t.broker.port, "test-sysfs");
-	cr_assert_not_null(t.mqtt);
-	cr_assert_eq(th_mqtt_subscribe(t.mqtt, "smarthub/#"), 0);
-	char *yaml = th_strdupf("mqtt:\n  url: tcp://127.0.0.1:%d\n"
-				"log:\n  level: debug\n"
-				"devices:\n%s",
-				t.broker.port, devices);
-	cr_assert_eq(th_daemon_start(&t.daemon, yaml, NULL, NULL), 0);
-	free(yaml);
+	char *body = th_strdupf("devices:\n%s", devices);
+	th_fixture_start(body);
+	free(body);
 }
 
 static void expect_json(const char *topic, const char *subset)
 {
-	char *msg = th_mqtt_wait_json(t.mqtt, topic, subset, WAIT_MS);
-	if (!msg) {
-		char *last = th_mqtt_last(t.mqtt, topic);
-		cr_assert_fail("no %s on %s (last: %s); daemon log:\n%s", subset, topic,
-			       last ? last : "none", th_daemon_log(&t.daemon));
-	}
-	free(msg);
+	free(th_fixture_expect_json(topic, subset));
 }
 
 static void expect_log(const char *needle)
 {
-	cr_assert(th_daemon_wait_log(&t.daemon, needle, WAIT_MS), "no '%s' in the log:\n%s", needle,
-		  th_daemon_log(&t.daemon));
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, needle, WAIT_MS), "no '%s' in the log:\n%s", needle,
+		  th_daemon_log(&th_fx.daemon));
 }
 
 Test(sysfs, readings_of_each_sensor_type)
 {
-	t.dir = th_tempdir();
-	cr_assert_not_null(t.dir);
 	char *thermal = put("thermal_zone0/temp", "48312\n");
 	char *hwmon = put("hwmon0/temp1_input", "35000\n");
 	char *w1 = put("28-000005e2fdc3/w1_slave", W1_YES("21437"));
@@ -135,8 +102,6 @@ Test(sysfs, readings_of_each_sensor_type)
 
 Test(sysfs, crc_failure_is_logged_not_published)
 {
-	t.dir = th_tempdir();
-	cr_assert_not_null(t.dir);
 	char *w1 = put("28-000005e2fdc3/w1_slave", W1_YES("21437"));
 	char *devices = th_strdupf("  outdoor:\n    driver: sysfs\n    kind: sensor\n"
 				   "    path: %s\n    device_class: temperature\n"
@@ -154,11 +119,11 @@ Test(sysfs, crc_failure_is_logged_not_published)
 
 	/* The failed reading (t=85000) was never published, the sensor never
 	 * went offline, and the failure was logged once, not at every tick. */
-	cr_expect_null(th_mqtt_wait(t.mqtt, "smarthub/outdoor", "85", 0));
-	char *avail = th_mqtt_last(t.mqtt, "smarthub/outdoor/availability");
+	cr_expect_null(th_mqtt_wait(th_fx.mqtt, "smarthub/outdoor", "85", 0));
+	char *avail = th_mqtt_last(th_fx.mqtt, "smarthub/outdoor/availability");
 	cr_expect(avail && strstr(avail, "online"), "availability %s", avail);
 	free(avail);
-	char *log = th_daemon_log(&t.daemon);
+	char *log = th_daemon_log(&th_fx.daemon);
 	const char *first = strstr(log, "CRC check failed");
 	cr_expect(first && !strstr(first + 1, "CRC check failed"), "logged more than once:\n%s",
 		  log);
@@ -169,8 +134,6 @@ Test(sysfs, crc_failure_is_logged_not_published)
 
 Test(sysfs, vanished_file_takes_the_sensor_offline_until_it_returns)
 {
-	t.dir = th_tempdir();
-	cr_assert_not_null(t.dir);
 	char *hwmon = put("hwmon0/temp1_input", "35000\n");
 	char *devices = th_strdupf("  board:\n    driver: sysfs\n    kind: sensor\n"
 				   "    path: %s\n    device_class: temperature\n"
@@ -180,12 +143,12 @@ Test(sysfs, vanished_file_takes_the_sensor_offline_until_it_returns)
 	expect_json("smarthub/board/availability", "{\"state\":\"online\"}");
 	expect_json("smarthub/board", "{\"temperature\":35}");
 
-	th_mqtt_clear(t.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	cr_assert_eq(unlink(hwmon), 0);
 	expect_json("smarthub/board/availability", "{\"state\":\"offline\"}");
 
 	/* Back with a new value: the daemon's retry finds it. */
-	th_mqtt_clear(t.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	cr_assert_eq(th_write_file(hwmon, "36500\n"), 0);
 	expect_json("smarthub/board/availability", "{\"state\":\"online\"}");
 	expect_json("smarthub/board", "{\"temperature\":36.5}");
@@ -195,8 +158,6 @@ Test(sysfs, vanished_file_takes_the_sensor_offline_until_it_returns)
 
 Test(sysfs, change_threshold_suppresses_small_changes)
 {
-	t.dir = th_tempdir();
-	cr_assert_not_null(t.dir);
 	char *zone = put("thermal_zone1/temp", "20000\n");
 	char *devices = th_strdupf("  room:\n    driver: sysfs\n    kind: sensor\n"
 				   "    path: %s\n    device_class: temperature\n"
@@ -211,7 +172,7 @@ Test(sysfs, change_threshold_suppresses_small_changes)
 	/* ...while 21.5 is. */
 	cr_assert_eq(th_write_file(zone, "21500\n"), 0);
 	expect_json("smarthub/room", "{\"temperature\":21.5}");
-	cr_expect_null(th_mqtt_wait(t.mqtt, "smarthub/room", "20.4", 0),
+	cr_expect_null(th_mqtt_wait(th_fx.mqtt, "smarthub/room", "20.4", 0),
 		       "a change below the threshold was published");
 	free(devices);
 	free(zone);
@@ -219,13 +180,11 @@ Test(sysfs, change_threshold_suppresses_small_changes)
 
 Test(sysfs, configuration_errors_name_the_line)
 {
-	t.dir = th_tempdir();
-	cr_assert_not_null(t.dir);
 	start("  bad:\n    driver: sysfs\n    kind: sensor\n    type: ds18b20\n");
 	int status = 0;
-	cr_assert_eq(th_daemon_wait(&t.daemon, WAIT_MS, &status), 0);
+	cr_assert_eq(th_daemon_wait(&th_fx.daemon, WAIT_MS, &status), 0);
 	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 78, "status %d", status);
-	char *log = th_daemon_log(&t.daemon);
+	char *log = th_daemon_log(&th_fx.daemon);
 	cr_expect(strstr(log, "needs a path"), "log:\n%s", log);
 	cr_expect(strstr(log, "type must be auto, raw, thermal, hwmon, w1 or iio, not 'ds18b20'"),
 		  "log:\n%s", log);

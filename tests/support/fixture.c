@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The shared integration fixture (fixture.h): what every integration test
+ * used to set up and tear down by hand.
+ */
+#include "fixture.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct th_fixture th_fx;
+
+void th_fixture_teardown(void)
+{
+	th_mqtt_close(th_fx.mqtt);
+	/* th_daemon_stop removes the daemon's directory; when it is the
+	 * test's own, that is the one removed below. */
+	if (th_fx.daemon.dir == th_fx.dir)
+		th_fx.daemon.dir = NULL;
+	th_daemon_stop(&th_fx.daemon);
+	th_broker_stop(&th_fx.broker);
+	if (th_fx.dir)
+		th_rmtree(th_fx.dir);
+	free(th_fx.dir);
+	memset(&th_fx, 0, sizeof(th_fx));
+}
+
+const char *th_fixture_dir(void)
+{
+	if (!th_fx.dir) {
+		th_fx.dir = th_tempdir();
+		cr_assert_not_null(th_fx.dir, "cannot make a temporary directory");
+	}
+	return th_fx.dir;
+}
+
+char *th_fixture_path(const char *name)
+{
+	return th_strdupf("%s/%s", th_fixture_dir(), name);
+}
+
+void th_fixture_start_broker(const char *extra_conf)
+{
+	int r = extra_conf ? th_broker_start_conf(&th_fx.broker, 0, extra_conf)
+			   : th_broker_start(&th_fx.broker, 0);
+	cr_assert_eq(r, 0, "mosquitto did not start: %s", strerror(-r));
+	th_fx.mqtt = th_mqtt_connect(th_fx.broker.port, "test-fixture");
+	cr_assert_not_null(th_fx.mqtt, "cannot connect to the test broker");
+	cr_assert_eq(th_mqtt_subscribe(th_fx.mqtt, "smarthub/#"), 0);
+	cr_assert_eq(th_mqtt_subscribe(th_fx.mqtt, "homeassistant/#"), 0);
+}
+
+/* Indents every line of `text` by two spaces (for lines under mqtt:). */
+static char *indented(const char *text)
+{
+	size_t n = strlen(text), lines = 1;
+	for (size_t i = 0; i < n; i++)
+		lines += text[i] == '\n';
+	char *out = malloc(n + 2 * lines + 2);
+	cr_assert_not_null(out);
+	char *o = out;
+	bool line_start = true;
+	for (const char *p = text; *p; p++) {
+		if (line_start && *p != '\n') {
+			*o++ = ' ';
+			*o++ = ' ';
+		}
+		*o++ = *p;
+		line_start = *p == '\n';
+	}
+	if (o > out && o[-1] != '\n')
+		*o++ = '\n';
+	*o = '\0';
+	return out;
+}
+
+void th_fixture_start_daemon(const char *mqtt_extra, const char *body,
+			     const char *const *extra_args, const char *const *extra_env)
+{
+	cr_assert(th_fx.broker.pid > 0, "start the broker first");
+	char *extra = indented(mqtt_extra ? mqtt_extra : "");
+	char *yaml = th_strdupf("mqtt:\n  url: tcp://127.0.0.1:%d\n%slog:\n  level: debug\n%s",
+				th_fx.broker.port, extra, body ? body : "");
+	if (!th_fx.daemon.dir)
+		th_fx.daemon.dir = (char *)th_fixture_dir();
+	int r = th_daemon_start(&th_fx.daemon, yaml, extra_args, extra_env);
+	cr_assert_eq(r, 0, "smarthubd did not start: %s", strerror(-r));
+	free(yaml);
+	free(extra);
+}
+
+void th_fixture_start(const char *body)
+{
+	th_fixture_start_broker(NULL);
+	th_fixture_start_daemon(NULL, body, NULL, NULL);
+}
+
+char *th_fixture_expect_json(const char *topic, const char *subset)
+{
+	char *msg = th_mqtt_wait_json(th_fx.mqtt, topic, subset, TH_WAIT_MS);
+	if (!msg) {
+		char *log = th_daemon_log(&th_fx.daemon);
+		char *last = th_mqtt_last(th_fx.mqtt, topic);
+		cr_assert_fail("no %s on %s (last: %s); daemon log:\n%s", subset, topic,
+			       last ? last : "none", log ? log : "");
+	}
+	return msg;
+}
+
+void th_fixture_expect_online(const char *device)
+{
+	char *topic = th_strdupf("smarthub/%s/availability", device);
+	free(th_fixture_expect_json(topic, "{\"state\":\"online\"}"));
+	free(topic);
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one integration fixture: a private mosquitto, the real smarthubd, a
+ * client that records everything the hub publishes, a temporary directory,
+ * and a single teardown for all of them. Built on harness.h.
+ *
+ * Criterion runs each test in its own process, so the fixture is one
+ * global, `th_fx`; a suite declares
+ *     TestSuite(name, .fini = th_fixture_teardown);
+ * and a test starts what it needs. Every th_fixture_* function asserts
+ * (cr_assert) instead of returning an error: a fixture that cannot start is
+ * a failed test, with the daemon's log in the message where it helps.
+ */
+#ifndef SMARTHUB_TEST_FIXTURE_H
+#define SMARTHUB_TEST_FIXTURE_H
+
+#include "harness.h"
+
+/* Generous bound for anything to happen: a guard, not a timing check. */
+#define TH_WAIT_MS 15000
+
+struct th_fixture {
+	char *dir; /* the test's own files; the daemon's too unless it has one */
+	struct th_broker broker;
+	struct th_daemon daemon;
+	struct th_mqtt *mqtt; /* subscribed to smarthub/# and homeassistant/# */
+};
+
+extern struct th_fixture th_fx;
+
+/* Stops the client, the daemon and the broker, removes the directory and
+ * zeroes th_fx. Safe on a fixture that started nothing. */
+void th_fixture_teardown(void);
+/* The test's temporary directory, made on first use (owned by th_fx). */
+const char *th_fixture_dir(void);
+/* <dir>/<name>, malloc'd. */
+char *th_fixture_path(const char *name);
+/* Starts the broker with extra mosquitto.conf lines (NULL: none) and the
+ * recording client. */
+void th_fixture_start_broker(const char *extra_conf);
+/*
+ * Starts the daemon in th_fixture_dir() with this configuration:
+ *   mqtt:
+ *     url: tcp://127.0.0.1:<broker port>
+ *     <mqtt_extra: lines indented by two spaces, or NULL>
+ *   log:
+ *     level: debug
+ *   <body: devices, scenes, ... or NULL>
+ * extra_args and extra_env as for th_daemon_start (may be NULL).
+ */
+void th_fixture_start_daemon(const char *mqtt_extra, const char *body,
+			     const char *const *extra_args, const char *const *extra_env);
+/* The broker, then the daemon with `body` and nothing else. */
+void th_fixture_start(const char *body);
+/* Waits for a message on `topic` holding the JSON members of `subset`;
+ * fails the test with the daemon's log if none comes. Caller frees. */
+char *th_fixture_expect_json(const char *topic, const char *subset);
+/* The same for a device's availability turning online. */
+void th_fixture_expect_online(const char *device);
+
+#endif
