@@ -113,7 +113,8 @@ enum sh_step_type {
  * state; the pseudo-field "availability" compares with "online"/"offline". */
 struct sh_wait_condition {
 	char *device;
-	cJSON *state; /* object */
+	cJSON *state; /* object; NULL for an event condition */
+	char *event;  /* met by the device's next event of this name ({"event":...}) */
 	const struct sh_node *node;
 };
 

@@ -114,10 +114,31 @@ static void parse_device_step(struct scene_ctx *sc, struct sh_step *step,
 				*reason ? reason : "not a valid command");
 }
 
+/* `wait: {device: remote, event: single}`: met by the device's next event
+ * of that name (a button press), never by a state. */
+static bool parse_event_condition(struct scene_ctx *sc, struct sh_wait_condition *cond,
+				  const struct sh_node *dev, const struct sh_node *event,
+				  const char *where)
+{
+	const struct sh_device_config *d = step_device(sc, dev, where);
+	if (d)
+		cond->device = d->id;
+	if (event->type != SH_NODE_SCALAR || !event->value[0]) {
+		sh_loader_error(sc->ld, event, "%s.event must be an event name (single, double...)",
+				where);
+		return false;
+	}
+	cond->event = (char *)event->value;
+	if (d && d->kind && !sh_kind_event_declared(&d->spec, cond->event))
+		sh_loader_error(sc->ld, event, "%s.event: '%s' is not among %s's event_types",
+				where, cond->event, d->id);
+	return true;
+}
+
 static bool parse_condition(struct scene_ctx *sc, struct sh_wait_condition *cond,
 			    const struct sh_node *node, const char *where)
 {
-	static const char *const keys[] = {"device", "state", NULL};
+	static const char *const keys[] = {"device", "state", "event", NULL};
 	struct sh_loader *ld = sc->ld;
 	char name[SH_CONFIG_NAME_MAX];
 
@@ -129,6 +150,13 @@ static bool parse_condition(struct scene_ctx *sc, struct sh_wait_condition *cond
 	sh_loader_check_keys(ld, node, where, keys);
 	const struct sh_node *dev = sh_node_get(node, "device");
 	const struct sh_node *state = sh_node_get(node, "state");
+	const struct sh_node *event = sh_node_get(node, "event");
+	if (dev && event && !state)
+		return parse_event_condition(sc, cond, dev, event, where);
+	if (event) {
+		sh_loader_key_error(ld, event, "%s takes either state or event, not both", where);
+		return false;
+	}
 	if (!dev || !state) {
 		sh_loader_error(ld, node, "missing key '%s' in %s", dev ? "state" : "device",
 				where);
@@ -157,7 +185,7 @@ static bool parse_condition(struct scene_ctx *sc, struct sh_wait_condition *cond
 static void parse_wait_step(struct scene_ctx *sc, struct sh_step *step, const struct sh_node *w,
 			    const char *where)
 {
-	static const char *const keys[] = {"device", "state", "any", NULL};
+	static const char *const keys[] = {"device", "state", "event", "any", NULL};
 	struct sh_loader *ld = sc->ld;
 	char name[SH_CONFIG_NAME_MAX];
 

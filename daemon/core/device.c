@@ -307,6 +307,15 @@ void sh_device_on_command_done(struct sh_device *dev, uint64_t id, int err, cons
 
 void sh_device_on_event(struct sh_device *dev, const cJSON *event)
 {
+	/* A button's events must be among its event_types: Home Assistant's
+	 * event entity ignores any other, and automations name them. */
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(event, "event");
+	const char *name = cJSON_IsString(type) ? type->valuestring : "";
+	if (!sh_kind_event_declared(&dev->cfg->spec, name)) {
+		sh_log_warning("device %s: event '%.60s' dropped: not among its event_types",
+			       sh_device_id(dev), name);
+		return;
+	}
 	struct sh_event ev = {.type = SH_EV_DEVICE_EVENT, .device = dev, .data = event};
 	sh_hub_emit(dev->hub, &ev);
 }

@@ -87,6 +87,9 @@ struct sh_kind_spec {
 
 /* The defaults of `kind` (borrowed; may be unknown or NULL). */
 void sh_kind_spec_init(struct sh_kind_spec *spec, const char *kind);
+/* True when a device of `spec` may report event `type`: a button only
+ * its event_types, other kinds anything. */
+bool sh_kind_event_declared(const struct sh_kind_spec *spec, const char *type);
 /* The climate modes, fan presets... a kind knows at all: "off", "heat",
  * "cool", "auto", "fan_only", NULL-terminated. */
 extern const char *const sh_kind_climate_modes[];

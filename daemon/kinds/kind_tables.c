@@ -129,6 +129,16 @@ void sh_kind_spec_init(struct sh_kind_spec *spec, const char *kind)
 	};
 }
 
+bool sh_kind_event_declared(const struct sh_kind_spec *spec, const char *type)
+{
+	if (!spec->kind || strcmp(spec->kind, "button") != 0)
+		return true;
+	for (size_t i = 0; spec->event_types && spec->event_types[i]; i++)
+		if (strcmp(spec->event_types[i], type) == 0)
+			return true;
+	return false;
+}
+
 size_t sh_kind_props(const struct sh_kind_spec *spec, struct sh_kind_prop *out, size_t max)
 {
 	const struct kind_table *t = table_of(spec->kind);

@@ -392,7 +392,7 @@ static bool condition_met(struct sh_scene_engine *engine, const struct sh_wait_c
 	struct sh_device *dev = sh_hub_find_device(engine->hub, c->device);
 	const cJSON *want;
 
-	if (!dev)
+	if (!dev || c->event)
 		return false;
 	cJSON_ArrayForEach(want, c->state)
 	{
@@ -437,6 +437,33 @@ static void wake_waiters(struct sh_scene_engine *engine, struct sh_device *dev)
 again:
 	for (struct exec *e = engine->waiters; e; e = e->wait_next) {
 		if (!wait_names(e->step, id) || !wait_met(engine, e->step))
+			continue;
+		struct run *run = e->run;
+		run_ref(run);
+		exec_complete(e, NULL, NULL);
+		run_unref(run);
+		goto again;
+	}
+}
+
+/* Completes every wait for event `name` of `dev` (a button press): an
+ * event is a moment, so only the waits already running see it. */
+static void wake_event_waiters(struct sh_scene_engine *engine, struct sh_device *dev,
+			       const cJSON *payload)
+{
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(payload, "event");
+	const char *id = sh_device_id(dev);
+	if (!cJSON_IsString(name))
+		return;
+again:
+	for (struct exec *e = engine->waiters; e; e = e->wait_next) {
+		bool met = false;
+		for (size_t i = 0; i < e->step->n_conditions && !met; i++) {
+			const struct sh_wait_condition *c = &e->step->conditions[i];
+			met = c->event && !strcmp(c->device, id) &&
+			      !strcmp(c->event, name->valuestring);
+		}
+		if (!met)
 			continue;
 		struct run *run = e->run;
 		run_ref(run);
@@ -506,6 +533,10 @@ static void on_hub_event(void *ctx, const struct sh_event *ev)
 	case SH_EV_DEVICE_REMOVED:
 		if (ev->device)
 			device_removed(engine, ev->device);
+		break;
+	case SH_EV_DEVICE_EVENT:
+		if (ev->device)
+			wake_event_waiters(engine, ev->device, ev->data);
 		break;
 	default:
 		break;

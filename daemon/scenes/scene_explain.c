@@ -40,7 +40,10 @@ static void conditions_text(const struct sh_step *step, char *buf, size_t len)
 	buf[0] = '\0';
 	for (size_t i = 0; i < step->n_conditions && used < len; i++) {
 		char state[SH_EXPLAIN_TEXT_MAX + 1];
-		json_text(step->conditions[i].state, state, sizeof(state));
+		if (step->conditions[i].event)
+			snprintf(state, sizeof(state), "event %s", step->conditions[i].event);
+		else
+			json_text(step->conditions[i].state, state, sizeof(state));
 		int n = snprintf(buf + used, len - used, "%s%s %s", i ? " or " : "",
 				 step->conditions[i].device, state);
 		if (n < 0)
