@@ -11,6 +11,7 @@
  */
 #include <smarthub/plugin.h>
 #include "util/hash.h"
+#include "virtual_kinds.h"
 
 #include <errno.h>
 #include <math.h>
@@ -54,6 +55,7 @@ struct virtual_device {
 	struct sh_timer *connect_timer, *command_timer, *sample_timer, *power_timer;
 	uint64_t command_id;
 	cJSON *command;
+	struct vk *kinds; /* cover, lock, climate, fan, button, custom; a light's colour mode */
 };
 
 static double random_unit(struct virtual_device *v)
@@ -140,13 +142,19 @@ static int virtual_create(struct sh_device *dev, const struct sh_host *host, voi
 		host->config_error(dev, host->opt_node(dev, "interval"), "interval must be > 0");
 		r = -EINVAL;
 	}
+	if (!r)
+		r = vk_create(dev, host, v->interval_ms, host->opt_node(dev, "interval") != NULL,
+			      &v->kinds);
 	if (r) {
 		free(v);
 		return -EINVAL;
 	}
 	v->seed = seed ? (unsigned)seed : (unsigned)sh_hash_str(host->device_id(dev));
 	initial_state(v);
+	if (v->state && v->kinds)
+		vk_initial_state(v->kinds, v->state);
 	if (!v->state) {
+		vk_destroy(v->kinds);
 		free(v);
 		return -ENOMEM;
 	}
@@ -228,6 +236,7 @@ static void connect_finished(struct sh_device *dev, void *data)
 	} else {
 		v->host->state_update(dev, v->state);
 	}
+	vk_connected(v->kinds);
 	if (v->needs_power)
 		v->power_timer =
 			v->host->timer_start(dev, POWER_CHECK_MS, POWER_CHECK_MS, power_check, v);
@@ -253,6 +262,7 @@ static void virtual_disconnect(void *priv)
 	v->host->timer_stop(v->sample_timer);
 	v->host->timer_stop(v->power_timer);
 	v->connect_timer = v->command_timer = v->sample_timer = v->power_timer = NULL;
+	vk_disconnect(v->kinds);
 	cJSON_Delete(v->command);
 	v->command = NULL;
 }
@@ -318,9 +328,9 @@ static void command_finished(struct sh_device *dev, void *data)
 		return;
 	}
 	const cJSON *item;
-	cJSON_ArrayForEach(item, cmd)
-	{
-		if (strcmp(item->string, "transition") == 0)
+	bool handled = vk_command(v->kinds, cmd);
+	for (item = handled ? NULL : cmd->child; item; item = item->next) {
+		if (strcmp(item->string, "transition") == 0 || strcmp(item->string, "flash") == 0)
 			continue;
 		if (v->is_speaker)
 			apply_speaker_action(v, item);
@@ -368,10 +378,12 @@ static void virtual_destroy(void *priv)
 		return;
 	virtual_disconnect(v);
 	cJSON_Delete(v->state);
+	vk_destroy(v->kinds);
 	free(v);
 }
 
-static const char *const virtual_kinds[] = {"light", "switch", "speaker", "sensor", NULL};
+static const char *const virtual_kinds[] = {"light", "switch", "speaker", "sensor", "cover",
+					    "lock",  "climate", "fan",    "button", "custom", NULL};
 
 SH_DRIVER_EXPORT const struct sh_driver sh_driver_descriptor = {
 	.abi_version = SH_PLUGIN_ABI_VERSION,
