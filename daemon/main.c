@@ -111,10 +111,12 @@ static int reload(struct daemon *d, char *reason, size_t reason_len)
 		r = sh_hub_apply(d->hub, config, false, &diag);
 	if (r < 0) {
 		sh_diag_log(&diag);
-		snprintf(reason, reason_len,
-			 "%s: %zu error(s)%s%s; the running configuration stays", d->config_path,
-			 sh_diag_errors(&diag), diag.count ? ", first: " : "",
-			 diag.count ? diag.messages[0] : "");
+		/* The reason goes out on bridge/response/reload too: a position and
+		 * a class, never the file's text (which may hold a value from the
+		 * environment); the messages themselves are in the log above. */
+		char summary[768];
+		snprintf(reason, reason_len, "%s; the running configuration stays",
+			 sh_diag_summary(&diag, r, summary, sizeof(summary)));
 		sh_log_error("reload: %s", reason);
 		sh_config_free(config);
 	} else {

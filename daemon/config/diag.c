@@ -14,6 +14,8 @@
 #include "config/diag.h"
 #include "util/log.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,4 +135,34 @@ void sh_diag_clear(struct sh_diag *diag)
 	diag->messages = NULL;
 	diag->count = 0;
 	diag->dropped = 0;
+}
+
+/* The "file:line:column" a message starts with, or "" (a message without a
+ * position, such as "cannot read ..."). */
+static void message_position(const char *msg, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	for (const char *c = strchr(msg, ':'); c; c = strchr(c + 1, ':')) {
+		unsigned line, column;
+		int end = 0;
+		if (sscanf(c, ":%u:%u: %n", &line, &column, &end) == 2 && end > 0) {
+			snprintf(buf, size, "%.*s:%u:%u", (int)(c - msg), msg, line, column);
+			return;
+		}
+	}
+}
+
+const char *sh_diag_summary(const struct sh_diag *diag, int err, char *buf, size_t size)
+{
+	char pos[512] = "";
+	size_t errors = sh_diag_errors(diag);
+	const char *class = err == -EINVAL   ? "invalid configuration"
+			    : err == -EFBIG  ? "file too large"
+			    : err == -ENOMEM ? "out of memory"
+					     : strerror(-err);
+	if (diag && diag->count)
+		message_position(diag->messages[0], pos, sizeof(pos));
+	snprintf(buf, size, "%s%s%s (%zu error%s; details in the log)", pos, pos[0] ? ": " : "",
+		 class, errors, errors == 1 ? "" : "s");
+	return buf;
 }

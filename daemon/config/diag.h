@@ -37,5 +37,13 @@ void sh_diag_print(const struct sh_diag *diag, FILE *out);
 /* Logs every message at error level. */
 void sh_diag_log(const struct sh_diag *diag);
 void sh_diag_clear(struct sh_diag *diag);
+/*
+ * One line for whoever asked for a load that failed with `err` (a reload
+ * request over MQTT): the position of the first error, its class (from
+ * err) and the count, e.g. "/etc/smarthub/smarthub.yaml:12:5: invalid
+ * configuration (3 errors)". Never the messages themselves: they quote the
+ * file, and a response goes to every reader of the topic. Returns buf.
+ */
+const char *sh_diag_summary(const struct sh_diag *diag, int err, char *buf, size_t size);
 
 #endif
