@@ -5,6 +5,7 @@
  * bridge (MQTT); this file wires them to one libev loop and to systemd.
  */
 #include "mqtt/bridge.h"
+#include "automations/automation_hub.h"
 #include "config/config.h"
 #include "core/hub.h"
 #include "util/log.h"
@@ -25,6 +26,7 @@ struct daemon {
 	struct ev_loop *loop;
 	struct sh_hub *hub;
 	struct sh_bridge *bridge;
+	struct sh_automation_host *automations;
 	const char *config_path;
 	ev_signal sigterm, sigint, sighup;
 	ev_timer watchdog;
@@ -46,6 +48,7 @@ static void usage(FILE *out)
 		"      --plugin-dir DIR   load driver plugins from DIR (overrides plugins.dir)\n"
 		"      --hue-pair HOST    pair with a Hue bridge (press its button), print the key;\n"
 		"                         with --hue-ca FILE (its CA) and --hue-bridge-id ID\n"
+		"      --state-dir DIR    keep automation state there (default $STATE_DIRECTORY)\n"
 		"      --log-level LEVEL  error, warning, notice, info or debug\n"
 		"  -v, --verbose          same as --log-level debug\n"
 		"      --version          print the version and exit\n"
@@ -164,6 +167,7 @@ enum {
 	OPT_HUE_PAIR,
 	OPT_HUE_CA,
 	OPT_HUE_BRIDGE_ID,
+	OPT_STATE_DIR,
 };
 
 struct options {
@@ -172,6 +176,7 @@ struct options {
 	const char *explain;
 	const char *graph;
 	const char *hue_pair, *hue_ca, *hue_bridge_id;
+	const char *state_dir;
 	bool check_only;
 	bool level_given;
 	enum sh_log_level level;
@@ -186,6 +191,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"explain", required_argument, NULL, OPT_EXPLAIN},
 		{"graph", required_argument, NULL, OPT_GRAPH},
 		{"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
+		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, OPT_VERSION},
@@ -221,6 +227,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_HUE_BRIDGE_ID:
 			o->hue_bridge_id = optarg;
+			break;
+		case OPT_STATE_DIR:
+			o->state_dir = optarg;
 			break;
 		case OPT_LOG_LEVEL:
 			if (sh_log_level_parse(optarg, &o->level) < 0) {
@@ -323,6 +332,82 @@ static void start_watchers(struct daemon *d)
 	}
 }
 
+/* --- automations and the bridge ---------------------------------------------------- */
+
+/* --state-dir, else systemd's StateDirectory= ($STATE_DIRECTORY, the first
+ * of a colon-separated list), else none. */
+static const char *state_dir(const struct options *o)
+{
+	static char dir[4096];
+	const char *env = getenv("STATE_DIRECTORY");
+
+	if (o->state_dir)
+		return o->state_dir;
+	if (!env || !*env)
+		return NULL;
+	snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(env, ":"), env);
+	return dir;
+}
+
+static size_t autos_count(void *ctx)
+{
+	return sh_automations_count(sh_automation_host_engine(ctx));
+}
+
+static const char *autos_name(void *ctx, size_t i)
+{
+	return sh_automations_name(sh_automation_host_engine(ctx), i);
+}
+
+static cJSON *autos_status(void *ctx, const char *name)
+{
+	return sh_automations_status(sh_automation_host_engine(ctx), name);
+}
+
+static cJSON *autos_trace(void *ctx, const char *name)
+{
+	return sh_automations_trace(sh_automation_host_engine(ctx), name);
+}
+
+static const char *const *autos_filters(void *ctx)
+{
+	return sh_automations_mqtt_filters(sh_automation_host_engine(ctx));
+}
+
+static int autos_command(void *ctx, const char *name, const char *payload, size_t len,
+			 char *reason, size_t reason_len)
+{
+	return sh_automation_host_command(ctx, name, payload, len, reason, reason_len);
+}
+
+static void autos_message(void *ctx, const char *topic, const char *payload, size_t len)
+{
+	sh_automation_host_mqtt(ctx, topic, payload, len);
+}
+
+static void autos_changed(void *ctx, const char *name)
+{
+	struct daemon *d = ctx;
+	if (d->bridge)
+		sh_bridge_automation_changed(d->bridge, name);
+}
+
+static void connect_automations(struct daemon *d)
+{
+	struct sh_bridge_automation_ops ops = {
+		.ctx = d->automations,
+		.count = autos_count,
+		.name = autos_name,
+		.status = autos_status,
+		.trace = autos_trace,
+		.command = autos_command,
+		.filters = autos_filters,
+		.message = autos_message,
+	};
+	sh_bridge_set_automations(d->bridge, &ops);
+	sh_automation_host_set_observer(d->automations, autos_changed, d);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {.config_path = SMARTHUB_DEFAULT_CONFIG, .level = SH_LOG_INFO};
@@ -361,11 +446,19 @@ int main(int argc, char **argv)
 		return status;
 	}
 
+	/* Before the first apply, so it sees every device's first report. */
+	if (sh_automation_host_new(d.hub, state_dir(&o), &d.automations) < 0) {
+		sh_log_error("automations: out of memory");
+		sh_config_free(config);
+		sh_hub_free(d.hub);
+		return EXIT_FAILURE;
+	}
 	struct sh_diag diag = {0};
 	if (sh_hub_apply(d.hub, config, false, &diag) < 0) {
 		sh_diag_log(&diag);
 		sh_diag_clear(&diag);
 		sh_config_free(config);
+		sh_automation_host_free(d.automations);
 		sh_hub_free(d.hub);
 		return SH_EX_CONFIG;
 	}
@@ -374,10 +467,12 @@ int main(int argc, char **argv)
 	int r = sh_bridge_new(d.hub, &d.bridge);
 	if (r < 0) {
 		sh_log_error("mqtt: %s", strerror(-r));
+		sh_automation_host_free(d.automations);
 		sh_hub_free(d.hub);
 		return SH_EX_CONFIG;
 	}
 	sh_bridge_set_reload_handler(d.bridge, reload_request, &d);
+	connect_automations(&d);
 	sh_bridge_start(d.bridge);
 	start_watchers(&d);
 
@@ -392,7 +487,9 @@ int main(int argc, char **argv)
 	 * disconnected, then everything is freed. */
 	sh_bridge_stop(d.bridge, 1500);
 	sh_hub_stop(d.hub);
+	sh_automation_host_set_observer(d.automations, NULL, NULL);
 	sh_bridge_free(d.bridge);
+	sh_automation_host_free(d.automations);
 	sh_hub_free(d.hub);
 	ev_loop_destroy(d.loop);
 	sh_log_notice("stopped");

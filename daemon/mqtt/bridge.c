@@ -275,6 +275,7 @@ void sh_bridge_subscribe(struct sh_bridge *b)
 	rc = b->paho.subscribe_many(b->client, n, list, qos, &opts);
 	if (rc != MQTTASYNC_SUCCESS)
 		sh_log_error("mqtt: subscribe: %s", b->paho.strerror(rc));
+	sh_bridge_autos_subscribe(b);
 }
 
 static void connected(struct sh_bridge *b)
@@ -350,7 +351,10 @@ static void handle(struct sh_bridge *b, struct sh_inbox_item *item)
 {
 	switch (item->type) {
 	case SH_INBOX_MESSAGE:
-		if (b->conn == SH_BRIDGE_CONNECTED && !sh_mqtt_drivers_route(b->drivers, item))
+		if (b->conn != SH_BRIDGE_CONNECTED)
+			break;
+		sh_bridge_autos_feed(b, item);
+		if (!sh_mqtt_drivers_route(b->drivers, item) && !sh_bridge_autos_message(b, item))
 			sh_bridge_api_message(b, item);
 		break;
 	case SH_INBOX_CONNECTED:
@@ -673,6 +677,7 @@ void sh_bridge_free(struct sh_bridge *b)
 		b->paho.destroy(&b->client);
 	sh_paho_close(&b->paho);
 	sh_bridge_api_free(b);
+	sh_bridge_autos_free(b);
 	sh_retained_free(&b->retained);
 	sh_inbox_free(b->inbox);
 	free(b->url);

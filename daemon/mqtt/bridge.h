@@ -13,6 +13,7 @@
 #ifndef SMARTHUB_BRIDGE_H
 #define SMARTHUB_BRIDGE_H
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -33,5 +34,29 @@ bool sh_bridge_connected(const struct sh_bridge *bridge);
  * `timeout_ms` for the broker. */
 void sh_bridge_stop(struct sh_bridge *bridge, unsigned timeout_ms);
 void sh_bridge_free(struct sh_bridge *bridge);
+
+/*
+ * Automations (bridge_automations.c), through functions main hands over,
+ * since mqtt and automations do not know each other: status and trace are
+ * the caller's JSON; `command` takes smarthub/automation/<name>/set and
+ * returns 0 or a negative errno with a reason; `filters` are the mqtt
+ * triggers' (NULL-terminated, borrowed until the next change); `message`
+ * gets every message matching them outside the hub's command topics.
+ */
+struct sh_bridge_automation_ops {
+	void *ctx;
+	size_t (*count)(void *ctx);
+	const char *(*name)(void *ctx, size_t index);
+	cJSON *(*status)(void *ctx, const char *name);
+	cJSON *(*trace)(void *ctx, const char *name);
+	int (*command)(void *ctx, const char *name, const char *payload, size_t len, char *reason,
+		       size_t reason_len);
+	const char *const *(*filters)(void *ctx);
+	void (*message)(void *ctx, const char *topic, const char *payload, size_t len);
+};
+/* `ops` is copied. */
+void sh_bridge_set_automations(struct sh_bridge *bridge, const struct sh_bridge_automation_ops *ops);
+/* An automation's status changed, or (name NULL) the set of automations. */
+void sh_bridge_automation_changed(struct sh_bridge *bridge, const char *name);
 
 #endif

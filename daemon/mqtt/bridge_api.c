@@ -301,6 +301,7 @@ static void publish_everything(struct sh_bridge *b, bool force)
 	for (size_t i = 0; config && i < config->n_scenes; i++)
 		publish_scene(b, config->scenes[i].name, force);
 	discovery_all(b, force);
+	sh_bridge_autos_publish(b, force);
 	sh_retained_end(b);
 }
 

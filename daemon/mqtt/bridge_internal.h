@@ -60,6 +60,13 @@ struct sh_retained {
 
 struct sh_pending_run;
 
+/* bridge_automations.c's state. */
+struct sh_bridge_autos {
+	struct sh_bridge_automation_ops ops; /* count NULL: none */
+	char **filters;                      /* subscribed for mqtt triggers */
+	size_t n_filters;
+};
+
 struct sh_bridge {
 	struct sh_hub *hub;
 	struct ev_loop *loop;
@@ -109,6 +116,7 @@ struct sh_bridge {
 	struct sh_retained retained;
 	struct sh_pending_run *runs;
 	size_t n_runs;
+	struct sh_bridge_autos autos;
 	struct sh_mqtt_drivers *drivers; /* the drivers' MQTT (driver_mqtt.c) */
 };
 
@@ -173,5 +181,18 @@ void sh_bridge_api_error(struct sh_bridge *b, struct sh_device *dev, const char 
 			 const char *message);
 /* Detaches pending scene/run requests from the bridge before it is freed. */
 void sh_bridge_api_free(struct sh_bridge *b);
+
+/* --- bridge_automations.c ---------------------------------------------------- */
+
+/* Every automation's retained status (and discovery), in a sync. */
+void sh_bridge_autos_publish(struct sh_bridge *b, bool force);
+/* Subscribes automation/+/set and the triggers' filters (on connect). */
+void sh_bridge_autos_subscribe(struct sh_bridge *b);
+/* Hands a message to the mqtt triggers (unless a command topic). */
+void sh_bridge_autos_feed(struct sh_bridge *b, const struct sh_inbox_item *item);
+/* automation/<name>/set and bridge/request/automation/trace: true when
+ * the message was one of them. */
+bool sh_bridge_autos_message(struct sh_bridge *b, const struct sh_inbox_item *item);
+void sh_bridge_autos_free(struct sh_bridge *b);
 
 #endif

@@ -120,6 +120,9 @@ struct scene {
 	long long duration_ms; /* -1 until a run finished */
 	char *failed_step;
 	char *error;
+	/* A runner (sh_scene_runner_new): not listed, emits no events. */
+	bool hidden;
+	struct scene *runner_prev, *runner_next;
 };
 
 struct sh_scene_engine {
@@ -129,6 +132,7 @@ struct sh_scene_engine {
 	struct scene **scenes;
 	size_t n_scenes;
 	struct exec *waiters; /* wait steps whose conditions are not met */
+	struct scene *runners; /* list of hidden scenes (automations' steps) */
 };
 
 static void exec_begin(struct exec *e);
@@ -191,6 +195,8 @@ static struct scene *find_scene(const struct sh_scene_engine *engine, const char
 
 static void emit_state(struct sh_scene_engine *engine, struct scene *sc)
 {
+	if (sc->hidden)
+		return;
 	struct sh_event ev = {.type = SH_EV_SCENE_STATE, .scene = sc->name};
 	sh_hub_emit(engine->hub, &ev);
 }
@@ -506,16 +512,19 @@ again:
 		run_unref(run);
 		goto again;
 	}
-	for (size_t i = 0; i < engine->n_scenes; i++) {
-		for (struct run *run = engine->scenes[i]->running; run; run = run->next) {
-			// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): a listed run holds a ref; none freed
-			struct exec *e = find_command_at(run->root, dev);
-			if (!e)
-				continue;
-			run_ref(run);
-			exec_complete(e, e->step->path, reason);
-			run_unref(run);
-			goto again;
+	for (size_t i = 0; i <= engine->n_scenes; i++) {
+		for (struct scene *sc = i < engine->n_scenes ? engine->scenes[i] : engine->runners; sc;
+		     sc = i < engine->n_scenes ? NULL : sc->runner_next) {
+			for (struct run *run = sc->running; run; run = run->next) {
+				// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): a listed run holds a ref; none freed
+				struct exec *e = find_command_at(run->root, dev);
+				if (!e)
+					continue;
+				run_ref(run);
+				exec_complete(e, e->step->path, reason);
+				run_unref(run);
+				goto again;
+			}
 		}
 	}
 }
@@ -1049,6 +1058,8 @@ void sh_scenes_stop(struct sh_scene_engine *engine)
 		return;
 	for (size_t i = 0; i < engine->n_scenes; i++)
 		scene_cancel_all(engine->scenes[i]);
+	for (struct scene *r = engine->runners; r; r = r->runner_next)
+		scene_cancel_all(r);
 }
 
 void sh_scenes_free(struct sh_scene_engine *engine)
@@ -1137,6 +1148,23 @@ void sh_scenes_apply(struct sh_scene_engine *engine, const struct sh_config *con
 	engine->n_scenes = n_now;
 	engine->config = config;
 
+	/* 1b. Runners follow their automation of the same name and
+	 * fingerprint; the others become orphans, cancelled below. */
+	for (struct scene *r = engine->runners; r; r = r->runner_next) {
+		const struct sh_automation_config *au = r->cfg ? sh_config_find_automation(config, r->name)
+							       : NULL;
+		bool same = au && same_fingerprint(r->cfg, &au->run);
+		for (struct run *run = r->running; same && run; run = run->next)
+			if (run->root && !exec_repoint(run->root, au->run.root))
+				same = false;
+		if (same) {
+			r->cfg = &au->run;
+		} else if (r->cfg) {
+			scene_cancel_all(r);
+			r->cfg = NULL;
+		}
+	}
+
 	/* 2. Cancel what cannot go on, while the old configuration lives. */
 	for (size_t j = 0; j < n_old; j++) {
 		if (kept[j] && !changed[j])
@@ -1223,4 +1251,67 @@ cJSON *sh_scene_status(const struct sh_scene_engine *engine, const char *name)
 	if (sc->n_queued)
 		cJSON_AddNumberToObject(status, "queued", sc->n_queued);
 	return status;
+}
+
+/* --- runners: step lists that are not scenes -------------------------------- */
+
+int sh_scene_runner_new(struct sh_scene_engine *engine, const struct sh_scene_config *cfg,
+			struct sh_scene_runner **out)
+{
+	struct scene *sc = scene_new(cfg);
+
+	*out = NULL;
+	if (!sc)
+		return -ENOMEM;
+	sc->hidden = true;
+	sc->runner_next = engine->runners;
+	if (engine->runners)
+		engine->runners->runner_prev = sc;
+	engine->runners = sc;
+	*out = (struct sh_scene_runner *)sc;
+	return 0;
+}
+
+void sh_scene_runner_free(struct sh_scene_engine *engine, struct sh_scene_runner *runner)
+{
+	struct scene *sc = (struct scene *)runner;
+
+	if (!sc)
+		return;
+	scene_cancel_all(sc);
+	if (sc->runner_prev)
+		sc->runner_prev->runner_next = sc->runner_next;
+	else
+		engine->runners = sc->runner_next;
+	if (sc->runner_next)
+		sc->runner_next->runner_prev = sc->runner_prev;
+	scene_free(sc);
+}
+
+int sh_scene_runner_run(struct sh_scene_engine *engine, struct sh_scene_runner *runner,
+			sh_scene_done_fn done, void *ctx, char *reason, size_t reason_len)
+{
+	struct scene *sc = (struct scene *)runner;
+
+	if (!sc->cfg) {
+		snprintf(reason, reason_len, "its steps changed with the configuration");
+		return -ESTALE;
+	}
+	return scene_trigger(engine, sc, done, ctx, NULL, reason, reason_len);
+}
+
+void sh_scene_runner_cancel(struct sh_scene_runner *runner)
+{
+	scene_cancel_all((struct scene *)runner);
+}
+
+unsigned sh_scene_runner_active(const struct sh_scene_runner *runner)
+{
+	const struct scene *sc = (const struct scene *)runner;
+	return sc->n_running + sc->n_queued;
+}
+
+bool sh_scene_runner_orphaned(const struct sh_scene_runner *runner)
+{
+	return ((const struct scene *)runner)->cfg == NULL;
 }

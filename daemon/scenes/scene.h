@@ -73,4 +73,26 @@ int sh_scene_explain(const struct sh_config *config, const char *name, FILE *out
  */
 int sh_scene_graph(const struct sh_config *config, const char *name, FILE *out);
 
+/*
+ * Runners: a step list run under its own mode that is not one of the
+ * configuration's scenes (an automation's steps). A runner is not listed
+ * (sh_scene_run cannot reach it) and emits no SH_EV_SCENE_STATE. `cfg` is
+ * borrowed: sh_scenes_apply re-points it at the automation of the same
+ * name and fingerprint in the new configuration, or cancels its runs and
+ * makes it an orphan (sh_scene_runner_orphaned), which runs nothing more.
+ * The owner frees it before the engine.
+ */
+struct sh_scene_runner;
+int sh_scene_runner_new(struct sh_scene_engine *engine, const struct sh_scene_config *cfg,
+			struct sh_scene_runner **out);
+/* Cancels its runs (their done is called) and frees it; NULL accepted. */
+void sh_scene_runner_free(struct sh_scene_engine *engine, struct sh_scene_runner *runner);
+/* As sh_scene_run; -ESTALE for an orphan. */
+int sh_scene_runner_run(struct sh_scene_engine *engine, struct sh_scene_runner *runner,
+			sh_scene_done_fn done, void *ctx, char *reason, size_t reason_len);
+void sh_scene_runner_cancel(struct sh_scene_runner *runner);
+/* Runs running or queued. */
+unsigned sh_scene_runner_active(const struct sh_scene_runner *runner);
+bool sh_scene_runner_orphaned(const struct sh_scene_runner *runner);
+
 #endif
