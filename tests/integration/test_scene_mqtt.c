@@ -5,34 +5,19 @@
  * through scene/<name>/set, run through bridge/request/scene/run with the
  * result in the response, and watched on its retained status topic.
  */
-#include "harness.h"
+#include "fixture.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Generous bound for anything to happen: a guard, not a timing check. */
-#define WAIT_MS 15000
-
-struct rig {
-	struct th_broker broker;
-	struct th_daemon daemon;
-	struct th_mqtt *mqtt;
-};
-
-static struct rig rig;
+#define WAIT_MS TH_WAIT_MS
 
 static void rig_start(void)
 {
-	memset(&rig, 0, sizeof(rig));
-	cr_assert_eq(th_broker_start(&rig.broker, 0), 0);
-	rig.mqtt = th_mqtt_connect(rig.broker.port, "test-scene");
-	cr_assert_not_null(rig.mqtt);
-	cr_assert_eq(th_mqtt_subscribe(rig.mqtt, "smarthub/#"), 0);
-
-	char *yaml = th_strdupf(
-		"mqtt:\n"
-		"  url: tcp://127.0.0.1:%d\n"
+	th_fixture_start_broker(NULL);
+	th_fixture_start_daemon(
+		NULL,
 		"devices:\n"
 		"  light: { driver: virtual, kind: light, command_delay: 50ms }\n"
 		"  amp_plug: { driver: virtual, kind: switch, command_delay: 50ms }\n"
@@ -62,54 +47,39 @@ static void rig_start(void)
 		"  forever:\n"
 		"    steps:\n"
 		"      - { wait: { device: light, state: { brightness: 3 } } }\n",
-		rig.broker.port);
-	cr_assert_eq(th_daemon_start(&rig.daemon, yaml, NULL, NULL), 0);
-	free(yaml);
-	char *m = th_mqtt_wait_json(rig.mqtt, "smarthub/bridge/state", "{\"state\":\"online\"}",
-				    WAIT_MS);
-	cr_assert_not_null(m, "the bridge never came online; log:\n%s", th_daemon_log(&rig.daemon));
-	free(m);
-	m = th_mqtt_wait_json(rig.mqtt, "smarthub/light/availability", "{\"state\":\"online\"}",
-			      WAIT_MS);
-	cr_assert_not_null(m);
-	free(m);
+		NULL, NULL);
+	free(th_fixture_expect_json("smarthub/bridge/state", "{\"state\":\"online\"}"));
+	th_fixture_expect_online("light");
 }
 
-static void rig_stop(void)
-{
-	th_mqtt_close(rig.mqtt);
-	th_daemon_stop(&rig.daemon);
-	th_broker_stop(&rig.broker);
-}
-
-TestSuite(scene_mqtt, .init = rig_start, .fini = rig_stop, .timeout = 120);
+TestSuite(scene_mqtt, .init = rig_start, .fini = th_fixture_teardown, .timeout = 120);
 
 static void publish(const char *topic, const char *payload)
 {
-	cr_assert_eq(th_mqtt_publish(rig.mqtt, topic, payload, strlen(payload), false), 0);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, topic, payload, strlen(payload), false), 0);
 }
 
 /* scene/<name>/set run: the status goes running, then idle, retained; the
  * speaker ends up playing. */
 Test(scene_mqtt, run_over_mqtt)
 {
-	char *m = th_mqtt_wait_json(rig.mqtt, "smarthub/scene/movie", "{\"state\":\"idle\"}",
+	char *m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/scene/movie", "{\"state\":\"idle\"}",
 				    WAIT_MS);
 	cr_assert_not_null(m, "the status is published at start");
 	free(m);
-	th_mqtt_clear(rig.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 
 	publish("smarthub/scene/movie/set", "run");
-	m = th_mqtt_wait_json(rig.mqtt, "smarthub/scene/movie", "{\"state\":\"running\"}", WAIT_MS);
+	m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/scene/movie", "{\"state\":\"running\"}", WAIT_MS);
 	cr_assert_not_null(m);
 	free(m);
-	m = th_mqtt_wait_json(rig.mqtt, "smarthub/scene/movie", "{\"state\":\"idle\"}", WAIT_MS);
-	cr_assert_not_null(m, "the scene ends; log:\n%s", th_daemon_log(&rig.daemon));
+	m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/scene/movie", "{\"state\":\"idle\"}", WAIT_MS);
+	cr_assert_not_null(m, "the scene ends; log:\n%s", th_daemon_log(&th_fx.daemon));
 	cr_expect(strstr(m, "\"duration_ms\""), "%s", m);
 	cr_expect(strstr(m, "\"started_at\""), "%s", m);
 	free(m);
 	/* A client that subscribes later is told the status: it is retained. */
-	struct th_mqtt *late = th_mqtt_connect(rig.broker.port, "test-scene-late");
+	struct th_mqtt *late = th_mqtt_connect(th_fx.broker.port, "test-scene-late");
 	cr_assert_not_null(late);
 	cr_assert_eq(th_mqtt_subscribe(late, "smarthub/scene/movie"), 0);
 	m = th_mqtt_wait_json(late, "smarthub/scene/movie", "{\"state\":\"idle\"}", WAIT_MS);
@@ -117,7 +87,7 @@ Test(scene_mqtt, run_over_mqtt)
 	free(m);
 	cr_expect(th_mqtt_last_retained(late, "smarthub/scene/movie"));
 	th_mqtt_close(late);
-	m = th_mqtt_last(rig.mqtt, "smarthub/speaker");
+	m = th_mqtt_last(th_fx.mqtt, "smarthub/speaker");
 	cr_assert_not_null(m);
 	cr_expect(strstr(m, "movie-night") && strstr(m, "\"ON\""), "%s", m);
 	free(m);
@@ -129,13 +99,13 @@ Test(scene_mqtt, request_reports_failure)
 {
 	publish("smarthub/bridge/request/scene/run",
 		"{\"scene\":\"broken\",\"transaction\":\"t1\"}");
-	char *m = th_mqtt_wait(rig.mqtt, "smarthub/bridge/response/scene/run", "t1", WAIT_MS);
-	cr_assert_not_null(m, "log:\n%s", th_daemon_log(&rig.daemon));
+	char *m = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/response/scene/run", "t1", WAIT_MS);
+	cr_assert_not_null(m, "log:\n%s", th_daemon_log(&th_fx.daemon));
 	cr_expect(strstr(m, "\"status\":\"error\""), "%s", m);
 	cr_expect(strstr(m, "steps[2]"), "%s", m);
 	cr_expect(strstr(m, "timeout after 100ms"), "%s", m);
 	free(m);
-	m = th_mqtt_wait_json(rig.mqtt, "smarthub/scene/broken",
+	m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/scene/broken",
 			      "{\"state\":\"failed\",\"failed_step\":\"steps[2]\"}", WAIT_MS);
 	cr_assert_not_null(m);
 	free(m);
@@ -145,14 +115,14 @@ Test(scene_mqtt, request_reports_failure)
 Test(scene_mqtt, cancel_over_mqtt)
 {
 	publish("smarthub/scene/forever/set", "run");
-	char *m = th_mqtt_wait_json(rig.mqtt, "smarthub/scene/forever", "{\"state\":\"running\"}",
+	char *m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/scene/forever", "{\"state\":\"running\"}",
 				    WAIT_MS);
 	cr_assert_not_null(m);
 	free(m);
 	publish("smarthub/scene/forever/set", "cancel");
-	m = th_mqtt_wait_json(rig.mqtt, "smarthub/scene/forever",
+	m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/scene/forever",
 			      "{\"state\":\"cancelled\",\"runs\":0}", WAIT_MS);
-	cr_assert_not_null(m, "log:\n%s", th_daemon_log(&rig.daemon));
+	cr_assert_not_null(m, "log:\n%s", th_daemon_log(&th_fx.daemon));
 	free(m);
 }
 
@@ -160,12 +130,12 @@ Test(scene_mqtt, cancel_over_mqtt)
 Test(scene_mqtt, single_refusal_is_an_event)
 {
 	publish("smarthub/scene/forever/set", "run");
-	char *m = th_mqtt_wait_json(rig.mqtt, "smarthub/scene/forever", "{\"state\":\"running\"}",
+	char *m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/scene/forever", "{\"state\":\"running\"}",
 				    WAIT_MS);
 	cr_assert_not_null(m);
 	free(m);
 	publish("smarthub/scene/forever/set", "run");
-	m = th_mqtt_wait(rig.mqtt, "smarthub/bridge/event", "already running", WAIT_MS);
-	cr_assert_not_null(m, "log:\n%s", th_daemon_log(&rig.daemon));
+	m = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "already running", WAIT_MS);
+	cr_assert_not_null(m, "log:\n%s", th_daemon_log(&th_fx.daemon));
 	free(m);
 }

@@ -7,7 +7,7 @@
  * as such without holding up anything else.
  */
 #include "../fakes/fake_yeelight.c"
-#include "harness.h"
+#include "fixture.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -18,10 +18,8 @@
 /* Generous bounds for things that take milliseconds on any machine. */
 #define WAIT_MS 10000
 
+/* The fake bulbs; the broker, daemon and client are the fixture's. */
 struct rig {
-	struct th_broker broker;
-	struct th_daemon daemon;
-	struct th_mqtt *mqtt;
 	struct fake_bulb *bulb;  /* "lamp" */
 	struct fake_bulb *other; /* "desk", for "the others keep working" */
 };
@@ -34,15 +32,9 @@ static void rig_start(void)
 	rig.bulb = fake_bulb_start();
 	rig.other = fake_bulb_start();
 	cr_assert(rig.bulb && rig.other);
-	cr_assert_eq(th_broker_start(&rig.broker, 0), 0);
-	rig.mqtt = th_mqtt_connect(rig.broker.port, "test-yeelight");
-	cr_assert_not_null(rig.mqtt);
-	cr_assert_eq(th_mqtt_subscribe(rig.mqtt, "smarthub/#"), 0);
-
+	th_fixture_start_broker(NULL);
 	char *yaml =
-		th_strdupf("mqtt:\n"
-			   "  url: tcp://127.0.0.1:%d\n"
-			   "devices:\n"
+		th_strdupf("devices:\n"
 			   "  lamp:\n"
 			   "    driver: yeelight\n"
 			   "    kind: light\n"
@@ -54,24 +46,16 @@ static void rig_start(void)
 			   "    kind: light\n"
 			   "    host: 127.0.0.1\n"
 			   "    port: %d\n",
-			   rig.broker.port, fake_bulb_port(rig.bulb), fake_bulb_port(rig.other));
-	cr_assert_eq(th_daemon_start(&rig.daemon, yaml, NULL, NULL), 0);
+			   fake_bulb_port(rig.bulb), fake_bulb_port(rig.other));
+	th_fixture_start_daemon(NULL, yaml, NULL, NULL);
 	free(yaml);
-	char *m = th_mqtt_wait_json(rig.mqtt, "smarthub/lamp/availability",
-				    "{\"state\":\"online\"}", WAIT_MS);
-	cr_assert_not_null(m, "lamp never came online; log:\n%s", th_daemon_log(&rig.daemon));
-	free(m);
-	m = th_mqtt_wait_json(rig.mqtt, "smarthub/desk/availability", "{\"state\":\"online\"}",
-			      WAIT_MS);
-	cr_assert_not_null(m);
-	free(m);
+	th_fixture_expect_online("lamp");
+	th_fixture_expect_online("desk");
 }
 
 static void rig_stop(void)
 {
-	th_daemon_stop(&rig.daemon);
-	th_mqtt_close(rig.mqtt);
-	th_broker_stop(&rig.broker);
+	th_fixture_teardown();
 	fake_bulb_stop(rig.bulb);
 	fake_bulb_stop(rig.other);
 }
@@ -82,17 +66,17 @@ TestSuite(yeelight, .init = rig_start, .fini = rig_stop, .timeout = 120);
  * expectation after it is met by what the command caused. */
 static void set(const char *device, const char *json)
 {
-	th_mqtt_clear(rig.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	char *topic = th_strdupf("smarthub/%s/set", device);
-	cr_assert_eq(th_mqtt_publish(rig.mqtt, topic, json, strlen(json), false), 0);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, topic, json, strlen(json), false), 0);
 	free(topic);
 }
 
 static void expect_state(const char *device, const char *subset)
 {
 	char *topic = th_strdupf("smarthub/%s", device);
-	char *m = th_mqtt_wait_json(rig.mqtt, topic, subset, WAIT_MS);
-	char *last = th_mqtt_last(rig.mqtt, topic);
+	char *m = th_mqtt_wait_json(th_fx.mqtt, topic, subset, WAIT_MS);
+	char *last = th_mqtt_last(th_fx.mqtt, topic);
 	cr_assert_not_null(m, "%s never had %s; last: %s", device, subset, last ? last : "none");
 	free(last);
 	free(m);
@@ -103,8 +87,8 @@ static void expect_availability(const char *device, const char *state)
 {
 	char *topic = th_strdupf("smarthub/%s/availability", device);
 	char *subset = th_strdupf("{\"state\":\"%s\"}", state);
-	char *m = th_mqtt_wait_json(rig.mqtt, topic, subset, WAIT_MS);
-	cr_assert_not_null(m, "%s never %s; log:\n%s", device, state, th_daemon_log(&rig.daemon));
+	char *m = th_mqtt_wait_json(th_fx.mqtt, topic, subset, WAIT_MS);
+	cr_assert_not_null(m, "%s never %s; log:\n%s", device, state, th_daemon_log(&th_fx.daemon));
 	free(m);
 	free(subset);
 	free(topic);
@@ -192,14 +176,14 @@ Test(yeelight, changes_made_elsewhere_are_published)
 Test(yeelight, get_reads_the_bulb_again)
 {
 	fake_bulb_change_quietly(rig.bulb, "{\"power\":\"on\",\"bright\":\"40\"}");
-	th_mqtt_clear(rig.mqtt);
-	cr_assert_eq(th_mqtt_publish(rig.mqtt, "smarthub/lamp/get", "", 0, false), 0);
+	th_mqtt_clear(th_fx.mqtt);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/lamp/get", "", 0, false), 0);
 	expect_state("lamp", "{\"state\":\"ON\",\"brightness\":102}");
 }
 
 Test(yeelight, dropped_connection_goes_offline_and_comes_back)
 {
-	th_mqtt_clear(rig.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	fake_bulb_drop_all(rig.bulb);
 	expect_availability("lamp", "offline");
 	expect_availability("lamp", "online");
@@ -213,11 +197,11 @@ Test(yeelight, dropped_connection_goes_offline_and_comes_back)
 
 Test(yeelight, garbage_from_the_bulb_renews_the_connection)
 {
-	th_mqtt_clear(rig.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	fake_bulb_send_raw(rig.bulb, "<html>not json</html>\r\n");
 	expect_availability("lamp", "offline");
 	expect_availability("lamp", "online");
-	char *log = th_daemon_log(&rig.daemon);
+	char *log = th_daemon_log(&th_fx.daemon);
 	cr_assert(strstr(log, "malformed"), "the reason is logged:\n%s", log);
 	free(log);
 	set("lamp", "{\"state\":\"ON\"}");
@@ -231,7 +215,7 @@ static bool turned_away_twice(const struct fake_bulb_state *s, void *arg)
 
 Test(yeelight, refused_connections_retry_while_others_work)
 {
-	th_mqtt_clear(rig.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	fake_bulb_refuse(rig.bulb, true);
 	fake_bulb_drop_all(rig.bulb);
 	expect_availability("lamp", "offline");
@@ -239,7 +223,7 @@ Test(yeelight, refused_connections_retry_while_others_work)
 	cr_assert(fake_bulb_wait(rig.bulb, turned_away_twice, NULL, WAIT_MS));
 	/* ... a command to it fails at once rather than hanging ... */
 	set("lamp", "{\"state\":\"ON\"}");
-	char *ev = th_mqtt_wait(rig.mqtt, "smarthub/bridge/event", "lamp", WAIT_MS);
+	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "lamp", WAIT_MS);
 	cr_assert_not_null(ev, "a command to an offline light must say why");
 	free(ev);
 	/* ... and the other light works meanwhile. */
@@ -257,18 +241,18 @@ Test(yeelight, quota_error_is_reported_and_later_commands_work)
 {
 	set("lamp", "{\"state\":\"ON\"}");
 	expect_bulb(rig.bulb, (struct want){.power = 1, .rgb = -1});
-	th_mqtt_clear(rig.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 
 	fake_bulb_quota(rig.bulb, true);
 	set("lamp", "{\"brightness\":26}");
-	char *ev = th_mqtt_wait(rig.mqtt, "smarthub/bridge/event", "quota", WAIT_MS);
+	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "quota", WAIT_MS);
 	cr_assert_not_null(ev, "the bulb's quota error must reach the user; log:\n%s",
-			   th_daemon_log(&rig.daemon));
+			   th_daemon_log(&th_fx.daemon));
 	free(ev);
-	cr_assert(th_daemon_wait_log(&rig.daemon, "quota", WAIT_MS));
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "quota", WAIT_MS));
 
 	/* Throttled is not offline. */
-	char *avail = th_mqtt_last(rig.mqtt, "smarthub/lamp/availability");
+	char *avail = th_mqtt_last(th_fx.mqtt, "smarthub/lamp/availability");
 	cr_assert(!avail || strstr(avail, "online"), "availability: %s", avail);
 	free(avail);
 
