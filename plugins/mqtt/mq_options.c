@@ -16,7 +16,7 @@
 /* Keys of the explicit mapping, and of the presets. */
 static const char *const explicit_keys[] = {"state_topic", "command_topic", "availability_topic",
 					    "payload_available", "payload_not_available",
-					    "format", "properties", NULL};
+					    "format", "mapping", NULL};
 static const char *const preset_keys[] = {"topic", "base", "full_topic", "channel",
 					  "component", "object_id", NULL};
 static const char *const prop_keys[] = {"path", "map", "scale", NULL};
@@ -161,7 +161,7 @@ static int read_property(struct sh_device *dev, const struct sh_host *h, const c
 		return -EINVAL;
 	}
 	if (n->type != SH_NODE_MAP) {
-		h->config_error(dev, n, "properties.%s must be a mapping of path, map and scale",
+		h->config_error(dev, n, "%s must be a mapping of path, map and scale",
 				n->key);
 		return -EINVAL;
 	}
@@ -272,7 +272,7 @@ static int read_explicit(struct sh_device *dev, const struct sh_host *h, const c
 			 struct mq_options *o, struct mq_layout *l)
 {
 	const char *state, *command, *avail, *on, *off, *format;
-	const struct sh_node *props = h->opt_node(dev, "properties");
+	const struct sh_node *props = h->opt_node(dev, "mapping");
 	const struct sh_node *fmt_node = h->opt_node(dev, "format");
 	enum mq_format f = MQ_JSON;
 	struct mq_codec rd = {0}, wr = {0};
@@ -292,19 +292,27 @@ static int read_explicit(struct sh_device *dev, const struct sh_host *h, const c
 	}
 	rd.format = wr.format = f;
 	if (props && props->type != SH_NODE_MAP) {
-		h->config_error(dev, props, "properties must be a mapping of property names");
+		h->config_error(dev, props, "mapping must be a mapping of property names");
 		r = -EINVAL;
-	} else if (props) {
-		for (size_t i = 0; i < props->n_items; i++)
+	} else {
+		/* mapping: {brightness: {...}}, or each property as a key of
+		 * its own (brightness: {path: dim, scale: [0, 100]}). */
+		const char *const *names = mq_kind_props(kind);
+		for (size_t i = 0; props && i < props->n_items; i++)
 			if (read_property(dev, h, kind, props->items[i], &rd, &wr) < 0)
 				r = -EINVAL;
-		if (f == MQ_PLAIN && props->n_items > 1) {
+		for (size_t i = 0; names[i]; i++) {
+			const struct sh_node *n = h->opt_node(dev, names[i]);
+			if (n && read_property(dev, h, kind, n, &rd, &wr) < 0)
+				r = -EINVAL;
+		}
+		if (f == MQ_PLAIN && rd.n_props > 1) {
 			h->config_error(dev, props, "format plain carries one property; use "
 						    "format json for more");
 			r = -EINVAL;
 		}
-	} else {
-		default_properties(kind, &rd, &wr);
+		if (rd.n_props == 0)
+			default_properties(kind, &rd, &wr);
 	}
 	if (!state && !command) {
 		h->config_error(dev, NULL, "driver mqtt needs a preset (%s, %s, %s, %s or %s) or "

@@ -62,6 +62,12 @@ static const struct row z2m_rows[] = {
 	{"light", "color", "color", NULL, NULL, 0, 0, MQ_COLOR, ROW_NO_CONFIRM},
 	{"light", "transition", "transition", NULL, NULL, 0, 0, MQ_ANY, ROW_NO_READ},
 	{"switch", "state", "state", NULL, NULL, 0, 0, MQ_ANY, 0},
+	{"cover", "state", "state", NULL, NULL, 0, 0, MQ_ANY, ROW_NO_CONFIRM},
+	{"cover", "position", "position", NULL, NULL, 0, 0, MQ_INT, 0},
+	{"lock", "state", "state", NULL, NULL, 0, 0, MQ_ANY, 0},
+	{"fan", "state", "state", NULL, NULL, 0, 0, MQ_ANY, 0},
+	{"climate", "mode", "system_mode", NULL, NULL, 0, 0, MQ_ANY, 0},
+	{"climate", "target_temperature", "current_heating_setpoint", NULL, NULL, 0, 0, MQ_ANY, 0},
 	{NULL, NULL, NULL, NULL, NULL, 0, 0, MQ_ANY, 0},
 };
 
@@ -102,7 +108,10 @@ static const struct {
 	{"brightness", 0, 255},
 	{"color_temp", 153, 500},
 	{"volume", 0, 100},
-	{"transition", 0, 60},
+	{"position", 0, 100},
+	{"tilt", 0, 100},
+	{"percentage", 0, 100},
+	{"transition", 0, 6553},
 };
 
 bool mq_hub_range(const char *prop, double *min, double *max)
@@ -121,16 +130,26 @@ static const char *const light_props[] = {"state", "brightness", "color_temp", "
 static const char *const switch_props[] = {"state", NULL};
 static const char *const speaker_props[] = {"state", "volume", "play", "pause", "stop",
 					    "next", "previous", "mute", NULL};
+static const char *const cover_props[] = {"state", "position", "tilt", NULL};
+static const char *const lock_props[] = {"state", NULL};
+static const char *const climate_props[] = {"mode", "target_temperature", NULL};
+static const char *const fan_props[] = {"state", "percentage", "preset", NULL};
 static const char *const no_props[] = {NULL};
+
+static const struct {
+	const char *kind;
+	const char *const *props;
+} kind_props[] = {
+	{"light", light_props}, {"switch", switch_props}, {"speaker", speaker_props},
+	{"cover", cover_props}, {"lock", lock_props},     {"climate", climate_props},
+	{"fan", fan_props},
+};
 
 const char *const *mq_kind_props(const char *kind)
 {
-	if (strcmp(kind, "light") == 0)
-		return light_props;
-	if (strcmp(kind, "switch") == 0)
-		return switch_props;
-	if (strcmp(kind, "speaker") == 0)
-		return speaker_props;
+	for (size_t i = 0; i < sizeof(kind_props) / sizeof(kind_props[0]); i++)
+		if (strcmp(kind_props[i].kind, kind) == 0)
+			return kind_props[i].props;
 	return no_props;
 }
 
@@ -138,7 +157,8 @@ bool mq_kind_prop(const char *kind, const char *prop)
 {
 	const char *const *props = mq_kind_props(kind);
 
-	if (strcmp(kind, "sensor") == 0)
+	/* Sensors, buttons and custom devices name their own. */
+	if (props == no_props)
 		return true;
 	for (size_t i = 0; props[i]; i++)
 		if (strcmp(props[i], prop) == 0)

@@ -28,7 +28,7 @@
 #include <strings.h>
 
 /* Complaint slots (host->complain). */
-enum { SLOT_MALFORMED = 1, SLOT_OVERSIZED, SLOT_PUBLISH, SLOT_BROKER };
+enum { SLOT_MALFORMED = 1, SLOT_OVERSIZED, SLOT_PUBLISH };
 /* Our confirmation timer runs out this much before the daemon's
  * command_timeout, so the failure names the last observed value. */
 #define CONFIRM_MARGIN_MS 250
@@ -141,6 +141,9 @@ static void availability_changed(struct mq_dev *m, const char *why)
 		m->host->connected(m->dev);
 		if (cJSON_GetArraySize(m->observed) > 0)
 			m->host->state_update(m->dev, m->observed);
+		/* Whatever changed while it was away: ask (start-up, after a
+		 * broker restart, after the device's own restart). */
+		send_queries(m);
 		return;
 	}
 	if (m->online && !available(m)) {
@@ -273,12 +276,8 @@ static void on_link(struct sh_device *dev, bool up, void *data)
 	struct mq_dev *m = data;
 
 	m->link_up = up;
-	if (up) {
-		m->host->complain_clear(dev, SLOT_BROKER, "broker connection back");
-		if (m->connecting)
-			send_queries(m);
-		return;
-	}
+	if (up)
+		return; /* the restored subscriptions bring the availability */
 	/* Retained availability comes again with the new session. */
 	for (size_t i = 0; i < m->l.n_avail; i++)
 		m->avail[i] = -1;
@@ -344,8 +343,6 @@ static void start(struct sh_device *dev, void *data)
 		m->connecting = false;
 		return;
 	}
-	if (m->link_up)
-		send_queries(m);
 	availability_changed(m, "start");
 }
 
@@ -522,7 +519,8 @@ static int mq_create(struct sh_device *dev, const struct sh_host *host, void **p
 	return 0;
 }
 
-static const char *const mq_kinds[] = {"light", "switch", "speaker", "sensor", NULL};
+static const char *const mq_kinds[] = {"light", "switch", "speaker", "sensor", "cover",
+				       "lock",  "climate", "fan",   "button", "custom", NULL};
 
 SH_DRIVER_EXPORT const struct sh_driver sh_driver_descriptor = {
 	.abi_version = SH_PLUGIN_ABI_VERSION,
