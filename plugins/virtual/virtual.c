@@ -19,9 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* How often a powered speaker checks its plug. */
-#define POWER_CHECK_MS 250
-
 enum reading {
 	READ_TEMPERATURE,
 	READ_HUMIDITY,
@@ -46,13 +43,15 @@ struct virtual_device {
 	bool unreachable;
 	double flaky;
 	const char *needs_power;
+	bool plug_on; /* needs_power: the plug's last reported state */
+	bool linked;  /* connected: losing power is then a lost connection */
 	bool readings[READ_COUNT];
 	double values[READ_COUNT];
 	unsigned seed;
 
 	long long attempts;
 	cJSON *state; /* what the simulated device believes */
-	struct sh_timer *connect_timer, *command_timer, *sample_timer, *power_timer;
+	struct sh_timer *connect_timer, *command_timer, *sample_timer;
 	uint64_t command_id;
 	cJSON *command;
 	struct vk *kinds; /* cover, lock, climate, fan, button, custom; a light's colour mode */
@@ -111,6 +110,47 @@ static void initial_state(struct virtual_device *v)
 	}
 }
 
+/* The plug's state, from watch_peer: as soon as it is off, a running
+ * speaker has lost its power, as a real one would. */
+static void on_plug(struct sh_device *dev, const char *peer_id, const cJSON *state, bool online,
+		    void *data)
+{
+	struct virtual_device *v = data;
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(state, "state");
+	v->plug_on = cJSON_IsString(s) && strcmp(s->valuestring, "ON") == 0;
+	if (v->linked && !v->plug_on)
+		v->host->failed(dev, "lost power (its plug is off)");
+}
+
+/* What discovery shows, declared once: the model, and each reading of a
+ * sensor with its unit. */
+static void declare_metadata(struct virtual_device *v)
+{
+	static const char *const units[READ_COUNT] = {"°C", "%", NULL, "lx", "hPa", "%"};
+	static const char *const classes[READ_COUNT] = {"temperature", "humidity", "motion",
+							 "illuminance", "pressure", "battery"};
+	cJSON *meta = cJSON_CreateObject();
+	if (!meta)
+		return;
+	/* A light's capabilities are virtual_kinds.c's. */
+	if (v->is_sensor) {
+		cJSON *readings = cJSON_AddObjectToObject(meta, "readings");
+		for (int r = 0; r < READ_COUNT; r++) {
+			if (!v->readings[r])
+				continue;
+			cJSON *one = cJSON_AddObjectToObject(readings, reading_names[r]);
+			if (units[r])
+				cJSON_AddStringToObject(one, "unit", units[r]);
+			cJSON_AddStringToObject(one, "device_class", classes[r]);
+			if (r != READ_MOTION)
+				cJSON_AddStringToObject(one, "state_class", "measurement");
+		}
+	}
+	cJSON_AddStringToObject(meta, "model", "virtual");
+	v->host->set_metadata(v->dev, meta);
+	cJSON_Delete(meta);
+}
+
 static int virtual_create(struct sh_device *dev, const struct sh_host *host, void **priv)
 {
 	struct virtual_device *v = calloc(1, sizeof(*v));
@@ -122,33 +162,38 @@ static int virtual_create(struct sh_device *dev, const struct sh_host *host, voi
 	v->is_sensor = strcmp(kind, "sensor") == 0;
 	v->is_speaker = strcmp(kind, "speaker") == 0;
 	long long seed = 0;
-	int r = 0;
-	r |= host->opt_duration_ms(dev, "connect_delay", 0, &v->connect_delay_ms);
-	r |= host->opt_duration_ms(dev, "command_delay", 0, &v->command_delay_ms);
-	r |= host->opt_duration_ms(dev, "interval", 10000, &v->interval_ms);
-	r |= host->opt_int(dev, "fail_connects", 0, 0, 1000000, &v->fail_connects);
-	r |= host->opt_bool(dev, "unreachable", false, &v->unreachable);
-	r |= host->opt_double(dev, "flaky", 0.0, 0.0, 1.0, &v->flaky);
-	r |= host->opt_string(dev, "needs_power", NULL, &v->needs_power);
-	r |= host->opt_int(dev, "seed", 0, 0, 0xffffffffLL, &seed);
+	/* Every option is read before giving up, so the user sees every error
+	 * at once; opt_status then has the first. */
+	host->opt_duration_ms(dev, "connect_delay", 0, &v->connect_delay_ms);
+	host->opt_duration_ms(dev, "command_delay", 0, &v->command_delay_ms);
+	host->opt_duration_ms(dev, "interval", 10000, &v->interval_ms);
+	host->opt_int(dev, "fail_connects", 0, 0, 1000000, &v->fail_connects);
+	host->opt_bool(dev, "unreachable", false, &v->unreachable);
+	host->opt_double(dev, "flaky", 0.0, 0.0, 1.0, &v->flaky);
+	host->opt_string(dev, "needs_power", NULL, &v->needs_power);
+	host->opt_int(dev, "seed", 0, 0, 0xffffffffLL, &seed);
 	if (v->is_sensor)
-		r |= read_readings(v);
-	if (v->needs_power && !v->is_speaker) {
+		read_readings(v);
+	if (v->needs_power && !v->is_speaker)
 		host->config_error(dev, host->opt_node(dev, "needs_power"),
 				   "needs_power applies to speakers only");
-		r = -EINVAL;
-	}
-	if (v->interval_ms == 0) {
+	if (v->interval_ms == 0)
 		host->config_error(dev, host->opt_node(dev, "interval"), "interval must be > 0");
-		r = -EINVAL;
+	int r = host->opt_status(dev);
+	if (r == 0 && v->needs_power) {
+		r = host->watch_peer(dev, v->needs_power, on_plug, v);
+		if (r == -ENOENT)
+			host->config_error(dev, host->opt_node(dev, "needs_power"),
+					   "needs_power: no device %s", v->needs_power);
 	}
-	if (!r)
+	if (r == 0)
 		r = vk_create(dev, host, v->interval_ms, host->opt_node(dev, "interval") != NULL,
 			      &v->kinds);
-	if (r) {
+	if (r < 0) {
 		free(v);
-		return -EINVAL;
+		return r;
 	}
+	declare_metadata(v);
 	v->seed = seed ? (unsigned)seed : (unsigned)sh_hash_str(host->device_id(dev));
 	initial_state(v);
 	if (v->state && v->kinds)
@@ -164,11 +209,7 @@ static int virtual_create(struct sh_device *dev, const struct sh_host *host, voi
 
 static bool powered(struct virtual_device *v)
 {
-	if (!v->needs_power)
-		return true;
-	const cJSON *plug = v->host->peer_state(v->dev, v->needs_power);
-	const cJSON *state = cJSON_GetObjectItemCaseSensitive(plug, "state");
-	return cJSON_IsString(state) && strcmp(state->valuestring, "ON") == 0;
+	return !v->needs_power || v->plug_on;
 }
 
 /* --- sensors ------------------------------------------------------------- */
@@ -205,13 +246,6 @@ static void sample(struct sh_device *dev, void *data)
 
 /* --- connection -------------------------------------------------------------- */
 
-static void power_check(struct sh_device *dev, void *data)
-{
-	struct virtual_device *v = data;
-	if (!powered(v))
-		v->host->failed(dev, "lost power (its plug is off)");
-}
-
 static void connect_finished(struct sh_device *dev, void *data)
 {
 	struct virtual_device *v = data;
@@ -229,6 +263,7 @@ static void connect_finished(struct sh_device *dev, void *data)
 		return;
 	}
 	v->host->connected(dev);
+	v->linked = true;
 	if (v->is_sensor) {
 		sample(dev, v);
 		v->sample_timer =
@@ -236,10 +271,10 @@ static void connect_finished(struct sh_device *dev, void *data)
 	} else {
 		v->host->state_update(dev, v->state);
 	}
-	vk_connected(v->kinds);
-	if (v->needs_power)
-		v->power_timer =
-			v->host->timer_start(dev, POWER_CHECK_MS, POWER_CHECK_MS, power_check, v);
+	if (r == 0)
+		r = vk_create(dev, host, v->interval_ms, host->opt_node(dev, "interval") != NULL,
+			      &v->kinds);
+	if (r < 0) {
 }
 
 static int virtual_connect(void *priv)
@@ -260,9 +295,10 @@ static void virtual_disconnect(void *priv)
 	v->host->timer_stop(v->connect_timer);
 	v->host->timer_stop(v->command_timer);
 	v->host->timer_stop(v->sample_timer);
-	v->host->timer_stop(v->power_timer);
-	v->connect_timer = v->command_timer = v->sample_timer = v->power_timer = NULL;
-	vk_disconnect(v->kinds);
+	if (r == 0)
+		r = vk_create(dev, host, v->interval_ms, host->opt_node(dev, "interval") != NULL,
+			      &v->kinds);
+	if (r < 0) {
 	cJSON_Delete(v->command);
 	v->command = NULL;
 }

@@ -347,6 +347,18 @@ Test(device, max_connecting_caps_simultaneous_attempts)
 	}
 }
 
+struct avail_wait {
+	const char *id;
+	bool online;
+	size_t from;
+};
+
+static bool availability_seen(struct hf *fx, void *arg)
+{
+	struct avail_wait *w = arg;
+	return hf_find_availability(fx, w->id, w->online, w->from) >= 0;
+}
+
 Test(device, the_speaker_needs_its_plug)
 {
 	cr_assert_eq(hf_start(&f, "devices:\n"
@@ -371,6 +383,62 @@ Test(device, the_speaker_needs_its_plug)
 	cr_assert_eq(f.events[done].command_id, id);
 	cr_assert_neq(f.events[done].err, 0);
 	cr_assert_str_eq(f.events[done].reason, "speaker is off");
+
+	/* The plug goes off: the speaker hears it through watch_peer and
+	 * loses its power at once, with no polling. */
+	size_t before = f.n_events;
+	submit("plug", "{\"state\":\"OFF\"}", reason, sizeof(reason), &err);
+	cr_assert_eq(err, 0);
+	struct avail_wait w = {"spk", false, before};
+	cr_assert(hf_run_until(&f, availability_seen, &w, GUARD_MS));
+	cr_assert(strstr(sh_device_last_error(hf_device(&f, "spk")), "lost power"),
+		  "%s", sh_device_last_error(hf_device(&f, "spk")));
+}
+
+Test(device, a_speaker_whose_plug_is_removed_by_a_reload_loses_power)
+{
+	const char *both = "devices:\n"
+			   "  plug: { driver: virtual, kind: switch }\n"
+			   "  spk: { driver: virtual, kind: speaker, needs_power: plug,\n"
+			   "         backoff: { initial: 20ms, max: 20ms } }\n";
+	cr_assert_eq(hf_start(&f, both), 0);
+	cr_assert(hf_wait_online(&f, "plug", GUARD_MS));
+	char reason[256];
+	int err;
+	submit("plug", "{\"state\":\"ON\"}", reason, sizeof(reason), &err);
+	cr_assert(hf_wait_online(&f, "spk", GUARD_MS));
+	/* The plug is gone from the file; the speaker is kept (its own entry
+	 * did not change), and its watch hears that the peer is gone. */
+	size_t before = f.n_events;
+	cr_assert_eq(hf_reload(&f,
+			       "devices:\n"
+			       "  spk: { driver: virtual, kind: speaker, needs_power: plug,\n"
+			       "         backoff: { initial: 20ms, max: 20ms } }\n",
+			       NULL),
+		     0);
+	struct avail_wait w = {"spk", false, before};
+	cr_assert(hf_run_until(&f, availability_seen, &w, GUARD_MS));
+	cr_assert(strstr(sh_device_last_error(hf_device(&f, "spk")), "power"), "%s",
+		  sh_device_last_error(hf_device(&f, "spk")));
+}
+
+Test(device, needs_power_must_name_a_device)
+{
+	struct sh_diag diag = {0};
+	memset(&f, 0, sizeof(f));
+	f.loop = ev_default_loop(0);
+	f.dir = th_tempdir();
+	cr_assert_eq(sh_hub_new(f.loop, &f.hub), 0);
+	sh_hub_set_plugin_dir(f.hub, SMARTHUB_PLUGIN_BUILD_DIR);
+	int r = hf_reload(&f,
+			  "devices:\n"
+			  "  spk: { driver: virtual, kind: speaker, needs_power: nosuch }\n",
+			  &diag);
+	cr_assert_lt(r, 0);
+	cr_assert_eq(diag.count, 1);
+	cr_assert(strstr(diag.messages[0], "needs_power: no device nosuch"), "%s",
+		  diag.messages[0]);
+	sh_diag_clear(&diag);
 }
 
 Test(device, sensors_report_readings)
@@ -423,6 +491,95 @@ Test(device, plugin_of_another_abi_version_is_refused)
 Test(device, plugin_without_descriptor_is_refused)
 {
 	expect_refused("nodesc", "exports no 'sh_driver_descriptor' descriptor");
+}
+
+Test(device, plugin_of_a_newer_minor_is_refused)
+{
+	char expect[64];
+	snprintf(expect, sizeof(expect), "built for ABI %u.%u", SH_PLUGIN_ABI_MAJOR,
+		 SH_PLUGIN_ABI_MINOR + 1);
+	expect_refused("future", expect);
+}
+
+Test(device, plugin_whose_name_is_not_its_file_is_refused)
+{
+	expect_refused("misnamed", "calls itself 'lamp'; its file must be named lamp.so");
+}
+
+/* What a submitter sees of its command: when done ran, relative to the
+ * sh_device_submit call. */
+struct completion {
+	bool submitting;
+	int calls, calls_inside;
+	int err;
+};
+
+static void on_done(void *ctx, struct sh_device *dev, uint64_t id, int err, const char *reason)
+{
+	struct completion *c = ctx;
+	c->calls++;
+	c->calls_inside += c->submitting;
+	c->err = err;
+}
+
+static bool completed(struct hf *fx, void *arg)
+{
+	return ((struct completion *)arg)->calls > 0;
+}
+
+static void submit_watched(const char *id, const char *json, struct completion *c)
+{
+	char reason[256];
+	c->submitting = true;
+	int err = sh_device_submit(hf_device(&f, id), cJSON_Parse(json), on_done, c, NULL, reason,
+				   sizeof(reason));
+	c->submitting = false;
+	cr_assert_eq(err, 0, "%s", reason);
+}
+
+Test(device, a_plugin_built_for_2_0_loads_and_its_reports_come_later)
+{
+	cr_assert_eq(hf_start(&f, "devices:\n  lamp: { driver: virtual, kind: light }\n"), 0);
+	/* The virtual plugin stays loaded; abi20 comes from the test folder. */
+	sh_hub_set_plugin_dir(f.hub, SMARTHUB_TEST_PLUGIN_DIR);
+	cr_assert_eq(hf_reload(&f,
+			       "devices:\n"
+			       "  lamp: { driver: virtual, kind: light }\n"
+			       "  old: { driver: abi20, kind: light }\n",
+			       NULL),
+		     0);
+	/* connected() came from inside connect(): not yet delivered. */
+	cr_assert_not(sh_device_online(hf_device(&f, "old")));
+	cr_assert(hf_wait_online(&f, "old", GUARD_MS));
+
+	/* command_done() inside command(): the submitter hears of it later. */
+	struct completion c = {0};
+	submit_watched("old", "{\"state\":\"ON\"}", &c);
+	cr_assert_eq(c.calls, 0);
+	cr_assert(hf_run_until(&f, completed, &c, GUARD_MS));
+	cr_assert_eq(c.calls, 1);
+	cr_assert_eq(c.calls_inside, 0);
+	cr_assert_eq(c.err, 0);
+	/* In order: the state the command reported before its completion. */
+	long state = hf_find(&f, SH_EV_DEVICE_STATE, "old", 0);
+	long done = hf_find(&f, SH_EV_COMMAND_DONE, "old", 0);
+	cr_assert(state >= 0 && done > state);
+	const cJSON *on = cJSON_GetObjectItem(sh_device_state(hf_device(&f, "old")), "state");
+	cr_assert_str_eq(cJSON_GetStringValue(on), "ON");
+}
+
+Test(device, a_refused_command_completes_later_too)
+{
+	/* The virtual driver completes at once when command_delay is 0, from
+	 * inside command(): the same contract. */
+	cr_assert_eq(hf_start(&f, "devices:\n  lamp: { driver: virtual, kind: light }\n"), 0);
+	cr_assert(hf_wait_online(&f, "lamp", GUARD_MS));
+	struct completion c = {0};
+	submit_watched("lamp", "{\"brightness\":10}", &c);
+	cr_assert_eq(c.calls, 0);
+	cr_assert(hf_run_until(&f, completed, &c, GUARD_MS));
+	cr_assert_eq(c.calls_inside, 0);
+	cr_assert_eq(c.err, 0);
 }
 
 Test(device, missing_plugin_is_refused)
