@@ -501,6 +501,9 @@ static const char *const device_keys[] = {"driver",
 					  "queue_limit",
 					  "queue_while_offline",
 					  "backoff",
+					  "unit",
+					  "device_class",
+					  "state_class",
 					  NULL};
 
 static bool is_device_key(const char *key)
@@ -652,6 +655,10 @@ static void load_device(struct sh_loader *ld, struct sh_device_config *d,
 	get_duration(ld, node, prefix, "min_interval", &d->min_interval_ms);
 	get_size(ld, node, prefix, "queue_limit", 1, SH_QUEUE_LIMIT_MAX, &d->queue_limit);
 	get_bool(ld, node, prefix, "queue_while_offline", &d->queue_while_offline);
+	/* What a sensor's value is (discovery shows it; any driver). */
+	get_string(ld, node, prefix, "unit", &d->unit);
+	get_string(ld, node, prefix, "device_class", &d->device_class);
+	get_string(ld, node, prefix, "state_class", &d->state_class);
 	load_backoff(ld, sh_node_get(node, "backoff"),
 		     field_name(name, sizeof(name), prefix, "backoff"), &d->backoff);
 }

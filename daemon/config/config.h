@@ -93,6 +93,11 @@ struct sh_device_config {
 	size_t queue_limit;          /* default 16 */
 	bool queue_while_offline;    /* keep the latest command for reconnect; default false */
 	struct sh_backoff backoff;
+	/* A sensor's value as Home Assistant should show it: common to every
+	 * driver, so none has to read them as its own; NULL when absent. */
+	char *unit;
+	char *device_class;
+	char *state_class;
 	const struct sh_node *node; /* the device's mapping (for positions) */
 	struct sh_node *options;    /* map of driver keys (possibly empty); owned by the config */
 	/* Canonical text of everything above and the options: two configs

@@ -252,6 +252,10 @@ static void discovery_device(struct sh_bridge *b, struct sh_device *dev, bool fo
 		.kind = sh_device_kind(dev),
 		.driver = sh_device_driver(dev),
 		.state = sh_device_state(dev),
+		.unit = dc ? dc->unit : NULL,
+		.device_class = dc ? dc->device_class : NULL,
+		.state_class = dc ? dc->state_class : NULL,
+		.metadata = sh_device_metadata(dev),
 		.options = dc ? dc->options : NULL,
 	};
 

@@ -14,6 +14,7 @@
  * It owns nothing beyond the objects it returns.
  */
 #include "mqtt/discovery.h"
+#include "util/macros.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -50,7 +51,7 @@ static const struct reading_info readings[] = {
 
 static const struct reading_info *reading_lookup(const char *key)
 {
-	for (size_t i = 0; i < sizeof(readings) / sizeof(readings[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(readings); i++)
 		if (strcmp(readings[i].key, key) == 0)
 			return &readings[i];
 	return NULL;
@@ -153,8 +154,15 @@ static cJSON *device_block(const struct sh_discovery_device *dev)
 	snprintf(ident, sizeof(ident), "smarthub_%s", dev->id);
 	cJSON_AddItemToArray(ids, cJSON_CreateString(ident));
 	cJSON_AddStringToObject(block, "name", dev->name ? dev->name : dev->id);
-	cJSON_AddStringToObject(block, "model", dev->driver ? dev->driver : "unknown");
-	cJSON_AddStringToObject(block, "manufacturer", "smarthub");
+	/* What the driver learnt of the device, else the driver's name. */
+	const char *model = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(dev->metadata, "model"));
+	const char *maker =
+		cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(dev->metadata, "manufacturer"));
+	const char *sw = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(dev->metadata, "sw_version"));
+	cJSON_AddStringToObject(block, "model", model ? model : dev->driver ? dev->driver : "unknown");
+	cJSON_AddStringToObject(block, "manufacturer", maker ? maker : "smarthub");
+	if (sw)
+		cJSON_AddStringToObject(block, "sw_version", sw);
 	cJSON_AddStringToObject(block, "via_device", "smarthub_bridge");
 	return block;
 }
@@ -217,14 +225,41 @@ static void light(cJSON *out, const struct sh_discovery_opts *opts,
 	cJSON_AddStringToObject(e, "schema", "json");
 	add_state_topic(e, opts, dev->id);
 	add_command_topic(e, opts, dev->id);
-	cJSON_AddTrueToObject(e, "brightness");
-	cJSON_AddNumberToObject(e, "brightness_scale", 255);
-	modes = cJSON_AddArrayToObject(e, "supported_color_modes");
-	cJSON_AddItemToArray(modes, cJSON_CreateString("color_temp"));
-	cJSON_AddItemToArray(modes, cJSON_CreateString("rgb"));
+	/* What the driver declared, else what kind.h lets every light take. */
+	const cJSON *meta = dev->metadata;
+	const cJSON *declared = cJSON_GetObjectItemCaseSensitive(meta, "color_modes");
+	if (cJSON_IsArray(declared) && cJSON_GetArraySize(declared) > 0) {
+		modes = cJSON_AddItemToObject(e, "supported_color_modes",
+					      cJSON_Duplicate(declared, true))
+				? cJSON_GetObjectItemCaseSensitive(e, "supported_color_modes")
+				: NULL;
+	} else {
+		modes = cJSON_AddArrayToObject(e, "supported_color_modes");
+		cJSON_AddItemToArray(modes, cJSON_CreateString("color_temp"));
+		cJSON_AddItemToArray(modes, cJSON_CreateString("rgb"));
+	}
+	bool onoff_only = cJSON_GetArraySize(modes) == 1 &&
+			  cJSON_IsString(cJSON_GetArrayItem(modes, 0)) &&
+			  strcmp(cJSON_GetArrayItem(modes, 0)->valuestring, "onoff") == 0;
+	if (!onoff_only) {
+		cJSON_AddTrueToObject(e, "brightness");
+		cJSON_AddNumberToObject(e, "brightness_scale", 255);
+	}
 	/* kind.h's color_temp range, in mireds like the commands. */
-	cJSON_AddNumberToObject(e, "min_mireds", 153);
-	cJSON_AddNumberToObject(e, "max_mireds", 500);
+	const cJSON *lo = cJSON_GetObjectItemCaseSensitive(meta, "min_mireds");
+	const cJSON *hi = cJSON_GetObjectItemCaseSensitive(meta, "max_mireds");
+	cJSON_AddNumberToObject(e, "min_mireds", cJSON_IsNumber(lo) ? lo->valuedouble : 153);
+	cJSON_AddNumberToObject(e, "max_mireds", cJSON_IsNumber(hi) ? hi->valuedouble : 500);
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(meta, "supports_flash")))
+		cJSON_AddTrueToObject(e, "flash");
+	const cJSON *transition = cJSON_GetObjectItemCaseSensitive(meta, "max_transition");
+	if (cJSON_IsNumber(transition) && transition->valuedouble > 0)
+		cJSON_AddTrueToObject(e, "transition");
+	const cJSON *effects = cJSON_GetObjectItemCaseSensitive(meta, "effects");
+	if (cJSON_IsArray(effects) && cJSON_GetArraySize(effects) > 0) {
+		cJSON_AddTrueToObject(e, "effect");
+		cJSON_AddItemToObject(e, "effect_list", cJSON_Duplicate(effects, true));
+	}
 }
 
 /* An ON/OFF switch on the device's `state`. */
@@ -271,7 +306,7 @@ static void speaker(cJSON *out, const struct sh_discovery_opts *opts,
 	cJSON_AddStringToObject(e, "mode", "slider");
 	cJSON_AddStringToObject(e, "icon", "mdi:volume-high");
 
-	for (size_t i = 0; i < sizeof(buttons) / sizeof(buttons[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(buttons); i++) {
 		e = entity(out, opts, dev, "button", buttons[i].object, buttons[i].label);
 		add_command_topic(e, opts, dev->id);
 		cJSON_AddStringToObject(e, "payload_press", buttons[i].payload);
@@ -296,20 +331,32 @@ static void reading(cJSON *out, const struct sh_discovery_opts *opts,
 		    const struct sh_discovery_device *dev, const char *key, const cJSON *value)
 {
 	const struct reading_info *info = reading_lookup(key);
-	const char *device_class = option_string(dev->options, "device_class");
-	const char *unit = option_string(dev->options, "unit");
-	const char *state_class = option_string(dev->options, "state_class");
-	bool binary = value ? cJSON_IsBool(value) : (info && info->binary);
+	const cJSON *declared = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(dev->metadata, "readings"), key);
+	const char *device_class = dev->device_class;
+	const char *unit = dev->unit;
+	const char *state_class = dev->state_class;
 	char label[SH_DISCOVERY_SLUG_MAX], tmpl[SH_DISCOVERY_SLUG_MAX + 32];
 	cJSON *e;
 
-	/* The driver's own options say more than a name can. */
+	/* The user's configuration says most, then the driver, which knows
+	 * its device, then the reading's name. */
+	if (!device_class)
+		device_class = cJSON_GetStringValue(
+			cJSON_GetObjectItemCaseSensitive(declared, "device_class"));
+	if (!unit)
+		unit = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(declared, "unit"));
+	if (!state_class)
+		state_class = cJSON_GetStringValue(
+			cJSON_GetObjectItemCaseSensitive(declared, "state_class"));
 	if (!device_class && info)
 		device_class = info->device_class;
 	if (!unit && info)
 		unit = info->unit;
 	if (!state_class && info)
 		state_class = info->state_class;
+	/* Without a value yet, a reading with a unit is a number. */
+	bool binary = value ? cJSON_IsBool(value) : (info && info->binary && !unit);
 
 	label_of(key, label, sizeof(label));
 	value_template(tmpl, sizeof(tmpl), key);
@@ -339,24 +386,16 @@ static void reading(cJSON *out, const struct sh_discovery_opts *opts,
 static void sensor(cJSON *out, const struct sh_discovery_opts *opts,
 		   const struct sh_discovery_device *dev)
 {
-	const struct sh_node *configured = option(dev->options, "readings");
-	const char *key = option_string(dev->options, "key");
+	const cJSON *declared = cJSON_GetObjectItemCaseSensitive(dev->metadata, "readings");
 	const cJSON *item;
 
-	/* A single-reading driver (sysfs) names its reading `key`. */
-	if (key && key[0] && !cJSON_HasObjectItem(dev->state, key))
-		reading(out, opts, dev, key, NULL);
-
-	/* Configured readings first, so a sensor is announced before its first
+	/* Declared readings first, so a sensor is announced before its first
 	 * report; what it reports then refines the entity (boolean or not). */
-	if (configured && configured->type == SH_NODE_SEQ)
-		for (size_t i = 0; i < configured->n_items; i++) {
-			const struct sh_node *n = configured->items[i];
-
-			if (n->type == SH_NODE_SCALAR && n->value && n->value[0] &&
-			    !cJSON_HasObjectItem(dev->state, n->value))
-				reading(out, opts, dev, n->value, NULL);
-		}
+	cJSON_ArrayForEach(item, declared)
+	{
+		if (item->string && item->string[0] && !cJSON_HasObjectItem(dev->state, item->string))
+			reading(out, opts, dev, item->string, NULL);
+	}
 	cJSON_ArrayForEach(item, dev->state)
 	{
 		const struct reading_info *info = reading_lookup(item->string);

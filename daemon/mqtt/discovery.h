@@ -39,9 +39,17 @@ struct sh_discovery_device {
 	const char *kind;   /* "light", "switch", "speaker", "sensor" */
 	const char *driver; /* becomes the device's model */
 	const cJSON *state; /* current state (reading keys); may be NULL */
-	/* Driver options (may be NULL): `readings: [...]` names readings before
-	 * the device reported any; `device_class`, `unit` and `state_class`
-	 * override what the reading's name suggests (a sysfs sensor). */
+	/* The device's own configuration (common keys; NULL when absent):
+	 * they override what the driver and the reading's name suggest. */
+	const char *unit, *device_class, *state_class;
+	/* What the driver declared (host->set_metadata; may be NULL):
+	 * "readings" announces readings before the device reported any, with
+	 * their unit/device_class/state_class; a light's "color_modes",
+	 * "supports_flash", "max_transition", "min_mireds"/"max_mireds",
+	 * "effects"; "model", "manufacturer", "sw_version". */
+	const cJSON *metadata;
+	/* The mqtt driver's options, for its `homeassistant` key only (its
+	 * devices are announced by their own firmware); NULL otherwise. */
 	const struct sh_node *options;
 };
 

@@ -102,7 +102,6 @@ struct exec_dev {
 	struct sh_timer *poll;
 	struct exec_run *runs;
 	size_t n_runs;
-	char last_error[EXEC_MSG_MAX]; /* of polls; "" while they succeed */
 };
 
 static void msgf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -422,15 +421,13 @@ fail_alloc:
 
 /* --- results ---------------------------------------------------------------- */
 
-/* A poll's failure is logged when its reason changes, not at every poll. */
+/* A poll's failure goes to the host's complaint slot: logged the first
+ * time, then at most once a minute, and once more when polls work again. */
+#define COMPLAIN_POLL 0
+
 static void poll_failed(struct exec_dev *ed, const char *msg)
 {
-	if (strncmp(ed->last_error, msg, sizeof(ed->last_error) - 1) == 0)
-		return;
-	ed->host->log(ed->dev, SH_LOG_WARNING, "%s", msg);
-	/* Cut to fit: it is only compared with the next reason. */
-	snprintf(ed->last_error, sizeof(ed->last_error), "%.*s", (int)sizeof(ed->last_error) - 1,
-		 msg);
+	ed->host->complain(ed->dev, COMPLAIN_POLL, SH_LOG_WARNING, "%s", msg);
 }
 
 static void start_poll_timer(struct exec_dev *ed);
@@ -509,11 +506,8 @@ static void deliver(struct exec_run *run, int err, const char *reason)
 		cJSON_Delete(patch);
 		return;
 	}
-	if (ed->last_error[0]) {
-		ed->host->log(ed->dev, SH_LOG_NOTICE, "%s works again",
-			      purpose_names[run->purpose]);
-		ed->last_error[0] = '\0';
-	}
+	ed->host->complain_clear(ed->dev, COMPLAIN_POLL, "%s works again",
+				 purpose_names[run->purpose]);
 	ed->host->state_update(ed->dev, patch);
 	cJSON_Delete(patch);
 }
@@ -694,27 +688,25 @@ static int exec_create(struct sh_device *dev, const struct sh_host *host, void *
 	ed->dev = dev;
 	ed->host = host;
 	bool is_switch = strcmp(host->device_kind(dev), "switch") == 0;
-	int bad = 0;
-
-	/* A sensor has no on, off or state: left unread, the daemon reports
-	 * them as unknown options. */
+	/* Every option is read before giving up (the user sees all errors in
+	 * one run); opt_status then has the first. A sensor has no on, off or
+	 * state: left unread, the daemon reports them as unknown options. */
 	if (is_switch) {
-		bad |= host->opt_argv(dev, "on", &ed->argv_on);
-		bad |= host->opt_argv(dev, "off", &ed->argv_off);
-		bad |= host->opt_argv(dev, "state", &ed->argv_state);
+		host->opt_argv(dev, "on", &ed->argv_on);
+		host->opt_argv(dev, "off", &ed->argv_off);
+		host->opt_argv(dev, "state", &ed->argv_state);
 	}
-	bad |= host->opt_argv(dev, "read", &ed->argv_read);
-	bad |= host->opt_duration_ms(dev, "interval", 0, &ed->interval_ms);
-	bad |= host->opt_duration_ms(dev, "timeout", 10000, &ed->timeout_ms);
-	bad |= host->opt_string(dev, "cwd", NULL, &ed->cwd);
-	/* For Home Assistant discovery, which reads them from the options;
-	 * device_class also names the reading of a plain number. */
-	const char *unit, *device_class, *state_class;
-	bad |= host->opt_string(dev, "unit", NULL, &unit);
-	bad |= host->opt_string(dev, "device_class", NULL, &device_class);
-	bad |= host->opt_string(dev, "state_class", NULL, &state_class);
-	bad |= host->opt_string(dev, "key", device_class ? device_class : "value", &ed->key);
-	bad |= read_env(ed);
+	host->opt_argv(dev, "read", &ed->argv_read);
+	host->opt_duration_ms(dev, "interval", 0, &ed->interval_ms);
+	host->opt_duration_ms(dev, "timeout", 10000, &ed->timeout_ms);
+	host->opt_string(dev, "cwd", NULL, &ed->cwd);
+	/* A plain number is named after the device's device_class (a key
+	 * every device has; discovery reads it and `unit` itself). */
+	const struct sh_node *cls = host->device_option(dev, "device_class");
+	host->opt_string(dev, "key", cls && cls->value ? cls->value : "value", &ed->key);
+	int bad = read_env(ed);
+	if (bad == 0)
+		bad = host->opt_status(dev);
 
 	if (!bad && is_switch && (!ed->argv_on || !ed->argv_off)) {
 		host->config_error(dev, NULL, "an exec switch needs both on and off");
@@ -733,9 +725,16 @@ static int exec_create(struct sh_device *dev, const struct sh_host *host, void *
 		host->config_error(dev, host->opt_node(dev, "key"), "key must not be empty");
 		bad = -EINVAL;
 	}
-	if (bad) {
+	if (bad < 0) {
 		exec_destroy(ed);
-		return -EINVAL;
+		return bad;
+	}
+	if (!is_switch) {
+		/* Discovery announces the reading before its first value. */
+		cJSON *meta = cJSON_CreateObject();
+		cJSON_AddObjectToObject(cJSON_AddObjectToObject(meta, "readings"), ed->key);
+		host->set_metadata(dev, meta);
+		cJSON_Delete(meta);
 	}
 	*priv = ed;
 	return 0;

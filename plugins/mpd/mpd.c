@@ -56,7 +56,7 @@ struct mpd {
 	struct sh_tcpline *conn;
 	enum mpd_phase phase;
 	struct mpd_response resp;
-	bool online; /* host->connected was reported */
+	bool ready; /* the handshake is done and host->connected was reported */
 
 	/* The command being run: its text waits in `cmd_text` until the idle
 	 * is interrupted; its result waits in cmd_err/cmd_reason until the
@@ -94,21 +94,17 @@ static void mpd_send(struct mpd *m, const char *text, enum mpd_phase phase)
 	}
 }
 
-/* Reports a broken connection once, the way the daemon expects it. */
+/* Reports a broken connection; the daemon knows whether it was a failed
+ * attempt or a lost connection. */
 static void mpd_fail(struct mpd *m, const char *reason)
 {
-	bool online = m->online;
-
 	/* Closed here too, so nothing more arrives even if the daemon
 	 * disconnects later; the daemon's disconnect is then a no-op. */
 	sh_tcpline_close(m->conn);
 	m->conn = NULL;
 	m->phase = MPD_PHASE_NONE;
-	m->online = false;
-	if (online)
-		m->host->failed(m->dev, reason);
-	else
-		m->host->failed(m->dev, reason);
+	m->ready = false;
+	m->host->failed(m->dev, reason);
 }
 
 static void mpd_publish(struct mpd *m, const struct mpd_response *r)
@@ -189,8 +185,8 @@ static void mpd_query_done(struct mpd *m)
 	}
 	m->phase = MPD_PHASE_NONE;
 	mpd_publish(m, &m->resp);
-	if (!m->online) {
-		m->online = true;
+	if (!m->ready) {
+		m->ready = true;
 		/* The daemon may send a command from inside this call: it waits
 		 * in cmd_text and mpd_next below sends it. */
 		m->host->connected(m->dev);
@@ -265,6 +261,12 @@ static void mpd_on_line(void *ctx, char *line, size_t len)
 		}
 		m->host->log(m->dev, SH_LOG_INFO, "connected to MPD %u.%u.%u at %s:%u", major,
 			     minor, patch, m->hostname, m->port);
+		char version[48];
+		snprintf(version, sizeof(version), "%u.%u.%u", major, minor, patch);
+		cJSON *meta = cJSON_CreateObject();
+		cJSON_AddStringToObject(meta, "sw_version", version);
+		m->host->set_metadata(m->dev, meta);
+		cJSON_Delete(meta);
 		if (m->password) {
 			char text[MPD_COMMAND_MAX] = "password";
 			if (mpd_append_arg(text, sizeof(text) - 1, m->password) < 0) {
@@ -445,7 +447,7 @@ static void mpd_disconnect(void *priv)
 	sh_tcpline_close(m->conn);
 	m->conn = NULL;
 	m->phase = MPD_PHASE_NONE;
-	m->online = false;
+	m->ready = false;
 	m->cmd_active = false;
 	m->cmd_sent = false;
 	m->refresh_wanted = false;
@@ -465,8 +467,6 @@ static int mpd_create(struct sh_device *dev, const struct sh_host *host, void **
 {
 	struct mpd *m = calloc(1, sizeof(*m));
 	long long port;
-	int err = 0;
-
 	if (!m)
 		return -ENOMEM;
 	m->dev = dev;
@@ -474,19 +474,21 @@ static int mpd_create(struct sh_device *dev, const struct sh_host *host, void **
 	m->volume = -1;
 	m->output_id = -1;
 	m->muted_volume = -1;
-	err |= host->opt_string(dev, "host", "127.0.0.1", &m->hostname);
-	err |= host->opt_int(dev, "port", 6600, 1, 65535, &port);
-	err |= host->opt_string(dev, "password", NULL, &m->password);
-	err |= host->opt_string(dev, "output", NULL, &m->output);
-	if (m->hostname && m->hostname[0] == '\0') {
+	host->opt_string(dev, "host", "127.0.0.1", &m->hostname);
+	host->opt_int(dev, "port", 6600, 1, 65535, &port);
+	host->opt_string(dev, "password", NULL, &m->password);
+	host->opt_string(dev, "output", NULL, &m->output);
+	if (m->hostname && m->hostname[0] == '\0')
 		host->config_error(dev, host->opt_node(dev, "host"), "host must not be empty");
-		err = -EINVAL;
-	}
-	if (err) {
+	int err = host->opt_status(dev);
+	if (err < 0) {
 		free(m);
-		return -EINVAL;
+		return err;
 	}
 	m->port = (unsigned)port;
+	cJSON *meta = cJSON_Parse("{\"model\":\"MPD\",\"manufacturer\":\"Music Player Daemon\"}");
+	host->set_metadata(dev, meta);
+	cJSON_Delete(meta);
 	*priv = m;
 	return 0;
 }

@@ -57,7 +57,6 @@ struct sysfs_dev {
 
 	bool have_last;
 	double last;                    /* the last value published */
-	char last_error[SYSFS_MSG_MAX]; /* "" while readings succeed */
 };
 
 enum read_result {
@@ -234,21 +233,18 @@ static void tick(struct sh_device *dev, void *data)
 		sd->host->log(dev, SH_LOG_DEBUG, "reading skipped: %s", strerror(-r));
 }
 
-/* A failed reading is logged when its reason changes, not at every tick. */
+/* The host's complaint slot for failed readings: logged the first time,
+ * then at most once a minute, and once more when readings work again. */
+#define COMPLAIN_READING 0
+
 static void reading_failed(struct sysfs_dev *sd, const char *msg)
 {
-	if (strcmp(sd->last_error, msg) == 0)
-		return;
-	sd->host->log(sd->dev, SH_LOG_WARNING, "reading failed: %s", msg);
-	snprintf(sd->last_error, sizeof(sd->last_error), "%s", msg);
+	sd->host->complain(sd->dev, COMPLAIN_READING, SH_LOG_WARNING, "reading failed: %s", msg);
 }
 
 static void publish(struct sysfs_dev *sd, double value, bool force)
 {
-	if (sd->last_error[0]) {
-		sd->host->log(sd->dev, SH_LOG_NOTICE, "readings recovered");
-		sd->last_error[0] = '\0';
-	}
+	sd->host->complain_clear(sd->dev, COMPLAIN_READING, "readings recovered");
 	if (!force && !sysfs_should_publish(sd->have_last, sd->last, value, sd->threshold)) {
 		if (value != sd->last)
 			sd->host->log(sd->dev, SH_LOG_DEBUG,
@@ -350,51 +346,40 @@ static void sysfs_destroy(void *priv)
 static int sysfs_create(struct sh_device *dev, const struct sh_host *host, void **priv)
 {
 	struct sysfs_dev *sd = calloc(1, sizeof(*sd));
-	const char *type_name, *device_class, *unit, *state_class;
+	const char *type_name;
 	long long precision;
-	int bad = 0;
 
 	if (!sd)
 		return -ENOMEM;
 	sd->dev = dev;
 	sd->host = host;
 
-	bad |= host->opt_string(dev, "path", NULL, &sd->path);
-	bad |= host->opt_string(dev, "type", "auto", &type_name);
-	bad |= host->opt_duration_ms(dev, "interval", 30000, &sd->interval_ms);
-	bad |= host->opt_double(dev, "scale", 1.0, -1e12, 1e12, &sd->scale);
-	bad |= host->opt_double(dev, "offset", 0.0, -1e12, 1e12, &sd->offset);
-	bad |= host->opt_double(dev, "change_threshold", 0.0, 0.0, 1e12, &sd->threshold);
-	bad |= host->opt_int(dev, "precision", 2, 0, 9, &precision);
-	/* unit, device_class and state_class describe the value (Home
-	 * Assistant discovery reads them from the device's options); the
-	 * driver only uses device_class as the default key. */
-	bad |= host->opt_string(dev, "unit", NULL, &unit);
-	bad |= host->opt_string(dev, "state_class", NULL, &state_class);
-	bad |= host->opt_string(dev, "device_class", NULL, &device_class);
-	bad |= host->opt_string(dev, "key", device_class ? device_class : "value", &sd->key);
+	host->opt_string(dev, "path", NULL, &sd->path);
+	host->opt_string(dev, "type", "auto", &type_name);
+	host->opt_duration_ms(dev, "interval", 30000, &sd->interval_ms);
+	host->opt_double(dev, "scale", 1.0, -1e12, 1e12, &sd->scale);
+	host->opt_double(dev, "offset", 0.0, -1e12, 1e12, &sd->offset);
+	host->opt_double(dev, "change_threshold", 0.0, 0.0, 1e12, &sd->threshold);
+	host->opt_int(dev, "precision", 2, 0, 9, &precision);
+	/* The reading is named after the device's device_class (a key every
+	 * device has; discovery reads it and `unit` from the configuration). */
+	const struct sh_node *cls = host->device_option(dev, "device_class");
+	host->opt_string(dev, "key", cls && cls->value ? cls->value : "value", &sd->key);
 	sd->precision = (unsigned)precision;
 
 	/* Each problem is reported, so one run of --check-config shows all. */
-	if (!sd->path) {
+	if (!sd->path)
 		host->config_error(dev, NULL, "sysfs needs a path (the sensor file)");
-		bad = -EINVAL;
-	}
-	if (type_name && sysfs_type_from_name(type_name, &sd->type) < 0) {
+	if (type_name && sysfs_type_from_name(type_name, &sd->type) < 0)
 		host->config_error(dev, host->opt_node(dev, "type"),
 				   "type must be auto, raw, thermal, hwmon, w1 or iio, not '%s'",
 				   type_name);
-		bad = -EINVAL;
-	}
-	if (sd->interval_ms == 0) {
+	if (sd->interval_ms == 0)
 		host->config_error(dev, host->opt_node(dev, "interval"),
 				   "interval must be longer than 0");
-		bad = -EINVAL;
-	}
-	if (sd->key && !sd->key[0]) {
+	if (sd->key && !sd->key[0])
 		host->config_error(dev, host->opt_node(dev, "key"), "key must not be empty");
-		bad = -EINVAL;
-	}
+	int bad = host->opt_status(dev);
 	if (!bad && sd->type == SYSFS_AUTO)
 		sd->type = sysfs_detect_type(sd->path);
 	if (!bad && sd->type == SYSFS_IIO &&
@@ -404,12 +389,17 @@ static int sysfs_create(struct sh_device *dev, const struct sh_host *host, void 
 				PATH_MAX) < 0)) {
 		host->config_error(dev, host->opt_node(dev, "path"),
 				   "an iio path must name an in_*_raw file");
-		bad = -EINVAL;
+		bad = host->opt_status(dev);
 	}
-	if (bad) {
+	if (bad < 0) {
 		free(sd);
-		return -EINVAL;
+		return bad;
 	}
+	/* Discovery announces the one reading before its first value. */
+	cJSON *meta = cJSON_CreateObject();
+	cJSON_AddObjectToObject(cJSON_AddObjectToObject(meta, "readings"), sd->key);
+	host->set_metadata(dev, meta);
+	cJSON_Delete(meta);
 	host->log(dev, SH_LOG_DEBUG, "%s sensor %s, every %llu ms", sysfs_type_name(sd->type),
 		  sd->path, (unsigned long long)sd->interval_ms);
 	*priv = sd;

@@ -26,6 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The longest transition a bulb accepts from us. */
+#define YL_TRANSITION_MAX_MS 60000
+
 /* Requests one command may become: power, ct, rgb, bright. */
 #define YL_COMMAND_REQUESTS_MAX 4
 /* The first pause after a quota error, and the most it grows to. */
@@ -47,7 +50,7 @@ struct yeelight {
 	uint64_t transition_ms; /* default for commands without `transition` */
 
 	struct sh_tcpline *conn;
-	bool online;
+	bool ready; /* the first get_prop answered and host->connected was reported */
 	uint32_t last_id;
 	uint32_t pending_id; /* 0 when nothing is in flight */
 	bool pending_get_prop;
@@ -64,20 +67,16 @@ struct yeelight {
 	struct sh_timer *space_timer;
 };
 
+/* The daemon knows whether this was a failed attempt or a lost connection. */
 static void yl_fail(struct yeelight *y, const char *reason)
 {
-	bool online = y->online;
-
 	/* Closed here, so nothing more arrives whenever the daemon gets to
 	 * its disconnect. */
 	sh_tcpline_close(y->conn);
 	y->conn = NULL;
-	y->online = false;
+	y->ready = false;
 	y->pending_id = 0;
-	if (online)
-		y->host->failed(y->dev, reason);
-	else
-		y->host->failed(y->dev, reason);
+	y->host->failed(y->dev, reason);
 }
 
 static void yl_send(struct yeelight *y, const char *method, const char *params)
@@ -162,15 +161,15 @@ static void yl_answer(struct yeelight *y, const struct yl_message *msg)
 			char reason[YL_TEXT_MAX + 32];
 			snprintf(reason, sizeof(reason), "get_prop failed: %s",
 				 msg->type == YL_MSG_ERROR ? msg->error_message : "bad answer");
-			if (!y->online) {
+			if (!y->ready) {
 				yl_fail(y, reason);
 				return;
 			}
 			y->host->log(y->dev, SH_LOG_WARNING, "%s", reason);
 		} else {
 			yl_publish_props(y, &props);
-			if (!y->online) {
-				y->online = true;
+			if (!y->ready) {
+				y->ready = true;
 				y->host->connected(y->dev);
 			}
 		}
@@ -210,7 +209,7 @@ static void yl_on_line(void *ctx, char *line, size_t len)
 		return;
 	}
 	if (msg.type == YL_MSG_PROPS) {
-		if (y->online)
+		if (y->ready)
 			yl_publish_props(y, &msg.props);
 		return;
 	}
@@ -351,7 +350,7 @@ static void yl_disconnect(void *priv)
 	y->conn = NULL;
 	y->host->timer_stop(y->space_timer);
 	y->space_timer = NULL;
-	y->online = false;
+	y->ready = false;
 	y->pending_id = 0;
 	y->pending_get_prop = false;
 	y->refresh_wanted = false;
@@ -372,29 +371,35 @@ static int yl_create(struct sh_device *dev, const struct sh_host *host, void **p
 {
 	struct yeelight *y = calloc(1, sizeof(*y));
 	long long port;
-	int err = 0;
 
 	if (!y)
 		return -ENOMEM;
 	y->dev = dev;
 	y->host = host;
+	/* Every option is read and checked, so the user sees all errors at
+	 * once; opt_status then has the first. */
 	int host_err = host->opt_string(dev, "host", NULL, &y->hostname);
-	err |= host_err;
-	err |= host->opt_int(dev, "port", 55443, 1, 65535, &port);
-	err |= host->opt_duration_ms(dev, "transition", 300, &y->transition_ms);
-	if (!host_err && (!y->hostname || !y->hostname[0])) {
+	host->opt_int(dev, "port", 55443, 1, 65535, &port);
+	host->opt_duration_ms(dev, "transition", 300, &y->transition_ms);
+	if (!host_err && (!y->hostname || !y->hostname[0]))
 		host->config_error(dev, host->opt_node(dev, "host"),
 				   "yeelight needs the bulb's address in 'host'");
-		err = -EINVAL;
-	}
-	if (y->transition_ms > 60000) { /* checked even after other mistakes */
+	if (y->transition_ms > YL_TRANSITION_MAX_MS)
 		host->config_error(dev, host->opt_node(dev, "transition"),
 				   "transition must be at most 60s");
-		err = -EINVAL;
-	}
-	if (err) {
+	int err = host->opt_status(dev);
+	if (err < 0) {
 		free(y);
-		return -EINVAL;
+		return err;
+	}
+	/* What a Yeelight bulb can do, for discovery: color temperature and
+	 * RGB, smooth transitions up to a minute, no flash command here. */
+	cJSON *meta = cJSON_Parse("{\"color_modes\":[\"color_temp\",\"rgb\"],"
+				  "\"supports_flash\":false,\"manufacturer\":\"Yeelight\"}");
+	if (meta) {
+		cJSON_AddNumberToObject(meta, "max_transition", YL_TRANSITION_MAX_MS / 1000);
+		host->set_metadata(dev, meta);
+		cJSON_Delete(meta);
 	}
 	y->port = (unsigned)port;
 	*priv = y;

@@ -174,59 +174,39 @@ Test(discovery, sensor_entity_per_reading)
 	cJSON_Delete(state);
 }
 
-/* Builds `readings: [..]` plus scalar options, as the config loader would. */
-struct opts_tree {
-	struct sh_node map, seq, items[4], scalars[3];
-	struct sh_node *map_items[4], *seq_items[4];
-};
-
-static void scalar(struct sh_node *n, const char *key, const char *value)
+Test(discovery, declared_readings_announce_before_the_first_report)
 {
-	*n = (struct sh_node){.type = SH_NODE_SCALAR, .key = key, .value = value};
-}
-
-Test(discovery, configured_readings_announce_before_the_first_report)
-{
-	struct opts_tree t = {0};
-	const char *names[] = {"temperature", "motion", "illuminance"};
-
-	for (size_t i = 0; i < 3; i++) {
-		scalar(&t.items[i], NULL, names[i]);
-		t.seq_items[i] = &t.items[i];
-	}
-	t.seq = (struct sh_node){
-		.type = SH_NODE_SEQ, .key = "readings", .items = t.seq_items, .n_items = 3};
-	t.map_items[0] = &t.seq;
-	t.map = (struct sh_node){.type = SH_NODE_MAP, .items = t.map_items, .n_items = 1};
-
+	/* As the virtual driver declares them with host->set_metadata. */
+	cJSON *meta = cJSON_Parse("{\"readings\":{\"temperature\":{},\"motion\":{},"
+				  "\"illuminance\":{\"unit\":\"lx\"},"
+				  "\"level\":{\"unit\":\"cm\",\"device_class\":\"distance\"}}}");
 	struct sh_discovery_device dev = {
-		.id = "hall", .kind = "sensor", .driver = "virtual", .options = &t.map};
+		.id = "hall", .kind = "sensor", .driver = "virtual", .metadata = meta};
 	cJSON *all = sh_discovery_device(&opts, &dev);
 
-	cr_assert_eq(cJSON_GetArraySize(all), 3);
+	cr_assert_eq(cJSON_GetArraySize(all), 4);
 	payload(all, "homeassistant/sensor/smarthub_hall/temperature/config");
 	payload(all, "homeassistant/binary_sensor/smarthub_hall/motion/config");
 	const cJSON *e = payload(all, "homeassistant/sensor/smarthub_hall/illuminance/config");
 	cr_assert_str_eq(str(e, "unit_of_measurement"), "lx");
+	e = payload(all, "homeassistant/sensor/smarthub_hall/level/config");
+	cr_assert_str_eq(str(e, "unit_of_measurement"), "cm");
+	cr_assert_str_eq(str(e, "device_class"), "distance");
 	cJSON_Delete(all);
+	cJSON_Delete(meta);
 }
 
-Test(discovery, driver_options_override_the_reading_name)
+Test(discovery, the_device_configuration_overrides_the_reading_name)
 {
-	struct opts_tree t = {0};
 	cJSON *state = cJSON_Parse("{\"value\":47.5}");
-
-	scalar(&t.scalars[0], "device_class", "temperature");
-	scalar(&t.scalars[1], "unit", "°C");
-	t.map_items[0] = &t.scalars[0];
-	t.map_items[1] = &t.scalars[1];
-	t.map = (struct sh_node){.type = SH_NODE_MAP, .items = t.map_items, .n_items = 2};
-
+	cJSON *meta = cJSON_Parse("{\"readings\":{\"value\":{}}}");
 	struct sh_discovery_device dev = {.id = "cpu_temp",
 					  .kind = "sensor",
 					  .driver = "sysfs",
 					  .state = state,
-					  .options = &t.map};
+					  .device_class = "temperature",
+					  .unit = "°C",
+					  .metadata = meta};
 	cJSON *all = sh_discovery_device(&opts, &dev);
 	const cJSON *e = payload(all, "homeassistant/sensor/smarthub_cpu_temp/value/config");
 
@@ -234,6 +214,37 @@ Test(discovery, driver_options_override_the_reading_name)
 	cr_assert_str_eq(str(e, "unit_of_measurement"), "°C");
 	cJSON_Delete(all);
 	cJSON_Delete(state);
+	cJSON_Delete(meta);
+}
+
+Test(discovery, a_light_shows_what_its_driver_declared)
+{
+	cJSON *meta = cJSON_Parse("{\"color_modes\":[\"color_temp\"],\"supports_flash\":true,"
+				  "\"max_transition\":60,\"model\":\"YLDP13YL\","
+				  "\"manufacturer\":\"Yeelight\"}");
+	struct sh_discovery_device dev = {
+		.id = "desk", .kind = "light", .driver = "yeelight", .metadata = meta};
+	cJSON *all = sh_discovery_device(&opts, &dev);
+	const cJSON *e = payload(all, "homeassistant/light/smarthub_desk/light/config");
+	const cJSON *modes = cJSON_GetObjectItem(e, "supported_color_modes");
+
+	cr_assert_eq(cJSON_GetArraySize(modes), 1);
+	cr_assert_str_eq(cJSON_GetArrayItem(modes, 0)->valuestring, "color_temp");
+	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(e, "flash")));
+	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(e, "transition")));
+	cr_assert_str_eq(str(cJSON_GetObjectItem(e, "device"), "model"), "YLDP13YL");
+	cr_assert_str_eq(str(cJSON_GetObjectItem(e, "device"), "manufacturer"), "Yeelight");
+	cJSON_Delete(all);
+	cJSON_Delete(meta);
+
+	/* Without metadata: what every light of the kind takes. */
+	dev.metadata = NULL;
+	all = sh_discovery_device(&opts, &dev);
+	e = payload(all, "homeassistant/light/smarthub_desk/light/config");
+	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(e, "supported_color_modes")), 2);
+	cr_assert_null(cJSON_GetObjectItem(e, "flash"));
+	cr_assert_str_eq(str(cJSON_GetObjectItem(e, "device"), "model"), "yeelight");
+	cJSON_Delete(all);
 }
 
 Test(discovery, ids_are_slugged_in_topics_only)
