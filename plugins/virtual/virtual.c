@@ -271,10 +271,7 @@ static void connect_finished(struct sh_device *dev, void *data)
 	} else {
 		v->host->state_update(dev, v->state);
 	}
-	if (r == 0)
-		r = vk_create(dev, host, v->interval_ms, host->opt_node(dev, "interval") != NULL,
-			      &v->kinds);
-	if (r < 0) {
+	vk_connected(v->kinds);
 }
 
 static int virtual_connect(void *priv)
@@ -295,10 +292,9 @@ static void virtual_disconnect(void *priv)
 	v->host->timer_stop(v->connect_timer);
 	v->host->timer_stop(v->command_timer);
 	v->host->timer_stop(v->sample_timer);
-	if (r == 0)
-		r = vk_create(dev, host, v->interval_ms, host->opt_node(dev, "interval") != NULL,
-			      &v->kinds);
-	if (r < 0) {
+	v->connect_timer = v->command_timer = v->sample_timer = NULL;
+	v->linked = false;
+	vk_disconnect(v->kinds);
 	cJSON_Delete(v->command);
 	v->command = NULL;
 }
