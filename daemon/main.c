@@ -486,6 +486,7 @@ int main(int argc, char **argv)
 	/* Orderly shutdown: the broker hears we are offline, devices are
 	 * disconnected, then everything is freed. */
 	sh_bridge_stop(d.bridge, 1500);
+	sh_automation_host_stop(d.automations);
 	sh_hub_stop(d.hub);
 	sh_automation_host_set_observer(d.automations, NULL, NULL);
 	sh_bridge_free(d.bridge);

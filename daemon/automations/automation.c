@@ -356,7 +356,6 @@ static cJSON *device_info(size_t index, const struct sh_trigger *t, const cJSON 
 	if (!o)
 		return NULL;
 	cJSON_AddNumberToObject(o, "index", (double)index);
-	cJSON_AddStringToObject(o, "type", sh_trigger_type_name(t->type));
 	if (t->device)
 		cJSON_AddStringToObject(o, "device", t->device);
 	if (t->property && t->type != SH_TRIGGER_AVAILABILITY && t->type != SH_TRIGGER_EVENT)

@@ -36,6 +36,7 @@ struct sh_automation_host {
 	sh_automation_observer_fn observer;
 	void *observer_ctx;
 	bool started;
+	bool stopped;
 };
 
 uint64_t sh_automation_host_now(const struct sh_automation_host *h)
@@ -194,6 +195,13 @@ static void on_hub_event(void *ctx, const struct sh_event *ev)
 			sh_automations_device_availability(h->core, sh_device_id(ev->device),
 							   sh_device_online(ev->device), now);
 		break;
+	case SH_EV_DEVICE_EVENT: {
+		/* {"event":"single", ...}: a button's press, repeats included. */
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(ev->data, "event"));
+		if (ev->device && name)
+			sh_automations_device_event(h->core, sh_device_id(ev->device), name, now);
+		break;
+	}
 	case SH_EV_CONFIG_APPLIED:
 		if (!h->started && h->config) {
 			h->started = true;
@@ -312,13 +320,21 @@ fail:
 	return r;
 }
 
+void sh_automation_host_stop(struct sh_automation_host *h)
+{
+	if (!h || h->stopped)
+		return;
+	h->stopped = true;
+	sh_hub_unlisten(h->hub, on_hub_event, h);
+	ev_timer_stop(h->loop, &h->wake);
+	sh_automations_save(h->core, sh_automation_host_now(h), true);
+}
+
 void sh_automation_host_free(struct sh_automation_host *h)
 {
 	if (!h)
 		return;
-	sh_hub_unlisten(h->hub, on_hub_event, h);
-	ev_timer_stop(h->loop, &h->wake);
-	sh_automations_save(h->core, sh_automation_host_now(h), true);
+	sh_automation_host_stop(h);
 	struct sh_scene_engine *scenes = sh_hub_scenes(h->hub);
 	/* Cancelling a run reports to the core, so the core goes last. */
 	for (size_t i = 0; i < h->n_runners; i++) {

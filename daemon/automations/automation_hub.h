@@ -26,7 +26,11 @@ typedef void (*sh_automation_observer_fn)(void *ctx, const char *name);
 /* `state_dir` (may be NULL: nothing survives restarts) is copied. */
 int sh_automation_host_new(struct sh_hub *hub, const char *state_dir,
 			   struct sh_automation_host **out);
-/* Writes the state file one last time and frees; NULL accepted. */
+/* Shutdown, before the hub stops its devices (their going offline must
+ * not cancel the for: timers that are to survive): stops listening and
+ * writes the state file one last time. */
+void sh_automation_host_stop(struct sh_automation_host *h);
+/* Stops (if not yet) and frees; NULL accepted. */
 void sh_automation_host_free(struct sh_automation_host *h);
 void sh_automation_host_set_observer(struct sh_automation_host *h, sh_automation_observer_fn fn,
 				     void *ctx);

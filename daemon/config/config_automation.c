@@ -29,6 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Kinds whose reported properties are known here. */
+static const char *const checked_kinds[] = {"light", "switch", "speaker", "sensor", NULL};
+
 /* Drivers whose devices' properties are not known before they report. */
 static const char *const open_drivers[] = {"mqtt", NULL};
 
@@ -54,6 +57,7 @@ static const struct {
 	{"speaker", "playing", false},
 	{"speaker", "media", false},
 	{"speaker", "track", true},
+	{"light", "color_mode", false},
 };
 
 #define PROPERTIES_MAX 64
@@ -133,6 +137,13 @@ static enum prop_class prop_class(const struct sh_device_config *d, const char *
 	*suggest = NULL;
 	for (size_t i = 0; d->driver && open_drivers[i]; i++)
 		if (!strcmp(d->driver, open_drivers[i]))
+			return PROP_ANY;
+	/* The other kinds report state their commands do not name
+	 * (current_temperature, action...): not checked here. */
+	for (size_t i = 0; d->kind && checked_kinds[i]; i++)
+		if (!strcmp(d->kind, checked_kinds[i]))
+			break;
+		else if (!checked_kinds[i + 1])
 			return PROP_ANY;
 	props_of(d, &p);
 	*suggest = sh_loader_suggest(name, p.names, &known);
