@@ -435,9 +435,10 @@ static int hue_create(struct sh_device *dev, const struct sh_host *host, void **
 						   strlen(bridge_id)))
 		host->config_error(dev, host->opt_node(dev, "bridge_id"),
 				   "bridge_id is the bridge's 16 hexadecimal digits");
+	/* Not a configuration error: the file may be put in place later
+	 * (and --check-config may run elsewhere); every connect says so. */
 	if (ca_file && access(ca_file, R_OK) != 0)
-		host->config_error(dev, host->opt_node(dev, "ca_file"), "cannot read %s: %s",
-				   ca_file, strerror(errno));
+		host->log(dev, SH_LOG_WARNING, "ca_file %s: %s", ca_file, strerror(errno));
 	int err = host->opt_status(dev);
 	if (!err && (!hostname || !key || !h->light))
 		err = -EINVAL;
