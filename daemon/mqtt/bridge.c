@@ -209,6 +209,14 @@ int sh_bridge_publish(struct sh_bridge *b, const char *topic, const void *payloa
 	return 0;
 }
 
+/* The retained table's way out: retained, at mqtt.qos. */
+static int publish_retained(void *ctx, const char *topic, const void *payload, size_t len)
+{
+	struct sh_bridge *b = ctx;
+
+	return sh_bridge_publish(b, topic, payload, len, b->qos, true);
+}
+
 int sh_bridge_publish_json(struct sh_bridge *b, const char *topic, const cJSON *json, int qos,
 			   bool retain)
 {
@@ -454,6 +462,7 @@ int sh_bridge_new(struct sh_hub *hub, struct sh_bridge **out)
 	pthread_mutex_init(&b->tls_error_lock, NULL);
 	b->hub = hub;
 	b->loop = sh_hub_loop(hub);
+	sh_retained_init(&b->retained, publish_retained, b);
 	/* Every default was resolved by the configuration (config.c's
 	 * set_defaults): nothing here repeats one. */
 	b->url = paho_url(m->url);

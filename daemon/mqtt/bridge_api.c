@@ -19,6 +19,7 @@
  */
 #include "mqtt/bridge_internal.h"
 #include "mqtt/discovery.h"
+#include "mqtt/jbuf.h"
 #include "kinds/kind.h"
 #include "scenes/scene.h"
 
@@ -126,7 +127,7 @@ static void publish_state(struct sh_bridge *b, struct sh_device *dev, bool force
 		return;
 	sh_bridge_topic(b, topic, sizeof(topic), sh_device_id(dev), NULL);
 	if (b->retain)
-		sh_retained_put(b, topic, sh_device_id(dev), text, force);
+		sh_retained_put(&b->retained, topic, sh_device_id(dev), text, force);
 	else
 		sh_bridge_publish(b, topic, text, strlen(text), b->qos, false);
 	cJSON_free(text);
@@ -138,7 +139,7 @@ static void publish_availability(struct sh_bridge *b, struct sh_device *dev, boo
 
 	snprintf(payload, sizeof(payload), "{\"state\":\"%s\"}", sh_device_availability(dev));
 	sh_bridge_topic(b, topic, sizeof(topic), sh_device_id(dev), "availability");
-	sh_retained_put(b, topic, sh_device_id(dev), payload, force);
+	sh_retained_put(&b->retained, topic, sh_device_id(dev), payload, force);
 }
 
 static void put_json(struct sh_bridge *b, const char *topic, const char *owner, const cJSON *json,
@@ -147,7 +148,7 @@ static void put_json(struct sh_bridge *b, const char *topic, const char *owner, 
 	char *text = cJSON_PrintUnformatted(json);
 
 	if (text)
-		sh_retained_put(b, topic, owner, text, force);
+		sh_retained_put(&b->retained, topic, owner, text, force);
 	cJSON_free(text);
 }
 
@@ -181,13 +182,33 @@ static cJSON *device_json(struct sh_device *dev)
 	return d;
 }
 
-static cJSON *devices_json(struct sh_bridge *b)
+/*
+ * The device list as JSON text, one device at a time: only one device's
+ * small tree exists at once, never a tree of them all. The buffer starts
+ * at the last list's size, so it rarely grows. 0 or -ENOMEM (nothing to
+ * free then).
+ */
+static int devices_text(struct sh_bridge *b, struct sh_jbuf *out)
 {
-	cJSON *list = cJSON_CreateArray();
+	size_t n = sh_hub_device_count(b->hub);
 
-	for (size_t i = 0; i < sh_hub_device_count(b->hub); i++)
-		cJSON_AddItemToArray(list, device_json(sh_hub_device_at(b->hub, i)));
-	return list;
+	sh_jbuf_init(out, b->devices_len + b->devices_len / 16);
+	sh_jbuf_add(out, "[", 1);
+	for (size_t i = 0; i < n && !sh_jbuf_error(out); i++) {
+		cJSON *d = device_json(sh_hub_device_at(b->hub, i));
+
+		if (i)
+			sh_jbuf_add(out, ",", 1);
+		sh_jbuf_json(out, d);
+		cJSON_Delete(d);
+	}
+	sh_jbuf_add(out, "]", 1);
+	if (sh_jbuf_error(out)) {
+		sh_jbuf_free(out);
+		return -ENOMEM;
+	}
+	b->devices_len = out->len;
+	return 0;
 }
 
 static cJSON *scenes_json(struct sh_bridge *b)
@@ -216,11 +237,17 @@ static cJSON *scenes_json(struct sh_bridge *b)
 static void publish_lists(struct sh_bridge *b, bool force)
 {
 	char topic[SH_BRIDGE_TOPIC_MAX];
-	cJSON *list = devices_json(b);
+	struct sh_jbuf devices;
+	cJSON *list;
 
-	put_json(b, sh_bridge_topic(b, topic, sizeof(topic), "bridge", "devices"), NULL, list,
-		 force);
-	cJSON_Delete(list);
+	sh_bridge_topic(b, topic, sizeof(topic), "bridge", "devices");
+	if (devices_text(b, &devices) == 0) {
+		sh_retained_put_len(&b->retained, topic, NULL, devices.data, devices.len, force);
+		sh_jbuf_free(&devices);
+	} else {
+		/* Out of memory: what the broker holds stays, and is kept. */
+		sh_retained_keep(&b->retained, topic);
+	}
 	list = scenes_json(b);
 	put_json(b, sh_bridge_topic(b, topic, sizeof(topic), "bridge", "scenes"), NULL, list,
 		 force);
@@ -306,7 +333,7 @@ static void publish_everything(struct sh_bridge *b, bool force)
 		publish_scene(b, config->scenes[i].name, force);
 	discovery_all(b, force);
 	sh_bridge_autos_publish(b, force);
-	sh_retained_end(b);
+	sh_retained_end(&b->retained);
 }
 
 void sh_bridge_api_publish_all(struct sh_bridge *b)
@@ -346,7 +373,7 @@ void sh_bridge_api_on_event(void *ctx, const struct sh_event *ev)
 		break;
 	case SH_EV_DEVICE_REMOVED:
 		/* The device is about to be freed: clear its topics now. */
-		sh_retained_clear_owner(b, sh_device_id(ev->device));
+		sh_retained_clear_owner(&b->retained, sh_device_id(ev->device));
 		sh_bridge_schedule_sync(b);
 		break;
 	case SH_EV_CONFIG_APPLIED:
@@ -518,6 +545,32 @@ static void respond(struct sh_bridge *b, const char *what, const char *error, cJ
 	cJSON_Delete(r);
 }
 
+/* respond() for a success whose data is JSON text already (the device
+ * list): the response is written around it, not parsed into a tree. */
+static void respond_text(struct sh_bridge *b, const char *what, const struct sh_jbuf *data,
+			 const cJSON *transaction)
+{
+	char topic[SH_BRIDGE_TOPIC_MAX], sub[SH_BRIDGE_TOPIC_MAX];
+	struct sh_jbuf r;
+
+	sh_jbuf_init(&r, data->len + 128);
+	sh_jbuf_puts(&r, "{\"status\":\"ok\",\"data\":");
+	sh_jbuf_add(&r, data->data, data->len);
+	sh_jbuf_puts(&r, ",\"error\":null");
+	if (transaction) {
+		sh_jbuf_puts(&r, ",\"transaction\":");
+		sh_jbuf_json(&r, transaction);
+	}
+	sh_jbuf_puts(&r, "}");
+	snprintf(sub, sizeof(sub), "response/%s", what);
+	if (!sh_jbuf_error(&r))
+		sh_bridge_publish(b, sh_bridge_topic(b, topic, sizeof(topic), "bridge", sub), r.data,
+				  r.len, 1, false);
+	else
+		respond(b, what, "out of memory", NULL, transaction);
+	sh_jbuf_free(&r);
+}
+
 static const char *string_member(const cJSON *obj, const char *key)
 {
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -647,7 +700,14 @@ static void request(struct sh_bridge *b, const char *what, const char *topic, co
 	if (strcmp(what, "health_check") == 0) {
 		respond(b, what, NULL, health_json(b), transaction);
 	} else if (strcmp(what, "devices") == 0) {
-		respond(b, what, NULL, devices_json(b), transaction);
+		struct sh_jbuf list;
+
+		if (devices_text(b, &list) == 0) {
+			respond_text(b, what, &list, transaction);
+			sh_jbuf_free(&list);
+		} else {
+			respond(b, what, "out of memory", NULL, transaction);
+		}
 	} else if (strcmp(what, "scenes") == 0) {
 		respond(b, what, NULL, scenes_json(b), transaction);
 	} else if (strcmp(what, "device/get") == 0) {

@@ -45,7 +45,7 @@ static void publish_status(struct sh_bridge *b, const char *name, bool force)
 		return;
 	snprintf(sub, sizeof(sub), "%s", name);
 	sh_bridge_topic(b, topic, sizeof(topic), "automation", sub);
-	sh_retained_put(b, topic, NULL, text, force);
+	sh_retained_put(&b->retained, topic, NULL, text, force);
 	cJSON_free(text);
 }
 
@@ -80,7 +80,7 @@ static void put_discovery(struct sh_bridge *b, const char *component, const char
 	text = cJSON_PrintUnformatted(e);
 	cJSON_Delete(e);
 	if (text)
-		sh_retained_put(b, topic, NULL, text, force);
+		sh_retained_put(&b->retained, topic, NULL, text, force);
 	cJSON_free(text);
 }
 

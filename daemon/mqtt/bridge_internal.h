@@ -5,9 +5,10 @@
  *
  *   bridge.c          the Paho connection: connect, reconnect with backoff,
  *                     the inbox drain, subscriptions, publishing, stop
- *   bridge_retained.c the retained topics the bridge owns, so that it
+ *   retained.c        the retained topics the bridge owns, so that it
  *                     publishes a retained payload only when it changed and
- *                     clears topics nothing owns any more
+ *                     clears topics nothing owns any more (its own struct,
+ *                     publishing through a callback)
  *   bridge_api.c      the topic API: hub events out, commands and requests
  *                     in, the lists, discovery and error events
  *
@@ -24,6 +25,7 @@
 #include "util/log.h"
 
 #include "mqtt/paho.h"
+#include "mqtt/retained.h"
 #include <MQTTAsync.h>
 #include <cjson/cJSON.h>
 #include <ev.h>
@@ -42,20 +44,6 @@ enum sh_bridge_conn {
 	SH_BRIDGE_CONNECTING, /* a connect is outstanding in Paho */
 	SH_BRIDGE_CONNECTED,
 	SH_BRIDGE_WAITING, /* the retry timer runs */
-};
-
-/* One retained topic the bridge published (or will publish on connect). */
-struct sh_retained_entry {
-	char *topic;
-	char *owner;   /* the device id whose removal clears it, or NULL */
-	uint64_t hash; /* of the payload the broker holds; 0 = not published */
-	bool live;     /* seen in the current sync */
-};
-
-struct sh_retained {
-	struct sh_retained_entry *entries;
-	size_t count, capacity;
-	bool syncing;
 };
 
 struct sh_pending_run;
@@ -114,6 +102,7 @@ struct sh_bridge {
 	void *reload_ctx;
 
 	struct sh_retained retained;
+	size_t devices_len; /* of the last device list, to size the next */
 	struct sh_pending_run *runs;
 	size_t n_runs;
 	struct sh_bridge_autos autos;
@@ -140,31 +129,6 @@ void sh_bridge_config_applied(struct sh_bridge *b);
 /* Runs sh_bridge_api_sync soon, once however often it is asked. */
 void sh_bridge_schedule_sync(struct sh_bridge *b);
 uint64_t sh_bridge_now_ms(const struct sh_bridge *b);
-
-/* --- bridge_retained.c ----------------------------------------------------- */
-
-void sh_retained_free(struct sh_retained *r);
-/* Marks every entry dead until put again, so sh_retained_end can clear
- * what nothing publishes any more. */
-void sh_retained_begin(struct sh_retained *r);
-/*
- * Publishes `payload` retained on `topic` (owned by device `owner`, may be
- * NULL) unless the broker already holds exactly that and `force` is false.
- * While disconnected it only records that the topic exists.
- */
-void sh_retained_put(struct sh_bridge *b, const char *topic, const char *owner, const char *payload,
-		     bool force);
-/* Marks `topic`, if known, as still wanted in the current sync without
- * publishing anything. */
-void sh_retained_keep(struct sh_retained *r, const char *topic);
-/* Publishes an empty retained payload (which deletes it on the broker) for
- * every entry not put since sh_retained_begin; while disconnected they wait
- * for the next connect. */
-void sh_retained_end(struct sh_bridge *b);
-/* Clears every topic owned by `owner` now. */
-void sh_retained_clear_owner(struct sh_bridge *b, const char *owner);
-/* Forgets the published payloads so the next puts all publish (connect). */
-void sh_retained_invalidate(struct sh_retained *r);
 
 /* --- bridge_api.c ---------------------------------------------------------- */
 
