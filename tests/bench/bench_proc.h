@@ -47,8 +47,10 @@ void bench_child_stop(struct bench_child *c, unsigned timeout_ms);
 /* True while the child has not exited (reaps it if it has). */
 bool bench_child_alive(struct bench_child *c);
 
-/* mosquitto on 127.0.0.1 with a configuration file in dir. */
-int bench_broker_start(struct bench_child *c, const char *dir, int *port);
+/* mosquitto on 127.0.0.1 with a configuration file in dir: stock settings
+ * (what a user's Debian broker has), plus `set_tcp_nodelay true` when
+ * `nodelay`. */
+int bench_broker_start(struct bench_child *c, const char *dir, bool nodelay, int *port);
 
 /* The systemd notification socket: a datagram socket bound at `path`. */
 int bench_notify_open(const char *path);

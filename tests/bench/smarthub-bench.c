@@ -27,6 +27,7 @@
 #include "bench_mqtt.h"
 #include "bench_proc.h"
 #include "bench_stats.h"
+#include "mqtt/nodelay.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -140,11 +141,15 @@ enum scenario {
 	SC_SCENES,
 	SC_MEMORY,
 	SC_IDLE,
+	SC_BURST,
+	SC_SLIDER,
+	SC_VARIANTS,
 	SC_COUNT,
 };
 
 static const char *const scenario_names[SC_COUNT] = {
-	"roundtrip", "throughput", "startup", "scenes", "memory", "idle",
+	"roundtrip", "throughput", "startup", "scenes", "memory",
+	"idle",      "burst",      "slider",  "variants",
 };
 
 struct idle_thread {
@@ -167,6 +172,7 @@ struct bench {
 	size_t n_rows;
 	int ran[SC_COUNT]; /* 1 ran, -1 failed, 0 not asked */
 	double relay_rt_p50_ms;
+	double last_relay_p50_ms; /* of the last measure_rt */
 	long relay_rss_kib, relay_hwm_kib; /* after the round trips */
 	struct idle_thread idle[IDLE_DETAIL_MAX];
 	size_t n_idle;
@@ -270,6 +276,8 @@ struct devspec {
 	unsigned connect_delay_ms; /* of every reachable device */
 	bool mixed_kinds;          /* lights, switches and slow sensors */
 	double scene_scale;        /* > 0: add the scene "critical" */
+	unsigned command_delay_ms; /* of every device (the slider's slow light) */
+	bool state_qos1;           /* mqtt.qos: 1 instead of the default */
 };
 
 /* The scene of scenario 4 and its critical path: the longest branch of the
@@ -290,6 +298,8 @@ static char *gen_config(const struct bench *b, const char *base, const struct de
 		b->url, base, base);
 	if (b->inbox_limit)
 		fprintf(f, "  inbox_limit: %u\n", b->inbox_limit);
+	if (s->state_qos1)
+		fprintf(f, "  qos: 1\n");
 	fprintf(f, "homeassistant:\n  discovery: false\n"
 		   "log:\n  level: warning\n"
 		   "devices:\n");
@@ -304,6 +314,8 @@ static char *gen_config(const struct bench *b, const char *base, const struct de
 			fprintf(f, "    unreachable: true\n");
 		else if (s->connect_delay_ms)
 			fprintf(f, "    connect_delay: %ums\n", s->connect_delay_ms);
+		if (s->command_delay_ms)
+			fprintf(f, "    command_delay: %ums\n", s->command_delay_ms);
 	}
 	if (s->scene_scale > 0) {
 		unsigned d[5];
@@ -660,6 +672,7 @@ static int rt_phase(struct rt_ctx *c, struct bench_mqtt *m, const struct topic_f
 
 struct relay_ctx {
 	struct bench_mqtt *m;
+	int qos; /* of the republished states: the daemon's default, 0 */
 };
 
 static void on_relay_message(void *ctx, const char *topic, const char *payload, size_t len,
@@ -670,13 +683,14 @@ static void on_relay_message(void *ctx, const char *topic, const char *payload, 
 	if (!r->m || strncmp(topic, "rin/", 4) != 0)
 		return;
 	snprintf(out, sizeof(out), "rout/%s", topic + 4);
-	bench_mqtt_publish(r->m, out, payload, len, 1, true);
+	bench_mqtt_publish(r->m, out, payload, len, r->qos, true);
 }
 
-/* `smarthub-bench --relay URL`: runs until SIGTERM. */
-static int relay_main(const char *url)
+/* `smarthub-bench --relay URL [--relay-qos N]`: runs until SIGTERM. */
+static int relay_main(const char *url, int qos)
 {
 	static struct relay_ctx ctx;
+	ctx.qos = qos;
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -689,6 +703,10 @@ static int relay_main(const char *url)
 		return 1;
 	}
 	ctx.m = m;
+	/* Nagle off on its broker socket, as the daemon does (nodelay.c): the
+	 * reference must not pay a stall the daemon no longer pays. */
+	if (sh_mqtt_nodelay(url) <= 0)
+		fprintf(stderr, "relay: no socket for TCP_NODELAY\n");
 	r = bench_mqtt_subscribe(m, "rin/#", 1);
 	if (r < 0) {
 		fprintf(stderr, "relay: subscribe: %s\n", strerror(-r));
@@ -702,16 +720,22 @@ static int relay_main(const char *url)
 	return 0;
 }
 
-static int relay_start(struct bench *b)
+static int relay_start_on(struct bench *b, struct bench_child *child, const char *url, int qos)
 {
-	char log[300];
-	snprintf(log, sizeof(log), "%s/relay.log", b->dir);
-	char *argv[] = {(char *)b->self, "--relay", b->url, NULL};
-	int r = bench_child_start(&b->relay, argv, log, NULL);
+	char log[300], q[8];
+	snprintf(log, sizeof(log), "%s/relay-%d.log", b->dir, child->pid > 0 ? 1 : qos);
+	snprintf(q, sizeof(q), "%d", qos);
+	char *argv[] = {(char *)b->self, "--relay", (char *)url, "--relay-qos", q, NULL};
+	int r = bench_child_start(child, argv, log, NULL);
 	if (r < 0)
 		return r;
 	/* Ready when it answers: a message to rin/ready comes back. */
 	return 0;
+}
+
+static int relay_start(struct bench *b)
+{
+	return relay_start_on(b, &b->relay, b->url, 0);
 }
 
 /* --- scenario 1 and 2: round trip and throughput ------------------------------- */
@@ -737,22 +761,6 @@ static int wait_echo(struct rt_ctx *c, struct bench_mqtt *m, const struct topic_
 			return 0;
 	}
 	return -ETIMEDOUT;
-}
-
-static void roundtrip_rows(struct bench *b, const char *rate_name, const struct phase *hub,
-			   const struct phase *relay, bool with_max)
-{
-	char metric[80];
-	const char *sc = "1 round trip";
-	snprintf(metric, sizeof(metric), "p50 at %s (%zu/%zu answered)", rate_name, hub->received,
-		 hub->sent);
-	add_row(b, sc, metric, "ms", hub->lat.p50_ms, relay->lat.p50_ms, GOAL_RATIO_MAX, 1.5);
-	snprintf(metric, sizeof(metric), "p99 at %s", rate_name);
-	add_row(b, sc, metric, "ms", hub->lat.p99_ms, relay->lat.p99_ms, GOAL_RATIO_MAX, 2.0);
-	if (!with_max)
-		return;
-	snprintf(metric, sizeof(metric), "max at %s", rate_name);
-	add_row(b, sc, metric, "ms", hub->lat.max_ms, relay->lat.max_ms, GOAL_NONE, 0);
 }
 
 static bool sustained(const struct phase *p, double rate)
@@ -945,6 +953,72 @@ static int scene_runs(struct bench *b, struct bench_mqtt *m, const char *base, d
 }
 
 /* The daemon of scenarios 1, 2 and 4: 100 lights and the scene. */
+/*
+ * Round trips at `rate` with commands at `qos`, both targets taking turns
+ * in short rounds (so a burst of other work on the machine hits both
+ * alike); adds the p50/p99 (and max for QoS 0) rows under `scenario`, with
+ * ratio goals p50 <= g50x and p99 <= g99x (0: none). -EIO when a target
+ * answered nothing.
+ */
+static int measure_rt(struct bench *b, struct bench_mqtt *m, struct target *targets[2],
+		      const char *scenario, const char *name, double rate, int qos, double g50,
+		      double g99)
+{
+	unsigned rounds = b->quick ? 1 : RT_ROUNDS;
+	double seconds = b->quick ? 0.3 : RT_SECONDS;
+	uint64_t *all[2] = {calloc(COMMANDS_MAX, sizeof(uint64_t)),
+			    calloc(COMMANDS_MAX, sizeof(uint64_t))};
+	struct phase ph[2] = {0};
+	size_t n[2] = {0, 0};
+	size_t per_round = (size_t)(rate * seconds / rounds);
+	int r = 0;
+
+	if (!all[0] || !all[1]) {
+		free(all[0]);
+		free(all[1]);
+		return -ENOMEM;
+	}
+	targets[0]->ctx.qos = targets[1]->ctx.qos = qos;
+	for (unsigned round = 0; round < rounds && !interrupted; round++) {
+		for (int t = 0; t < 2; t++) {
+			struct phase p;
+			bench_mqtt_set_handler(m, on_state, &targets[t]->ctx);
+			rt_phase(&targets[t]->ctx, m, &targets[t]->set_fmt, rate, per_round, 2000,
+				 &p);
+			/* rt_phase left the answered latencies first. */
+			for (size_t k = 0; k < p.lat.n && n[t] < COMMANDS_MAX; k++)
+				all[t][n[t]++] = targets[t]->ctx.lat_ns[k];
+			ph[t].sent += p.sent;
+			ph[t].received += p.received;
+		}
+	}
+	for (int t = 0; t < 2; t++) {
+		bench_summarise(all[t], n[t], &ph[t].lat);
+		progress(b, "  %s %s: %zu/%zu answered, p50 %.3f p99 %.3f ms", targets[t]->name,
+			 name, ph[t].received, ph[t].sent, ph[t].lat.p50_ms, ph[t].lat.p99_ms);
+		if (ph[t].received == 0)
+			r = -EIO;
+	}
+	char metric[80];
+	snprintf(metric, sizeof(metric), "p50 at %s (%zu/%zu answered)", name, ph[0].received,
+		 ph[0].sent);
+	add_row(b, scenario, metric, "ms", ph[0].lat.p50_ms, ph[1].lat.p50_ms,
+		g50 ? GOAL_RATIO_MAX : GOAL_NONE, g50);
+	snprintf(metric, sizeof(metric), "p99 at %s", name);
+	add_row(b, scenario, metric, "ms", ph[0].lat.p99_ms, ph[1].lat.p99_ms,
+		g99 ? GOAL_RATIO_MAX : GOAL_NONE, g99);
+	if (qos == 0) {
+		snprintf(metric, sizeof(metric), "max at %s", name);
+		add_row(b, scenario, metric, "ms", ph[0].lat.max_ms, ph[1].lat.max_ms, GOAL_NONE,
+			0);
+	}
+	b->last_relay_p50_ms = ph[1].lat.p50_ms;
+	targets[0]->ctx.qos = targets[1]->ctx.qos = 0;
+	free(all[0]);
+	free(all[1]);
+	return r;
+}
+
 static int run_traffic(struct bench *b, struct bench_mqtt *m)
 {
 	bool want_rt = !b->only || (b->only & (1u << SC_ROUNDTRIP));
@@ -987,51 +1061,16 @@ static int run_traffic(struct bench *b, struct bench_mqtt *m)
 	}
 
 	if (want_rt) {
-		/* QoS 0 commands at both rates (the goals), then QoS 1
+		/* QoS 0 commands at three rates (the goals), then QoS 1
 		 * commands at 100/s: what a client that asks for delivery
 		 * guarantees sees (docs/performance.md, Nagle). */
-		static const double rates[] = {100, 1000, 100};
-		static const int qos[] = {0, 0, 1};
-		static const char *const names[] = {"100/s", "1000/s", "100/s, QoS 1 commands"};
-		/* Both targets take turns in short rounds, so a burst of
-		 * other work on the machine hits both alike. */
-		unsigned rounds = b->quick ? 1 : RT_ROUNDS;
-		double seconds = b->quick ? 0.3 : RT_SECONDS;
-		uint64_t *all[2] = {calloc(COMMANDS_MAX, sizeof(uint64_t)),
-				    calloc(COMMANDS_MAX, sizeof(uint64_t))};
-		bool failed = !all[0] || !all[1];
-		for (int i = 0; i < 3 && !interrupted && !failed; i++) {
-			struct phase ph[2] = {0};
-			hub.ctx.qos = relay.ctx.qos = qos[i];
-			size_t n[2] = {0, 0};
-			size_t per_round = (size_t)(rates[i] * seconds / rounds);
-			for (unsigned round = 0; round < rounds; round++) {
-				for (int t = 0; t < 2; t++) {
-					struct phase p;
-					bench_mqtt_set_handler(m, on_state, &targets[t]->ctx);
-					rt_phase(&targets[t]->ctx, m, &targets[t]->set_fmt,
-						 rates[i], per_round, 2000, &p);
-					/* rt_phase left the answered latencies first. */
-					for (size_t k = 0; k < p.lat.n && n[t] < COMMANDS_MAX; k++)
-						all[t][n[t]++] = targets[t]->ctx.lat_ns[k];
-					ph[t].sent += p.sent;
-					ph[t].received += p.received;
-				}
-			}
-			for (int t = 0; t < 2; t++) {
-				bench_summarise(all[t], n[t], &ph[t].lat);
-				progress(b, "  %s %s: %zu/%zu answered, p50 %.3f p99 %.3f ms",
-					 targets[t]->name, names[i], ph[t].received, ph[t].sent,
-					 ph[t].lat.p50_ms, ph[t].lat.p99_ms);
-				failed |= ph[t].received == 0;
-			}
-			roundtrip_rows(b, names[i], &ph[0], &ph[1], qos[i] == 0);
-			if (i == 0)
-				b->relay_rt_p50_ms = ph[1].lat.p50_ms;
-		}
-		hub.ctx.qos = relay.ctx.qos = 0;
-		free(all[0]);
-		free(all[1]);
+		bool failed = measure_rt(b, m, targets, "1 round trip", "100/s", 100, 0, 1.5, 2.0) < 0;
+		if (!failed)
+			b->relay_rt_p50_ms = b->last_relay_p50_ms;
+		failed |= measure_rt(b, m, targets, "1 round trip", "200/s", 200, 0, 1.2, 1.5) < 0;
+		failed |= measure_rt(b, m, targets, "1 round trip", "1000/s", 1000, 0, 1.5, 2.0) < 0;
+		failed |= measure_rt(b, m, targets, "1 round trip", "100/s, QoS 1 commands", 100, 1,
+				     0, 0) < 0;
 		bench_proc_memory(b->relay.pid, &b->relay_rss_kib, &b->relay_hwm_kib);
 		b->ran[SC_ROUNDTRIP] = failed ? -1 : 1;
 	}
@@ -1077,6 +1116,368 @@ out_daemon:
 			b->ran[SC_SCENES] = -1;
 	}
 	return r;
+}
+
+/* --- a private rig: broker, relay, daemon and driver of their own --------------- */
+
+/* The scenarios added for issue 12 each run on a broker of their own, so
+ * that a broker setting (set_tcp_nodelay) or a daemon setting (mqtt.qos)
+ * and the relay measured beside it cannot disturb the others. */
+struct rig {
+	struct bench_child broker, relay;
+	int port;
+	char url[64];
+	struct bench_mqtt *m; /* the driver */
+	struct daemon_run d;
+	bool daemon_started;
+	struct target hub, ref;
+	bool ctx_ready;
+};
+
+static void rig_stop(struct rig *g)
+{
+	if (g->m)
+		bench_mqtt_set_handler(g->m, NULL, NULL);
+	if (g->daemon_started)
+		daemon_stop(&g->d);
+	bench_mqtt_free(g->m);
+	bench_child_stop(&g->relay, 2000);
+	bench_child_stop(&g->broker, 2000);
+	if (g->ctx_ready) {
+		rt_free(&g->hub.ctx);
+		rt_free(&g->ref.ctx);
+	}
+	memset(g, 0, sizeof(*g));
+}
+
+/* Starts everything; the daemon with `spec`, every device online, both
+ * targets answering a command. */
+static int rig_start(struct bench *b, struct rig *g, bool nodelay, const struct devspec *spec,
+		     int relay_qos)
+{
+	double online_ms, ready_ms;
+	char saved[64], filter[64];
+	int r;
+
+	memset(g, 0, sizeof(*g));
+	r = bench_broker_start(&g->broker, b->dir, nodelay, &g->port);
+	if (r < 0)
+		return r;
+	snprintf(g->url, sizeof(g->url), "tcp://127.0.0.1:%d", g->port);
+	if ((r = relay_start_on(b, &g->relay, g->url, relay_qos)) < 0 ||
+	    (r = bench_mqtt_connect(&g->m, g->url, "bench-rig", NULL, NULL)) < 0)
+		return r;
+	/* The daemon's configuration names b->url: this rig's broker. */
+	snprintf(saved, sizeof(saved), "%s", b->url);
+	snprintf(b->url, sizeof(b->url), "%s", g->url);
+	r = daemon_start_online(b, g->m, spec, spec->n, &g->d, &online_ms, &ready_ms);
+	snprintf(b->url, sizeof(b->url), "%s", saved);
+	g->daemon_started = true;
+	if (r < 0)
+		return r;
+	g->hub.name = "smarthub";
+	g->ref.name = "relay";
+	snprintf(g->hub.set_fmt.prefix, sizeof(g->hub.set_fmt.prefix), "%s/d", g->d.base);
+	g->hub.set_fmt.suffix = "/set";
+	snprintf(g->ref.set_fmt.prefix, sizeof(g->ref.set_fmt.prefix), "rin/d");
+	g->ref.set_fmt.suffix = "";
+	if ((r = rt_init(&g->hub.ctx, g->d.base, spec->n)) < 0 ||
+	    (r = rt_init(&g->ref.ctx, "rout", spec->n)) < 0)
+		return r;
+	g->ctx_ready = true;
+	snprintf(filter, sizeof(filter), "%s/+", g->d.base);
+	if ((r = bench_mqtt_subscribe(g->m, filter, 0)) < 0 ||
+	    (r = bench_mqtt_subscribe(g->m, "rout/+", 0)) < 0)
+		return r;
+	struct target *t[2] = {&g->hub, &g->ref};
+	for (int i = 0; i < 2 && !spec->command_delay_ms; i++) {
+		bench_mqtt_set_handler(g->m, on_state, &t[i]->ctx);
+		if ((r = wait_echo(&t[i]->ctx, g->m, &t[i]->set_fmt, 10)) < 0)
+			return r;
+		struct phase p;
+		rt_phase(&t[i]->ctx, g->m, &t[i]->set_fmt, 1000, b->quick ? 50 : 300, 1000, &p);
+	}
+	return 0;
+}
+
+/* Round trips at 100/s with QoS 0 and QoS 1 commands on a rig: the rows
+ * of a broker or daemon setting other than the default. */
+static int run_variant(struct bench *b, const char *scenario, bool nodelay, bool state_qos1)
+{
+	struct devspec spec = {.n = RT_DEVICES, .state_qos1 = state_qos1};
+	struct rig g;
+	int r = rig_start(b, &g, nodelay, &spec, state_qos1 ? 1 : 0);
+	if (r == 0) {
+		struct target *t[2] = {&g.hub, &g.ref};
+		r = measure_rt(b, g.m, t, scenario, "100/s", 100, 0, 0, 0);
+		if (r == 0)
+			r = measure_rt(b, g.m, t, scenario, "100/s, QoS 1 commands", 100, 1, 0, 0);
+	} else {
+		fprintf(stderr, "smarthub-bench: %s: %s\n", scenario, strerror(-r));
+	}
+	rig_stop(&g);
+	return r;
+}
+
+/* --- scenario 7: a burst from ten publishers --------------------------------------- */
+
+#define BURST_PUBLISHERS 10
+
+/* Which device shows its last command: the final (brightness,
+ * color_temp) pair of each, and when it got there. */
+struct burst_ctx {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char prefix[40];
+	unsigned n_dev;
+	unsigned final_b[BURST_PUBLISHERS], final_ct[BURST_PUBLISHERS];
+	bool at_final[BURST_PUBLISHERS];
+	uint64_t t_final[BURST_PUBLISHERS];
+	unsigned n_final;
+	size_t states;
+};
+
+static void on_burst_state(void *ctx, const char *topic, const char *payload, size_t len,
+			   bool retained, uint64_t t)
+{
+	struct burst_ctx *c = ctx;
+	size_t plen = strlen(c->prefix);
+	unsigned idx;
+	int end = 0;
+	char buf[256];
+	if (retained || strncmp(topic, c->prefix, plen) != 0 ||
+	    sscanf(topic + plen, "d%4u%n", &idx, &end) != 1 || topic[plen + (size_t)end] ||
+	    idx >= c->n_dev)
+		return;
+	size_t n = len < sizeof(buf) - 1 ? len : sizeof(buf) - 1;
+	memcpy(buf, payload, n);
+	buf[n] = '\0';
+	long br = json_int_after(buf, n, "\"brightness\":");
+	long ct = json_int_after(buf, n, "\"color_temp\":");
+	bool final = br == (long)c->final_b[idx] && ct == (long)c->final_ct[idx];
+	pthread_mutex_lock(&c->lock);
+	c->states++;
+	if (final && !c->at_final[idx]) {
+		c->at_final[idx] = true;
+		c->t_final[idx] = t;
+		c->n_final++;
+		pthread_cond_broadcast(&c->cond);
+	} else if (!final && c->at_final[idx]) {
+		/* Went back to an older command: the last did not win. */
+		c->at_final[idx] = false;
+		c->n_final--;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+struct burst_result {
+	double rate;          /* commands/s until every device showed its last */
+	unsigned lost;        /* devices not at their last command */
+	double cpu_us;        /* per command, the target process */
+	long rss_kib, hwm_kib; /* after the burst */
+	size_t states;
+};
+
+/* N commands split over ten publishers (mosquitto_pub -l, one per device,
+ * as fast as they go) to `t`'s devices; waits until every device shows
+ * its last command or `timeout_s` passed. */
+static int burst_run(struct bench *b, struct rig *g, struct target *t, pid_t pid, size_t total,
+		     struct burst_result *out)
+{
+	struct burst_ctx c;
+	struct bench_child pubs[BURST_PUBLISHERS];
+	size_t per = total / BURST_PUBLISHERS;
+	unsigned timeout_s = b->quick ? 20 : 120;
+	struct bench_proc_sample s0, s1;
+	int r = 0;
+
+	memset(&c, 0, sizeof(c));
+	memset(pubs, 0, sizeof(pubs));
+	pthread_mutex_init(&c.lock, NULL);
+	pthread_cond_init(&c.cond, NULL);
+	snprintf(c.prefix, sizeof(c.prefix), "%s", t->ctx.prefix);
+	c.n_dev = BURST_PUBLISHERS;
+	char path[BURST_PUBLISHERS][320];
+	for (unsigned d = 0; d < BURST_PUBLISHERS && r == 0; d++) {
+		size_t cap = per * 64 + 1, len = 0;
+		char *text = malloc(cap);
+		if (!text)
+			return -ENOMEM;
+		for (size_t k = 0; k < per; k++) {
+			/* Unique per device for up to SEQ_SPACE commands, so the
+			 * last one is recognisable. */
+			unsigned s = (unsigned)(k % SEQ_SPACE);
+			len += (size_t)snprintf(text + len, cap - len,
+						"{\"state\":\"ON\",\"brightness\":%u,\"color_temp\":%u}\n",
+						seq_brightness(s), seq_color_temp(s));
+			c.final_b[d] = seq_brightness(s);
+			c.final_ct[d] = seq_color_temp(s);
+		}
+		snprintf(path[d], sizeof(path[d]), "%s/burst-%s-%u.txt", b->dir, t->name, d);
+		r = bench_write_file(path[d], text);
+		free(text);
+	}
+	bench_mqtt_set_handler(g->m, on_burst_state, &c);
+	if (r == 0)
+		r = bench_proc_sample(pid, &s0);
+	uint64_t t0 = bench_now_ns();
+	for (unsigned d = 0; d < BURST_PUBLISHERS && r == 0; d++) {
+		char cmd[4096], log[320];
+		snprintf(cmd, sizeof(cmd),
+			 "exec mosquitto_pub -h 127.0.0.1 -p %d -q 0 -i bench-pub-%u -t %s%04u%s -l "
+			 "< %s",
+			 g->port, d, t->set_fmt.prefix, d, t->set_fmt.suffix, path[d]);
+		snprintf(log, sizeof(log), "%s/burst-pub-%u.log", b->dir, d);
+		char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+		r = bench_child_start(&pubs[d], argv, log, NULL);
+	}
+	/* Every device at its last command, and every publisher done. */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_s;
+	pthread_mutex_lock(&c.lock);
+	while (r == 0 && c.n_final < BURST_PUBLISHERS && !interrupted)
+		if (pthread_cond_timedwait(&c.cond, &c.lock, &ts) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&c.lock);
+	for (unsigned d = 0; d < BURST_PUBLISHERS; d++) {
+		for (unsigned i = 0; i < 100 && bench_child_alive(&pubs[d]); i++)
+			bench_sleep_ms(50);
+		bench_child_stop(&pubs[d], 1000);
+	}
+	/* A moment for anything still in flight to go back, then the tally. */
+	bench_sleep_ms(b->quick ? 200 : 1000);
+	if (r == 0)
+		r = bench_proc_sample(pid, &s1);
+	pthread_mutex_lock(&c.lock);
+	uint64_t last = t0;
+	for (unsigned d = 0; d < BURST_PUBLISHERS; d++)
+		if (c.at_final[d] && c.t_final[d] > last)
+			last = c.t_final[d];
+	out->lost = BURST_PUBLISHERS - c.n_final;
+	out->rate = out->lost == 0 && last > t0 ? (double)total * 1e9 / (double)(last - t0) : NAN;
+	out->states = c.states;
+	pthread_mutex_unlock(&c.lock);
+	bench_mqtt_set_handler(g->m, NULL, NULL);
+	out->cpu_us = r == 0 ? (double)(s1.cpu_ns - s0.cpu_ns) / 1e3 / (double)total : NAN;
+	bench_proc_memory(pid, &out->rss_kib, &out->hwm_kib);
+	pthread_cond_destroy(&c.cond);
+	pthread_mutex_destroy(&c.lock);
+	return r;
+}
+
+static int run_burst(struct bench *b)
+{
+	struct devspec spec = {.n = BURST_PUBLISHERS};
+	size_t total = b->quick ? 6000 : 60000;
+	struct burst_result hub = {0}, ref = {0};
+	struct rig g;
+	int r = rig_start(b, &g, false, &spec, 0);
+	if (r == 0)
+		r = burst_run(b, &g, &g.hub, g.d.child.pid, total, &hub);
+	if (r == 0)
+		r = burst_run(b, &g, &g.ref, g.relay.pid, total, &ref);
+	rig_stop(&g);
+	if (r < 0)
+		return r;
+	progress(b,
+		 "  smarthub: %.0f cmd/s, %u lost, %.1f us CPU/cmd, %zu states, RSS %ld KiB "
+		 "(HWM %ld); relay: %.0f cmd/s, %u lost, %.1f us CPU/cmd",
+		 hub.rate, hub.lost, hub.cpu_us, hub.states, hub.rss_kib, hub.hwm_kib, ref.rate,
+		 ref.lost, ref.cpu_us);
+	char metric[80];
+	const char *sc = "7 burst";
+	snprintf(metric, sizeof(metric), "%zu commands, 10 publishers: rate until all at last",
+		 total);
+	add_row(b, sc, metric, "cmd/s", hub.rate, ref.rate, GOAL_RATIO_MIN, 0.9);
+	add_row(b, sc, "lost (devices not at their last command)", "", hub.lost, ref.lost,
+		GOAL_VALUE_MAX, 0);
+	add_row(b, sc, "CPU per command", "us", hub.cpu_us, ref.cpu_us, GOAL_RATIO_MAX, 2.0);
+	add_row(b, sc, "VmRSS after the burst, 10 devices", "MiB", hub.rss_kib / 1024.0,
+		ref.rss_kib / 1024.0, GOAL_VALUE_MAX, 8);
+	return 0;
+}
+
+/* --- scenario 8: a slider on a slow light ------------------------------------------ */
+
+#define SLIDER_COMMANDS 200
+
+struct slider_ctx {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char topic[64];
+	long want;
+	uint64_t t_final;
+	size_t states;
+};
+
+static void on_slider_state(void *ctx, const char *topic, const char *payload, size_t len,
+			    bool retained, uint64_t t)
+{
+	struct slider_ctx *c = ctx;
+	char buf[256];
+	if (retained || strcmp(topic, c->topic) != 0)
+		return;
+	size_t n = len < sizeof(buf) - 1 ? len : sizeof(buf) - 1;
+	memcpy(buf, payload, n);
+	buf[n] = '\0';
+	long br = json_int_after(buf, n, "\"brightness\":");
+	pthread_mutex_lock(&c->lock);
+	c->states++;
+	if (br == c->want && !c->t_final) {
+		c->t_final = t;
+		pthread_cond_broadcast(&c->cond);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static int run_slider(struct bench *b)
+{
+	struct devspec spec = {.n = 1, .command_delay_ms = 100};
+	struct slider_ctx c;
+	struct rig g;
+	int r = rig_start(b, &g, false, &spec, 0);
+	char topic[96], payload[64];
+
+	memset(&c, 0, sizeof(c));
+	pthread_mutex_init(&c.lock, NULL);
+	pthread_cond_init(&c.cond, NULL);
+	c.want = SLIDER_COMMANDS;
+	if (r == 0) {
+		snprintf(c.topic, sizeof(c.topic), "%s/d0000", g.d.base);
+		snprintf(topic, sizeof(topic), "%s/d0000/set", g.d.base);
+		bench_mqtt_set_handler(g.m, on_slider_state, &c);
+		for (int k = 1; k <= SLIDER_COMMANDS && r == 0; k++) {
+			int len = snprintf(payload, sizeof(payload), "{\"brightness\":%d}", k);
+			r = bench_mqtt_publish(g.m, topic, payload, (size_t)len, 0, false);
+		}
+	}
+	uint64_t t_sent = bench_now_ns();
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 30;
+	pthread_mutex_lock(&c.lock);
+	while (r == 0 && !c.t_final && !interrupted)
+		if (pthread_cond_timedwait(&c.cond, &c.lock, &ts) == ETIMEDOUT)
+			r = -ETIMEDOUT;
+	double ms = c.t_final ? (double)(c.t_final - t_sent) / 1e6 : NAN;
+	pthread_mutex_unlock(&c.lock);
+	/* Whatever was still to come (nothing, if the last command won). */
+	bench_sleep_ms(300);
+	pthread_mutex_lock(&c.lock);
+	size_t states = c.states;
+	pthread_mutex_unlock(&c.lock);
+	rig_stop(&g);
+	pthread_cond_destroy(&c.cond);
+	pthread_mutex_destroy(&c.lock);
+	if (r < 0)
+		return r;
+	progress(b, "  at the last value %.0f ms after the burst, %zu states", ms, states);
+	const char *sc = "8 slider";
+	add_row(b, sc, "200 commands, command_delay 100ms: at the last value after", "ms", ms, NAN,
+		GOAL_VALUE_MAX, 1500);
+	add_row(b, sc, "  states published on the way", "", (double)states, NAN, GOAL_NONE, 0);
+	return 0;
 }
 
 /* --- scenario 3: start-up ------------------------------------------------------ */
@@ -1426,6 +1827,7 @@ int main(int argc, char **argv)
 		OPT_DAEMON,
 		OPT_PLUGINS,
 		OPT_RELAY,
+		OPT_RELAY_QOS,
 		OPT_KEEP,
 		OPT_INBOX,
 	};
@@ -1436,6 +1838,7 @@ int main(int argc, char **argv)
 		{"smarthubd", required_argument, NULL, OPT_DAEMON},
 		{"plugin-dir", required_argument, NULL, OPT_PLUGINS},
 		{"relay", required_argument, NULL, OPT_RELAY},
+		{"relay-qos", required_argument, NULL, OPT_RELAY_QOS},
 		{"keep", no_argument, NULL, OPT_KEEP},
 		{"inbox-limit", required_argument, NULL, OPT_INBOX},
 		{"verbose", no_argument, NULL, 'v'},
@@ -1444,6 +1847,8 @@ int main(int argc, char **argv)
 	};
 	b->smarthubd = SMARTHUBD_PATH;
 	b->plugin_dir = SMARTHUB_PLUGIN_BUILD_DIR;
+	const char *relay_url = NULL;
+	int relay_qos = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		switch (c) {
@@ -1467,7 +1872,11 @@ int main(int argc, char **argv)
 			b->plugin_dir = optarg;
 			break;
 		case OPT_RELAY:
-			return relay_main(optarg);
+			relay_url = optarg;
+			break;
+		case OPT_RELAY_QOS:
+			relay_qos = atoi(optarg) ? 1 : 0;
+			break;
 		case OPT_KEEP:
 			b->keep = true;
 			break;
@@ -1490,6 +1899,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (relay_url)
+		return relay_main(relay_url, relay_qos);
 	if (access(b->smarthubd, X_OK) != 0) {
 		fprintf(stderr, "smarthub-bench: %s: %s (use --smarthubd PATH)\n", b->smarthubd,
 			strerror(errno));
@@ -1513,7 +1924,7 @@ int main(int argc, char **argv)
 	}
 	int status = 1;
 	struct bench_mqtt *m = NULL;
-	int r = bench_broker_start(&b->broker, b->dir, &b->port);
+	int r = bench_broker_start(&b->broker, b->dir, false, &b->port);
 	if (r < 0) {
 		fprintf(stderr, "smarthub-bench: mosquitto: %s\n", strerror(-r));
 		goto out;
@@ -1535,6 +1946,22 @@ int main(int argc, char **argv)
 	if (want(b, SC_ROUNDTRIP) || want(b, SC_THROUGHPUT) || want(b, SC_SCENES)) {
 		progress(b, "scenario 1: round trip (and the daemon for 2 and 4)");
 		run_traffic(b, m);
+	}
+	if (want(b, SC_VARIANTS) && !interrupted) {
+		progress(b, "scenario 1b: round trip, broker with set_tcp_nodelay");
+		int v = run_variant(b, "1b broker set_tcp_nodelay", true, false);
+		progress(b, "scenario 1c: round trip, mqtt.qos: 1 (the relay at QoS 1 too)");
+		if (v == 0)
+			v = run_variant(b, "1c mqtt.qos: 1", false, true);
+		b->ran[SC_VARIANTS] = v == 0 ? 1 : -1;
+	}
+	if (want(b, SC_BURST) && !interrupted) {
+		progress(b, "scenario 7: burst from 10 publishers");
+		b->ran[SC_BURST] = run_burst(b) == 0 ? 1 : -1;
+	}
+	if (want(b, SC_SLIDER) && !interrupted) {
+		progress(b, "scenario 8: slider on a slow light");
+		b->ran[SC_SLIDER] = run_slider(b) == 0 ? 1 : -1;
 	}
 	if (want(b, SC_STARTUP) && !interrupted) {
 		progress(b, "scenario 3: start-up");
