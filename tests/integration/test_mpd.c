@@ -12,7 +12,7 @@
  * "radio" names its host "localhost", which is looked up on the worker
  * pool (and may be ::1 before 127.0.0.1, where mpd listens).
  */
-#include "harness.h"
+#include "fixture.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -35,11 +35,9 @@
 /* Long enough that no song ends during a test. */
 #define SONG_SECONDS "60"
 
+/* The mpd server; the broker, daemon, client and the directory (music,
+ * playlists, db, mpd.conf, mpd.log) are the fixture's. */
 struct rig {
-	struct th_broker broker;
-	struct th_daemon daemon;
-	struct th_mqtt *mqtt;
-	char *dir; /* music, playlists, db, mpd.conf, mpd.log */
 	char *conf;
 	int port;
 	pid_t mpd;
@@ -126,7 +124,7 @@ static void expect_mpd(const char *cmd, const char *needle)
 static void mpd_start(void)
 {
 	const char *argv[] = {"mpd", "--no-daemon", "--stderr", rig.conf, NULL};
-	char *log = th_strdupf("%s/mpd.out", rig.dir);
+	char *log = th_strdupf("%s/mpd.out", th_fixture_dir());
 	rig.mpd = th_spawn(argv, NULL, log);
 	free(log);
 	cr_assert_gt(rig.mpd, 0);
@@ -137,7 +135,7 @@ static void make_music(void)
 {
 	const char *names[] = {"a", "b", "c"};
 	for (int i = 0; i < 3; i++) {
-		char *path = th_strdupf("%s/music/%s.wav", rig.dir, names[i]);
+		char *path = th_strdupf("%s/music/%s.wav", th_fixture_dir(), names[i]);
 		const char *argv[] = {"sox", "-n",    "-r",         "8000", "-c",  "1",
 				      path,  "synth", SONG_SECONDS, "sine", "440", NULL};
 		int status = -1;
@@ -145,7 +143,7 @@ static void make_music(void)
 		cr_assert_eq(status, 0, "sox failed");
 		free(path);
 	}
-	char *m3u = th_strdupf("%s/playlists/movie-night.m3u", rig.dir);
+	char *m3u = th_strdupf("%s/playlists/movie-night.m3u", th_fixture_dir());
 	cr_assert_eq(th_write_file(m3u, "a.wav\nb.wav\nc.wav\n"), 0);
 	free(m3u);
 }
@@ -153,17 +151,15 @@ static void make_music(void)
 static void rig_start(void)
 {
 	memset(&rig, 0, sizeof(rig));
-	rig.dir = th_tempdir();
-	cr_assert_not_null(rig.dir);
-	char *music = th_strdupf("%s/music", rig.dir);
-	char *lists = th_strdupf("%s/playlists", rig.dir);
+	char *music = th_strdupf("%s/music", th_fixture_dir());
+	char *lists = th_strdupf("%s/playlists", th_fixture_dir());
 	cr_assert_eq(mkdir(music, 0755), 0);
 	cr_assert_eq(mkdir(lists, 0755), 0);
 	make_music();
 
 	rig.port = th_free_port();
 	cr_assert_gt(rig.port, 0);
-	rig.conf = th_strdupf("%s/mpd.conf", rig.dir);
+	rig.conf = th_strdupf("%s/mpd.conf", th_fixture_dir());
 	char *conf = th_strdupf("bind_to_address \"127.0.0.1\"\n"
 				"port \"%d\"\n"
 				"music_directory \"%s\"\n"
@@ -177,7 +173,7 @@ static void rig_start(void)
 				" mixer_type \"software\"\n}\n"
 				"audio_output {\n type \"null\"\n name \"amp\"\n"
 				" mixer_type \"software\"\n}\n",
-				rig.port, music, lists, rig.dir, rig.dir);
+				rig.port, music, lists, th_fixture_dir(), th_fixture_dir());
 	cr_assert_eq(th_write_file(rig.conf, conf), 0);
 	free(conf);
 	free(music);
@@ -188,13 +184,8 @@ static void rig_start(void)
 	/* The database is ready when it counts our three songs. */
 	expect_mpd("stats", "songs: 3\n");
 
-	cr_assert_eq(th_broker_start(&rig.broker, 0), 0);
-	rig.mqtt = th_mqtt_connect(rig.broker.port, "test-mpd");
-	cr_assert_not_null(rig.mqtt);
-	cr_assert_eq(th_mqtt_subscribe(rig.mqtt, "smarthub/#"), 0);
-	char *yaml = th_strdupf("mqtt:\n"
-				"  url: tcp://127.0.0.1:%d\n"
-				"devices:\n"
+	th_fixture_start_broker(NULL);
+	char *yaml = th_strdupf("devices:\n"
 				"  speaker:\n"
 				"    driver: mpd\n"
 				"    kind: speaker\n"
@@ -208,29 +199,21 @@ static void rig_start(void)
 				"    host: localhost\n"
 				"    password: " MPD_PASSWORD "\n"
 				"    port: %d\n",
-				rig.broker.port, rig.port, rig.port);
-	cr_assert_eq(th_daemon_start(&rig.daemon, yaml, NULL, NULL), 0);
+				rig.port, rig.port);
+	th_fixture_start_daemon(NULL, yaml, NULL, NULL);
 	free(yaml);
-	char *m = th_mqtt_wait_json(rig.mqtt, "smarthub/speaker/availability",
-				    "{\"state\":\"online\"}", WAIT_MS);
-	cr_assert_not_null(m, "speaker never came online; log:\n%s", th_daemon_log(&rig.daemon));
-	free(m);
-	m = th_mqtt_wait_json(rig.mqtt, "smarthub/radio/availability", "{\"state\":\"online\"}",
-			      WAIT_MS);
-	cr_assert_not_null(m);
-	free(m);
+	th_fixture_expect_online("speaker");
+	th_fixture_expect_online("radio");
 }
 
 static void rig_stop(void)
 {
-	th_daemon_stop(&rig.daemon);
-	th_mqtt_close(rig.mqtt);
-	th_broker_stop(&rig.broker);
+	/* The daemon first, so it does not see mpd go away. */
+	th_fixture_stop_daemon();
 	if (rig.mpd > 0)
 		th_child_stop(rig.mpd, 5000);
-	th_rmtree(rig.dir);
-	free(rig.dir);
 	free(rig.conf);
+	th_fixture_teardown();
 }
 
 TestSuite(mpd, .init = rig_start, .fini = rig_stop, .timeout = 180);
@@ -239,19 +222,19 @@ TestSuite(mpd, .init = rig_start, .fini = rig_stop, .timeout = 180);
  * expectation after it is met by what the command caused. */
 static void set(const char *device, const char *json)
 {
-	th_mqtt_clear(rig.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	char *topic = th_strdupf("smarthub/%s/set", device);
-	cr_assert_eq(th_mqtt_publish(rig.mqtt, topic, json, strlen(json), false), 0);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, topic, json, strlen(json), false), 0);
 	free(topic);
 }
 
 static void expect_state(const char *device, const char *subset)
 {
 	char *topic = th_strdupf("smarthub/%s", device);
-	char *m = th_mqtt_wait_json(rig.mqtt, topic, subset, WAIT_MS);
-	char *last = th_mqtt_last(rig.mqtt, topic);
+	char *m = th_mqtt_wait_json(th_fx.mqtt, topic, subset, WAIT_MS);
+	char *last = th_mqtt_last(th_fx.mqtt, topic);
 	cr_assert_not_null(m, "%s never had %s; last: %s\nlog:\n%s", device, subset,
-			   last ? last : "none", th_daemon_log(&rig.daemon));
+			   last ? last : "none", th_daemon_log(&th_fx.daemon));
 	free(last);
 	free(m);
 	free(topic);
@@ -261,8 +244,8 @@ static void expect_availability(const char *device, const char *state)
 {
 	char *topic = th_strdupf("smarthub/%s/availability", device);
 	char *subset = th_strdupf("{\"state\":\"%s\"}", state);
-	char *m = th_mqtt_wait_json(rig.mqtt, topic, subset, WAIT_MS);
-	cr_assert_not_null(m, "%s never %s; log:\n%s", device, state, th_daemon_log(&rig.daemon));
+	char *m = th_mqtt_wait_json(th_fx.mqtt, topic, subset, WAIT_MS);
+	cr_assert_not_null(m, "%s never %s; log:\n%s", device, state, th_daemon_log(&th_fx.daemon));
 	free(m);
 	free(subset);
 	free(topic);
@@ -357,8 +340,8 @@ Test(mpd, get_reads_mpd_again)
 {
 	set("speaker", "{\"volume\":45}");
 	expect_state("speaker", "{\"volume\":45}");
-	th_mqtt_clear(rig.mqtt);
-	cr_assert_eq(th_mqtt_publish(rig.mqtt, "smarthub/speaker/get", "", 0, false), 0);
+	th_mqtt_clear(th_fx.mqtt);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/speaker/get", "", 0, false), 0);
 	expect_state("speaker", "{\"volume\":45,\"state\":\"ON\"}");
 	/* And the connection is idle again: a change still arrives. */
 	char *r = mpd_ask("setvol 46");
@@ -377,7 +360,7 @@ Test(mpd, several_properties_in_one_command)
 	/* mpd stops a list at its first error; what ran before stays done,
 	 * and the published state says so. */
 	set("radio", "{\"volume\":20,\"play\":\"no-such-list\"}");
-	char *ev = th_mqtt_wait(rig.mqtt, "smarthub/bridge/event", "No such playlist", WAIT_MS);
+	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "No such playlist", WAIT_MS);
 	cr_assert_not_null(ev);
 	free(ev);
 	expect_mpd("status", "volume: 20\n");
@@ -400,9 +383,9 @@ Test(mpd, mute_remembers_the_volume)
 Test(mpd, mpd_error_becomes_an_event)
 {
 	set("speaker", "{\"play\":\"no-such-list\"}");
-	char *ev = th_mqtt_wait(rig.mqtt, "smarthub/bridge/event", "No such playlist", WAIT_MS);
+	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "No such playlist", WAIT_MS);
 	cr_assert_not_null(ev, "mpd's ACK must reach the user; log:\n%s",
-			   th_daemon_log(&rig.daemon));
+			   th_daemon_log(&th_fx.daemon));
 	free(ev);
 	/* The device is still usable. */
 	set("speaker", "{\"volume\":35}");
@@ -411,7 +394,7 @@ Test(mpd, mpd_error_becomes_an_event)
 
 Test(mpd, restart_of_mpd_goes_offline_and_back)
 {
-	th_mqtt_clear(rig.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	th_child_stop(rig.mpd, 5000);
 	rig.mpd = 0;
 	expect_availability("speaker", "offline");
@@ -439,7 +422,7 @@ Test(mpd, wrong_password_is_refused_and_no_password_is_logged)
 				"    kind: speaker\n"
 				"    port: %d\n"
 				"    password: not-the-password-123\n",
-				rig.broker.port, rig.port);
+				th_fx.broker.port, rig.port);
 	cr_assert_eq(th_daemon_start(&other, yaml, NULL, NULL), 0);
 	free(yaml);
 	bool refused = th_daemon_wait_log(&other, "incorrect password", WAIT_MS);
@@ -447,14 +430,14 @@ Test(mpd, wrong_password_is_refused_and_no_password_is_logged)
 	cr_assert(refused, "mpd's refusal must be told; log:\n%s", log);
 	cr_assert_null(strstr(log, "not-the-password-123"), "log:\n%s", log);
 	free(log);
-	char *avail = th_mqtt_last(rig.mqtt, "other/intruder/availability");
+	char *avail = th_mqtt_last(th_fx.mqtt, "other/intruder/availability");
 	cr_assert(!avail || strstr(avail, "offline"), "availability: %s", avail);
 	free(avail);
 	th_daemon_stop(&other);
 
 	/* The right password works (the rig's devices are online), and is
 	 * not in the log either. */
-	log = th_daemon_log(&rig.daemon);
+	log = th_daemon_log(&th_fx.daemon);
 	cr_assert_null(strstr(log, MPD_PASSWORD), "log:\n%s", log);
 	free(log);
 }

@@ -11,14 +11,19 @@
 
 struct th_fixture th_fx;
 
-void th_fixture_teardown(void)
+void th_fixture_stop_daemon(void)
 {
-	th_mqtt_close(th_fx.mqtt);
 	/* th_daemon_stop removes the daemon's directory; when it is the
-	 * test's own, that is the one removed below. */
+	 * test's own, that stays until the teardown. */
 	if (th_fx.daemon.dir == th_fx.dir)
 		th_fx.daemon.dir = NULL;
 	th_daemon_stop(&th_fx.daemon);
+}
+
+void th_fixture_teardown(void)
+{
+	th_mqtt_close(th_fx.mqtt);
+	th_fixture_stop_daemon();
 	th_broker_stop(&th_fx.broker);
 	if (th_fx.dir)
 		th_rmtree(th_fx.dir);

@@ -31,6 +31,9 @@ extern struct th_fixture th_fx;
 /* Stops the client, the daemon and the broker, removes the directory and
  * zeroes th_fx. Safe on a fixture that started nothing. */
 void th_fixture_teardown(void);
+/* Stops the daemon only (before a server the test stops itself), keeping
+ * the directory. */
+void th_fixture_stop_daemon(void);
 /* The test's temporary directory, made on first use (owned by th_fx). */
 const char *th_fixture_dir(void);
 /* <dir>/<name>, malloc'd. */
