@@ -215,11 +215,32 @@ static void first_err_line(struct exec_run *run, char *buf, size_t len)
 
 static void deliver(struct exec_run *run, int err, const char *reason);
 
+/* Signals a run's process group, and only that group. Until the leader is
+ * reaped (running, or a zombie), its pid and so the group id are ours. Once
+ * it is, libev may have reaped it before our callback ran: Linux keeps the
+ * number taken while any process still has it as its group id, so while
+ * stragglers live, -pid reaches only them; when none is left the number
+ * may belong to a new process, which exists only then, and nothing is
+ * sent. (A new process taking the number and making itself a group leader
+ * between the check and the kill is the one window left.) */
+static void signal_group(const struct exec_run *run, int sig)
+{
+	siginfo_t info;
+	if (!run->exited &&
+	    waitid(P_PID, (id_t)run->pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0) {
+		kill(-run->pid, sig);
+		return;
+	}
+	if (kill(run->pid, 0) == 0 || errno != ESRCH)
+		return;
+	kill(-run->pid, sig);
+}
+
 static void on_kill_timer(struct sh_device *dev, void *data)
 {
 	struct exec_run *run = data;
 	/* The child overran its grace period; its whole group goes. */
-	kill(-run->pid, SIGKILL);
+	signal_group(run, SIGKILL);
 }
 
 static void on_timeout(struct sh_device *dev, void *data)
@@ -229,7 +250,7 @@ static void on_timeout(struct sh_device *dev, void *data)
 	char d[SH_DURATION_BUF], reason[64];
 
 	/* The group, so a script's own children (a `sleep`) go too. */
-	kill(-run->pid, SIGTERM);
+	signal_group(run, SIGTERM);
 	run->kill_timer = ed->host->timer_start(dev, EXEC_KILL_GRACE_MS, 0, on_kill_timer, run);
 	sh_duration_format(ed->timeout_ms, d, sizeof(d));
 	snprintf(reason, sizeof(reason), "timed out after %s", d);
@@ -251,10 +272,8 @@ static void on_exit_status(struct sh_device *dev, pid_t pid, int status, void *d
 	drain(run, true);
 	drain(run, false);
 	if (run->delivered) {
-		/* A timeout: stragglers of its group get no grace. The group
-		 * id stays taken while any of them lives, so this reaches
-		 * only them. */
-		kill(-run->pid, SIGKILL);
+		/* A timeout: stragglers of its group get no grace. */
+		signal_group(run, SIGKILL);
 		run_free(run);
 		return;
 	}
@@ -278,25 +297,44 @@ static void on_exit_status(struct sh_device *dev, pid_t pid, int status, void *d
 	run_free(run);
 }
 
-/* The environment of a child: the daemon's, with `env` added or replaced.
- * The array is ours to free; the strings are borrowed. */
+/* What a child inherits of the daemon's environment. Nothing else: the
+ * daemon's holds NOTIFY_SOCKET and WATCHDOG_* (a child could speak for the
+ * service) and whatever a deployment passes for ${VAR} substitution. */
+static const char *const inherited_env[] = {"PATH", "LANG", "HOME"};
+#define EXEC_DEFAULT_PATH "PATH=/usr/local/bin:/usr/bin:/bin"
+
+static bool env_overridden(const struct exec_dev *ed, const char *name)
+{
+	size_t len = strlen(name);
+	for (size_t j = 0; j < ed->n_env; j++)
+		if (strncmp(ed->env[j], name, len) == 0 && ed->env[j][len] == '=')
+			return true;
+	return false;
+}
+
+/* The environment of a child: PATH, LANG and HOME of the daemon's (PATH
+ * has a default), then `env`, which may replace them. The array is ours to
+ * free; the strings are borrowed. */
 static char **child_env(struct exec_dev *ed)
 {
-	size_t n = 0;
-	while (environ && environ[n])
-		n++;
-	char **envp = calloc(n + ed->n_env + 1, sizeof(*envp));
+	size_t n_inherited = sizeof(inherited_env) / sizeof(inherited_env[0]);
+	char **envp = calloc(n_inherited + ed->n_env + 1, sizeof(*envp));
 	if (!envp)
 		return NULL;
 	size_t k = 0;
-	for (size_t i = 0; i < n; i++) {
-		bool replaced = false;
-		for (size_t j = 0; j < ed->n_env && !replaced; j++) {
-			size_t name_len = strcspn(ed->env[j], "=") + 1;
-			replaced = strncmp(environ[i], ed->env[j], name_len) == 0;
-		}
-		if (!replaced)
-			envp[k++] = environ[i];
+	for (size_t i = 0; i < n_inherited; i++) {
+		const char *name = inherited_env[i];
+		size_t len = strlen(name);
+		if (env_overridden(ed, name))
+			continue;
+		char *found = NULL;
+		for (size_t e = 0; environ && environ[e] && !found; e++)
+			if (strncmp(environ[e], name, len) == 0 && environ[e][len] == '=')
+				found = environ[e];
+		if (!found && strcmp(name, "PATH") == 0)
+			found = (char *)EXEC_DEFAULT_PATH;
+		if (found)
+			envp[k++] = found;
 	}
 	for (size_t j = 0; j < ed->n_env; j++)
 		envp[k++] = ed->env[j];
@@ -620,8 +658,7 @@ static void exec_disconnect(void *priv)
 			continue;
 		/* No grace: after disconnect we may hold no timer. The child
 		 * watcher stays and frees the run once the daemon reaps it. */
-		if (!run->exited)
-			kill(-run->pid, SIGKILL);
+		signal_group(run, SIGKILL);
 		run_release(run);
 		run->detached = true;
 	}
