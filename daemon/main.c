@@ -6,6 +6,8 @@
  */
 #include "mqtt/bridge.h"
 #include "automations/automation_hub.h"
+#include "automations/explain.h"
+#include "automations/replay.h"
 #include "config/config.h"
 #include "core/hub.h"
 #include "util/log.h"
@@ -43,8 +45,12 @@ static void usage(FILE *out)
 		"  -c, --config FILE      configuration file (default %s)\n"
 		"      --check-config     validate the configuration (and its plugins),\n"
 		"                         print a summary, exit 0 or 78\n"
-		"      --explain SCENE    with --check-config: print the scene as a tree\n"
-		"      --graph SCENE      with --check-config: print the scene as Graphviz dot\n"
+		"      --explain NAME     with --check-config: print the scene or automation\n"
+		"                         (triggers, conditions, steps) as a tree\n"
+		"      --graph NAME       with --check-config: the same as Graphviz dot\n"
+		"      --replay FILE      dry run: feed the automations a recording (see\n"
+		"                         docs/automations.md) on a virtual clock and print\n"
+		"                         what they would run; connects to nothing\n"
 		"      --plugin-dir DIR   load driver plugins from DIR (overrides plugins.dir)\n"
 		"      --hue-pair HOST    pair with a Hue bridge (press its button), print the key;\n"
 		"                         with --hue-ca FILE (its CA) and --hue-bridge-id ID\n"
@@ -168,6 +174,7 @@ enum {
 	OPT_HUE_CA,
 	OPT_HUE_BRIDGE_ID,
 	OPT_STATE_DIR,
+	OPT_REPLAY,
 };
 
 struct options {
@@ -177,6 +184,7 @@ struct options {
 	const char *graph;
 	const char *hue_pair, *hue_ca, *hue_bridge_id;
 	const char *state_dir;
+	const char *replay;
 	bool check_only;
 	bool level_given;
 	enum sh_log_level level;
@@ -192,6 +200,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"graph", required_argument, NULL, OPT_GRAPH},
 		{"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
 		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
+		{"replay", required_argument, NULL, OPT_REPLAY},
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"verbose", no_argument, NULL, 'v'},
 		{"version", no_argument, NULL, OPT_VERSION},
@@ -230,6 +239,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_STATE_DIR:
 			o->state_dir = optarg;
+			break;
+		case OPT_REPLAY:
+			o->replay = optarg;
 			break;
 		case OPT_LOG_LEVEL:
 			if (sh_log_level_parse(optarg, &o->level) < 0) {
@@ -297,12 +309,14 @@ static int check_config(struct sh_hub *hub, struct sh_config *config, const stru
 		return SH_EX_CONFIG;
 	}
 	sh_diag_clear(&diag);
-	if (o->explain && sh_scene_explain(config, o->explain, stdout) < 0) {
-		fprintf(stderr, "smarthubd: no scene '%s'\n", o->explain);
+	if (o->explain && sh_scene_explain(config, o->explain, stdout) < 0 &&
+	    sh_automation_explain(config, o->explain, stdout) < 0) {
+		fprintf(stderr, "smarthubd: no scene or automation '%s'\n", o->explain);
 		return SH_EX_CONFIG;
 	}
-	if (o->graph && sh_scene_graph(config, o->graph, stdout) < 0) {
-		fprintf(stderr, "smarthubd: no scene '%s'\n", o->graph);
+	if (o->graph && sh_scene_graph(config, o->graph, stdout) < 0 &&
+	    sh_automation_graph(config, o->graph, stdout) < 0) {
+		fprintf(stderr, "smarthubd: no scene or automation '%s'\n", o->graph);
 		return SH_EX_CONFIG;
 	}
 	if (!o->explain && !o->graph)
@@ -408,6 +422,20 @@ static void connect_automations(struct daemon *d)
 	sh_automation_host_set_observer(d->automations, autos_changed, d);
 }
 
+/* --replay: the recording against the configuration, nothing else. */
+static int replay(const struct sh_config *config, const char *path)
+{
+	FILE *in = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	if (!in) {
+		fprintf(stderr, "smarthubd: %s: %s\n", path, strerror(errno));
+		return EXIT_FAILURE;
+	}
+	int r = sh_automation_replay(config, in, path, stdout, stderr);
+	if (in != stdin)
+		fclose(in);
+	return r < 0 ? EXIT_FAILURE : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {.config_path = SMARTHUB_DEFAULT_CONFIG, .level = SH_LOG_INFO};
@@ -424,6 +452,11 @@ int main(int argc, char **argv)
 		return SH_EX_CONFIG;
 	if (!o.level_given)
 		sh_log_set_level(config->log_level);
+	if (o.replay) {
+		status = replay(config, o.replay);
+		sh_config_free(config);
+		return status;
+	}
 
 	struct daemon d = {.config_path = o.config_path};
 	d.loop = ev_default_loop(EVFLAG_AUTO);

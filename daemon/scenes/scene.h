@@ -95,4 +95,12 @@ void sh_scene_runner_cancel(struct sh_scene_runner *runner);
 unsigned sh_scene_runner_active(const struct sh_scene_runner *runner);
 bool sh_scene_runner_orphaned(const struct sh_scene_runner *runner);
 
+/* The bodies of sh_scene_explain and sh_scene_graph for any step list
+ * with a mode (an automation's): `what` names it in the header ("scene");
+ * `sources` (triggers) lead into the start, through `gate` (conditions)
+ * when not NULL. */
+void sh_scene_explain_config(const struct sh_scene_config *scene, const char *what, FILE *out);
+void sh_scene_graph_config(const struct sh_scene_config *scene, const char *const *sources,
+			   size_t n_sources, const char *gate, FILE *out);
+
 #endif

@@ -122,7 +122,13 @@ int sh_scene_explain(const struct sh_config *config, const char *name, FILE *out
 
 	if (!scene)
 		return -ENOENT;
-	fprintf(out, "scene %s", scene->name);
+	sh_scene_explain_config(scene, "scene", out);
+	return 0;
+}
+
+void sh_scene_explain_config(const struct sh_scene_config *scene, const char *what, FILE *out)
+{
+	fprintf(out, "%s %s", what, scene->name);
 	if (scene->friendly_name && strcmp(scene->friendly_name, scene->name) != 0)
 		fprintf(out, " (%s)", scene->friendly_name);
 	fprintf(out, ": mode %s", sh_scene_mode_name(scene->mode));
@@ -130,7 +136,6 @@ int sh_scene_explain(const struct sh_config *config, const char *name, FILE *out
 		fprintf(out, ", max %u", scene->max);
 	fputc('\n', out);
 	explain_step(scene->root, 1, out);
-	return 0;
 }
 
 /* --- Graphviz ------------------------------------------------------------ */
@@ -253,11 +258,19 @@ static void dot_step(struct graph *g, const struct sh_step *step, unsigned depth
 int sh_scene_graph(const struct sh_config *config, const char *name, FILE *out)
 {
 	const struct sh_scene_config *scene = sh_config_find_scene(config, name);
-	struct graph g = {.out = out};
-	unsigned start, end, entry, exit;
 
 	if (!scene)
 		return -ENOENT;
+	sh_scene_graph_config(scene, NULL, 0, NULL, out);
+	return 0;
+}
+
+void sh_scene_graph_config(const struct sh_scene_config *scene, const char *const *sources,
+			   size_t n_sources, const char *gate, FILE *out)
+{
+	struct graph g = {.out = out};
+	unsigned start, end, entry, exit;
+
 	fputs("digraph \"", out);
 	dot_escape(out, scene->name);
 	fputs("\" {\n", out);
@@ -266,10 +279,18 @@ int sh_scene_graph(const struct sh_config *config, const char *name, FILE *out)
 	fprintf(out, " (mode %s)\";\n", sh_scene_mode_name(scene->mode));
 	fputs("  labelloc=t;\n  node [fontname=\"sans-serif\"];\n", out);
 	start = dot_node(&g, "circle", "start", NULL, 1);
+	/* An automation's triggers lead to its start, through its
+	 * conditions when it has some. */
+	unsigned into = start;
+	if (gate) {
+		into = dot_node(&g, "diamond", gate, NULL, 1);
+		dot_edge(&g, into, start, 1);
+	}
+	for (size_t i = 0; i < n_sources; i++)
+		dot_edge(&g, dot_node(&g, "invhouse", sources[i], NULL, 1), into, 1);
 	dot_step(&g, scene->root, 1, &entry, &exit);
 	end = dot_node(&g, "doublecircle", "end", NULL, 1);
 	dot_edge(&g, start, entry, 1);
 	dot_edge(&g, exit, end, 1);
 	fputs("}\n", out);
-	return 0;
 }
