@@ -86,7 +86,8 @@ bool mq_confirm_nothing(const struct mq_confirm *c)
 
 static bool number_near(const cJSON *a, const cJSON *b, double tol)
 {
-	return cJSON_IsNumber(a) && cJSON_IsNumber(b) && fabs(a->valuedouble - b->valuedouble) <= tol;
+	return cJSON_IsNumber(a) && cJSON_IsNumber(b) &&
+	       (a->valuedouble == b->valuedouble || fabs(a->valuedouble - b->valuedouble) <= tol);
 }
 
 static bool satisfies(const cJSON *want, const cJSON *got, double tol)
@@ -104,6 +105,15 @@ static bool satisfies(const cJSON *want, const cJSON *got, double tol)
 
 		if (!cJSON_IsObject(got))
 			return false;
+		/* The same members in the same order (a key may repeat in what
+		 * a device sent, so a look-up by name could pick the wrong one). */
+		const cJSON *g = got->child;
+		for (m = want->child; m && g; m = m->next, g = g->next)
+			if (!m->string || !g->string || strcmp(m->string, g->string) != 0 ||
+			    !satisfies(m, g, tol > 1.0 ? tol : 1.0))
+				break;
+		if (!m && !g)
+			return true;
 		/* A color: each channel within rounding. */
 		cJSON_ArrayForEach(m, want)
 		{

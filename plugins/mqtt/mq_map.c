@@ -166,6 +166,8 @@ cJSON *mq_to_hub(const struct mq_prop *p, const cJSON *dev)
 	}
 	if (cJSON_IsObject(dev) || cJSON_IsArray(dev))
 		return NULL; /* a scalar property never takes a structure */
+	if (cJSON_IsNumber(dev) && !isfinite(dev->valuedouble))
+		return NULL; /* 1e999: no number a state can hold */
 	return cJSON_Duplicate(dev, true);
 }
 
@@ -202,7 +204,8 @@ static cJSON *plain_value(const char *payload, size_t len)
 	while (len && isspace((unsigned char)payload[len - 1]))
 		len--;
 	v = cJSON_ParseWithLength(payload, len);
-	if (v && (cJSON_IsNumber(v) || cJSON_IsBool(v) || cJSON_IsObject(v)))
+	if (v && ((cJSON_IsNumber(v) && isfinite(v->valuedouble)) || cJSON_IsBool(v) ||
+		  cJSON_IsObject(v)))
 		return v;
 	cJSON_Delete(v);
 	if (memchr(payload, '\0', len))
