@@ -708,9 +708,11 @@ void sh_http_trouble(struct sh_http_trouble *t, struct sh_device *dev, const str
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	host->complain(dev, slot, SH_LOG_WARNING, "%s", msg);
-	if (t->active[slot])
+	uint64_t now = host->now_ms(dev);
+	if (t->active[slot] && now - t->last_event_ms[slot] < SH_HTTP_TROUBLE_REPEAT_MS)
 		return;
 	t->active[slot] = true;
+	t->last_event_ms[slot] = now;
 	if (!SH_HOST_HAS(host, event))
 		return;
 	cJSON *ev = cJSON_CreateObject();

@@ -146,15 +146,20 @@ void sh_http_device_timeouts(struct sh_device *dev, const struct sh_host *host,
 			     struct sh_http_config *config);
 
 /*
- * Trouble a driver reports about its device while it stays online (a
- * malformed or oversized answer, a refused login): logged through
- * host->complain in `slot` (rate-limited there), and sent as one device
- * event {"event":"error","message":..} when the condition starts, not on
- * every repeat. sh_http_trouble_clear ends it (logged once at NOTICE).
- * The struct lives in the driver's per-device state, zeroed.
+ * Trouble a driver reports about its device (a malformed or oversized
+ * answer, a refused login, a TLS failure): logged through host->complain
+ * in `slot` (rate-limited there), and sent as a device event
+ * {"event":"error","message":..} when the condition starts and then at
+ * most once per SH_HTTP_TROUBLE_REPEAT_MS while it lasts (so one that
+ * began before the hub's broker connection is still seen).
+ * sh_http_trouble_clear ends it (logged once at NOTICE). The struct lives
+ * in the driver's per-device state, zeroed.
  */
+#define SH_HTTP_TROUBLE_REPEAT_MS 60000u
+
 struct sh_http_trouble {
 	bool active[SH_COMPLAIN_SLOTS];
+	uint64_t last_event_ms[SH_COMPLAIN_SLOTS];
 };
 
 void sh_http_trouble(struct sh_http_trouble *t, struct sh_device *dev, const struct sh_host *host,

@@ -38,7 +38,7 @@
  * colour: the bridge's xy is not converted back to slightly other r,g,b. */
 #define HUE_XY_SAME 0.002
 
-enum { HUE_SLOT_ANSWER, HUE_SLOT_STREAM, HUE_SLOT_COMMAND, HUE_SLOT_AUTH };
+enum { HUE_SLOT_ANSWER, HUE_SLOT_STREAM, HUE_SLOT_COMMAND, HUE_SLOT_AUTH, HUE_SLOT_TLS };
 
 struct hue {
 	struct sh_device *dev;
@@ -238,6 +238,10 @@ static void hue_on_read(void *ctx, const struct sh_http_response *resp)
 		if (resp->err == -EACCES)
 			sh_http_trouble(&h->trouble, h->dev, h->host, HUE_SLOT_AUTH,
 					"the bridge refused the application key: %s", why);
+		if (resp->err == -EPROTO)
+			sh_http_trouble(&h->trouble, h->dev, h->host, HUE_SLOT_TLS,
+					"TLS with the bridge failed (check ca_file and bridge_id): %s",
+					why);
 		if (resp->err == -EFBIG && h->online) {
 			sh_http_trouble(&h->trouble, h->dev, h->host, HUE_SLOT_ANSWER, "%s",
 					resp->error);
@@ -247,6 +251,7 @@ static void hue_on_read(void *ctx, const struct sh_http_response *resp)
 		return;
 	}
 	sh_http_trouble_clear(&h->trouble, h->dev, h->host, HUE_SLOT_AUTH, "the key works again");
+	sh_http_trouble_clear(&h->trouble, h->dev, h->host, HUE_SLOT_TLS, "TLS works again");
 	if (!h->id[0]) {
 		int err = hue_find_light(resp->body, resp->len, h->light, h->id, sizeof(h->id));
 		if (err || !hue_id_ok(h->id)) {

@@ -50,7 +50,8 @@ struct fake_http {
 	/* under lock */
 	bool stop, down, down_applied, close_streams;
 	int delay_ms;
-	unsigned drop_next, garbage_next;
+	unsigned drop_next, garbage_next, huge_next;
+	size_t huge_bytes;
 	char garbage[1024];
 	struct fake_http_stats st;
 	struct fake_http_client clients[FAKE_HTTP_CLIENTS_MAX];
@@ -213,6 +214,21 @@ static bool fh_serve(struct fake_http *s, struct fake_http_client *c)
 			s->garbage_next--;
 			free(resp.body);
 			resp.body = strdup(s->garbage);
+			resp.status = 200;
+		}
+		if (s->huge_next && !resp.stream && s->huge_bytes >= 2) {
+			s->huge_next--;
+			free(resp.body);
+			resp.body = malloc(s->huge_bytes + 1);
+			if (resp.body) {
+				resp.body[0] = '[';
+				for (size_t i = 1; i + 1 < s->huge_bytes; i++)
+					resp.body[i] = (i % 2) ? '0' : ',';
+				resp.body[s->huge_bytes - 1] = ']';
+				if (resp.body[s->huge_bytes - 2] == ',')
+					resp.body[s->huge_bytes - 2] = '0';
+				resp.body[s->huge_bytes] = '\0';
+			}
 			resp.status = 200;
 		}
 		s->st.requests++;
@@ -470,6 +486,14 @@ void fake_http_garbage_next(struct fake_http *s, unsigned n, const char *body)
 	pthread_mutex_lock(&s->lock);
 	s->garbage_next = n;
 	snprintf(s->garbage, sizeof(s->garbage), "%s", body);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void fake_http_huge_next(struct fake_http *s, unsigned n, size_t bytes)
+{
+	pthread_mutex_lock(&s->lock);
+	s->huge_next = n;
+	s->huge_bytes = bytes;
 	pthread_mutex_unlock(&s->lock);
 }
 

@@ -74,6 +74,9 @@ void fake_http_set_delay(struct fake_http *s, int ms);
 void fake_http_drop_next(struct fake_http *s, unsigned n);
 /* The next n requests other than streams get "200" with this body. */
 void fake_http_garbage_next(struct fake_http *s, unsigned n, const char *body);
+/* The next n requests other than streams get "200" with a valid JSON
+ * array of `bytes` bytes (to pass a client's size cap). */
+void fake_http_huge_next(struct fake_http *s, unsigned n, size_t bytes);
 /* Writes text to every event stream; returns how many got it. */
 unsigned fake_http_stream_send(struct fake_http *s, const char *text);
 /* The same from inside a handler (the lock is held). */

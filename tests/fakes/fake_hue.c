@@ -12,6 +12,7 @@ struct fake_hue {
 	struct fake_http *http;
 	struct fake_hue_state st; /* under the server's lock */
 	bool button;
+	bool revoked;
 	unsigned event_seq;
 };
 
@@ -169,7 +170,7 @@ static void fhue_handle(void *ctx, const struct fake_http_req *req, struct fake_
 					    "\",\"clientkey\":\"0123456789ABCDEF0123456789ABCDEF\"}}]");
 		return;
 	}
-	if (strcmp(req->app_key, FAKE_HUE_KEY) != 0) {
+	if (h->revoked || strcmp(req->app_key, FAKE_HUE_KEY) != 0) {
 		h->st.refused++;
 		fhue_error(resp, 403, "unauthorized user");
 		return;
@@ -234,6 +235,13 @@ void fake_hue_change(struct fake_hue *h, bool on, double brightness, bool push)
 	h->st.lamp.brightness = brightness;
 	if (push)
 		fhue_push(h);
+	fake_http_unlock(h->http);
+}
+
+void fake_hue_revoke_key(struct fake_hue *h)
+{
+	fake_http_lock(h->http);
+	h->revoked = true;
 	fake_http_unlock(h->http);
 }
 

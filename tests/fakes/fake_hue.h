@@ -42,6 +42,9 @@ struct fake_hue *fake_hue_start(const char *cert_file, const char *key_file);
 struct fake_http *fake_hue_http(struct fake_hue *h);
 /* Changes the lamp as the Hue app would, with an event (push) or quietly. */
 void fake_hue_change(struct fake_hue *h, bool on, double brightness, bool push);
+/* Forgets the application key (as when the user removes the app in the
+ * Hue app): every request is refused with 403 from now on. */
+void fake_hue_revoke_key(struct fake_hue *h);
 /* Presses the link button: the next POST /api succeeds. */
 void fake_hue_press_button(struct fake_hue *h);
 void fake_hue_get(struct fake_hue *h, struct fake_hue_state *out);

@@ -302,6 +302,44 @@ Test(hue, slow_bridge_still_works)
 	cr_assert_null(ev, "no command failed: %s", ev);
 }
 
+/* The bridge's certificate changes under a running hub: the reconnect
+ * fails verification, which is an error event and an offline lamp. */
+Test(hue, changed_certificate_is_a_tls_error_event)
+{
+	char *ca = th_strdupf("%s/ca.crt", rig.dir);
+	char *other = th_strdupf("%s/other-ca.crt", rig.dir);
+	char *text = th_read_file(other);
+	cr_assert_not_null(text);
+	cr_assert_eq(th_write_file(ca, text), 0);
+	th_mqtt_clear(rig.mqtt);
+	fake_http_set_down(fake_hue_http(rig.bridge), true);
+	fake_http_set_down(fake_hue_http(rig.bridge), false);
+	expect_availability("offline");
+	char *ev = th_mqtt_wait(rig.mqtt, "smarthub/lamp/event", "TLS", WAIT_MS);
+	cr_assert_not_null(ev, "a TLS failure is an error event; log:\n%s",
+			   th_daemon_log(&rig.daemon));
+	cr_assert(strstr(ev, "\"event\":\"error\""), "%s", ev);
+	free(ev);
+	free(text);
+	free(other);
+	free(ca);
+}
+
+/* The user removes the hub in the Hue app: the key is refused. */
+Test(hue, revoked_key_is_an_error_event)
+{
+	fake_hue_revoke_key(rig.bridge);
+	th_mqtt_clear(rig.mqtt);
+	fake_http_set_down(fake_hue_http(rig.bridge), true);
+	fake_http_set_down(fake_hue_http(rig.bridge), false);
+	expect_availability("offline");
+	char *ev = th_mqtt_wait(rig.mqtt, "smarthub/lamp/event", "application key", WAIT_MS);
+	cr_assert_not_null(ev, "a refused key is an error event; log:\n%s",
+			   th_daemon_log(&rig.daemon));
+	free(ev);
+	cr_assert(th_daemon_wait_log(&rig.daemon, "unauthorized user", WAIT_MS));
+}
+
 Test(hue_poll, change_in_the_app_is_seen_by_polling)
 {
 	th_mqtt_clear(rig.mqtt);
@@ -330,6 +368,7 @@ Test(hue_setup, wrong_ca_is_a_tls_failure)
 	fake_http_stats(fake_hue_http(rig.bridge), &st);
 	cr_assert_gt(st.tls_failed, 0);
 	cr_assert_eq(st.requests, 0, "nothing is sent to an unverified bridge");
+
 }
 
 Test(hue_setup, wrong_key_is_reported)
@@ -341,6 +380,7 @@ Test(hue_setup, wrong_key_is_reported)
 	cr_assert(th_daemon_wait_log(&rig.daemon, "refused the application key", WAIT_MS),
 		  "log:\n%s", th_daemon_log(&rig.daemon));
 	cr_assert(th_daemon_wait_log(&rig.daemon, "unauthorized user", WAIT_MS));
+
 	char *log = th_daemon_log(&rig.daemon);
 	cr_assert_null(strstr(log, "not-the-key"), "the key never reaches the log");
 	free(log);

@@ -179,6 +179,18 @@ Test(wled, malformed_answers_are_reported_not_believed)
 	/* A readable answer clears it and the strip was never offline. */
 	cr_assert(th_daemon_wait_log(&rig.daemon, "readable again", WAIT_MS));
 	cr_assert_eq(th_mqtt_count(rig.mqtt, "smarthub/strip/availability"), 0);
+	char *event = th_mqtt_wait(rig.mqtt, "smarthub/strip/event", "not a WLED state", WAIT_MS);
+	cr_assert_not_null(event, "the condition is an error event");
+	cr_assert(strstr(event, "\"event\":\"error\""), "%s", event);
+	free(event);
+	/* One event per condition, however often it repeats (3 polls). */
+	cr_assert_eq(th_mqtt_count(rig.mqtt, "smarthub/strip/event"), 1);
+
+	/* An answer over the 256 KiB cap is refused whole, never parsed. */
+	fake_http_huge_next(fake_wled_http(rig.strip), 2, 300 * 1024);
+	cr_assert(th_daemon_wait_log(&rig.daemon, "larger than 262144 bytes", WAIT_MS),
+		  "log:\n%s", th_daemon_log(&rig.daemon));
+	cr_assert_eq(th_mqtt_count(rig.mqtt, "smarthub/strip/availability"), 0);
 
 	/* A command answered with garbage fails with the reason. */
 	fake_http_garbage_next(fake_wled_http(rig.strip), 1, "{\"on\":\"maybe\"}");
