@@ -509,9 +509,9 @@ int sh_bridge_new(struct sh_hub *hub, struct sh_bridge **out)
 	b->ssl.ssl_error_cb = on_tls_error;
 	b->ssl.ssl_error_context = b;
 
-	b->events.interval_ms = 1000;
-	b->events.burst = m->events_per_second;
-	b->started = ev_now(b->loop);
+	r = sh_bridge_api_new(b, m->events_per_second);
+	if (r < 0)
+		goto err_inbox;
 	srand48((long)time(NULL) ^ (long)(uintptr_t)b);
 
 	ev_async_init(&b->wake, on_wake);
@@ -590,8 +590,7 @@ void sh_bridge_config_applied(struct sh_bridge *b)
 
 void sh_bridge_set_reload_handler(struct sh_bridge *b, sh_reload_fn fn, void *ctx)
 {
-	b->reload = fn;
-	b->reload_ctx = ctx;
+	sh_bridge_api_set_reload(b, fn, ctx);
 }
 
 int sh_bridge_start(struct sh_bridge *b)

@@ -20,6 +20,7 @@
 #include "mqtt/bridge_internal.h"
 #include "mqtt/discovery.h"
 #include "mqtt/jbuf.h"
+#include "util/list.h"
 #include "kinds/kind.h"
 #include "scenes/scene.h"
 
@@ -35,9 +36,40 @@
  * and the completion only frees it. */
 struct sh_pending_run {
 	struct sh_bridge *bridge;
-	cJSON *transaction; /* the request's, echoed; may be NULL */
-	struct sh_pending_run *prev, *next;
+	cJSON *transaction;  /* the request's, echoed; may be NULL */
+	struct sh_list link; /* in api->runs */
 };
+
+/* The topic API's own state; the transport (struct sh_bridge) holds it. */
+struct sh_bridge_api {
+	struct sh_ratelimit events; /* bridge/event, mqtt.events_per_second */
+	ev_tstamp started;          /* for health_check's uptime */
+	sh_reload_fn reload;        /* bridge/request/reload; may be NULL */
+	void *reload_ctx;
+	size_t devices_len;   /* of the last device list, to size the next */
+	struct sh_list runs;  /* scene/run requests waiting for their scene */
+	size_t n_runs;        /* at most SH_BRIDGE_PENDING_RUNS_MAX */
+};
+
+int sh_bridge_api_new(struct sh_bridge *b, unsigned events_per_second)
+{
+	struct sh_bridge_api *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return -ENOMEM;
+	a->events.interval_ms = 1000;
+	a->events.burst = events_per_second;
+	a->started = ev_now(b->loop);
+	sh_list_init(&a->runs);
+	b->api = a;
+	return 0;
+}
+
+void sh_bridge_api_set_reload(struct sh_bridge *b, sh_reload_fn fn, void *ctx)
+{
+	b->api->reload = fn;
+	b->api->reload_ctx = ctx;
+}
 
 /* --- events ------------------------------------------------------------ */
 
@@ -51,7 +83,7 @@ void sh_bridge_api_error(struct sh_bridge *b, struct sh_device *dev, const char 
 	/* A flood of bad commands must flood neither the log nor the broker:
 	 * both follow mqtt.events_per_second, and the next event that goes out
 	 * says how many were left out. */
-	if (!sh_ratelimit_allow(&b->events, sh_bridge_now_ms(b), &suppressed))
+	if (!sh_ratelimit_allow(&b->api->events, sh_bridge_now_ms(b), &suppressed))
 		return;
 	sh_log_notice("mqtt: %s%s%s%s%s", dev ? sh_device_id(dev) : "", dev ? ": " : "", message,
 		      topic ? " on " : "", topic ? topic : "");
@@ -192,7 +224,7 @@ static int devices_text(struct sh_bridge *b, struct sh_jbuf *out)
 {
 	size_t n = sh_hub_device_count(b->hub);
 
-	sh_jbuf_init(out, b->devices_len + b->devices_len / 16);
+	sh_jbuf_init(out, b->api->devices_len + b->api->devices_len / 16);
 	sh_jbuf_add(out, "[", 1);
 	for (size_t i = 0; i < n && !sh_jbuf_error(out); i++) {
 		cJSON *d = device_json(sh_hub_device_at(b->hub, i));
@@ -207,7 +239,7 @@ static int devices_text(struct sh_bridge *b, struct sh_jbuf *out)
 		sh_jbuf_free(out);
 		return -ENOMEM;
 	}
-	b->devices_len = out->len;
+	b->api->devices_len = out->len;
 	return 0;
 }
 
@@ -580,14 +612,8 @@ static const char *string_member(const cJSON *obj, const char *key)
 
 static void run_detach(struct sh_bridge *b, struct sh_pending_run *run)
 {
-	if (run->prev)
-		run->prev->next = run->next;
-	else
-		b->runs = run->next;
-	if (run->next)
-		run->next->prev = run->prev;
-	run->prev = run->next = NULL;
-	b->n_runs--;
+	sh_list_remove(&run->link);
+	b->api->n_runs--;
 }
 
 static void on_scene_done(void *ctx, const char *scene, const cJSON *result)
@@ -623,7 +649,7 @@ static void request_scene_run(struct sh_bridge *b, const cJSON *req, const cJSON
 		respond(b, "scene/run", "scene (a string) is required", NULL, transaction);
 		return;
 	}
-	if (b->n_runs >= SH_BRIDGE_PENDING_RUNS_MAX) {
+	if (b->api->n_runs >= SH_BRIDGE_PENDING_RUNS_MAX) {
 		respond(b, "scene/run", "too many scene runs are waiting for their response", NULL,
 			transaction);
 		return;
@@ -635,11 +661,8 @@ static void request_scene_run(struct sh_bridge *b, const cJSON *req, const cJSON
 	}
 	run->bridge = b;
 	run->transaction = transaction ? cJSON_Duplicate(transaction, true) : NULL;
-	run->next = b->runs;
-	if (b->runs)
-		b->runs->prev = run;
-	b->runs = run;
-	b->n_runs++;
+	sh_list_append(&b->api->runs, &run->link);
+	b->api->n_runs++;
 	rc = sh_scene_run(sh_hub_scenes(b->hub), name, on_scene_done, run, reason, sizeof(reason));
 	if (rc < 0) {
 		run_detach(b, run);
@@ -655,7 +678,7 @@ static cJSON *health_json(struct sh_bridge *b)
 	cJSON *d = cJSON_CreateObject();
 
 	cJSON_AddTrueToObject(d, "healthy");
-	cJSON_AddNumberToObject(d, "uptime_s", (double)(long long)(ev_now(b->loop) - b->started));
+	cJSON_AddNumberToObject(d, "uptime_s", (double)(long long)(ev_now(b->loop) - b->api->started));
 	cJSON_AddNumberToObject(d, "devices_online", (double)sh_hub_devices_online(b->hub));
 	cJSON_AddNumberToObject(d, "devices", (double)sh_hub_device_count(b->hub));
 	cJSON_AddStringToObject(d, "version", SMARTHUB_VERSION);
@@ -732,11 +755,12 @@ static void request(struct sh_bridge *b, const char *what, const char *topic, co
 		else
 			respond(b, what, NULL, NULL, transaction);
 	} else if (strcmp(what, "reload") == 0) {
-		int rc = b->reload ? b->reload(b->reload_ctx, reason, sizeof(reason)) : -ENOTSUP;
+		int rc = b->api->reload ? b->api->reload(b->api->reload_ctx, reason, sizeof(reason))
+				 : -ENOTSUP;
 
 		if (rc < 0 && !reason[0])
 			snprintf(reason, sizeof(reason), "%s",
-				 b->reload ? strerror(-rc) : "reload is not available");
+				 b->api->reload ? strerror(-rc) : "reload is not available");
 		respond(b, what, rc < 0 ? reason : NULL, NULL, transaction);
 	} else {
 		char q[64 * 4 + 8];
@@ -816,11 +840,17 @@ void sh_bridge_api_message(struct sh_bridge *b, const struct sh_inbox_item *item
 
 void sh_bridge_api_free(struct sh_bridge *b)
 {
+	struct sh_list *first;
+
+	if (!b->api)
+		return;
 	/* The scene engine may still call on_scene_done; it then only frees. */
-	while (b->runs) {
-		struct sh_pending_run *run = b->runs;
+	while ((first = sh_list_first(&b->api->runs))) {
+		struct sh_pending_run *run = sh_list_entry(first, struct sh_pending_run, link);
 
 		run_detach(b, run);
 		run->bridge = NULL;
 	}
+	free(b->api);
+	b->api = NULL;
 }

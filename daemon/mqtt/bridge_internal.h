@@ -1,19 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the bridge's three files share: the struct sh_bridge itself and the
- * calls between them.
+ * What the bridge's pieces share: the transport (struct sh_bridge) and the
+ * calls between the pieces. Each piece keeps its own state in its own
+ * struct:
  *
- *   bridge.c          the Paho connection: connect, reconnect with backoff,
- *                     the inbox drain, subscriptions, publishing, stop
- *   retained.c        the retained topics the bridge owns, so that it
- *                     publishes a retained payload only when it changed and
- *                     clears topics nothing owns any more (its own struct,
- *                     publishing through a callback)
- *   bridge_api.c      the topic API: hub events out, commands and requests
- *                     in, the lists, discovery and error events
+ *   bridge.c          the transport, struct sh_bridge: the Paho connection,
+ *                     connect and reconnect with backoff, TCP_NODELAY
+ *                     (nodelay.c), the inbox drain in bounded batches, the
+ *                     routing of each message to the piece it is for,
+ *                     subscriptions, publishing, stop
+ *   retained.c        struct sh_retained: the retained topics the bridge
+ *                     owns, published only when they changed and cleared
+ *                     when nothing owns them any more; it publishes through
+ *                     a callback and knows nothing of the bridge
+ *   bridge_api.c      struct sh_bridge_api: the topic API, hub events out,
+ *                     commands and requests in, the lists (streamed, jbuf.c),
+ *                     discovery and error events
+ *   bridge_automations.c, driver_mqtt.c  automation topics and the drivers'
+ *                     MQTT, on the same connection
  *
- * Everything here runs on the loop thread except the Paho callbacks in
- * bridge.c, which touch only the inbox and the ev_async.
+ * Commands the API submits report back through their `done` callback,
+ * which the hub runs on a later loop iteration: no piece needs
+ * re-entrancy flags. Everything here runs on the loop thread except the
+ * Paho callbacks in bridge.c, which touch only the inbox and the ev_async.
  */
 #ifndef SMARTHUB_BRIDGE_INTERNAL_H
 #define SMARTHUB_BRIDGE_INTERNAL_H
@@ -46,7 +55,7 @@ enum sh_bridge_conn {
 	SH_BRIDGE_WAITING, /* the retry timer runs */
 };
 
-struct sh_pending_run;
+struct sh_bridge_api;
 
 /* bridge_automations.c's state. */
 struct sh_bridge_autos {
@@ -96,15 +105,10 @@ struct sh_bridge {
 	ev_timer sync; /* coalesces device list changes into one publication */
 	atomic_bool disconnected;
 
-	struct sh_ratelimit events;
-	ev_tstamp started;
-	sh_reload_fn reload;
-	void *reload_ctx;
-
+	/* The pieces, each with its own state: the retained table (retained.c),
+	 * the topic API (bridge_api.c), automations and drivers' MQTT. */
 	struct sh_retained retained;
-	size_t devices_len; /* of the last device list, to size the next */
-	struct sh_pending_run *runs;
-	size_t n_runs;
+	struct sh_bridge_api *api;
 	struct sh_bridge_autos autos;
 	struct sh_mqtt_drivers *drivers; /* the drivers' MQTT (driver_mqtt.c) */
 };
@@ -143,7 +147,13 @@ void sh_bridge_api_sync(struct sh_bridge *b);
 /* An error event on bridge/event, rate-limited. dev and topic may be NULL. */
 void sh_bridge_api_error(struct sh_bridge *b, struct sh_device *dev, const char *topic,
 			 const char *message);
-/* Detaches pending scene/run requests from the bridge before it is freed. */
+/* Creates b->api: events rate-limited to events_per_second, uptime counted
+ * from now. 0 or -ENOMEM. */
+int sh_bridge_api_new(struct sh_bridge *b, unsigned events_per_second);
+/* Who answers bridge/request/reload. */
+void sh_bridge_api_set_reload(struct sh_bridge *b, sh_reload_fn fn, void *ctx);
+/* Detaches pending scene/run requests (the scene engine may still end
+ * them; they are then only freed) and frees b->api; NULL accepted. */
 void sh_bridge_api_free(struct sh_bridge *b);
 
 /* --- bridge_automations.c ---------------------------------------------------- */
