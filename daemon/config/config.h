@@ -312,9 +312,12 @@ int sh_duration_parse(const char *text, uint64_t *ms);
 bool sh_topic_level_valid(const char *id);
 
 /*
- * Node readers shared by the config loader and the host's opt_* functions.
- * Each converts a scalar node, adding "file:line:column: <what> must be
- * ..." to `diag` and returning -EINVAL when it cannot.
+ * Node readers that name the value by the node's own key in messages
+ * ("port must be ..."); each converts a scalar node, adding
+ * "file:line:column: ..." to `diag` and returning -EINVAL when it cannot.
+ * Only tests call them: the config loader and the host's opt_* functions
+ * use node.h's sh_node_read_*, which take the full name
+ * ("devices.lamp.port").
  */
 int sh_node_to_bool(const struct sh_node *node, struct sh_diag *diag, bool *out);
 int sh_node_to_ll(const struct sh_node *node, long long min, long long max, struct sh_diag *diag,

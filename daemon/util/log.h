@@ -6,8 +6,11 @@
  * Lines go to stderr. When stderr is the journal (JOURNAL_STREAM names it),
  * each line starts with "<N>" (the syslog priority) and carries no
  * timestamp, since journald adds its own; otherwise lines carry a local
- * timestamp and the level's name. Not thread-safe beyond what a single
- * fprintf gives: call from the loop thread.
+ * timestamp and the level's name. Each call formats its whole line (at
+ * most 4 KiB, control characters escaped) into a buffer and writes it with
+ * one write(2), so lines of different threads never interleave. The level
+ * and the prefix choice are plain globals: set them (sh_log_init,
+ * sh_log_set_level) from the loop thread before other threads log.
  */
 #ifndef SMARTHUB_LOG_H
 #define SMARTHUB_LOG_H

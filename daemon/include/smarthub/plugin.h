@@ -216,7 +216,9 @@ struct sh_host {
 	 * "hs", "xy"), "min_mireds"/"max_mireds", "effects" (array), "readings"
 	 * (object: state key -> {"unit","device_class","state_class"}),
 	 * "model", "manufacturer", "sw_version". The daemon reads no driver
-	 * option to learn these. Returns 0 or -EINVAL (not an object). */
+	 * option to learn these; discovery shows what was set when it next
+	 * publishes (start-up, reconnect, reload). Returns 0, -EINVAL (not an
+	 * object) or -ENOMEM. */
 	int (*set_metadata)(struct sh_device *dev, const cJSON *meta);
 
 	/* --- the loop --------------------------------------------------------
@@ -249,7 +251,8 @@ struct sh_host {
 	 * Makes the daemon call refresh() every `interval_ms` while the device
 	 * is online (0 stops). A poll due while a command runs waits until it
 	 * completes, and polls never queue up: a slow device is polled at most
-	 * once per interval. Survives reconnects; ends with the device. */
+	 * once per interval. Survives reconnects; ends with the device.
+	 * -EOPNOTSUPP for a driver without refresh(). */
 	int (*poll_every)(struct sh_device *dev, uint64_t interval_ms);
 
 	/* --- peers -------------------------------------------------------------
@@ -259,9 +262,10 @@ struct sh_host {
 	/* Calls cb whenever device `peer_id`'s state or availability changes,
 	 * and once on a later loop iteration with its current one. For drivers
 	 * that model a physical link, such as a speaker powered through a
-	 * smart plug. -ENOENT when there is no such device. Ends with the
-	 * device (or a reload that removes the peer: cb is then called with
-	 * state NULL and online false). */
+	 * smart plug. -ENOENT when the configuration the device belongs to
+	 * has no such device. Ends with the device (or a reload that removes
+	 * the peer: cb is then called with state NULL and online false; a
+	 * peer that comes back is watched again). */
 	int (*watch_peer)(struct sh_device *dev, const char *peer_id, sh_peer_cb cb, void *data);
 
 	/* --- MQTT on the hub's own connection ------------------------------------
@@ -313,7 +317,8 @@ struct sh_host {
  */
 struct sh_driver {
 	uint32_t abi_version;     /* SH_PLUGIN_ABI_VERSION; must stay first */
-	const char *name;         /* the plugin file's name without ".so" (checked) */
+	const char *name;         /* the plugin file's name without ".so"; the loader
+				     refuses a plugin whose name differs */
 	const char *const *kinds; /* device kinds it drives, NULL-terminated */
 
 	/* Reads and validates the device's options through host->opt_*, keeps
