@@ -6,7 +6,7 @@
  * `event_types` of a button and the `properties` a custom device declares.
  * They fill the device's struct sh_kind_spec; everything else in the
  * device's mapping is left to the driver. A sensor's `unit` and
- * `device_class` (its driver's options) are checked here against Home
+ * `device_class` are checked here against Home
  * Assistant's table, since HA silently drops a sensor whose pair does not
  * fit.
  */

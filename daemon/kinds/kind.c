@@ -127,7 +127,10 @@ static int check_prop(const struct sh_kind_prop *p, const cJSON *item, char *rea
 	case SH_PROP_STRING:
 		if (cJSON_IsString(item) && item->valuestring[0])
 			return 0;
-		snprintf(reason, len, "%s must be a non-empty string", p->name);
+		if (p->round && cJSON_IsTrue(item))
+			return 0;
+		snprintf(reason, len, "%s must be a non-empty string%s", p->name,
+			 p->round ? " (or true)" : "");
 		return -EINVAL;
 	case SH_PROP_ACTION:
 	case SH_PROP_BOOL:

@@ -9,7 +9,8 @@
  *            (mireds), color {r,g,b} 0-255 each, transition 0-6553 (s),
  *            flash (s)
  *   switch:  state ON/OFF/TOGGLE
- *   speaker: state ON/OFF/TOGGLE, volume 0-100 (rounded), play (string),
+ *   speaker: state ON/OFF/TOGGLE, volume 0-100 (rounded), play (string, or
+ *            true to resume),
  *            pause, stop, next, previous (true), mute (bool)
  *   sensor:  no commands
  *   cover:   state OPEN/CLOSE/STOP, position 0-100 (100 = open), tilt 0-100
@@ -51,7 +52,7 @@ enum sh_prop_type {
 	SH_PROP_ENUM,    /* one of `values` (any case) */
 	SH_PROP_NUMBER,  /* a number within [min, max], a multiple of step from min when step > 0 */
 	SH_PROP_INTEGER, /* an integral number within [min, max] (rounded first if `round`) */
-	SH_PROP_STRING,  /* a non-empty string */
+	SH_PROP_STRING,  /* a non-empty string (or true when `round`: speaker's play resumes) */
 	SH_PROP_ACTION,  /* a momentary action: true (false is accepted and does nothing) */
 	SH_PROP_BOOL,
 	SH_PROP_COLOR, /* {"r","g","b"} each 0..255 */

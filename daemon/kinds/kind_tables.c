@@ -43,7 +43,7 @@ static const struct sh_kind_prop switch_props[] = {
 static const struct sh_kind_prop speaker_props[] = {
 	STATE(on_off_toggle),
 	{.name = "volume", .type = SH_PROP_INTEGER, .max = 100, .round = true},
-	{.name = "play", .type = SH_PROP_STRING},
+	{.name = "play", .type = SH_PROP_STRING, .round = true}, /* true: resume */
 	{.name = "pause", .type = SH_PROP_ACTION},
 	{.name = "stop", .type = SH_PROP_ACTION},
 	{.name = "next", .type = SH_PROP_ACTION},

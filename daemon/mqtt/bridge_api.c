@@ -316,6 +316,7 @@ static void discovery_device(struct sh_bridge *b, struct sh_device *dev, bool fo
 		.state_class = dc ? dc->state_class : NULL,
 		.metadata = sh_device_metadata(dev),
 		.options = dc ? dc->options : NULL,
+		.spec = dc ? &dc->spec : NULL,
 	};
 
 	if (b->discovery)

@@ -3,17 +3,24 @@
  * Home Assistant discovery payloads (see discovery.h). This module decides
  * how smarthub's kinds map onto Home Assistant's MQTT platforms:
  *
- *   light   -> one `light` (JSON schema: brightness 0-255, color_temp, rgb)
+ *   light   -> one `light` (JSON schema: brightness 0-255 and the colour
+ *              modes the driver declares, default color_temp and rgb;
+ *              flash and transition only as the driver declares them)
  *   switch  -> one `switch`
- *   speaker -> a `switch` for power, a `number` for the volume, and a
- *              `button` each for pause, stop, next and previous
+ *   speaker -> a `switch` for power, a `number` for the volume, a `switch`
+ *              for mute, and a `button` each for play, pause, stop, next
+ *              and previous
  *   sensor  -> one `sensor` per numeric reading and one `binary_sensor`
  *              per boolean reading (motion, occupancy, ...)
  *   scene   -> one `scene` on the bridge device
+ *   cover, lock, climate, fan, button, custom: discovery_kinds.c
+ *
+ * Entities carry `default_entity_id` (<component>.<id>_<object>):
+ * `object_id` is deprecated since HA 2025.10 and ignored from 2026.4.
  *
  * It owns nothing beyond the objects it returns.
  */
-#include "mqtt/discovery.h"
+#include "mqtt/discovery_internal.h"
 #include "util/macros.h"
 
 #include <ctype.h>
@@ -92,7 +99,7 @@ static const char *option_string(const struct sh_node *options, const char *key)
 }
 
 /* Jinja reaches a key as value_json.key only when it is an identifier. */
-static void value_template(char *buf, size_t len, const char *key)
+void sh_discovery_value_template(char *buf, size_t len, const char *key)
 {
 	bool ident = isalpha((unsigned char)key[0]) || key[0] == '_';
 
@@ -147,6 +154,9 @@ static cJSON *bridge_device_block(const struct sh_discovery_opts *opts)
 
 static cJSON *device_block(const struct sh_discovery_device *dev)
 {
+	const cJSON *model = cJSON_GetObjectItemCaseSensitive(dev->metadata, "model");
+	const cJSON *maker = cJSON_GetObjectItemCaseSensitive(dev->metadata, "manufacturer");
+	const cJSON *sw = cJSON_GetObjectItemCaseSensitive(dev->metadata, "sw_version");
 	cJSON *block = cJSON_CreateObject();
 	cJSON *ids = cJSON_AddArrayToObject(block, "identifiers");
 	char ident[512];
@@ -154,15 +164,13 @@ static cJSON *device_block(const struct sh_discovery_device *dev)
 	snprintf(ident, sizeof(ident), "smarthub_%s", dev->id);
 	cJSON_AddItemToArray(ids, cJSON_CreateString(ident));
 	cJSON_AddStringToObject(block, "name", dev->name ? dev->name : dev->id);
-	/* What the driver learnt of the device, else the driver's name. */
-	const char *model = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(dev->metadata, "model"));
-	const char *maker =
-		cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(dev->metadata, "manufacturer"));
-	const char *sw = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(dev->metadata, "sw_version"));
-	cJSON_AddStringToObject(block, "model", model ? model : dev->driver ? dev->driver : "unknown");
-	cJSON_AddStringToObject(block, "manufacturer", maker ? maker : "smarthub");
-	if (sw)
-		cJSON_AddStringToObject(block, "sw_version", sw);
+	cJSON_AddStringToObject(block, "model",
+				cJSON_IsString(model) ? model->valuestring
+						      : (dev->driver ? dev->driver : "unknown"));
+	cJSON_AddStringToObject(block, "manufacturer",
+				cJSON_IsString(maker) ? maker->valuestring : "smarthub");
+	if (cJSON_IsString(sw))
+		cJSON_AddStringToObject(block, "sw_version", sw->valuestring);
 	cJSON_AddStringToObject(block, "via_device", "smarthub_bridge");
 	return block;
 }
@@ -172,9 +180,18 @@ static cJSON *device_block(const struct sh_discovery_device *dev)
  * entity carries. `label` is the entity's own name; NULL makes it the
  * device's main entity, which Home Assistant then names after the device.
  */
-static cJSON *entity(cJSON *out, const struct sh_discovery_opts *opts,
-		     const struct sh_discovery_device *dev, const char *component,
-		     const char *object, const char *label)
+/* "<component>.<id>_<object>", lower case: the entity id HA suggests. */
+static void default_entity_id(char *buf, size_t len, const char *component, const char *a,
+			      const char *b)
+{
+	snprintf(buf, len, "%s.%s%s%s", component, a, b ? "_" : "", b ? b : "");
+	for (char *c = buf; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+}
+
+cJSON *sh_discovery_entity(cJSON *out, const struct sh_discovery_opts *opts,
+			   const struct sh_discovery_device *dev, const char *component,
+			   const char *object, const char *label)
 {
 	char id_slug[SH_DISCOVERY_SLUG_MAX], obj_slug[SH_DISCOVERY_SLUG_MAX];
 	char topic[3 * SH_DISCOVERY_SLUG_MAX + 256], buf[512];
@@ -191,8 +208,8 @@ static cJSON *entity(cJSON *out, const struct sh_discovery_opts *opts,
 		cJSON_AddNullToObject(e, "name");
 	snprintf(buf, sizeof(buf), "smarthub_%s_%s", dev->id, object);
 	cJSON_AddStringToObject(e, "unique_id", buf);
-	snprintf(buf, sizeof(buf), "%s_%s", id_slug, obj_slug);
-	cJSON_AddStringToObject(e, "object_id", buf);
+	default_entity_id(buf, sizeof(buf), component, id_slug, obj_slug);
+	cJSON_AddStringToObject(e, "default_entity_id", buf);
 	cJSON_AddItemToObject(e, "device", device_block(dev));
 	cJSON_AddItemToObject(e, "availability", availability(opts, dev->id));
 	cJSON_AddStringToObject(e, "availability_mode", "all");
@@ -206,56 +223,93 @@ static cJSON *entity(cJSON *out, const struct sh_discovery_opts *opts,
 	return e;
 }
 
-static void add_state_topic(cJSON *e, const struct sh_discovery_opts *opts, const char *id)
+void sh_discovery_add_state_topic(cJSON *e, const struct sh_discovery_opts *opts, const char *id)
 {
 	add_topic(e, "state_topic", opts->base_topic, id, NULL);
 }
 
-static void add_command_topic(cJSON *e, const struct sh_discovery_opts *opts, const char *id)
+void sh_discovery_add_command_topic(cJSON *e, const struct sh_discovery_opts *opts, const char *id)
 {
 	add_topic(e, "command_topic", opts->base_topic, id, "set");
+}
+
+/* The colour modes HA knows (homeassistant/components/light, ColorMode). */
+static bool color_mode_known(const char *mode)
+{
+	static const char *const modes[] = {"onoff", "brightness", "color_temp", "hs", "xy",
+					    "rgb",   "rgbw",       "rgbww",      "white"};
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (strcmp(modes[i], mode) == 0)
+			return true;
+	return false;
+}
+
+/* The light's supported_color_modes: what the driver declared (modes HA
+ * does not know are left out), else color_temp and rgb, what kinds.h
+ * accepts. HA wants onoff and brightness alone. */
+static cJSON *color_modes(const struct sh_discovery_device *dev, bool *dimmable)
+{
+	const cJSON *declared = cJSON_GetObjectItemCaseSensitive(dev->metadata, "color_modes");
+	cJSON *modes = cJSON_CreateArray();
+	const cJSON *m;
+
+	*dimmable = true;
+	for (m = cJSON_IsArray(declared) ? declared->child : NULL; m; m = m->next) {
+		if (!cJSON_IsString(m) || !color_mode_known(m->valuestring))
+			continue;
+		if (!strcmp(m->valuestring, "onoff") || !strcmp(m->valuestring, "brightness")) {
+			cJSON_Delete(modes);
+			modes = cJSON_CreateArray();
+			cJSON_AddItemToArray(modes, cJSON_CreateString(m->valuestring));
+			*dimmable = strcmp(m->valuestring, "onoff") != 0;
+			return modes;
+		}
+		cJSON_AddItemToArray(modes, cJSON_CreateString(m->valuestring));
+	}
+	if (cJSON_GetArraySize(modes) == 0) {
+		cJSON_AddItemToArray(modes, cJSON_CreateString("color_temp"));
+		cJSON_AddItemToArray(modes, cJSON_CreateString("rgb"));
+	}
+	return modes;
+}
+
+static double meta_number(const struct sh_discovery_device *dev, const char *key, double def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(dev->metadata, key);
+	return cJSON_IsNumber(v) ? v->valuedouble : def;
 }
 
 static void light(cJSON *out, const struct sh_discovery_opts *opts,
 		  const struct sh_discovery_device *dev)
 {
-	cJSON *e = entity(out, opts, dev, "light", "light", NULL);
-	cJSON *modes;
+	cJSON *e = sh_discovery_entity(out, opts, dev, "light", "light", NULL);
+	bool dimmable;
+	cJSON *modes = color_modes(dev, &dimmable);
+	bool has_ct = false;
+	const cJSON *m;
 
 	cJSON_AddStringToObject(e, "schema", "json");
-	add_state_topic(e, opts, dev->id);
-	add_command_topic(e, opts, dev->id);
-	/* What the driver declared, else what kind.h lets every light take. */
-	const cJSON *meta = dev->metadata;
-	const cJSON *declared = cJSON_GetObjectItemCaseSensitive(meta, "color_modes");
-	if (cJSON_IsArray(declared) && cJSON_GetArraySize(declared) > 0) {
-		modes = cJSON_AddItemToObject(e, "supported_color_modes",
-					      cJSON_Duplicate(declared, true))
-				? cJSON_GetObjectItemCaseSensitive(e, "supported_color_modes")
-				: NULL;
-	} else {
-		modes = cJSON_AddArrayToObject(e, "supported_color_modes");
-		cJSON_AddItemToArray(modes, cJSON_CreateString("color_temp"));
-		cJSON_AddItemToArray(modes, cJSON_CreateString("rgb"));
-	}
-	bool onoff_only = cJSON_GetArraySize(modes) == 1 &&
-			  cJSON_IsString(cJSON_GetArrayItem(modes, 0)) &&
-			  strcmp(cJSON_GetArrayItem(modes, 0)->valuestring, "onoff") == 0;
-	if (!onoff_only) {
-		cJSON_AddTrueToObject(e, "brightness");
+	sh_discovery_add_state_topic(e, opts, dev->id);
+	sh_discovery_add_command_topic(e, opts, dev->id);
+	cJSON_AddBoolToObject(e, "brightness", dimmable);
+	if (dimmable)
 		cJSON_AddNumberToObject(e, "brightness_scale", 255);
+	cJSON_ArrayForEach(m, modes) has_ct |= strcmp(m->valuestring, "color_temp") == 0;
+	cJSON_AddItemToObject(e, "supported_color_modes", modes);
+	if (has_ct) {
+		/* kind.h's color_temp range unless the driver knows better, in
+		 * mireds like the commands. */
+		cJSON_AddNumberToObject(e, "min_mireds", meta_number(dev, "min_mireds", 153));
+		cJSON_AddNumberToObject(e, "max_mireds", meta_number(dev, "max_mireds", 500));
 	}
-	/* kind.h's color_temp range, in mireds like the commands. */
-	const cJSON *lo = cJSON_GetObjectItemCaseSensitive(meta, "min_mireds");
-	const cJSON *hi = cJSON_GetObjectItemCaseSensitive(meta, "max_mireds");
-	cJSON_AddNumberToObject(e, "min_mireds", cJSON_IsNumber(lo) ? lo->valuedouble : 153);
-	cJSON_AddNumberToObject(e, "max_mireds", cJSON_IsNumber(hi) ? hi->valuedouble : 500);
-	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(meta, "supports_flash")))
-		cJSON_AddTrueToObject(e, "flash");
-	const cJSON *transition = cJSON_GetObjectItemCaseSensitive(meta, "max_transition");
-	if (cJSON_IsNumber(transition) && transition->valuedouble > 0)
-		cJSON_AddTrueToObject(e, "transition");
-	const cJSON *effects = cJSON_GetObjectItemCaseSensitive(meta, "effects");
+	/* HA offers flash and transitions unless told otherwise: advertise
+	 * what the driver declared, nothing more. */
+	const cJSON *flash = cJSON_GetObjectItemCaseSensitive(dev->metadata, "supports_flash");
+	if (!cJSON_IsTrue(flash))
+		cJSON_AddFalseToObject(e, "flash");
+	if (meta_number(dev, "max_transition", 6553) <= 0)
+		cJSON_AddFalseToObject(e, "transition");
+	const cJSON *effects = cJSON_GetObjectItemCaseSensitive(dev->metadata, "effects");
 	if (cJSON_IsArray(effects) && cJSON_GetArraySize(effects) > 0) {
 		cJSON_AddTrueToObject(e, "effect");
 		cJSON_AddItemToObject(e, "effect_list", cJSON_Duplicate(effects, true));
@@ -267,10 +321,10 @@ static void power_switch(cJSON *out, const struct sh_discovery_opts *opts,
 			 const struct sh_discovery_device *dev, const char *object,
 			 const char *label)
 {
-	cJSON *e = entity(out, opts, dev, "switch", object, label);
+	cJSON *e = sh_discovery_entity(out, opts, dev, "switch", object, label);
 
-	add_state_topic(e, opts, dev->id);
-	add_command_topic(e, opts, dev->id);
+	sh_discovery_add_state_topic(e, opts, dev->id);
+	sh_discovery_add_command_topic(e, opts, dev->id);
 	cJSON_AddStringToObject(e, "value_template", "{{ value_json.state }}");
 	cJSON_AddStringToObject(e, "payload_on", "ON");
 	cJSON_AddStringToObject(e, "payload_off", "OFF");
@@ -286,6 +340,7 @@ static void speaker(cJSON *out, const struct sh_discovery_opts *opts,
 	static const struct {
 		const char *object, *label, *payload;
 	} buttons[] = {
+		{"play", "Play", "{\"play\":true}"},
 		{"pause", "Pause", "{\"pause\":true}"},
 		{"stop", "Stop", "{\"stop\":true}"},
 		{"next", "Next", "{\"next\":true}"},
@@ -295,9 +350,9 @@ static void speaker(cJSON *out, const struct sh_discovery_opts *opts,
 
 	power_switch(out, opts, dev, "power", "Power");
 
-	e = entity(out, opts, dev, "number", "volume", "Volume");
-	add_state_topic(e, opts, dev->id);
-	add_command_topic(e, opts, dev->id);
+	e = sh_discovery_entity(out, opts, dev, "number", "volume", "Volume");
+	sh_discovery_add_state_topic(e, opts, dev->id);
+	sh_discovery_add_command_topic(e, opts, dev->id);
 	cJSON_AddStringToObject(e, "value_template", "{{ value_json.volume }}");
 	cJSON_AddStringToObject(e, "command_template", "{\"volume\": {{ value }} }");
 	cJSON_AddNumberToObject(e, "min", 0);
@@ -306,9 +361,19 @@ static void speaker(cJSON *out, const struct sh_discovery_opts *opts,
 	cJSON_AddStringToObject(e, "mode", "slider");
 	cJSON_AddStringToObject(e, "icon", "mdi:volume-high");
 
+	e = sh_discovery_entity(out, opts, dev, "switch", "mute", "Mute");
+	sh_discovery_add_state_topic(e, opts, dev->id);
+	sh_discovery_add_command_topic(e, opts, dev->id);
+	cJSON_AddStringToObject(e, "value_template", "{{ 'ON' if value_json.mute else 'OFF' }}");
+	cJSON_AddStringToObject(e, "payload_on", "{\"mute\": true}");
+	cJSON_AddStringToObject(e, "payload_off", "{\"mute\": false}");
+	cJSON_AddStringToObject(e, "state_on", "ON");
+	cJSON_AddStringToObject(e, "state_off", "OFF");
+	cJSON_AddStringToObject(e, "icon", "mdi:volume-off");
+
 	for (size_t i = 0; i < ARRAY_SIZE(buttons); i++) {
-		e = entity(out, opts, dev, "button", buttons[i].object, buttons[i].label);
-		add_command_topic(e, opts, dev->id);
+		e = sh_discovery_entity(out, opts, dev, "button", buttons[i].object, buttons[i].label);
+		sh_discovery_add_command_topic(e, opts, dev->id);
 		cJSON_AddStringToObject(e, "payload_press", buttons[i].payload);
 	}
 }
@@ -359,9 +424,9 @@ static void reading(cJSON *out, const struct sh_discovery_opts *opts,
 	bool binary = value ? cJSON_IsBool(value) : (info && info->binary && !unit);
 
 	label_of(key, label, sizeof(label));
-	value_template(tmpl, sizeof(tmpl), key);
-	e = entity(out, opts, dev, binary ? "binary_sensor" : "sensor", key, label);
-	add_state_topic(e, opts, dev->id);
+	sh_discovery_value_template(tmpl, sizeof(tmpl), key);
+	e = sh_discovery_entity(out, opts, dev, binary ? "binary_sensor" : "sensor", key, label);
+	sh_discovery_add_state_topic(e, opts, dev->id);
 	cJSON_AddStringToObject(e, "value_template", tmpl);
 	if (device_class)
 		cJSON_AddStringToObject(e, "device_class", device_class);
@@ -425,8 +490,15 @@ cJSON *sh_discovery_device(const struct sh_discovery_opts *opts,
 {
 	cJSON *out = cJSON_CreateObject();
 
+	struct sh_kind_spec defaults;
+	const struct sh_kind_spec *spec = dev->spec;
+
 	if (!out || !dev->kind || announced_elsewhere(dev))
 		return out;
+	if (!spec) {
+		sh_kind_spec_init(&defaults, dev->kind);
+		spec = &defaults;
+	}
 	if (strcmp(dev->kind, "light") == 0)
 		light(out, opts, dev);
 	else if (strcmp(dev->kind, "switch") == 0)
@@ -435,6 +507,18 @@ cJSON *sh_discovery_device(const struct sh_discovery_opts *opts,
 		speaker(out, opts, dev);
 	else if (strcmp(dev->kind, "sensor") == 0)
 		sensor(out, opts, dev);
+	else if (strcmp(dev->kind, "cover") == 0)
+		sh_discovery_cover(out, opts, dev);
+	else if (strcmp(dev->kind, "lock") == 0)
+		sh_discovery_lock(out, opts, dev);
+	else if (strcmp(dev->kind, "climate") == 0)
+		sh_discovery_climate(out, opts, dev, spec);
+	else if (strcmp(dev->kind, "fan") == 0)
+		sh_discovery_fan(out, opts, dev, spec);
+	else if (strcmp(dev->kind, "button") == 0)
+		sh_discovery_button(out, opts, dev, spec);
+	else if (strcmp(dev->kind, "custom") == 0)
+		sh_discovery_custom(out, opts, dev, spec);
 	return out;
 }
 
@@ -450,8 +534,8 @@ cJSON *sh_discovery_scene(const struct sh_discovery_opts *opts, const char *name
 	cJSON_AddStringToObject(e, "name", friendly_name ? friendly_name : name);
 	snprintf(buf, sizeof(buf), "smarthub_scene_%s", name);
 	cJSON_AddStringToObject(e, "unique_id", buf);
-	snprintf(buf, sizeof(buf), "smarthub_%s", slug);
-	cJSON_AddStringToObject(e, "object_id", buf);
+	default_entity_id(buf, sizeof(buf), "scene", "smarthub", slug);
+	cJSON_AddStringToObject(e, "default_entity_id", buf);
 	snprintf(buf, sizeof(buf), "%s/scene/%s/set", opts->base_topic, name);
 	cJSON_AddStringToObject(e, "command_topic", buf);
 	cJSON_AddStringToObject(e, "payload_on", "run");
@@ -472,7 +556,8 @@ cJSON *sh_discovery_bridge(const struct sh_discovery_opts *opts)
 		 opts->prefix);
 	cJSON_AddStringToObject(e, "name", "Connection state");
 	cJSON_AddStringToObject(e, "unique_id", "smarthub_bridge_connection_state");
-	cJSON_AddStringToObject(e, "object_id", "smarthub_bridge_connection_state");
+	cJSON_AddStringToObject(e, "default_entity_id",
+				"binary_sensor.smarthub_bridge_connection_state");
 	add_topic(e, "state_topic", opts->base_topic, "bridge", "state");
 	cJSON_AddStringToObject(e, "value_template", "{{ value_json.state }}");
 	cJSON_AddStringToObject(e, "payload_on", "online");

@@ -18,6 +18,7 @@
 #ifndef SMARTHUB_DISCOVERY_H
 #define SMARTHUB_DISCOVERY_H
 
+#include "kinds/kind.h"
 #include <cjson/cJSON.h>
 #include <smarthub/plugin.h>
 #include <stddef.h>
@@ -36,7 +37,7 @@ struct sh_discovery_opts {
 struct sh_discovery_device {
 	const char *id;
 	const char *name;   /* friendly name; NULL: the id */
-	const char *kind;   /* "light", "switch", "speaker", "sensor" */
+	const char *kind;   /* one of sh_kinds */
 	const char *driver; /* becomes the device's model */
 	const cJSON *state; /* current state (reading keys); may be NULL */
 	/* The device's own configuration (common keys; NULL when absent):
@@ -51,6 +52,9 @@ struct sh_discovery_device {
 	/* The mqtt driver's options, for its `homeassistant` key only (its
 	 * devices are announced by their own firmware); NULL otherwise. */
 	const struct sh_node *options;
+	/* The device's kind options (modes, presets, event_types, custom
+	 * properties); NULL: the kind's defaults. */
+	const struct sh_kind_spec *spec;
 };
 
 /* The entities of one device. NULL only when out of memory. */

@@ -381,6 +381,8 @@ static int mpd_build(struct mpd *m, const cJSON *cmd, char *buf, size_t size, un
 		if (!err)
 			err = cmd_add(buf, size, n, "play\n");
 	}
+	if (!err && cJSON_IsTrue(play)) /* resume what is loaded */
+		err = cmd_add(buf, size, n, "play\n");
 	if (!err && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cmd, "next")))
 		err = cmd_add(buf, size, n, "next\n");
 	if (!err && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cmd, "previous")))

@@ -321,6 +321,10 @@ static void apply_speaker_action(struct virtual_device *v, const cJSON *item)
 {
 	const char *k = item->string;
 	if (strcmp(k, "play") == 0) {
+		if (!cJSON_IsString(item)) { /* play: true resumes */
+			set_member(v->state, "playing", cJSON_CreateBool(true));
+			return;
+		}
 		set_member(v->state, "media", cJSON_CreateString(item->valuestring));
 		set_member(v->state, "playing", cJSON_CreateBool(true));
 		set_member(v->state, "track", cJSON_CreateNumber(1));

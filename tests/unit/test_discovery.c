@@ -46,7 +46,9 @@ static void check_common(const cJSON *e, const char *id)
 
 	cr_assert(cJSON_HasObjectItem(e, "name"));
 	cr_assert(strncmp(str(e, "unique_id"), "smarthub_", 9) == 0);
-	cr_assert(cJSON_HasObjectItem(e, "object_id"));
+	/* object_id is deprecated since HA 2025.10 and ignored from 2026.4. */
+	cr_assert_not(cJSON_HasObjectItem(e, "object_id"));
+	cr_assert(strchr(str(e, "default_entity_id"), '.'));
 	const cJSON *dev = cJSON_GetObjectItemCaseSensitive(e, "device");
 	snprintf(ident, sizeof(ident), "smarthub_%s", id);
 	cr_assert_str_eq(
@@ -111,7 +113,7 @@ Test(discovery, speaker_is_power_volume_and_buttons)
 	cJSON *all = sh_discovery_device(&opts, &dev);
 	const cJSON *e;
 
-	cr_assert_eq(cJSON_GetArraySize(all), 6);
+	cr_assert_eq(cJSON_GetArraySize(all), 8);
 	e = payload(all, "homeassistant/switch/smarthub_speaker/power/config");
 	check_common(e, "speaker");
 	cr_assert_str_eq(str(e, "payload_on"), "ON");
@@ -123,8 +125,13 @@ Test(discovery, speaker_is_power_volume_and_buttons)
 	cr_assert_eq(cJSON_GetObjectItem(e, "min")->valueint, 0);
 	cr_assert_eq(cJSON_GetObjectItem(e, "max")->valueint, 100);
 
-	const char *buttons[] = {"pause", "stop", "next", "previous"};
-	for (size_t i = 0; i < 4; i++) {
+	e = payload(all, "homeassistant/switch/smarthub_speaker/mute/config");
+	check_common(e, "speaker");
+	cr_assert_str_eq(str(e, "payload_on"), "{\"mute\": true}");
+	cr_assert_str_eq(str(e, "value_template"), "{{ 'ON' if value_json.mute else 'OFF' }}");
+
+	const char *buttons[] = {"play", "pause", "stop", "next", "previous"};
+	for (size_t i = 0; i < 5; i++) {
 		char topic[128];
 
 		snprintf(topic, sizeof(topic), "homeassistant/button/smarthub_speaker/%s/config",
@@ -258,7 +265,7 @@ Test(discovery, ids_are_slugged_in_topics_only)
 
 	cr_assert_str_eq(str(e, "state_topic"), "smarthub/living.room lamp");
 	cr_assert_str_eq(str(e, "value_template"), "{{ value_json['co2 ppm'] }}");
-	cr_assert_str_eq(str(e, "object_id"), "living_room_lamp_co2_ppm");
+	cr_assert_str_eq(str(e, "default_entity_id"), "sensor.living_room_lamp_co2_ppm");
 	cr_assert_str_eq(str(e, "unique_id"), "smarthub_living.room lamp_co2 ppm");
 	cJSON_Delete(all);
 	cJSON_Delete(state);
