@@ -236,7 +236,7 @@ void sh_discovery_add_command_topic(cJSON *e, const struct sh_discovery_opts *op
 /* The colour modes HA knows (homeassistant/components/light, ColorMode). */
 static bool color_mode_known(const char *mode)
 {
-	static const char *const modes[] = {"onoff", "brightness", "color_temp", "hs", "xy",
+	static const char *const modes[] = {"onoff", "brightness", "color_temp", "hs",   "xy",
 					    "rgb",   "rgbw",       "rgbww",      "white"};
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
 		if (strcmp(modes[i], mode) == 0)
@@ -305,10 +305,8 @@ static void light(cJSON *out, const struct sh_discovery_opts *opts,
 	/* HA offers flash and transitions unless told otherwise: advertise
 	 * what the driver declared, nothing more. */
 	const cJSON *flash = cJSON_GetObjectItemCaseSensitive(dev->metadata, "supports_flash");
-	if (!cJSON_IsTrue(flash))
-		cJSON_AddFalseToObject(e, "flash");
-	if (meta_number(dev, "max_transition", 6553) <= 0)
-		cJSON_AddFalseToObject(e, "transition");
+	cJSON_AddBoolToObject(e, "flash", cJSON_IsTrue(flash));
+	cJSON_AddBoolToObject(e, "transition", meta_number(dev, "max_transition", 6553) > 0);
 	const cJSON *effects = cJSON_GetObjectItemCaseSensitive(dev->metadata, "effects");
 	if (cJSON_IsArray(effects) && cJSON_GetArraySize(effects) > 0) {
 		cJSON_AddTrueToObject(e, "effect");
@@ -372,7 +370,8 @@ static void speaker(cJSON *out, const struct sh_discovery_opts *opts,
 	cJSON_AddStringToObject(e, "icon", "mdi:volume-off");
 
 	for (size_t i = 0; i < ARRAY_SIZE(buttons); i++) {
-		e = sh_discovery_entity(out, opts, dev, "button", buttons[i].object, buttons[i].label);
+		e = sh_discovery_entity(out, opts, dev, "button", buttons[i].object,
+					buttons[i].label);
 		sh_discovery_add_command_topic(e, opts, dev->id);
 		cJSON_AddStringToObject(e, "payload_press", buttons[i].payload);
 	}
@@ -458,7 +457,8 @@ static void sensor(cJSON *out, const struct sh_discovery_opts *opts,
 	 * report; what it reports then refines the entity (boolean or not). */
 	cJSON_ArrayForEach(item, declared)
 	{
-		if (item->string && item->string[0] && !cJSON_HasObjectItem(dev->state, item->string))
+		if (item->string && item->string[0] &&
+		    !cJSON_HasObjectItem(dev->state, item->string))
 			reading(out, opts, dev, item->string, NULL);
 	}
 	cJSON_ArrayForEach(item, dev->state)
@@ -481,8 +481,8 @@ static bool announced_elsewhere(const struct sh_discovery_device *dev)
 	const char *own = option_string(dev->options, "homeassistant");
 
 	return dev->driver && strcmp(dev->driver, "mqtt") == 0 &&
-	       !(own && (strcmp(own, "true") == 0 || strcmp(own, "yes") == 0 ||
-			 strcmp(own, "on") == 0));
+	       !(own &&
+		 (strcmp(own, "true") == 0 || strcmp(own, "yes") == 0 || strcmp(own, "on") == 0));
 }
 
 cJSON *sh_discovery_device(const struct sh_discovery_opts *opts,

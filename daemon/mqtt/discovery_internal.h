@@ -21,8 +21,7 @@ cJSON *sh_discovery_entity(cJSON *out, const struct sh_discovery_opts *opts,
 			   const char *object, const char *label);
 /* "<base>/<id>" as state_topic and "<base>/<id>/set" as command_topic. */
 void sh_discovery_add_state_topic(cJSON *e, const struct sh_discovery_opts *opts, const char *id);
-void sh_discovery_add_command_topic(cJSON *e, const struct sh_discovery_opts *opts,
-				    const char *id);
+void sh_discovery_add_command_topic(cJSON *e, const struct sh_discovery_opts *opts, const char *id);
 /* "{{ value_json.key }}" (or value_json['key'] for names Jinja cannot
  * reach as an attribute) into buf. */
 void sh_discovery_value_template(char *buf, size_t len, const char *key);

@@ -33,8 +33,8 @@ static void number_command(cJSON *e, const char *field, const char *key, const c
 	add_string(e, field, buf);
 }
 
-static void topic_of(char *buf, size_t len, const struct sh_discovery_opts *opts,
-		     const char *id, const char *leaf)
+static void topic_of(char *buf, size_t len, const struct sh_discovery_opts *opts, const char *id,
+		     const char *leaf)
 {
 	snprintf(buf, len, "%s/%s%s%s", opts->base_topic, id, leaf ? "/" : "", leaf ? leaf : "");
 }

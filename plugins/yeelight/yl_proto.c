@@ -162,7 +162,11 @@ cJSON *yl_props_to_state(const struct yl_props *p)
 		}
 	}
 	if (p->has_color_mode) {
-		static const char *const modes[] = {"", "rgb", "color_temp", "hs"};
+		/* Mode 3 (HSV) is reported as rgb, with the rgb property, since
+		 * a light kind takes no hs commands and discovery advertises
+		 * color_temp and rgb: an "hs" state would make HA log
+		 * "Invalid color mode" and drop the colour. */
+		static const char *const modes[] = {"", "rgb", "color_temp", "rgb"};
 		cJSON_AddStringToObject(patch, "color_mode", modes[p->color_mode]);
 	}
 	return patch;

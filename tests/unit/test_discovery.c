@@ -249,7 +249,8 @@ Test(discovery, a_light_shows_what_its_driver_declared)
 	all = sh_discovery_device(&opts, &dev);
 	e = payload(all, "homeassistant/light/smarthub_desk/light/config");
 	cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItem(e, "supported_color_modes")), 2);
-	cr_assert_null(cJSON_GetObjectItem(e, "flash"));
+	/* HA offers flash unless told not to (issue 18 item 2). */
+	cr_assert(cJSON_IsFalse(cJSON_GetObjectItem(e, "flash")));
 	cr_assert_str_eq(str(cJSON_GetObjectItem(e, "device"), "model"), "yeelight");
 	cJSON_Delete(all);
 }
@@ -312,4 +313,152 @@ Test(discovery, bridge_device_exists_for_via_device)
 	cr_assert_str_eq(str(e, "device_class"), "connectivity");
 	cr_assert_str_eq(str(cJSON_GetObjectItem(e, "device"), "sw_version"), "0.1.0");
 	cJSON_Delete(all);
+}
+
+/* --- against Home Assistant's schema (tests/ha-schema) ------------------- */
+
+#include "config/config.h"
+#include "ha_schema.h"
+
+static cJSON *ha_schema(void)
+{
+	cJSON *schema = ha_schema_load(SMARTHUB_SOURCE_DIR "/tests/ha-schema/mqtt-discovery.json");
+	cr_assert_not_null(schema, "the schema file loads");
+	return schema;
+}
+
+/* Every payload of `all` passes; returns how many there were. */
+static int expect_valid(const cJSON *schema, const cJSON *all)
+{
+	const cJSON *e;
+	char why[512];
+	int n = 0;
+
+	cJSON_ArrayForEach(e, all)
+	{
+		char *text = cJSON_PrintUnformatted(e);
+		cr_expect_eq(ha_schema_check(schema, e->string, e, why, sizeof(why)), 0,
+			     "%s: %s\n%s", e->string, why, text);
+		cJSON_free(text);
+		n++;
+	}
+	return n;
+}
+
+/* Discovery of every device and scene of a configuration file, as the
+ * bridge builds it (kind options, driver options; readings from the
+ * state a virtual device starts with are announced from `readings`). */
+static int expect_file_valid(const cJSON *schema, const char *path, const cJSON *metadata)
+{
+	struct sh_diag diag = {0};
+	struct sh_config *c = NULL;
+	int n = 0;
+
+	cr_assert_eq(sh_config_load(path, &c, &diag), 0, "%s loads: %s", path,
+		     diag.count ? diag.messages[0] : "");
+	sh_diag_clear(&diag);
+	for (size_t i = 0; i < c->n_devices; i++) {
+		const struct sh_device_config *d = &c->devices[i];
+		/* A sensor's readings as its driver declares them: the virtual
+		 * driver its `readings`, sysfs one named after device_class. */
+		cJSON *sensor_meta = NULL;
+		if (!strcmp(d->kind, "sensor")) {
+			sensor_meta = cJSON_CreateObject();
+			cJSON *r = cJSON_AddObjectToObject(sensor_meta, "readings");
+			const struct sh_node *list = sh_node_get(d->options, "readings");
+			for (size_t k = 0; list && k < list->n_items; k++)
+				cJSON_AddObjectToObject(r, list->items[k]->value);
+			if (d->device_class)
+				cJSON_AddObjectToObject(r, d->device_class);
+		}
+		struct sh_discovery_device dev = {.id = d->id,
+						  .name = d->name,
+						  .kind = d->kind,
+						  .driver = d->driver,
+						  .unit = d->unit,
+						  .device_class = d->device_class,
+						  .state_class = d->state_class,
+						  .options = d->options,
+						  .spec = &d->spec,
+						  .metadata = sensor_meta ? sensor_meta : metadata};
+		cJSON *all = sh_discovery_device(&opts, &dev);
+		cJSON_Delete(sensor_meta);
+		int k = expect_valid(schema, all);
+		cr_expect_gt(k, 0, "%s has entities", d->id);
+		n += k;
+		cJSON_Delete(all);
+	}
+	for (size_t i = 0; i < c->n_scenes; i++) {
+		cJSON *all =
+			sh_discovery_scene(&opts, c->scenes[i].name, c->scenes[i].friendly_name);
+		n += expect_valid(schema, all);
+		cJSON_Delete(all);
+	}
+	cJSON *bridge = sh_discovery_bridge(&opts);
+	n += expect_valid(schema, bridge);
+	cJSON_Delete(bridge);
+	sh_config_free(c);
+	return n;
+}
+
+Test(discovery, every_kind_passes_home_assistants_schema)
+{
+	cJSON *schema = ha_schema();
+	int n = expect_file_valid(schema, SMARTHUB_SOURCE_DIR "/tests/unit/configs/all-kinds.yaml",
+				  NULL);
+	cr_expect_geq(n, 25, "%d payloads", n);
+	/* A driver that declares what its light can do. */
+	cJSON *meta =
+		cJSON_Parse("{\"color_modes\":[\"hs\",\"color_temp\"],\"supports_flash\":true,"
+			    "\"max_transition\":0,\"min_mireds\":154,\"max_mireds\":370}");
+	expect_file_valid(schema, SMARTHUB_SOURCE_DIR "/tests/unit/configs/all-kinds.yaml", meta);
+	cJSON_Delete(meta);
+	cJSON_Delete(schema);
+}
+
+Test(discovery, the_demo_passes_home_assistants_schema)
+{
+	cJSON *schema = ha_schema();
+	int n = expect_file_valid(schema, SMARTHUB_SOURCE_DIR "/config/demo.yaml", NULL);
+	cr_expect_geq(n, 10, "%d payloads", n);
+	cJSON_Delete(schema);
+}
+
+Test(discovery, the_schema_check_refuses_what_home_assistant_refuses)
+{
+	cJSON *schema = ha_schema();
+	char why[256];
+	static const struct {
+		const char *topic, *payload, *why;
+	} bad[] = {
+		{"homeassistant/switch/x/y/config",
+		 "{\"command_topic\":\"a/set\",\"object_id\":\"x_y\"}", "unknown key 'object_id'"},
+		{"homeassistant/sensor/x/t/config",
+		 "{\"state_topic\":\"a\",\"device_class\":\"temperature\",\"unit_of_measurement\":"
+		 "\"C\"}",
+		 "does not fit device_class"},
+		{"homeassistant/light/x/light/config",
+		 "{\"schema\":\"json\",\"command_topic\":\"a/set\",\"supported_color_modes\":["
+		 "\"onoff\",\"rgb\"]}",
+		 "onoff must be the only mode"},
+		{"homeassistant/event/x/e/config", "{\"state_topic\":\"a\",\"event_types\":[]}",
+		 "event_types must not be empty"},
+		{"homeassistant/number/x/n/config",
+		 "{\"command_topic\":\"a/set\",\"min\":5,\"max\":5}", "min must be below max"},
+		{"homeassistant/climate/x/c/config", "{\"modes\":[\"heat\",\"warm\"]}",
+		 "'warm' is not accepted"},
+		{"homeassistant/button/x/b/config", "{\"payload_press\":\"x\"}",
+		 "missing required key 'command_topic'"},
+		{"homeassistant/switch/x/y/config",
+		 "{\"command_topic\":\"a/set\",\"device\":{\"name\":\"n\"}}",
+		 "needs identifiers or connections"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cJSON *p = cJSON_Parse(bad[i].payload);
+		cr_expect_eq(ha_schema_check(schema, bad[i].topic, p, why, sizeof(why)), -1, "%s",
+			     bad[i].payload);
+		cr_expect(strstr(why, bad[i].why), "'%s' should say '%s'", why, bad[i].why);
+		cJSON_Delete(p);
+	}
+	cJSON_Delete(schema);
 }

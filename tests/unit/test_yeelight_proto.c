@@ -169,3 +169,15 @@ Test(yeelight_proto, ids_wrap_and_skip_zero)
 	cr_assert_eq(PARSE(line, &m), 0);
 	cr_assert_eq(m.id, (long long)YL_ID_MAX);
 }
+
+/* Issue 18: HSV mode (3) is reported as a colour mode discovery
+ * advertises (rgb), never "hs". */
+Test(yeelight_proto, hsv_mode_reports_an_advertised_color_mode)
+{
+	struct yl_message m;
+	const char *line = "{\"method\":\"props\",\"params\":{\"rgb\":\"255\",\"color_mode\":\"3\"}}";
+	cr_assert_eq(PARSE(line, &m), 0);
+	cJSON *s = yl_props_to_state(&m.props);
+	cr_assert_str_eq(cJSON_GetObjectItem(s, "color_mode")->valuestring, "rgb");
+	cJSON_Delete(s);
+}

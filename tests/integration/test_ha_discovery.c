@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A fresh start of the demo as Home Assistant sees it (issue 18): every
+ * discovery payload the daemon publishes passes the schema written from
+ * Home Assistant's source (tests/ha-schema), the bridge's own device comes
+ * before any device that names it as via_device, and a light's state
+ * carries a color_mode it advertised. The order is read from a
+ * mosquitto_sub that was listening before the daemon started.
+ */
+#include "harness.h"
+#include "ha_schema.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WAIT_MS 15000
+
+static struct th_broker broker;
+static struct th_daemon daemon_;
+static char *dir, *watch_log;
+static pid_t watcher;
+
+static void start(void)
+{
+	memset(&broker, 0, sizeof(broker));
+	memset(&daemon_, 0, sizeof(daemon_));
+	cr_assert_eq(th_broker_start(&broker, 0), 0);
+	dir = th_tempdir();
+	cr_assert_not_null(dir);
+	watch_log = th_strdupf("%s/watch.log", dir);
+	char port[16];
+	snprintf(port, sizeof(port), "%d", broker.port);
+	const char *argv[] = {"mosquitto_sub",   "-h", "127.0.0.1",  "-p", port, "-v", "-t",
+			      "homeassistant/#", "-t", "smarthub/#", NULL};
+	watcher = th_spawn(argv, NULL, watch_log);
+	cr_assert_gt(watcher, 0);
+	/* The watcher listens once it sees a message published now. */
+	struct th_mqtt *probe = th_mqtt_connect(broker.port, "probe");
+	cr_assert_not_null(probe);
+	bool seen = false;
+	for (int i = 0; i < 50 && !seen; i++) {
+		cr_assert_eq(th_mqtt_publish(probe, "homeassistant/probe", "x", 1, false), 0);
+		seen = th_wait_file_line(watch_log, "homeassistant/probe", NULL, 200);
+	}
+	th_mqtt_close(probe);
+	cr_assert(seen, "mosquitto_sub never listened");
+
+	char *env = th_strdupf("SMARTHUB_DEMO_PORT=%d", broker.port);
+	const char *extra_env[] = {env, NULL};
+	char *yaml = th_read_file(SMARTHUB_SOURCE_DIR "/config/demo.yaml");
+	cr_assert_not_null(yaml);
+	cr_assert_eq(th_daemon_start(&daemon_, yaml, NULL, extra_env), 0);
+	free(yaml);
+	free(env);
+}
+
+static void stop(void)
+{
+	th_daemon_stop(&daemon_);
+	th_child_stop(watcher, 2000);
+	th_broker_stop(&broker);
+	th_rmtree(dir);
+	free(dir);
+	free(watch_log);
+}
+
+TestSuite(ha_discovery, .init = start, .fini = stop, .timeout = 120);
+
+static void wait_line(const char *start, const char *needle)
+{
+	if (!th_wait_file_line(watch_log, start, needle, WAIT_MS))
+		cr_assert_fail("no '%s' with '%s'; seen:\n%s\nlog:\n%s", start,
+			       needle ? needle : "", th_read_file(watch_log),
+			       th_daemon_log(&daemon_));
+}
+
+Test(ha_discovery, demo_payloads_pass_home_assistants_schema_in_order)
+{
+	wait_line("homeassistant/switch/smarthub_garage_door/switch/config", NULL);
+	wait_line("homeassistant/scene/smarthub_bridge/dim_hallway/config", NULL);
+	/* The ceiling light connects after 300 ms and reports its state. */
+	wait_line("smarthub/living_light ", "color_mode");
+
+	cJSON *schema = ha_schema_load(SMARTHUB_SOURCE_DIR "/tests/ha-schema/mqtt-discovery.json");
+	cr_assert_not_null(schema);
+	char *text = th_read_file(watch_log);
+	int n = 0, bridge_at = -1, first_via = -1, line_no = 0;
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), line_no++) {
+		char *space = strchr(line, ' ');
+		if (!space || strncmp(line, "homeassistant/", 14) ||
+		    !strcmp(line, "homeassistant/probe x"))
+			continue;
+		*space = '\0';
+		cJSON *p = cJSON_Parse(space + 1);
+		char why[512] = "";
+		cr_expect_eq(ha_schema_check(schema, line, p, why, sizeof(why)), 0, "%s: %s\n%s",
+			     line, why, space + 1);
+		if (strstr(line, "/smarthub_bridge/connection_state/") && bridge_at < 0)
+			bridge_at = line_no;
+		if (strstr(space + 1, "\"via_device\"") && first_via < 0)
+			first_via = line_no;
+		cJSON_Delete(p);
+		n++;
+	}
+	free(text);
+	cJSON_Delete(schema);
+	cr_expect_geq(n, 15, "%d discovery payloads", n);
+	cr_expect_geq(bridge_at, 0, "the bridge is announced");
+	cr_expect_lt(bridge_at, first_via, "the bridge device comes before the devices naming it");
+}
