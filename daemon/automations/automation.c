@@ -748,8 +748,10 @@ static void seed(struct sh_automations *e, struct automation *a, uint64_t now)
 			continue;
 		const cJSON *state = env_state(e, t->device);
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(state, t->property);
-		if (v && !a->resume[i].set)
+		if (v && !a->resume[i].set) {
 			sh_trigger_report(t, &a->ts[i], v, now, why, sizeof(why));
+			trace_add(a, now, (int)i, "not fired", why, "armed from the current state");
+		}
 	}
 }
 
