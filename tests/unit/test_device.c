@@ -568,6 +568,48 @@ Test(device, a_plugin_built_for_2_0_loads_and_its_reports_come_later)
 	cr_assert_str_eq(cJSON_GetStringValue(on), "ON");
 }
 
+static int state_number(const char *id, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(sh_device_state(hf_device(&f, id)), key);
+	return cJSON_IsNumber(v) ? v->valueint : -1;
+}
+
+struct polls_wait {
+	int at_least;
+};
+
+static bool polled(struct hf *fx, void *arg)
+{
+	return state_number("old", "polls") >= ((struct polls_wait *)arg)->at_least;
+}
+
+Test(device, polls_wait_for_a_running_command_and_report_events)
+{
+	cr_assert_eq(hf_start(&f, "devices:\n  lamp: { driver: virtual, kind: light }\n"), 0);
+	sh_hub_set_plugin_dir(f.hub, SMARTHUB_TEST_PLUGIN_DIR);
+	cr_assert_eq(hf_reload(&f,
+			       "devices:\n"
+			       "  lamp: { driver: virtual, kind: light }\n"
+			       "  old: { driver: abi20, kind: light }\n",
+			       NULL),
+		     0);
+	cr_assert(hf_wait_online(&f, "old", GUARD_MS));
+	struct polls_wait w = {2};
+	cr_assert(hf_run_until(&f, polled, &w, GUARD_MS));
+	cr_assert_geq(hf_count(&f, SH_EV_DEVICE_EVENT, "old"), 2);
+
+	/* A 150ms command spans several 20ms polls: none may run meanwhile,
+	 * and the one missed runs when the command ends. */
+	struct completion c = {0};
+	submit_watched("old", "{\"brightness\":100}", &c);
+	cr_assert(hf_run_until(&f, completed, &c, GUARD_MS));
+	int polls_at_done = state_number("old", "polls");
+	w.at_least = polls_at_done + 1;
+	cr_assert(hf_run_until(&f, polled, &w, GUARD_MS));
+	cr_assert_eq(state_number("old", "bad_polls"), 0);
+	cr_assert_eq(state_number("old", "brightness"), 100);
+}
+
 Test(device, a_refused_command_completes_later_too)
 {
 	/* The virtual driver completes at once when command_delay is 0, from
