@@ -200,7 +200,8 @@ static void req_finish(struct sh_http *c, struct sh_http_req *r, CURLcode code)
 	else if (resp.err == -ECONNABORTED)
 		snprintf(error, sizeof(error), "stream closed by the driver");
 	else if (resp.err)
-		snprintf(error, sizeof(error), "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(code));
+		snprintf(error, sizeof(error), "%s",
+			 r->errbuf[0] ? r->errbuf : curl_easy_strerror(code));
 	else if (resp.status == 401 || resp.status == 403) {
 		resp.err = -EACCES;
 		snprintf(error, sizeof(error), "HTTP %ld: authentication failed", resp.status);
@@ -522,8 +523,8 @@ static int req_setup(struct sh_http *c, struct sh_http_req *r, const struct sh_h
 			err = add_header(&r->headers, "Expect:");
 	}
 	if (!err)
-		err = add_header(&r->headers,
-				 req->chunk ? "Accept: text/event-stream" : "Accept: application/json");
+		err = add_header(&r->headers, req->chunk ? "Accept: text/event-stream"
+							 : "Accept: application/json");
 	for (size_t i = 0; !err && i < SH_HTTP_HEADERS_MAX && c->headers[i]; i++)
 		err = add_header(&r->headers, c->headers[i]);
 	for (size_t i = 0; !err && i < SH_HTTP_HEADERS_MAX && req->headers[i]; i++)

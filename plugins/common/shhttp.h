@@ -52,16 +52,16 @@ struct sh_http_config {
 	bool https;
 	const char *host; /* a name or an address (IPv6 without brackets) */
 	unsigned port;
-	const char *ca_file;              /* PEM bundle to verify against; NULL: the system's */
+	const char *ca_file; /* PEM bundle to verify against; NULL: the system's */
 	/* The name the server's certificate must carry when it is not `host`
 	 * (a Hue bridge's certificate names its bridge id, not its address):
 	 * the URL names tls_name and the connection goes to host. NULL: host. */
 	const char *tls_name;
-	uint64_t connect_timeout_ms;      /* 0: libcurl's default (300 s) */
-	uint64_t timeout_ms;              /* whole request; 0: none (streams never have one) */
-	size_t body_max;                  /* 0: SH_HTTP_BODY_MAX */
+	uint64_t connect_timeout_ms; /* 0: libcurl's default (300 s) */
+	uint64_t timeout_ms;         /* whole request; 0: none (streams never have one) */
+	size_t body_max;             /* 0: SH_HTTP_BODY_MAX */
 	enum sh_http_auth auth;
-	const char *username, *password;  /* with auth */
+	const char *username, *password;          /* with auth */
 	const char *headers[SH_HTTP_HEADERS_MAX]; /* "Name: value", NULL-terminated if fewer */
 };
 
@@ -94,7 +94,7 @@ struct sh_http_request {
 	const char *path;   /* "/json/state", already escaped; copied */
 	const char *body;   /* copied; NULL for none */
 	size_t body_len;
-	const char *content_type; /* with a body; default "application/json" */
+	const char *content_type;                 /* with a body; default "application/json" */
 	const char *headers[SH_HTTP_HEADERS_MAX]; /* extra, like the client's */
 	/* Streams (Server-Sent Events): no total timeout, chunk() gets the
 	 * body as it arrives, done() when it ends. */

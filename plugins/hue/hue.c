@@ -187,8 +187,8 @@ static void hue_on_stream_end(void *ctx, const struct sh_http_response *resp)
 	hue_why(resp, why, sizeof(why));
 	/* No connection at all: the bridge is gone (or its certificate or
 	 * our key no longer works), which makes the light offline. */
-	if (resp->err == -ECONNREFUSED || resp->err == -EHOSTUNREACH ||
-	    resp->err == -ETIMEDOUT || resp->err == -EPROTO || resp->err == -EACCES) {
+	if (resp->err == -ECONNREFUSED || resp->err == -EHOSTUNREACH || resp->err == -ETIMEDOUT ||
+	    resp->err == -EPROTO || resp->err == -EACCES) {
 		hue_fail(h, "event stream", why);
 		return;
 	}
@@ -239,9 +239,10 @@ static void hue_on_read(void *ctx, const struct sh_http_response *resp)
 			sh_http_trouble(&h->trouble, h->dev, h->host, HUE_SLOT_AUTH,
 					"the bridge refused the application key: %s", why);
 		if (resp->err == -EPROTO)
-			sh_http_trouble(&h->trouble, h->dev, h->host, HUE_SLOT_TLS,
-					"TLS with the bridge failed (check ca_file and bridge_id): %s",
-					why);
+			sh_http_trouble(
+				&h->trouble, h->dev, h->host, HUE_SLOT_TLS,
+				"TLS with the bridge failed (check ca_file and bridge_id): %s",
+				why);
 		if (resp->err == -EFBIG && h->online) {
 			sh_http_trouble(&h->trouble, h->dev, h->host, HUE_SLOT_ANSWER, "%s",
 					resp->error);
@@ -256,9 +257,10 @@ static void hue_on_read(void *ctx, const struct sh_http_response *resp)
 		int err = hue_find_light(resp->body, resp->len, h->light, h->id, sizeof(h->id));
 		if (err || !hue_id_ok(h->id)) {
 			h->id[0] = '\0';
-			const char *why_not = err == -ENOENT   ? "no light of that id or name"
-					      : err == -EEXIST ? "several lights have that name: use its id"
-							       : "the light list is not CLIP v2";
+			const char *why_not = err == -ENOENT ? "no light of that id or name"
+					      : err == -EEXIST
+						      ? "several lights have that name: use its id"
+						      : "the light list is not CLIP v2";
 			sh_http_trouble(&h->trouble, h->dev, h->host, HUE_SLOT_ANSWER,
 					"light \"%s\": %s", h->light, why_not);
 			hue_fail(h, "connect", why_not);
@@ -268,8 +270,8 @@ static void hue_on_read(void *ctx, const struct sh_http_response *resp)
 	int err = hue_parse_light(resp->body, resp->len, h->id, &l);
 	if (err) {
 		if (!h->online) {
-			hue_fail(h, "connect", err == -ENOENT ? "the light is gone"
-							      : "the light is not CLIP v2");
+			hue_fail(h, "connect",
+				 err == -ENOENT ? "the light is gone" : "the light is not CLIP v2");
 			return;
 		}
 		sh_http_trouble(&h->trouble, h->dev, h->host, HUE_SLOT_ANSWER,
@@ -346,7 +348,8 @@ static int hue_command(void *priv, uint64_t id, const cJSON *command)
 	if (cJSON_IsObject(color) && cJSON_GetObjectItemCaseSensitive(patch, "color")) {
 		const char *names[3] = {"r", "g", "b"};
 		for (int i = 0; i < 3; i++)
-			h->last_rgb[i] = cJSON_GetObjectItemCaseSensitive(color, names[i])->valueint;
+			h->last_rgb[i] =
+				cJSON_GetObjectItemCaseSensitive(color, names[i])->valueint;
 		hue_rgb_to_xy(h->last_rgb[0], h->last_rgb[1], h->last_rgb[2], &h->last_x,
 			      &h->last_y);
 		h->has_last_color = true;
@@ -436,8 +439,8 @@ static int hue_create(struct sh_device *dev, const struct sh_host *host, void **
 	if (h->light && !h->light[0])
 		host->config_error(dev, host->opt_node(dev, "light"),
 				   "light must be a light's id or name");
-	if (bridge_id && (!bridge_id[0] || strspn(bridge_id, "0123456789abcdefABCDEF") !=
-						   strlen(bridge_id)))
+	if (bridge_id &&
+	    (!bridge_id[0] || strspn(bridge_id, "0123456789abcdefABCDEF") != strlen(bridge_id)))
 		host->config_error(dev, host->opt_node(dev, "bridge_id"),
 				   "bridge_id is the bridge's 16 hexadecimal digits");
 	/* Not a configuration error: the file may be put in place later

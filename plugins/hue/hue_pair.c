@@ -121,8 +121,9 @@ SH_DRIVER_EXPORT int sh_hue_pair(const char *host, const char *ca_file, const ch
 		if (r == 0) {
 			fprintf(out, "%s\n", key);
 			fflush(out);
-			fprintf(err, "smarthubd: paired; put the key above in secrets.yaml "
-				     "(e.g. hue_key: <key>) and use application_key: !secret hue_key\n");
+			fprintf(err,
+				"smarthubd: paired; put the key above in secrets.yaml "
+				"(e.g. hue_key: <key>) and use application_key: !secret hue_key\n");
 			status = 0;
 			break;
 		}
@@ -135,7 +136,8 @@ SH_DRIVER_EXPORT int sh_hue_pair(const char *host, const char *ca_file, const ch
 			break;
 		}
 		if (!told) {
-			fprintf(err, "smarthubd: press the link button on the bridge (waiting %d s)\n",
+			fprintf(err,
+				"smarthubd: press the link button on the bridge (waiting %d s)\n",
 				SH_HUE_PAIR_WAIT_S);
 			fflush(err);
 			told = true;

@@ -27,7 +27,6 @@
  */
 typedef int (*sh_hue_pair_fn)(const char *host, const char *ca_file, const char *bridge_id,
 			      FILE *out, FILE *err);
-int sh_hue_pair(const char *host, const char *ca_file, const char *bridge_id, FILE *out,
-		FILE *err);
+int sh_hue_pair(const char *host, const char *ca_file, const char *bridge_id, FILE *out, FILE *err);
 
 #endif

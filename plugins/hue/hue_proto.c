@@ -144,8 +144,8 @@ static void read_light(const cJSON *res, struct hue_light *out)
 static bool is_light(const cJSON *res)
 {
 	const cJSON *type = get(res, "type");
-	return cJSON_IsObject(res) && cJSON_IsString(type) && strcmp(type->valuestring, "light") == 0 &&
-	       cJSON_IsString(get(res, "id"));
+	return cJSON_IsObject(res) && cJSON_IsString(type) &&
+	       strcmp(type->valuestring, "light") == 0 && cJSON_IsString(get(res, "id"));
 }
 
 int hue_find_light(const char *json, size_t len, const char *wanted, char *id_out, size_t size)
@@ -168,7 +168,8 @@ int hue_find_light(const char *json, size_t len, const char *wanted, char *id_ou
 	cJSON_ArrayForEach(res, data)
 	{
 		const cJSON *name = get(get(res, "metadata"), "name");
-		if (is_light(res) && cJSON_IsString(name) && strcmp(name->valuestring, wanted) == 0) {
+		if (is_light(res) && cJSON_IsString(name) &&
+		    strcmp(name->valuestring, wanted) == 0) {
 			if (found++ == 0)
 				snprintf(id_out, size, "%s", get(res, "id")->valuestring);
 		}
@@ -262,7 +263,7 @@ cJSON *hue_light_to_patch(const struct hue_light *l)
 		ok = cJSON_AddNumberToObject(p, "brightness", b < 1 ? 1 : b) != NULL;
 	}
 	if (ok && l->has_mirek) {
-		int m = l->mirek < HUE_MIREK_MIN ? HUE_MIREK_MIN
+		int m = l->mirek < HUE_MIREK_MIN   ? HUE_MIREK_MIN
 			: l->mirek > HUE_MIREK_MAX ? HUE_MIREK_MAX
 						   : l->mirek;
 		ok = cJSON_AddNumberToObject(p, "color_temp", m) &&
@@ -308,8 +309,9 @@ char *hue_command_body(const cJSON *cmd, const struct hue_light *caps, cJSON **p
 			on = 0;
 		} else {
 			cJSON *d = cJSON_AddObjectToObject(body, "dimming");
-			ok = d && cJSON_AddNumberToObject(d, "brightness",
-							  hue_brightness_from_255((int)v)) &&
+			ok = d &&
+			     cJSON_AddNumberToObject(d, "brightness",
+						     hue_brightness_from_255((int)v)) &&
 			     cJSON_AddNumberToObject(patch, "brightness", (int)v);
 			if (on < 0)
 				on = 1;
@@ -336,7 +338,8 @@ char *hue_command_body(const cJSON *cmd, const struct hue_light *caps, cJSON **p
 		cJSON *xy = c ? cJSON_AddObjectToObject(c, "xy") : NULL;
 		cJSON *pc = cJSON_AddObjectToObject(patch, "color");
 		ok = xy && pc && cJSON_AddNumberToObject(xy, "x", x) &&
-		     cJSON_AddNumberToObject(xy, "y", y) && cJSON_AddNumberToObject(pc, "r", rgb[0]) &&
+		     cJSON_AddNumberToObject(xy, "y", y) &&
+		     cJSON_AddNumberToObject(pc, "r", rgb[0]) &&
 		     cJSON_AddNumberToObject(pc, "g", rgb[1]) &&
 		     cJSON_AddNumberToObject(pc, "b", rgb[2]) &&
 		     cJSON_AddStringToObject(patch, "color_mode", "rgb");
@@ -379,8 +382,9 @@ int hue_parse_pairing(const char *json, size_t len, char *key, size_t key_size, 
 	if (msg_size)
 		msg[0] = '\0';
 	if (cJSON_IsString(user) && user->valuestring[0] &&
-	    strspn(user->valuestring, "0123456789abcdefghijklmnopqrstuvwxyz"
-				      "ABCDEFGHIJKLMNOPQRSTUVWXYZ-_") == strlen(user->valuestring)) {
+	    strspn(user->valuestring,
+		   "0123456789abcdefghijklmnopqrstuvwxyz"
+		   "ABCDEFGHIJKLMNOPQRSTUVWXYZ-_") == strlen(user->valuestring)) {
 		snprintf(key, key_size, "%s", user->valuestring);
 		err = 0;
 	} else if (cJSON_IsObject(error)) {

@@ -227,7 +227,7 @@ static void shelly_on_command(void *ctx, const struct sh_http_response *resp)
 		const cJSON *was = cJSON_GetObjectItemCaseSensitive(root, "was_on");
 		bool ok = cJSON_IsBool(was);
 		sw.on = strcmp(s->cmd_state, "TOGGLE") == 0 ? !cJSON_IsTrue(was)
-							      : strcmp(s->cmd_state, "ON") == 0;
+							    : strcmp(s->cmd_state, "ON") == 0;
 		cJSON_Delete(root);
 		if (!ok) {
 			s->host->command_done(s->dev, s->cmd_id, -EPROTO,

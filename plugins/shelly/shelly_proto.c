@@ -201,7 +201,9 @@ int shelly_command_path(int gen, unsigned ch, const char *on, char *out, size_t 
 		return -EINVAL;
 	if (gen == 1)
 		n = snprintf(out, size, "/relay/%u?turn=%s", ch,
-			     toggle ? "toggle" : strcmp(on, "ON") == 0 ? "on" : "off");
+			     toggle                  ? "toggle"
+			     : strcmp(on, "ON") == 0 ? "on"
+						     : "off");
 	else if (toggle)
 		n = snprintf(out, size, "/rpc/Switch.Toggle?id=%u", ch);
 	else

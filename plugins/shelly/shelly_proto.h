@@ -22,7 +22,7 @@
 #define SHELLY_PATH_MAX 64
 
 struct shelly_info {
-	int gen; /* 1, 2, 3, ... */
+	int gen;   /* 1, 2, 3, ... */
 	bool auth; /* the device asks for a password */
 	char model[SHELLY_TEXT_MAX];
 	char version[SHELLY_TEXT_MAX];

@@ -46,8 +46,8 @@ static bool wled_publish(struct wled *w, const struct sh_http_response *resp)
 
 	if (wled_parse_state(resp->body, resp->len, &st) < 0) {
 		sh_http_trouble(&w->trouble, w->dev, w->host, WLED_SLOT_ANSWER,
-				"the answer is not a WLED state (HTTP %ld, %zu bytes)", resp->status,
-				resp->len);
+				"the answer is not a WLED state (HTTP %ld, %zu bytes)",
+				resp->status, resp->len);
 		return false;
 	}
 	sh_http_trouble_clear(&w->trouble, w->dev, w->host, WLED_SLOT_ANSWER,
@@ -69,7 +69,7 @@ static void wled_metadata(struct wled *w, const struct sh_http_response *resp)
 	cJSON *modes = cJSON_AddArrayToObject(meta, "color_modes");
 	if (modes)
 		cJSON_AddItemToArray(modes, cJSON_CreateString("rgb"));
-	cJSON_AddNumberToObject(meta, "max_transition", WLED_TRANSITION_MAX / 10);
+	cJSON_AddNumberToObject(meta, "max_transition", WLED_TRANSITION_MAX / 10.0);
 	cJSON_AddStringToObject(meta, "manufacturer", "WLED");
 	if (wled_parse_info(resp->body, resp->len, &info) == 0) {
 		if (info.product[0])
@@ -103,8 +103,9 @@ static void wled_on_read(void *ctx, const struct sh_http_response *resp)
 	}
 	if (resp->err == -EFBIG || !wled_publish(w, resp)) {
 		if (!w->online) { /* nothing readable: not a WLED we can drive */
-			wled_fail(w, "connect", &(struct sh_http_response){
-							.error = "the answer is not a WLED state"});
+			wled_fail(w, "connect",
+				  &(struct sh_http_response){
+					  .error = "the answer is not a WLED state"});
 			return;
 		}
 		if (resp->err)
@@ -123,7 +124,8 @@ static int wled_read(struct wled *w, const char *path)
 {
 	if (w->poll) /* one in flight is enough */
 		return 0;
-	struct sh_http_request req = {.method = "GET", .path = path, .done = wled_on_read, .ctx = w};
+	struct sh_http_request req = {
+		.method = "GET", .path = path, .done = wled_on_read, .ctx = w};
 	return sh_http_request(w->http, &req, &w->poll);
 }
 

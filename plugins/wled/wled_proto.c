@@ -96,7 +96,8 @@ cJSON *wled_state_to_patch(const struct wled_state *s)
 	if (ok && s->has_color) {
 		cJSON *c = cJSON_AddObjectToObject(p, "color");
 		ok = c && cJSON_AddNumberToObject(c, "r", s->r) &&
-		     cJSON_AddNumberToObject(c, "g", s->g) && cJSON_AddNumberToObject(c, "b", s->b) &&
+		     cJSON_AddNumberToObject(c, "g", s->g) &&
+		     cJSON_AddNumberToObject(c, "b", s->b) &&
 		     cJSON_AddStringToObject(p, "color_mode", "rgb");
 	}
 	if (!ok) {
@@ -120,7 +121,8 @@ char *wled_command_body(const cJSON *cmd)
 		if (strcmp(state->valuestring, "TOGGLE") == 0)
 			ok = cJSON_AddStringToObject(body, "on", "t") != NULL;
 		else
-			ok = cJSON_AddBoolToObject(body, "on", strcmp(state->valuestring, "ON") == 0);
+			ok = cJSON_AddBoolToObject(body, "on",
+						   strcmp(state->valuestring, "ON") == 0);
 	}
 	if (ok && int_in(bri, 0, 255, &v)) {
 		if (v == 0) {
@@ -144,7 +146,8 @@ char *wled_command_body(const cJSON *cmd)
 		int rgb[3] = {0, 0, 0};
 		const char *names[3] = {"r", "g", "b"};
 		for (int i = 0; i < 3; i++)
-			if (!int_in(cJSON_GetObjectItemCaseSensitive(color, names[i]), 0, 255, &rgb[i]))
+			if (!int_in(cJSON_GetObjectItemCaseSensitive(color, names[i]), 0, 255,
+				    &rgb[i]))
 				rgb[i] = 0;
 		cJSON *seg = cJSON_AddArrayToObject(body, "seg");
 		cJSON *s0 = cJSON_CreateObject();

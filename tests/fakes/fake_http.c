@@ -252,10 +252,12 @@ static bool fh_serve(struct fake_http *s, struct fake_http_client *c)
 				 resp.status, reason_of(resp.status), resp.headers);
 		else
 			snprintf(head, sizeof(head),
-				 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s\r\n",
+				 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: "
+				 "%zu\r\n%s%s\r\n",
 				 resp.status, reason_of(resp.status), resp.content_type, blen,
 				 resp.headers, close_after ? "Connection: close\r\n" : "");
-		bool ok = fh_write(c, head, strlen(head)) && (!blen || fh_write(c, resp.body, blen));
+		bool ok =
+			fh_write(c, head, strlen(head)) && (!blen || fh_write(c, resp.body, blen));
 		free(resp.body);
 		if (!ok || close_after) {
 			fh_close(s, c);
@@ -369,7 +371,8 @@ static void *fh_thread(void *arg)
 		for (int i = 0; i < FAKE_HTTP_CLIENTS_MAX; i++)
 			if (s->clients[i].fd >= 0) {
 				idx[n] = i;
-				pfd[n++] = (struct pollfd){.fd = s->clients[i].fd, .events = POLLIN};
+				pfd[n++] =
+					(struct pollfd){.fd = s->clients[i].fd, .events = POLLIN};
 			}
 		pthread_mutex_unlock(&s->lock);
 

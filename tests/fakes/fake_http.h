@@ -26,7 +26,7 @@
 
 struct fake_http_req {
 	char method[16];
-	char path[1024];  /* with its query, as sent */
+	char path[1024]; /* with its query, as sent */
 	char authorization[1024];
 	char accept[128];
 	char app_key[256]; /* hue-application-key */

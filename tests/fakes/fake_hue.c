@@ -54,8 +54,8 @@ static cJSON *fhue_light_json(const struct fake_hue_light *l, const char *id, co
 	return r;
 }
 
-static struct fake_hue_light fhue_desk = {.on = true, .brightness = 80, .mirek = 300,
-					  .x = 0.45, .y = 0.41};
+static struct fake_hue_light fhue_desk = {
+	.on = true, .brightness = 80, .mirek = 300, .x = 0.45, .y = 0.41};
 
 static char *fhue_print(cJSON *j)
 {
@@ -160,14 +160,16 @@ static void fhue_handle(void *ctx, const struct fake_http_req *req, struct fake_
 		bool ok = cJSON_IsString(dt) && strncmp(dt->valuestring, "smarthub#", 9) == 0;
 		cJSON_Delete(b);
 		if (!ok)
-			resp->body = strdup("[{\"error\":{\"type\":5,\"address\":\"/\","
-					    "\"description\":\"invalid/missing parameters in body\"}}]");
+			resp->body =
+				strdup("[{\"error\":{\"type\":5,\"address\":\"/\","
+				       "\"description\":\"invalid/missing parameters in body\"}}]");
 		else if (!h->button)
 			resp->body = strdup("[{\"error\":{\"type\":101,\"address\":\"\","
 					    "\"description\":\"link button not pressed\"}}]");
 		else
-			resp->body = strdup("[{\"success\":{\"username\":\"" FAKE_HUE_KEY
-					    "\",\"clientkey\":\"0123456789ABCDEF0123456789ABCDEF\"}}]");
+			resp->body =
+				strdup("[{\"success\":{\"username\":\"" FAKE_HUE_KEY
+				       "\",\"clientkey\":\"0123456789ABCDEF0123456789ABCDEF\"}}]");
 		return;
 	}
 	if (h->revoked || strcmp(req->app_key, FAKE_HUE_KEY) != 0) {
@@ -182,9 +184,10 @@ static void fhue_handle(void *ctx, const struct fake_http_req *req, struct fake_
 		cJSON *j = cJSON_CreateObject();
 		cJSON_AddArrayToObject(j, "errors");
 		cJSON *data = cJSON_AddArrayToObject(j, "data");
-		cJSON_AddItemToArray(data, fhue_light_json(&fhue_desk, FAKE_HUE_DESK_ID, "Desk", true));
-		cJSON_AddItemToArray(data, fhue_light_json(&h->st.lamp, FAKE_HUE_LAMP_ID,
-							   "Living lamp", true));
+		cJSON_AddItemToArray(data,
+				     fhue_light_json(&fhue_desk, FAKE_HUE_DESK_ID, "Desk", true));
+		cJSON_AddItemToArray(
+			data, fhue_light_json(&h->st.lamp, FAKE_HUE_LAMP_ID, "Living lamp", true));
 		resp->body = fhue_print(j);
 	} else if (strncmp(req->path, light, strlen(light)) == 0 &&
 		   req->path[strlen(light)] == '/') {
@@ -213,8 +216,12 @@ struct fake_hue *fake_hue_start(const char *cert_file, const char *key_file)
 	struct fake_hue *h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
-	h->st.lamp = (struct fake_hue_light){
-		.on = false, .brightness = 50.2, .mirek = 366, .x = 0.4573, .y = 0.41, .duration_ms = -1};
+	h->st.lamp = (struct fake_hue_light){.on = false,
+					     .brightness = 50.2,
+					     .mirek = 366,
+					     .x = 0.4573,
+					     .y = 0.41,
+					     .duration_ms = -1};
 	h->http = fake_http_start(fhue_handle, h, cert_file, key_file);
 	if (!h->http) {
 		free(h);

@@ -187,7 +187,8 @@ static void fs_gen2(struct fake_shelly *s, const struct fake_http_req *req,
 {
 	unsigned id = 0;
 	bool has_id = fs_query_uint(req->path, "id", &id);
-	if (strncmp(req->path, "/rpc/Switch.", 12) == 0 && (!has_id || id >= FAKE_SHELLY_CHANNELS)) {
+	if (strncmp(req->path, "/rpc/Switch.", 12) == 0 &&
+	    (!has_id || id >= FAKE_SHELLY_CHANNELS)) {
 		fs_rpc_error(resp, -105, "Argument 'id', value not found!");
 		return;
 	}

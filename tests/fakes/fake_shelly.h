@@ -19,9 +19,9 @@
 
 struct fake_shelly_state {
 	bool on[FAKE_SHELLY_CHANNELS];
-	double power;     /* W, channel 0 while on */
-	double voltage;   /* V */
-	double energy_wh; /* channel 0's total */
+	double power;          /* W, channel 0 while on */
+	double voltage;        /* V */
+	double energy_wh;      /* channel 0's total */
 	unsigned commands;     /* switch requests that changed or set a relay */
 	unsigned auth_ok;      /* requests that passed authentication */
 	unsigned auth_refused; /* requests with wrong or missing credentials */

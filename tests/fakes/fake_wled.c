@@ -102,8 +102,8 @@ static void fw_handle(void *ctx, const struct fake_http_req *req, struct fake_ht
 		cJSON_AddItemToObject(si, "state", fw_state_json(w));
 		cJSON_AddItemToObject(si, "info", fw_info_json());
 		resp->body = fw_print(si);
-	} else if (strcmp(req->method, "POST") == 0 && (strcmp(req->path, "/json/state") == 0 ||
-						       strcmp(req->path, "/json") == 0)) {
+	} else if (strcmp(req->method, "POST") == 0 &&
+		   (strcmp(req->path, "/json/state") == 0 || strcmp(req->path, "/json") == 0)) {
 		fw_post(w, req, resp);
 	} else {
 		fw_error(resp, 404, 4);
@@ -115,8 +115,8 @@ struct fake_wled *fake_wled_start(void)
 	struct fake_wled *w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
-	w->st = (struct fake_wled_state){.on = false, .bri = 128, .col = {255, 160, 0},
-					 .transition = -1};
+	w->st = (struct fake_wled_state){
+		.on = false, .bri = 128, .col = {255, 160, 0}, .transition = -1};
 	w->http = fake_http_start(fw_handle, w, NULL, NULL);
 	if (!w->http) {
 		free(w);

@@ -16,8 +16,8 @@ struct fake_wled_state {
 	bool on;
 	int bri;
 	int col[3];
-	int transition;     /* of the last POST, in 100 ms units; -1 none */
-	unsigned posts;     /* POST /json/state received */
+	int transition;      /* of the last POST, in 100 ms units; -1 none */
+	unsigned posts;      /* POST /json/state received */
 	char last_post[512]; /* its body */
 };
 

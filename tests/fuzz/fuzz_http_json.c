@@ -76,7 +76,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char msg[128], key[128], id[HUE_ID_MAX];
 	(void)shelly_parse_gen2_error(json, size, msg, sizeof(msg));
 
-	if (hue_find_light(json, size, "Living lamp", id, sizeof(id)) == 0 && strlen(id) >= sizeof(id))
+	if (hue_find_light(json, size, "Living lamp", id, sizeof(id)) == 0 &&
+	    strlen(id) >= sizeof(id))
 		abort();
 	struct hue_light hl;
 	if (hue_parse_light(json, size, ID, &hl) == 0)

@@ -47,11 +47,27 @@ static void make_cert(const char *name, const char *ca)
 	char *crt = th_strdupf("%s/%s.crt", rig.dir, name);
 	if (!ca) {
 		char *subj = th_strdupf("/CN=smarthub test %s", name);
-		const char *argv[] = {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-				      "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
-				      "-out", crt, "-days", "2", "-subj", subj, "-addext",
-				      "basicConstraints=critical,CA:TRUE", "-addext",
-				      "keyUsage=critical,keyCertSign,cRLSign", NULL};
+		const char *argv[] = {"openssl",
+				      "req",
+				      "-x509",
+				      "-newkey",
+				      "ec",
+				      "-pkeyopt",
+				      "ec_paramgen_curve:prime256v1",
+				      "-nodes",
+				      "-keyout",
+				      key,
+				      "-out",
+				      crt,
+				      "-days",
+				      "2",
+				      "-subj",
+				      subj,
+				      "-addext",
+				      "basicConstraints=critical,CA:TRUE",
+				      "-addext",
+				      "keyUsage=critical,keyCertSign,cRLSign",
+				      NULL};
 		openssl(argv);
 		free(subj);
 	} else {
@@ -63,13 +79,25 @@ static void make_cert(const char *name, const char *ca)
 						"extendedKeyUsage=serverAuth\n"
 						"basicConstraints=CA:FALSE\n"),
 			     0);
-		const char *req[] = {"openssl", "req", "-newkey", "ec", "-pkeyopt",
-				     "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key,
-				     "-out", csr, "-subj", "/CN=" BRIDGE_ID, NULL};
+		const char *req[] = {"openssl",
+				     "req",
+				     "-newkey",
+				     "ec",
+				     "-pkeyopt",
+				     "ec_paramgen_curve:prime256v1",
+				     "-nodes",
+				     "-keyout",
+				     key,
+				     "-out",
+				     csr,
+				     "-subj",
+				     "/CN=" BRIDGE_ID,
+				     NULL};
 		openssl(req);
-		const char *sign[] = {"openssl", "x509", "-req", "-in", csr, "-CA", ca_crt,
-				      "-CAkey", ca_key, "-CAcreateserial", "-out", crt, "-days",
-				      "2", "-extfile", ext, NULL};
+		const char *sign[] = {"openssl", "x509", "-req",   "-in",  csr,
+				      "-CA",     ca_crt, "-CAkey", ca_key, "-CAcreateserial",
+				      "-out",    crt,    "-days",  "2",    "-extfile",
+				      ext,       NULL};
 		openssl(sign);
 		free(ca_key);
 		free(ca_crt);
@@ -107,15 +135,15 @@ static void rig_setup(void)
 /* The daemon with one lamp: the syntax, then `extra` options. */
 static void daemon_start(const char *light, const char *ca, const char *extra)
 {
-	char *yaml = th_strdupf(
-		"mqtt:\n"
-		"  url: tcp://127.0.0.1:%d\n"
-		"devices:\n"
-		"  lamp: {driver: hue, kind: light, host: 127.0.0.1, port: %d,"
-		" application_key: !secret hue_key, light: \"%s\", ca_file: %s/%s.crt,"
-		" backoff: {initial: 100ms, max: 500ms}%s%s}\n",
-		rig.broker.port, fake_http_port(fake_hue_http(rig.bridge)), light, rig.dir, ca,
-		extra ? ", " : "", extra ? extra : "");
+	char *yaml =
+		th_strdupf("mqtt:\n"
+			   "  url: tcp://127.0.0.1:%d\n"
+			   "devices:\n"
+			   "  lamp: {driver: hue, kind: light, host: 127.0.0.1, port: %d,"
+			   " application_key: !secret hue_key, light: \"%s\", ca_file: %s/%s.crt,"
+			   " backoff: {initial: 100ms, max: 500ms}%s%s}\n",
+			   rig.broker.port, fake_http_port(fake_hue_http(rig.bridge)), light,
+			   rig.dir, ca, extra ? ", " : "", extra ? extra : "");
 	rig.daemon.dir = strdup(rig.dir);
 	cr_assert_eq(th_daemon_start(&rig.daemon, yaml, NULL, NULL), 0);
 	free(yaml);
@@ -173,8 +201,8 @@ static void expect_state(const char *subset)
 {
 	char *m = th_mqtt_wait_json(rig.mqtt, "smarthub/lamp", subset, WAIT_MS);
 	char *last = th_mqtt_last(rig.mqtt, "smarthub/lamp");
-	cr_assert_not_null(m, "lamp never had %s; last: %s; log:\n%s", subset,
-			   last ? last : "none", th_daemon_log(&rig.daemon));
+	cr_assert_not_null(m, "lamp never had %s; last: %s; log:\n%s", subset, last ? last : "none",
+			   th_daemon_log(&rig.daemon));
 	free(last);
 	free(m);
 }
@@ -189,8 +217,7 @@ static struct fake_hue_state after_puts(unsigned n)
 	struct fake_hue_state s;
 	bool ok = fake_hue_wait(rig.bridge, put_count_at_least, &n, WAIT_MS);
 	fake_hue_get(rig.bridge, &s);
-	cr_assert(ok, "%u PUTs expected, %u came; log:\n%s", n, s.puts,
-		  th_daemon_log(&rig.daemon));
+	cr_assert(ok, "%u PUTs expected, %u came; log:\n%s", n, s.puts, th_daemon_log(&rig.daemon));
 	return s;
 }
 
@@ -368,7 +395,6 @@ Test(hue_setup, wrong_ca_is_a_tls_failure)
 	fake_http_stats(fake_hue_http(rig.bridge), &st);
 	cr_assert_gt(st.tls_failed, 0);
 	cr_assert_eq(st.requests, 0, "nothing is sent to an unverified bridge");
-
 }
 
 Test(hue_setup, wrong_key_is_reported)
@@ -410,8 +436,14 @@ Test(hue_setup, pairing_prints_the_key_once_the_button_is_pressed)
 {
 	char *hostport = th_strdupf("127.0.0.1:%d", fake_http_port(fake_hue_http(rig.bridge)));
 	char *ca = th_strdupf("%s/ca.crt", rig.dir);
-	const char *argv[] = {SMARTHUBD_PATH, "--hue-pair", hostport, "--hue-ca", ca,
-			      "--plugin-dir", SMARTHUB_PLUGIN_BUILD_DIR, NULL};
+	const char *argv[] = {SMARTHUBD_PATH,
+			      "--hue-pair",
+			      hostport,
+			      "--hue-ca",
+			      ca,
+			      "--plugin-dir",
+			      SMARTHUB_PLUGIN_BUILD_DIR,
+			      NULL};
 	pthread_t t;
 	cr_assert_eq(pthread_create(&t, NULL, press_later, NULL), 0);
 	char *out = NULL;
@@ -424,8 +456,12 @@ Test(hue_setup, pairing_prints_the_key_once_the_button_is_pressed)
 	free(out);
 
 	/* Without the bridge's CA nothing is sent. */
-	const char *argv2[] = {SMARTHUBD_PATH, "--hue-pair", hostport, "--plugin-dir",
-			       SMARTHUB_PLUGIN_BUILD_DIR, NULL};
+	const char *argv2[] = {SMARTHUBD_PATH,
+			       "--hue-pair",
+			       hostport,
+			       "--plugin-dir",
+			       SMARTHUB_PLUGIN_BUILD_DIR,
+			       NULL};
 	cr_assert_eq(th_run(argv2, NULL, &out, &status), 0);
 	cr_assert_neq(status, 0, "output:\n%s", out);
 	cr_assert(strstr(out, "certificate"), "%s", out);

@@ -92,7 +92,8 @@ static void set(const char *payload)
 {
 	th_mqtt_clear(rig.mqtt);
 	cr_assert_eq(
-		th_mqtt_publish(rig.mqtt, "smarthub/relay/set", payload, strlen(payload), false), 0);
+		th_mqtt_publish(rig.mqtt, "smarthub/relay/set", payload, strlen(payload), false),
+		0);
 }
 
 static void expect_state(const char *subset)

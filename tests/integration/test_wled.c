@@ -35,13 +35,13 @@ static void rig_start(void)
 	cr_assert_not_null(rig.mqtt);
 	cr_assert_eq(th_mqtt_subscribe(rig.mqtt, "smarthub/#"), 0);
 	/* The issue's syntax, with a short poll and backoff for the test. */
-	char *yaml = th_strdupf(
-		"mqtt:\n"
-		"  url: tcp://127.0.0.1:%d\n"
-		"devices:\n"
-		"  strip: {driver: wled, kind: light, host: 127.0.0.1, port: %d, poll_interval: 300ms,"
-		" command_timeout: 3s, backoff: {initial: 100ms, max: 500ms}}\n",
-		rig.broker.port, fake_http_port(fake_wled_http(rig.strip)));
+	char *yaml = th_strdupf("mqtt:\n"
+				"  url: tcp://127.0.0.1:%d\n"
+				"devices:\n"
+				"  strip: {driver: wled, kind: light, host: 127.0.0.1, port: %d, "
+				"poll_interval: 300ms,"
+				" command_timeout: 3s, backoff: {initial: 100ms, max: 500ms}}\n",
+				rig.broker.port, fake_http_port(fake_wled_http(rig.strip)));
 	cr_assert_eq(th_daemon_start(&rig.daemon, yaml, NULL, NULL), 0);
 	free(yaml);
 	char *m = th_mqtt_wait_json(rig.mqtt, "smarthub/strip/availability",
@@ -89,8 +89,8 @@ static bool strip_is(const struct fake_wled_state *s, void *arg)
 {
 	const int *want = arg; /* on, bri, r, g, b, transition (-2: any) */
 	return s->on == want[0] && s->bri == want[1] &&
-	       (want[2] < 0 || (s->col[0] == want[2] && s->col[1] == want[3] &&
-				s->col[2] == want[4])) &&
+	       (want[2] < 0 ||
+		(s->col[0] == want[2] && s->col[1] == want[3] && s->col[2] == want[4])) &&
 	       (want[5] == -2 || s->transition == want[5]);
 }
 
@@ -149,8 +149,8 @@ Test(wled, polls_reuse_one_connection)
 	}
 	cr_assert_geq(after.requests, before.requests + 4, "polling happens");
 	cr_assert_leq(after.accepted, before.accepted + 1,
-		      "keep-alive: %u connections for %u requests", after.accepted - before.accepted,
-		      after.requests - before.requests);
+		      "keep-alive: %u connections for %u requests",
+		      after.accepted - before.accepted, after.requests - before.requests);
 }
 
 Test(wled, vanishing_strip_goes_offline_and_comes_back_reread)
@@ -188,8 +188,8 @@ Test(wled, malformed_answers_are_reported_not_believed)
 
 	/* An answer over the 256 KiB cap is refused whole, never parsed. */
 	fake_http_huge_next(fake_wled_http(rig.strip), 2, 300 * 1024);
-	cr_assert(th_daemon_wait_log(&rig.daemon, "larger than 262144 bytes", WAIT_MS),
-		  "log:\n%s", th_daemon_log(&rig.daemon));
+	cr_assert(th_daemon_wait_log(&rig.daemon, "larger than 262144 bytes", WAIT_MS), "log:\n%s",
+		  th_daemon_log(&rig.daemon));
 	cr_assert_eq(th_mqtt_count(rig.mqtt, "smarthub/strip/availability"), 0);
 
 	/* A command answered with garbage fails with the reason. */

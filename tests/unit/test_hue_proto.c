@@ -21,8 +21,10 @@ static const char *lights =
 	"\"color_temperature\":{\"mirek\":366,\"mirek_valid\":true,"
 	"\"mirek_schema\":{\"mirek_minimum\":153,\"mirek_maximum\":454}},"
 	"\"color\":{\"xy\":{\"x\":0.4573,\"y\":0.41},\"gamut_type\":\"C\"}},"
-	"{\"id\":\"" ID_B "\",\"type\":\"light\",\"metadata\":{\"name\":\"Hall\"},\"on\":{\"on\":false}},"
-	"{\"id\":\"" ID_C "\",\"type\":\"light\",\"metadata\":{\"name\":\"Hall\"},\"on\":{\"on\":false}}"
+	"{\"id\":\"" ID_B
+	"\",\"type\":\"light\",\"metadata\":{\"name\":\"Hall\"},\"on\":{\"on\":false}},"
+	"{\"id\":\"" ID_C
+	"\",\"type\":\"light\",\"metadata\":{\"name\":\"Hall\"},\"on\":{\"on\":false}}"
 	"]}";
 
 Test(hue_proto, finds_a_light_by_id_or_name)
@@ -56,10 +58,11 @@ Test(hue_proto, reads_a_light)
 
 Test(hue_proto, reads_update_events_for_one_light)
 {
-	const char *ev = "[{\"type\":\"update\",\"data\":["
-			 "{\"id\":\"" ID_B "\",\"type\":\"light\",\"on\":{\"on\":true}},"
-			 "{\"id\":\"" ID_A "\",\"type\":\"light\",\"dimming\":{\"brightness\":20}},"
-			 "{\"id\":\"" ID_A "\",\"type\":\"grouped_light\",\"on\":{\"on\":false}}]}]";
+	const char *ev =
+		"[{\"type\":\"update\",\"data\":["
+		"{\"id\":\"" ID_B "\",\"type\":\"light\",\"on\":{\"on\":true}},"
+		"{\"id\":\"" ID_A "\",\"type\":\"light\",\"dimming\":{\"brightness\":20}},"
+		"{\"id\":\"" ID_A "\",\"type\":\"grouped_light\",\"on\":{\"on\":false}}]}]";
 	struct hue_light l = {0};
 	cr_assert_eq(hue_parse_event(LEN(ev), ID_A, &l), 1);
 	cr_assert(l.has_brightness && l.brightness == 20 && !l.has_on);

@@ -19,10 +19,11 @@ Test(shelly_proto, generation_from_get_shelly)
 		     0);
 	cr_assert(i.gen == 1 && i.auth);
 	cr_assert_str_eq(i.model, "SHSW-1");
-	cr_assert_eq(shelly_parse_info(LEN("{\"id\":\"shellyplus1pm-a\",\"model\":\"SNSW-001P16EU\","
-					   "\"gen\":2,\"ver\":\"1.0.8\",\"auth_en\":false}"),
-				       &i),
-		     0);
+	cr_assert_eq(
+		shelly_parse_info(LEN("{\"id\":\"shellyplus1pm-a\",\"model\":\"SNSW-001P16EU\","
+				      "\"gen\":2,\"ver\":\"1.0.8\",\"auth_en\":false}"),
+				  &i),
+		0);
 	cr_assert(i.gen == 2 && !i.auth);
 	cr_assert_str_eq(i.version, "1.0.8");
 	cr_assert_eq(shelly_parse_info(LEN("{\"gen\":3,\"model\":\"S3SW\"}"), &i), 0);
@@ -40,8 +41,7 @@ Test(shelly_proto, gen1_status_and_meters)
 			 "{\"power\":42.5,\"is_valid\":true,\"total\":120000}],\"voltage\":231.2}";
 	cr_assert_eq(shelly_parse_gen1_status(LEN(st), 1, &s), 0);
 	cr_assert(s.on && s.has_power && s.power == 42.5);
-	cr_assert(s.has_energy && fabs(s.energy - 2.0) < 1e-9, "watt-minutes to kWh: %f",
-		  s.energy);
+	cr_assert(s.has_energy && fabs(s.energy - 2.0) < 1e-9, "watt-minutes to kWh: %f", s.energy);
 	cr_assert(s.has_voltage && s.voltage == 231.2);
 	cr_assert_eq(shelly_parse_gen1_status(LEN(st), 2, &s), -EINVAL, "no such channel");
 	cr_assert_eq(shelly_parse_gen1_status(LEN("{\"relays\":[{\"ison\":1}]}"), 0, &s), -EINVAL);
@@ -77,8 +77,11 @@ Test(shelly_proto, gen2_switch_status)
 
 Test(shelly_proto, patch_rounds_readings)
 {
-	struct shelly_switch s = {.on = true, .has_power = true, .power = 12.3456,
-				  .has_energy = true, .energy = 1.23456};
+	struct shelly_switch s = {.on = true,
+				  .has_power = true,
+				  .power = 12.3456,
+				  .has_energy = true,
+				  .energy = 1.23456};
 	cJSON *p = shelly_switch_to_patch(&s);
 	char *t = cJSON_PrintUnformatted(p);
 	cr_assert_str_eq(t, "{\"state\":\"ON\",\"power\":12.3,\"energy\":1.235}");
