@@ -36,6 +36,11 @@
  * device I/O, the watchdog) before the next batch: whatever arrives, no
  * flood holds the loop longer than this many messages. */
 #define BRIDGE_BATCH_MAX 128
+/* Publications after which the heap is trimmed, BRIDGE_TRIM_DELAY_S later
+ * (malloc_trim costs about a millisecond; a steady stream of states pays
+ * it at most once a second). */
+#define BRIDGE_TRIM_AFTER 1000
+#define BRIDGE_TRIM_DELAY_S 1.0
 /* Subscriptions of every connection, under the base topic (plus the Home
  * Assistant status topic). */
 #define BRIDGE_SUBSCRIPTIONS_MAX 5
@@ -200,6 +205,10 @@ int sh_bridge_publish(struct sh_bridge *b, const char *topic, const void *payloa
 	if (b->conn != SH_BRIDGE_CONNECTED)
 		return -ENOTCONN;
 	rc = b->paho.send(b->client, topic, (int)len, payload, qos, retain, NULL);
+	/* After a burst (thousands of devices coming online after the
+	 * connect), once Paho's thread has written it out: the heap back. */
+	if (++b->published >= BRIDGE_TRIM_AFTER && !ev_is_active(&b->trim))
+		ev_timer_start(b->loop, &b->trim);
 	if (rc != MQTTASYNC_SUCCESS) {
 		/* Most likely the connection just dropped and its callback is
 		 * on its way; the next connect publishes everything again. */
@@ -302,10 +311,18 @@ static void connected(struct sh_bridge *b)
 	sh_mqtt_drivers_link(b->drivers, true);
 	sh_bridge_publish(b, b->will_topic, bridge_online, strlen(bridge_online), 1, true);
 	sh_bridge_api_publish_all(b);
-	/* Publishing everything builds large transient JSON (the device
-	 * list alone is megabytes with thousands of devices); glibc keeps
-	 * the freed memory below live allocations unless asked to give it
-	 * back (docs/performance.md: 26 -> 15 MiB with 5,000 devices). */
+	/* Publishing everything builds large transient JSON and Paho copies
+	 * every publication until its thread wrote it; glibc keeps the freed
+	 * memory below live allocations unless asked to give it back
+	 * (docs/performance.md: 26 -> 15 MiB with 5,000 devices). */
+	malloc_trim(0);
+}
+
+static void on_trim(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sh_bridge *b = w->data;
+
+	b->published = 0;
 	malloc_trim(0);
 }
 
@@ -520,6 +537,8 @@ int sh_bridge_new(struct sh_hub *hub, struct sh_bridge **out)
 	b->retry.data = b;
 	ev_timer_init(&b->sync, on_sync, 0.0, 0.0);
 	b->sync.data = b;
+	ev_timer_init(&b->trim, on_trim, BRIDGE_TRIM_DELAY_S, 0.0);
+	b->trim.data = b;
 
 	char reason[256];
 	r = sh_paho_open(&b->paho, strncmp(b->url, "ssl://", 6) == 0, reason, sizeof(reason));
@@ -638,6 +657,7 @@ void sh_bridge_stop(struct sh_bridge *b, unsigned timeout_ms)
 	}
 	ev_timer_stop(b->loop, &b->retry);
 	ev_timer_stop(b->loop, &b->sync);
+	ev_timer_stop(b->loop, &b->trim);
 	ev_async_stop(b->loop, &b->wake);
 
 	if (b->conn == SH_BRIDGE_CONNECTED) {
@@ -678,6 +698,7 @@ void sh_bridge_free(struct sh_bridge *b)
 	if (b->loop) {
 		ev_timer_stop(b->loop, &b->retry);
 		ev_timer_stop(b->loop, &b->sync);
+	ev_timer_stop(b->loop, &b->trim);
 		ev_async_stop(b->loop, &b->wake);
 	}
 	/* No Paho thread calls us after this returns, so the inbox can go. */

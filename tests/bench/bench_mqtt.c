@@ -7,11 +7,13 @@
  * paid on both sides of every ratio.
  */
 #include "bench_mqtt.h"
+#include "mqtt/nodelay.h"
 #include "bench_stats.h"
 
 #include <MQTTAsync.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -91,6 +93,14 @@ static void on_lost(void *ctx, char *cause)
 {
 }
 
+/* --client-nodelay: TCP_NODELAY on the benchmark's own clients too. */
+static atomic_bool client_nodelay;
+
+void bench_mqtt_set_nodelay(bool on)
+{
+	atomic_store(&client_nodelay, on);
+}
+
 int bench_mqtt_connect(struct bench_mqtt **out, const char *url, const char *client_id,
 		       bench_mqtt_message_fn fn, void *ctx)
 {
@@ -119,6 +129,8 @@ int bench_mqtt_connect(struct bench_mqtt **out, const char *url, const char *cli
 		bench_mqtt_free(m);
 		return r;
 	}
+	if (atomic_load(&client_nodelay))
+		sh_mqtt_nodelay(url);
 	*out = m;
 	return 0;
 }

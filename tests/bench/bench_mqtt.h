@@ -27,6 +27,9 @@ typedef void (*bench_mqtt_message_fn)(void *ctx, const char *topic, const char *
  * bench_mqtt_free). */
 int bench_mqtt_connect(struct bench_mqtt **out, const char *url, const char *client_id,
 		       bench_mqtt_message_fn fn, void *ctx);
+/* Whether clients connected from now on set TCP_NODELAY on their socket
+ * (as the relay always does). Off by default: a plain Paho client. */
+void bench_mqtt_set_nodelay(bool on);
 /* Subscribes and waits for the SUBACK. */
 int bench_mqtt_subscribe(struct bench_mqtt *m, const char *filter, int qos);
 /* Queues one publication; does not wait for the broker. */

@@ -1778,11 +1778,13 @@ static void usage(FILE *out)
 		"  --quick             every scenario briefly (a few seconds; for the tests)\n"
 		"  --json              print one JSON object instead of the table\n"
 		"  --only LIST         scenarios to run, comma-separated: roundtrip, throughput,\n"
-		"                      startup, scenes, memory, idle (default: all)\n"
+		"                      startup, scenes, memory, idle, variants, burst, slider\n"
+		"                      (default: all)\n"
 		"  --smarthubd PATH    the daemon to measure (default: the built one)\n"
 		"  --plugin-dir DIR    its plugins (default: the build's plugins-out)\n"
 		"  --keep              keep the temporary directory (configurations, logs)\n"
 		"  --inbox-limit N     mqtt.inbox_limit in the daemon's configurations\n"
+		"  --client-nodelay    TCP_NODELAY on the benchmark's own MQTT clients too\n"
 		"  -v, --verbose       more progress on stderr (each scene run); twice: every\n"
 		"                      command slower than 20 ms, with when it was sent\n"
 		"  -h, --help          this help\n"
@@ -1828,6 +1830,7 @@ int main(int argc, char **argv)
 		OPT_PLUGINS,
 		OPT_RELAY,
 		OPT_RELAY_QOS,
+		OPT_CLIENT_NODELAY,
 		OPT_KEEP,
 		OPT_INBOX,
 	};
@@ -1839,6 +1842,7 @@ int main(int argc, char **argv)
 		{"plugin-dir", required_argument, NULL, OPT_PLUGINS},
 		{"relay", required_argument, NULL, OPT_RELAY},
 		{"relay-qos", required_argument, NULL, OPT_RELAY_QOS},
+		{"client-nodelay", no_argument, NULL, OPT_CLIENT_NODELAY},
 		{"keep", no_argument, NULL, OPT_KEEP},
 		{"inbox-limit", required_argument, NULL, OPT_INBOX},
 		{"verbose", no_argument, NULL, 'v'},
@@ -1873,6 +1877,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_RELAY:
 			relay_url = optarg;
+			break;
+		case OPT_CLIENT_NODELAY:
+			bench_mqtt_set_nodelay(true);
 			break;
 		case OPT_RELAY_QOS:
 			relay_qos = atoi(optarg) ? 1 : 0;
