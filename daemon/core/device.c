@@ -300,7 +300,8 @@ void sh_device_on_command_done(struct sh_device *dev, uint64_t id, int err, cons
 	dev->running = NULL;
 	if (err < 0 && !reason)
 		reason = strerror(-err);
-	command_finish(dev, c, err, err < 0 ? reason : NULL);
+	/* A success may carry a note (an optimistic driver's "unconfirmed"). */
+	command_finish(dev, c, err, reason);
 	sh_host_command_ended(dev);
 	dispatch(dev);
 }

@@ -55,9 +55,9 @@ struct sh_mqtt_drivers {
 	struct driver_watch *watches;
 	size_t n_watches, cap_watches;
 	int next_id;
-	unsigned busy;      /* callbacks running: no compaction meanwhile */
-	bool dirty;         /* entries were removed */
-	ev_timer pending;   /* delivers owed "up" notifications */
+	unsigned busy;    /* callbacks running: no compaction meanwhile */
+	bool dirty;       /* entries were removed */
+	ev_timer pending; /* delivers owed "up" notifications */
 	struct sh_ratelimit oversized;
 };
 
@@ -415,9 +415,10 @@ bool sh_mqtt_drivers_route(struct sh_mqtt_drivers *d, const struct sh_inbox_item
 			unsigned suppressed = 0;
 
 			if (sh_ratelimit_allow(&d->oversized, sh_bridge_now_ms(d->b), &suppressed))
-				sh_log_warning("mqtt: %s: payload of %zu bytes exceeds mqtt.max_payload "
-					       "(%zu); dropped (%u more since the last report)",
-					       item->topic, item->len, d->b->max_payload, suppressed);
+				sh_log_warning(
+					"mqtt: %s: payload of %zu bytes exceeds mqtt.max_payload "
+					"(%zu); dropped (%u more since the last report)",
+					item->topic, item->len, d->b->max_payload, suppressed);
 			break;
 		}
 		s->cb(s->dev, item->topic, item->payload, item->len, item->retained, s->data);

@@ -103,6 +103,7 @@ struct run {
 	void *ctx;
 	struct timespec started; /* monotonic */
 	cJSON *errors;           /* failures tolerated by continue_on_error */
+	cJSON *unconfirmed;      /* paths of steps done without the device's confirmation */
 	unsigned errors_dropped;
 	struct run *prev, *next; /* in the scene's running list or queue */
 };
@@ -224,6 +225,7 @@ static void run_unref(struct run *run)
 		return;
 	exec_free(run->root);
 	cJSON_Delete(run->errors);
+	cJSON_Delete(run->unconfirmed);
 	free(run);
 }
 
@@ -313,6 +315,10 @@ static void run_finish(struct run *run, const char *status, const char *fail_pat
 	if (run->errors) {
 		cJSON_AddItemToObject(result, "ignored_errors", run->errors);
 		run->errors = NULL;
+	}
+	if (run->unconfirmed) {
+		cJSON_AddItemToObject(result, "unconfirmed_steps", run->unconfirmed);
+		run->unconfirmed = NULL;
 	}
 
 	if (was_running) {
@@ -571,6 +577,12 @@ static void on_command_done(void *ctx, struct sh_device *dev, uint64_t id, int e
 		device_reason(text, sizeof(text), sh_device_id(dev), reason, err);
 		exec_complete(e, e->step->path, text);
 	} else {
+		/* An optimistic driver (mqtt without a state topic) sent it but
+		 * cannot know it happened: the result says so. */
+		if (reason && strcmp(reason, "unconfirmed") == 0 && e->step->path &&
+		    (run->unconfirmed || (run->unconfirmed = cJSON_CreateArray())) &&
+		    cJSON_GetArraySize(run->unconfirmed) < SH_SCENE_MAX_RECORDED_ERRORS)
+			cJSON_AddItemToArray(run->unconfirmed, cJSON_CreateString(e->step->path));
 		exec_complete(e, NULL, NULL);
 	}
 	run_unref(run);

@@ -39,8 +39,7 @@ bool mq_confirm_nothing(const struct mq_confirm *c);
 /* Whether `observed` satisfies the command. */
 bool mq_confirm_satisfied(const struct mq_confirm *c, const cJSON *observed);
 /* "brightness is 100, wanted 200" for the first unsatisfied value. */
-void mq_confirm_describe(const struct mq_confirm *c, const cJSON *observed, char *buf,
-			 size_t len);
+void mq_confirm_describe(const struct mq_confirm *c, const cJSON *observed, char *buf, size_t len);
 /* Forgets the command; accepts an inactive one. */
 void mq_confirm_clear(struct mq_confirm *c);
 

@@ -184,10 +184,10 @@ cJSON *mq_to_device(const struct mq_prop *p, const cJSON *hub)
 		return NULL;
 	}
 	if (p->scaled && cJSON_IsNumber(hub) && p->hub_max != p->hub_min)
-		return cJSON_CreateNumber(round(clamp(p->dev_min + (hub->valuedouble - p->hub_min) *
-									 (p->dev_max - p->dev_min) /
-									 (p->hub_max - p->hub_min),
-						      p->dev_min, p->dev_max)));
+		return cJSON_CreateNumber(round(clamp(
+			p->dev_min + (hub->valuedouble - p->hub_min) * (p->dev_max - p->dev_min) /
+					     (p->hub_max - p->hub_min),
+			p->dev_min, p->dev_max)));
 	return cJSON_Duplicate(hub, true);
 }
 

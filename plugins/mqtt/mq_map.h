@@ -18,11 +18,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define MQ_PROPS_MAX 12     /* properties of one codec */
-#define MQ_MAP_MAX 8        /* value-map entries of one property */
-#define MQ_NAME_MAX 32      /* a property's name, a map's smarthub value */
-#define MQ_PATH_MAX 96      /* a dot path */
-#define MQ_PATH_DEPTH 6     /* levels of a dot path */
+#define MQ_PROPS_MAX 12 /* properties of one codec */
+#define MQ_MAP_MAX 8    /* value-map entries of one property */
+#define MQ_NAME_MAX 32  /* a property's name, a map's smarthub value */
+#define MQ_PATH_MAX 96  /* a dot path */
+#define MQ_PATH_DEPTH 6 /* levels of a dot path */
 
 enum mq_format { MQ_JSON, MQ_PLAIN };
 

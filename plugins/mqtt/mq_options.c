@@ -14,10 +14,15 @@
 #define COMMAND_TIMEOUT_DEFAULT_MS 10000
 
 /* Keys of the explicit mapping, and of the presets. */
-static const char *const explicit_keys[] = {"state_topic", "command_topic", "availability_topic",
-					    "payload_available", "payload_not_available",
-					    "format", "mapping", NULL};
-static const char *const preset_keys[] = {"topic", "base", "full_topic", "channel",
+static const char *const explicit_keys[] = {"state_topic",
+					    "command_topic",
+					    "availability_topic",
+					    "payload_available",
+					    "payload_not_available",
+					    "format",
+					    "mapping",
+					    NULL};
+static const char *const preset_keys[] = {"topic",     "base",      "full_topic", "channel",
 					  "component", "object_id", NULL};
 static const char *const prop_keys[] = {"path", "map", "scale", NULL};
 static const char *const formats[] = {"json", "plain", NULL};
@@ -161,8 +166,7 @@ static int read_property(struct sh_device *dev, const struct sh_host *h, const c
 		return -EINVAL;
 	}
 	if (n->type != SH_NODE_MAP) {
-		h->config_error(dev, n, "%s must be a mapping of path, map and scale",
-				n->key);
+		h->config_error(dev, n, "%s must be a mapping of path, map and scale", n->key);
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < n->n_items; i++) {
@@ -194,8 +198,9 @@ static int read_property(struct sh_device *dev, const struct sh_host *h, const c
 		p[0]->no_read = true;
 	if (map) {
 		if (map->type != SH_NODE_MAP || map->n_items == 0) {
-			h->config_error(dev, map, "map must be a mapping of smarthub values to the "
-						  "device's, such as {ON: true, OFF: false}");
+			h->config_error(dev, map,
+					"map must be a mapping of smarthub values to the "
+					"device's, such as {ON: true, OFF: false}");
 			return -EINVAL;
 		}
 		for (size_t i = 0; i < map->n_items; i++) {
@@ -219,15 +224,17 @@ static int read_property(struct sh_device *dev, const struct sh_host *h, const c
 		if (scale->type != SH_NODE_SEQ || scale->n_items != 2 ||
 		    scale->items[0]->type != SH_NODE_SCALAR ||
 		    scale->items[1]->type != SH_NODE_SCALAR) {
-			h->config_error(dev, scale, "scale must be the device's range, such as "
-						    "[0, 100]");
+			h->config_error(dev, scale,
+					"scale must be the device's range, such as "
+					"[0, 100]");
 			return -EINVAL;
 		}
 		lo = strtod(scale->items[0]->value, &e1);
 		hi = strtod(scale->items[1]->value, &e2);
 		if (*e1 || *e2 || lo == hi) {
-			h->config_error(dev, scale, "scale must be two different numbers, such as "
-						    "[0, 100]");
+			h->config_error(dev, scale,
+					"scale must be two different numbers, such as "
+					"[0, 100]");
 			return -EINVAL;
 		}
 		if (!mq_hub_range(n->key, &hub_lo, &hub_hi)) {
@@ -259,8 +266,10 @@ static void default_properties(const char *kind, struct mq_codec *rd, struct mq_
 	for (size_t i = 0; props[i]; i++) {
 		if (rd->format == MQ_PLAIN && strcmp(props[i], "state") != 0)
 			continue;
-		struct mq_prop *p = mq_codec_add(rd, props[i], rd->format == MQ_PLAIN ? "" : props[i]);
-		struct mq_prop *q = mq_codec_add(wr, props[i], wr->format == MQ_PLAIN ? "" : props[i]);
+		struct mq_prop *p =
+			mq_codec_add(rd, props[i], rd->format == MQ_PLAIN ? "" : props[i]);
+		struct mq_prop *q =
+			mq_codec_add(wr, props[i], wr->format == MQ_PLAIN ? "" : props[i]);
 		if (p && q) {
 			p->type = q->type = value_type(props[i]);
 			p->no_read = strcmp(props[i], "transition") == 0;
@@ -307,23 +316,26 @@ static int read_explicit(struct sh_device *dev, const struct sh_host *h, const c
 				r = -EINVAL;
 		}
 		if (f == MQ_PLAIN && rd.n_props > 1) {
-			h->config_error(dev, props, "format plain carries one property; use "
-						    "format json for more");
+			h->config_error(dev, props,
+					"format plain carries one property; use "
+					"format json for more");
 			r = -EINVAL;
 		}
 		if (rd.n_props == 0)
 			default_properties(kind, &rd, &wr);
 	}
 	if (!state && !command) {
-		h->config_error(dev, NULL, "driver mqtt needs a preset (%s, %s, %s, %s or %s) or "
-					   "state_topic/command_topic",
+		h->config_error(dev, NULL,
+				"driver mqtt needs a preset (%s, %s, %s, %s or %s) or "
+				"state_topic/command_topic",
 				mq_preset_names[1], mq_preset_names[2], mq_preset_names[3],
 				mq_preset_names[4], mq_preset_names[5]);
 		r = -EINVAL;
 	}
 	if (!state && strcmp(kind, "sensor") != 0 && !o->optimistic) {
-		h->config_error(dev, NULL, "without state_topic nothing confirms a command: set "
-					   "state_topic, or optimistic: true");
+		h->config_error(dev, NULL,
+				"without state_topic nothing confirms a command: set "
+				"state_topic, or optimistic: true");
 		r = -EINVAL;
 	}
 	if (state && command && strcmp(state, command) == 0) {
@@ -367,10 +379,11 @@ static int check_echo(struct sh_device *dev, const struct sh_host *h, const stru
 	for (size_t w = 0; w < l->n_writers; w++) {
 		for (size_t r = 0; r < l->n_readers; r++)
 			if (strcmp(l->writers[w].topic, l->readers[r].topic) == 0) {
-				h->config_error(dev, h->opt_node(dev, culprit),
-						"%s is both read and written: the device's commands "
-						"would read back as its state (an echo loop)",
-						l->writers[w].topic);
+				h->config_error(
+					dev, h->opt_node(dev, culprit),
+					"%s is both read and written: the device's commands "
+					"would read back as its state (an echo loop)",
+					l->writers[w].topic);
 				return -EINVAL;
 			}
 		for (size_t a = 0; a < l->n_avail; a++)
@@ -413,8 +426,9 @@ int mq_options_read(struct sh_device *dev, const struct sh_host *h, struct mq_op
 		for (size_t i = 0; explicit_keys[i]; i++) {
 			const struct sh_node *n = h->opt_node(dev, explicit_keys[i]);
 			if (n) {
-				h->config_error(dev, n, "%s is not used with a preset: give either "
-							"preset or the explicit mapping",
+				h->config_error(dev, n,
+						"%s is not used with a preset: give either "
+						"preset or the explicit mapping",
 						explicit_keys[i]);
 				r = -EINVAL;
 			}
@@ -441,7 +455,8 @@ int mq_options_read(struct sh_device *dev, const struct sh_host *h, struct mq_op
 				const struct sh_node *at = h->opt_node(dev, culprit);
 				h->config_error(dev, at ? at : preset_node, "%s", err);
 				r = -EINVAL;
-			} else if (check_echo(dev, h, l, s.full_topic ? "full_topic" : "topic") < 0) {
+			} else if (check_echo(dev, h, l, s.full_topic ? "full_topic" : "topic") <
+				   0) {
 				r = -EINVAL;
 			}
 		}

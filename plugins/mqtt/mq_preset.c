@@ -33,9 +33,13 @@
 #include <string.h>
 
 const char *const mq_preset_names[] = {
-	[MQ_PRESET_NONE] = "", [MQ_PRESET_Z2M] = "zigbee2mqtt", [MQ_PRESET_TASMOTA] = "tasmota",
-	[MQ_PRESET_SHELLY] = "shelly_gen2", [MQ_PRESET_ESPHOME] = "esphome",
-	[MQ_PRESET_SMARTHUB] = "smarthub", NULL,
+	[MQ_PRESET_NONE] = "",
+	[MQ_PRESET_Z2M] = "zigbee2mqtt",
+	[MQ_PRESET_TASMOTA] = "tasmota",
+	[MQ_PRESET_SHELLY] = "shelly_gen2",
+	[MQ_PRESET_ESPHOME] = "esphome",
+	[MQ_PRESET_SMARTHUB] = "smarthub",
+	NULL,
 };
 
 enum row_flags {
@@ -46,9 +50,9 @@ enum row_flags {
 /* One property of one kind in one family. */
 struct row {
 	const char *kind, *prop;
-	const char *key;     /* the device's name for it in its state */
-	const char *set_key; /* its name in commands when that differs; NULL: key */
-	const char *map;     /* "ON=ON,OFF=OFF": smarthub=device pairs; NULL: as is */
+	const char *key;         /* the device's name for it in its state */
+	const char *set_key;     /* its name in commands when that differs; NULL: key */
+	const char *map;         /* "ON=ON,OFF=OFF": smarthub=device pairs; NULL: as is */
 	double dev_min, dev_max; /* scaled to smarthub's range when max > min */
 	enum mq_value type;
 	unsigned flags;
@@ -105,12 +109,8 @@ static const struct {
 	const char *prop;
 	double min, max;
 } hub_ranges[] = {
-	{"brightness", 0, 255},
-	{"color_temp", 153, 500},
-	{"volume", 0, 100},
-	{"position", 0, 100},
-	{"tilt", 0, 100},
-	{"percentage", 0, 100},
+	{"brightness", 0, 255},  {"color_temp", 153, 500}, {"volume", 0, 100},
+	{"position", 0, 100},    {"tilt", 0, 100},         {"percentage", 0, 100},
 	{"transition", 0, 6553},
 };
 
@@ -125,11 +125,11 @@ bool mq_hub_range(const char *prop, double *min, double *max)
 	return false;
 }
 
-static const char *const light_props[] = {"state", "brightness", "color_temp", "color",
-					  "transition", NULL};
+static const char *const light_props[] = {"state", "brightness", "color_temp",
+					  "color", "transition", NULL};
 static const char *const switch_props[] = {"state", NULL};
-static const char *const speaker_props[] = {"state", "volume", "play", "pause", "stop",
-					    "next", "previous", "mute", NULL};
+static const char *const speaker_props[] = {"state", "volume",   "play", "pause", "stop",
+					    "next",  "previous", "mute", NULL};
 static const char *const cover_props[] = {"state", "position", "tilt", NULL};
 static const char *const lock_props[] = {"state", NULL};
 static const char *const climate_props[] = {"mode", "target_temperature", NULL};
@@ -405,8 +405,10 @@ static int tasmota(const struct mq_settings *s, struct mq_layout *l, char *err, 
 	static const char *const json_sources[][2] = {{"stat", "RESULT"}, {"tele", "STATE"}};
 	for (size_t i = 0; i < 2; i++) {
 		if (full_topic(s, json_sources[i][0], json_sources[i][1], t, sizeof(t)) < 0)
-			FAIL(blame, "full_topic supports only %%prefix%% and %%topic%%, and the "
-				    "topics must stay under %d characters", MQ_TOPIC_MAX);
+			FAIL(blame,
+			     "full_topic supports only %%prefix%% and %%topic%%, and the "
+			     "topics must stay under %d characters",
+			     MQ_TOPIC_MAX);
 		if (!(r = mq_layout_reader(l, t, MQ_JSON)))
 			FAIL(blame, "topic is too long");
 		for (const struct row *row = tasmota_rows; row->kind; row++) {
@@ -419,7 +421,8 @@ static int tasmota(const struct mq_settings *s, struct mq_layout *l, char *err, 
 				FAIL(blame, "too many properties");
 		}
 	}
-	if (full_topic(s, "stat", power, t, sizeof(t)) < 0 || !(r = mq_layout_reader(l, t, MQ_PLAIN)))
+	if (full_topic(s, "stat", power, t, sizeof(t)) < 0 ||
+	    !(r = mq_layout_reader(l, t, MQ_PLAIN)))
 		FAIL(blame, "topic is too long");
 	mq_codec_add(&r->codec, "state", "");
 	/* One command topic per property, as Tasmota has one command each. */
@@ -432,7 +435,8 @@ static int tasmota(const struct mq_settings *s, struct mq_layout *l, char *err, 
 			continue;
 		copy.key = "";
 		if (full_topic(s, "cmnd", key, t, sizeof(t)) < 0 ||
-		    !(w = mq_layout_writer(l, t, MQ_PLAIN)) || add_row(&w->codec, &copy, "", true) < 0)
+		    !(w = mq_layout_writer(l, t, MQ_PLAIN)) ||
+		    add_row(&w->codec, &copy, "", true) < 0)
 			FAIL(blame, "topic is too long");
 		/* An empty command is a query. */
 		if (!query(l, t, "", NULL))

@@ -82,9 +82,9 @@ struct mq_layout {
 	size_t n_avail;
 	struct mq_query queries[MQ_QUERIES_MAX];
 	size_t n_queries;
-	int qos;            /* for commands and queries */
+	int qos;                    /* for commands and queries */
 	char rpc_src[MQ_TOPIC_MAX]; /* Shelly */
-	long long rpc_id;   /* Shelly: the component id in params */
+	long long rpc_id;           /* Shelly: the component id in params */
 };
 
 /* The preset of that name, MQ_PRESET_NONE when unknown. */

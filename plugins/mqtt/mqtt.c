@@ -241,8 +241,9 @@ static void on_message(struct sh_device *dev, const char *topic, const void *pay
 		if (v < 0) {
 			m->malformed++;
 			m->host->complain(dev, SLOT_MALFORMED, SH_LOG_WARNING,
-					  "%s: unknown availability '%.40s' (%lu malformed so far)",
-					  topic, (const char *)payload, m->malformed);
+					  "%s: unknown availability '%.*s' (%lu malformed so far)",
+					  topic, (int)(len < 40 ? len : 40), (const char *)payload,
+					  m->malformed);
 			continue;
 		}
 		m->avail[i] = v;
@@ -305,7 +306,7 @@ static int subscribe_all(struct mq_dev *m)
 		if (id < 0) {
 			char reason[MQ_TOPIC_MAX + 96];
 			snprintf(reason, sizeof(reason), "subscribe %s: %s", topics[i],
-				 id == -EPERM	 ? "under the hub's own base topic"
+				 id == -EPERM    ? "under the hub's own base topic"
 				 : id == -ENOSYS ? "the hub has no MQTT connection"
 						 : strerror(-id));
 			for (size_t k = 0; k < m->n_subs; k++)
@@ -519,8 +520,8 @@ static int mq_create(struct sh_device *dev, const struct sh_host *host, void **p
 	return 0;
 }
 
-static const char *const mq_kinds[] = {"light", "switch", "speaker", "sensor", "cover",
-				       "lock",  "climate", "fan",   "button", "custom", NULL};
+static const char *const mq_kinds[] = {"light",   "switch", "speaker", "sensor", "cover", "lock",
+				       "climate", "fan",    "button",  "custom", NULL};
 
 SH_DRIVER_EXPORT const struct sh_driver sh_driver_descriptor = {
 	.abi_version = SH_PLUGIN_ABI_VERSION,

@@ -18,7 +18,7 @@ static void esp_publish_state(struct fake_esphome *e)
 }
 
 static void esp_on_message(struct fake_mqtt *f, const char *topic, const char *payload, size_t len,
-		       void *ctx)
+			   void *ctx)
 {
 	struct fake_esphome *e = ctx;
 

@@ -141,10 +141,24 @@ void fake_mqtt_kill(struct fake_mqtt *f, int port)
 	fake_mqtt_publish(f, "fake/will-ready", "1", true);
 	fake_mqtt_stop(f);
 	snprintf(p, sizeof(p), "%d", port);
-	const char *const argv[] = {"mosquitto_sub", "-h", "127.0.0.1", "-p", p, "-v", "-t",
-				    "fake/will-ready", "-q", "1", "--will-topic", f->will_topic,
-				    "--will-payload", f->will_payload, "--will-retain",
-				    "--will-qos", "1", NULL};
+	const char *const argv[] = {"mosquitto_sub",
+				    "-h",
+				    "127.0.0.1",
+				    "-p",
+				    p,
+				    "-v",
+				    "-t",
+				    "fake/will-ready",
+				    "-q",
+				    "1",
+				    "--will-topic",
+				    f->will_topic,
+				    "--will-payload",
+				    f->will_payload,
+				    "--will-retain",
+				    "--will-qos",
+				    "1",
+				    NULL};
 	pid = th_spawn(argv, NULL, log);
 	/* Connected and subscribed once the retained marker arrived. */
 	if (pid > 0)

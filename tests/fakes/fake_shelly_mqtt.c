@@ -21,8 +21,8 @@ static void shelly_notify_status(struct fake_shelly *s)
 	fake_mqtt_publish(&s->m, topic, p, false);
 }
 
-static void shelly_on_message(struct fake_mqtt *f, const char *topic, const char *payload, size_t len,
-		       void *ctx)
+static void shelly_on_message(struct fake_mqtt *f, const char *topic, const char *payload,
+			      size_t len, void *ctx)
 {
 	struct fake_shelly *s = ctx;
 	cJSON *req = cJSON_ParseWithLength(payload, len);

@@ -22,7 +22,7 @@ static void tas_report(struct fake_tasmota *t)
 }
 
 static void tas_on_message(struct fake_mqtt *f, const char *topic, const char *payload, size_t len,
-		       void *ctx)
+			   void *ctx)
 {
 	struct fake_tasmota *t = ctx;
 
@@ -60,7 +60,8 @@ static void tas_birth(struct fake_mqtt *f, void *ctx)
 	fake_mqtt_subscribe(f, topic);
 	snprintf(topic, sizeof(topic), "tele/%s/STATE", t->topic);
 	pthread_mutex_lock(&f->lock);
-	snprintf(p, sizeof(p), "{\"Uptime\":\"0T00:00:01\",\"POWER\":\"%s\"}", t->on ? "ON" : "OFF");
+	snprintf(p, sizeof(p), "{\"Uptime\":\"0T00:00:01\",\"POWER\":\"%s\"}",
+		 t->on ? "ON" : "OFF");
 	pthread_mutex_unlock(&f->lock);
 	fake_mqtt_publish(f, topic, p, false);
 }

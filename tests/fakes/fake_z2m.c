@@ -25,7 +25,7 @@ static void z2m_publish_state(struct fake_z2m *z, bool on, int brightness)
 }
 
 static void z2m_on_message(struct fake_mqtt *f, const char *topic, const char *payload, size_t len,
-		       void *ctx)
+			   void *ctx)
 {
 	struct fake_z2m *z = ctx;
 	char set[FAKE_MQTT_TOPIC_MAX];
@@ -95,8 +95,8 @@ int fake_z2m_start(struct fake_z2m *z, int port, const char *base, const char *n
 		if (*c == '/')
 			*c = '_';
 	return fake_mqtt_start(&z->m, port, id, will,
-			       z->legacy ? "offline" : "{\"state\":\"offline\"}", z2m_on_message, z2m_birth,
-			       z);
+			       z->legacy ? "offline" : "{\"state\":\"offline\"}", z2m_on_message,
+			       z2m_birth, z);
 }
 
 void fake_z2m_change(struct fake_z2m *z, bool on, int brightness)

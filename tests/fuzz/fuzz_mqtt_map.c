@@ -32,8 +32,9 @@ static void check_ranges(const struct mq_codec *c, const cJSON *patch)
 		const struct mq_prop *p = &c->props[i];
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(patch, p->name);
 
-		if (p->scaled && v && (!cJSON_IsNumber(v) || v->valuedouble < p->hub_min ||
-				       v->valuedouble > p->hub_max))
+		if (p->scaled && v &&
+		    (!cJSON_IsNumber(v) || v->valuedouble < p->hub_min ||
+		     v->valuedouble > p->hub_max))
 			abort();
 	}
 }

@@ -156,7 +156,8 @@ Test(mqtt_driver, zigbee2mqtt_bulb)
 	t.z.brightness = 100;
 	cr_assert_eq(fake_z2m_start(&t.z, t.broker.port, "zigbee2mqtt", "living/bulb1"), 0);
 	start_daemon("devices:\n"
-		     "  bulb: {driver: mqtt, kind: light, preset: zigbee2mqtt, topic: living/bulb1, " FAST "}\n"
+		     "  bulb: {driver: mqtt, kind: light, preset: zigbee2mqtt, topic: "
+		     "living/bulb1, " FAST "}\n"
 		     "scenes:\n"
 		     "  dim: {steps: [{device: bulb, set: {state: \"ON\", brightness: 200}}]}\n");
 	availability("bulb", "online");
@@ -192,7 +193,8 @@ Test(mqtt_driver, zigbee2mqtt_legacy_availability)
 	t.z.legacy = true;
 	cr_assert_eq(fake_z2m_start(&t.z, t.broker.port, "z2m", "desk"), 0);
 	start_daemon("devices:\n"
-		     "  desk: {driver: mqtt, kind: switch, preset: zigbee2mqtt, base: z2m, topic: desk}\n");
+		     "  desk: {driver: mqtt, kind: switch, preset: zigbee2mqtt, base: z2m, topic: "
+		     "desk}\n");
 	availability("desk", "online");
 	cr_assert(wait_count(&t.z.m.lock, &t.z.gets, 1));
 }
@@ -202,7 +204,8 @@ Test(mqtt_driver, tasmota_plug)
 	start_broker();
 	cr_assert_eq(fake_tasmota_start(&t.plug, t.broker.port, "plug1"), 0);
 	start_daemon("devices:\n"
-		     "  plug: {driver: mqtt, kind: switch, preset: tasmota, topic: plug1, " FAST "}\n"
+		     "  plug: {driver: mqtt, kind: switch, preset: tasmota, topic: plug1, " FAST
+		     "}\n"
 		     "scenes:\n"
 		     "  on: {steps: [{device: plug, set: {state: \"ON\"}}]}\n");
 	availability("plug", "online");
@@ -338,11 +341,12 @@ Test(mqtt_driver, broker_restart_resubscribes_and_queries_again)
 	start_broker();
 	cr_assert_eq(fake_z2m_start(&t.z, t.broker.port, "zigbee2mqtt", "bulb"), 0);
 	cr_assert_eq(fake_tasmota_start(&t.plug, t.broker.port, "plug1"), 0);
-	start_daemon("devices:\n"
-		     "  bulb: {driver: mqtt, kind: light, preset: zigbee2mqtt, topic: bulb, " FAST "}\n"
-		     "  plug: {driver: mqtt, kind: switch, preset: tasmota, topic: plug1, " FAST "}\n"
-		     "scenes:\n"
-		     "  on: {steps: [{device: plug, set: {state: \"ON\"}}]}\n");
+	start_daemon(
+		"devices:\n"
+		"  bulb: {driver: mqtt, kind: light, preset: zigbee2mqtt, topic: bulb, " FAST "}\n"
+		"  plug: {driver: mqtt, kind: switch, preset: tasmota, topic: plug1, " FAST "}\n"
+		"scenes:\n"
+		"  on: {steps: [{device: plug, set: {state: \"ON\"}}]}\n");
 	availability("bulb", "online");
 	cr_assert(wait_count(&t.z.m.lock, &t.z.gets, 1));
 	cr_assert(wait_count(&t.plug.m.lock, &t.plug.queries, 1));
@@ -367,14 +371,15 @@ Test(mqtt_driver, scene_sequences_slow_plug_before_bulb)
 	t.plug.delay_ms = 1500;
 	cr_assert_eq(fake_tasmota_start(&t.plug, t.broker.port, "lamp_plug"), 0);
 	cr_assert_eq(fake_z2m_start(&t.z, t.broker.port, "zigbee2mqtt", "lamp"), 0);
-	start_daemon("devices:\n"
-		     "  lamp_plug: {driver: mqtt, kind: switch, preset: tasmota, topic: lamp_plug}\n"
-		     "  lamp: {driver: mqtt, kind: light, preset: zigbee2mqtt, topic: lamp}\n"
-		     "scenes:\n"
-		     "  evening:\n"
-		     "    steps:\n"
-		     "      - {device: lamp_plug, set: {state: \"ON\"}}\n"
-		     "      - {device: lamp, set: {state: \"ON\", brightness: 128}}\n");
+	start_daemon(
+		"devices:\n"
+		"  lamp_plug: {driver: mqtt, kind: switch, preset: tasmota, topic: lamp_plug}\n"
+		"  lamp: {driver: mqtt, kind: light, preset: zigbee2mqtt, topic: lamp}\n"
+		"scenes:\n"
+		"  evening:\n"
+		"    steps:\n"
+		"      - {device: lamp_plug, set: {state: \"ON\"}}\n"
+		"      - {device: lamp, set: {state: \"ON\", brightness: 128}}\n");
 	availability("lamp_plug", "online");
 	availability("lamp", "online");
 	scene_ok("evening");
@@ -403,7 +408,8 @@ Test(mqtt_driver, one_smarthub_drives_another)
 	cr_assert_eq(th_daemon_start(&t.daemon2, up, NULL, NULL), 0);
 	free(up);
 	start_daemon("devices:\n"
-		     "  far: {driver: mqtt, kind: light, preset: smarthub, base: upstairs, topic: lamp}\n"
+		     "  far: {driver: mqtt, kind: light, preset: smarthub, base: upstairs, topic: "
+		     "lamp}\n"
 		     "scenes:\n"
 		     "  s: {steps: [{device: far, set: {state: \"ON\", brightness: 120}}]}\n");
 	availability("far", "online");
@@ -429,8 +435,9 @@ Test(mqtt_driver, malformed_and_oversized_messages_change_nothing)
 	expect_json("smarthub/bulb", "{\"brightness\":100}");
 	th_mqtt_clear(t.mqtt);
 	for (int i = 0; i < 20; i++)
-		cr_assert_eq(th_mqtt_publish(t.mqtt, "zigbee2mqtt/bulb", "{\"brightness\":", 14, false),
-			     0);
+		cr_assert_eq(
+			th_mqtt_publish(t.mqtt, "zigbee2mqtt/bulb", "{\"brightness\":", 14, false),
+			0);
 	char big[1024];
 	memset(big, ' ', sizeof(big));
 	memcpy(big, "{\"brightness\":3", 15);
@@ -456,8 +463,8 @@ static char *check_config(const char *devices, int *status)
 	char *out = NULL;
 
 	cr_assert_eq(th_write_file(path, devices), 0);
-	const char *const argv[] = {SMARTHUBD_PATH, "--check-config",	 "-c", path, "--plugin-dir",
-				    SMARTHUB_PLUGIN_BUILD_DIR, NULL};
+	const char *const argv[] = {SMARTHUBD_PATH, "--check-config",          "-c", path,
+				    "--plugin-dir", SMARTHUB_PLUGIN_BUILD_DIR, NULL};
 	cr_assert_eq(th_run(argv, NULL, &out, status), 0);
 	th_rmtree(dir);
 	free(dir);
@@ -468,16 +475,17 @@ static char *check_config(const char *devices, int *status)
 Test(mqtt_driver, bad_options_have_positions_and_suggestions)
 {
 	int status;
-	char *out = check_config("devices:\n"
-				 "  a: {driver: mqtt, kind: light, preset: zigbe2mqtt, topic: x}\n"
-				 "  b: {driver: mqtt, kind: switch, state_topic: x/s,\n"
-				 "      command_topic: x/s}\n"
-				 "  c: {driver: mqtt, kind: light, state_topic: c/s, command_topic: c/c,\n"
-				 "      mapping: {brightnes: {path: dim}}}\n"
-				 "  d: {driver: mqtt, kind: switch, preset: tasmota, topic: p,\n"
-				 "      full_topic: \"%topic%/\"}\n"
-				 "  e: {driver: mqtt, kind: switch, command_topic: e/c}\n",
-				 &status);
+	char *out = check_config(
+		"devices:\n"
+		"  a: {driver: mqtt, kind: light, preset: zigbe2mqtt, topic: x}\n"
+		"  b: {driver: mqtt, kind: switch, state_topic: x/s,\n"
+		"      command_topic: x/s}\n"
+		"  c: {driver: mqtt, kind: light, state_topic: c/s, command_topic: c/c,\n"
+		"      mapping: {brightnes: {path: dim}}}\n"
+		"  d: {driver: mqtt, kind: switch, preset: tasmota, topic: p,\n"
+		"      full_topic: \"%topic%/\"}\n"
+		"  e: {driver: mqtt, kind: switch, command_topic: e/c}\n",
+		&status);
 
 	cr_assert_eq(status, 78, "%s", out);
 	cr_assert(strstr(out, "smarthub.yaml:2:42:") && strstr(out, "did you mean 'zigbee2mqtt'"),
@@ -518,7 +526,12 @@ Test(mqtt_driver, optimistic_device_without_state_topic)
 		     "  on: {steps: [{device: heater, set: {state: \"ON\"}}]}\n");
 	cr_assert_eq(th_mqtt_publish(t.mqtt, "x/status", "online", 6, true), 0);
 	availability("heater", "online");
-	scene_ok("on");
+	cJSON *r = run_scene("on");
+	char *text = cJSON_PrintUnformatted(r);
+	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(r, "status")), "ok", "%s", text);
+	cr_assert(strstr(text, "\"unconfirmed_steps\":["), "%s", text);
+	free(text);
+	cJSON_Delete(r);
 	char *cmd = th_mqtt_wait(t.mqtt, "x/cmd", "ON", WAIT_MS);
 	cr_assert_not_null(cmd);
 	cr_assert_not(th_mqtt_last_retained(t.mqtt, "x/cmd"), "commands are never retained");
