@@ -27,6 +27,7 @@
 struct daemon {
 	struct ev_loop *loop;
 	struct sh_hub *hub;
+	struct sh_scene_engine *scenes;
 	struct sh_bridge *bridge;
 	struct sh_automation_host *automations;
 	const char *config_path;
@@ -36,6 +37,19 @@ struct daemon {
 	char last_status[256];
 	bool stopping;
 };
+
+/* Frees what was made, listeners before the hub they listen to. */
+static void daemon_free(struct daemon *d)
+{
+	sh_bridge_free(d->bridge);
+	sh_automation_host_free(d->automations);
+	sh_scenes_free(d->scenes);
+	sh_hub_free(d->hub);
+	d->bridge = NULL;
+	d->automations = NULL;
+	d->scenes = NULL;
+	d->hub = NULL;
+}
 
 static void usage(FILE *out)
 {
@@ -479,11 +493,14 @@ int main(int argc, char **argv)
 		return status;
 	}
 
-	/* Before the first apply, so it sees every device's first report. */
-	if (sh_automation_host_new(d.hub, state_dir(&o), &d.automations) < 0) {
-		sh_log_error("automations: out of memory");
+	/* The hub's listeners, before the first apply so they see every
+	 * device's first report; the scene engine first, since the
+	 * automations and the bridge ask it for scenes. */
+	if (sh_scenes_new(d.hub, &d.scenes) < 0 ||
+	    sh_automation_host_new(d.hub, d.scenes, state_dir(&o), &d.automations) < 0) {
+		sh_log_error("out of memory");
 		sh_config_free(config);
-		sh_hub_free(d.hub);
+		daemon_free(&d);
 		return EXIT_FAILURE;
 	}
 	struct sh_diag diag = {0};
@@ -491,17 +508,15 @@ int main(int argc, char **argv)
 		sh_diag_log(&diag);
 		sh_diag_clear(&diag);
 		sh_config_free(config);
-		sh_automation_host_free(d.automations);
-		sh_hub_free(d.hub);
+		daemon_free(&d);
 		return SH_EX_CONFIG;
 	}
 	sh_diag_clear(&diag);
 
-	int r = sh_bridge_new(d.hub, &d.bridge);
+	int r = sh_bridge_new(d.hub, d.scenes, &d.bridge);
 	if (r < 0) {
 		sh_log_error("mqtt: %s", strerror(-r));
-		sh_automation_host_free(d.automations);
-		sh_hub_free(d.hub);
+		daemon_free(&d);
 		return SH_EX_CONFIG;
 	}
 	sh_bridge_set_reload_handler(d.bridge, reload_request, &d);
@@ -520,11 +535,10 @@ int main(int argc, char **argv)
 	 * disconnected, then everything is freed. */
 	sh_bridge_stop(d.bridge, 1500);
 	sh_automation_host_stop(d.automations);
+	sh_scenes_stop(d.scenes);
 	sh_hub_stop(d.hub);
 	sh_automation_host_set_observer(d.automations, NULL, NULL);
-	sh_bridge_free(d.bridge);
-	sh_automation_host_free(d.automations);
-	sh_hub_free(d.hub);
+	daemon_free(&d);
 	ev_loop_destroy(d.loop);
 	sh_log_notice("stopped");
 	return 0;

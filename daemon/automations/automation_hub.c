@@ -27,6 +27,7 @@ struct runner_slot {
 
 struct sh_automation_host {
 	struct sh_hub *hub;
+	struct sh_scene_engine *scenes; /* borrowed from main */
 	struct ev_loop *loop;
 	struct sh_automations *core;
 	const struct sh_config *config; /* the one the core has */
@@ -57,7 +58,7 @@ static void rearm(struct sh_automation_host *h)
 
 static void free_orphans(struct sh_automation_host *h)
 {
-	struct sh_scene_engine *scenes = sh_hub_scenes(h->hub);
+	struct sh_scene_engine *scenes = h->scenes;
 	for (size_t i = 0; i < h->n_runners;) {
 		struct runner_slot *s = &h->runners[i];
 		if (!sh_scene_runner_orphaned(s->runner) && sh_config_find_automation(h->config,
@@ -122,7 +123,7 @@ static void on_run_done(void *ctx, const char *scene, const cJSON *result)
 static int env_run(void *ctx, const struct sh_automation_config *cfg, char *reason, size_t len)
 {
 	struct sh_automation_host *h = ctx;
-	struct sh_scene_engine *scenes = sh_hub_scenes(h->hub);
+	struct sh_scene_engine *scenes = h->scenes;
 	struct runner_slot *s = find_runner(h, cfg->name);
 
 	if (s && sh_scene_runner_orphaned(s->runner)) {
@@ -281,7 +282,8 @@ void sh_automation_host_set_observer(struct sh_automation_host *h, sh_automation
 	h->observer_ctx = ctx;
 }
 
-int sh_automation_host_new(struct sh_hub *hub, const char *state_dir,
+int sh_automation_host_new(struct sh_hub *hub, struct sh_scene_engine *scenes,
+			   const char *state_dir,
 			   struct sh_automation_host **out)
 {
 	struct sh_automation_host *h = calloc(1, sizeof(*h));
@@ -291,6 +293,7 @@ int sh_automation_host_new(struct sh_hub *hub, const char *state_dir,
 	if (!h)
 		return -ENOMEM;
 	h->hub = hub;
+	h->scenes = scenes;
 	h->loop = sh_hub_loop(hub);
 	struct sh_automation_env env = {.ctx = h,
 					.state = env_state,
@@ -335,7 +338,7 @@ void sh_automation_host_free(struct sh_automation_host *h)
 	if (!h)
 		return;
 	sh_automation_host_stop(h);
-	struct sh_scene_engine *scenes = sh_hub_scenes(h->hub);
+	struct sh_scene_engine *scenes = h->scenes;
 	/* Cancelling a run reports to the core, so the core goes last. */
 	for (size_t i = 0; i < h->n_runners; i++) {
 		sh_scene_runner_free(scenes, h->runners[i].runner);

@@ -18,14 +18,15 @@
 
 struct sh_hub;
 struct sh_automation_host;
+struct sh_scene_engine;
 
 /* Told when an automation's status changed (`name`), or, with NULL, when
  * the set of automations or of their MQTT filters did. */
 typedef void (*sh_automation_observer_fn)(void *ctx, const char *name);
 
 /* `state_dir` (may be NULL: nothing survives restarts) is copied. */
-int sh_automation_host_new(struct sh_hub *hub, const char *state_dir,
-			   struct sh_automation_host **out);
+int sh_automation_host_new(struct sh_hub *hub, struct sh_scene_engine *scenes,
+			   const char *state_dir, struct sh_automation_host **out);
 /* Shutdown, before the hub stops its devices (their going offline must
  * not cancel the for: timers that are to survive): stops listening and
  * writes the state file one last time. */

@@ -935,6 +935,8 @@ static int config_load(const char *path, struct sh_config **out, struct sh_diag 
 		return err;
 
 	struct sh_config_impl *impl = calloc(1, sizeof(*impl));
+	if (impl)
+		impl->refs = 1;
 	if (!impl) {
 		sh_node_doc_free(doc);
 		return -ENOMEM;
@@ -968,11 +970,20 @@ void sh_config_free(struct sh_config *config)
 	if (!config)
 		return;
 	struct sh_config_impl *impl = (struct sh_config_impl *)config;
+	if (--impl->refs > 0)
+		return;
 	for (size_t i = 0; i < config->n_scenes; i++)
 		sh_config_free_step(config->scenes[i].root);
 	sh_config_free_automations(config);
 	sh_node_doc_free(impl->doc);
 	free(impl);
+}
+
+struct sh_config *sh_config_hold(const struct sh_config *config)
+{
+	struct sh_config_impl *impl = (struct sh_config_impl *)config;
+	impl->refs++;
+	return &impl->pub;
 }
 
 const struct sh_device_config *sh_config_find_device(const struct sh_config *config, const char *id)

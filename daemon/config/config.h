@@ -18,8 +18,11 @@
  * Driver options (every key of a device that is not common to all devices)
  * stay a node map, handed to the driver's create() through the host API.
  *
- * Ownership: sh_config_load() returns a config the caller owns and frees
- * with sh_config_free(); every string, node and step inside belongs to it.
+ * Ownership: a configuration is reference-counted. sh_config_load()
+ * returns one reference, the caller's; every other holder (the hub, the
+ * scene engine) takes its own with sh_config_hold() and drops it with
+ * sh_config_free(), which frees on the last. Every string, node and step
+ * inside belongs to the configuration. Loop thread only.
  */
 #ifndef SMARTHUB_CONFIG_H
 #define SMARTHUB_CONFIG_H
@@ -292,6 +295,8 @@ struct sh_config {
  */
 int sh_config_load(const char *path, struct sh_config **out, struct sh_diag *diag);
 void sh_config_free(struct sh_config *config);
+/* Another reference to `config` (returned, for the holder to keep). */
+struct sh_config *sh_config_hold(const struct sh_config *config);
 
 /* A human summary for --check-config: counts, devices, scenes, the broker
  * (never the password). */

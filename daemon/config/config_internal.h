@@ -23,6 +23,7 @@
 struct sh_config_impl {
 	struct sh_config pub;
 	struct sh_node_doc *doc;
+	unsigned refs; /* sh_config_hold / sh_config_free */
 };
 
 /* A `scene:` step, resolved once every scene is known. */

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The hub: owns the configuration in force, the loaded plugins, the worker
- * pool, every device and the scene engine, and fans events out to
- * listeners. Applying a configuration is a two-phase affair: first every
+ * pool and every device, and fans events out to listeners (the scene
+ * engine, the automations, the MQTT bridge), of which it knows none. Applying a configuration is a two-phase affair: first every
  * device of the new file is created (plugins loaded, options validated, no
  * I/O) so that a bad file changes nothing; then the difference is put in
  * force.
@@ -10,7 +10,6 @@
 #include "core/device_internal.h"
 #include "config/node.h"
 #include "util/hash.h"
-#include "scenes/scene.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -33,7 +32,6 @@ struct sh_hub {
 	struct sh_plugin **plugins;
 	size_t n_plugins;
 	struct sh_worker_pool *workers;
-	struct sh_scene_engine *scenes;
 	const struct sh_mqtt_service *mqtt; /* the bridge's, for drivers */
 	struct sh_reports *reports; /* made inside driver callbacks; reports.c */
 	struct sh_list peer_watches; /* host.c's watch_peer subscriptions */
@@ -48,7 +46,6 @@ struct sh_hub {
 
 	unsigned slots_taken;
 	size_t n_online; /* kept by sh_hub_availability_changed: asked every loop turn */
-	bool started;
 };
 
 static void config_unref(struct sh_config_ref *ref)
@@ -68,12 +65,6 @@ int sh_hub_new(struct ev_loop *loop, struct sh_hub **out)
 	sh_list_init(&hub->peer_watches);
 	int r = sh_reports_new(loop, &hub->reports);
 	if (r < 0) {
-		free(hub);
-		return r;
-	}
-	r = sh_scenes_new(hub, &hub->scenes);
-	if (r < 0) {
-		sh_reports_free(hub->reports);
 		free(hub);
 		return r;
 	}
@@ -110,11 +101,6 @@ struct sh_reports *sh_hub_reports(const struct sh_hub *hub)
 struct sh_list *sh_hub_peer_watches(struct sh_hub *hub)
 {
 	return &hub->peer_watches;
-}
-
-struct sh_scene_engine *sh_hub_scenes(const struct sh_hub *hub)
-{
-	return hub->scenes;
 }
 
 void sh_hub_set_mqtt_service(struct sh_hub *hub, const struct sh_mqtt_service *service)
@@ -456,7 +442,8 @@ int sh_hub_apply(struct sh_hub *hub, struct sh_config *config, bool check_only,
 
 	struct sh_config_ref *previous = hub->current;
 	hub->current = ref; /* the hub's reference from now on */
-	sh_scenes_apply(hub->scenes, config);
+	/* Listeners that point into the old configuration (the scene engine)
+	 * hold a reference of their own until SH_EV_CONFIG_APPLIED. */
 	config_unref(previous);
 
 	for (size_t i = 0; i < hub->n_devices; i++) {
@@ -478,10 +465,6 @@ int sh_hub_apply(struct sh_hub *hub, struct sh_config *config, bool check_only,
 	sh_host_peers_applied(hub);
 	struct sh_event applied = {.type = SH_EV_CONFIG_APPLIED};
 	sh_hub_emit(hub, &applied);
-	if (!hub->started) {
-		hub->started = true;
-		sh_scenes_run_on_start(hub->scenes);
-	}
 	return 0;
 }
 
@@ -492,7 +475,6 @@ int sh_hub_check(struct sh_hub *hub, struct sh_config *config, struct sh_diag *d
 
 void sh_hub_stop(struct sh_hub *hub)
 {
-	sh_scenes_stop(hub->scenes);
 	for (size_t i = 0; i < hub->n_devices; i++)
 		sh_device_stop(hub->devices[i]);
 }
@@ -504,8 +486,6 @@ void sh_hub_free(struct sh_hub *hub)
 	/* Everything offline first, so that no device is told about a
 	 * dependency that was already freed. */
 	sh_hub_stop(hub);
-	sh_scenes_free(hub->scenes);
-	hub->scenes = NULL;
 	for (size_t i = 0; i < hub->n_devices; i++)
 		destroy_device(hub->devices[i]);
 	free(hub->devices);

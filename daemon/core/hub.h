@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The hub: everything the daemon runs, on one libev loop. It owns the
- * loaded plugins, the worker pool, the devices and the scene engine, and
- * tells listeners (the MQTT bridge, the scene engine, tests, the systemd
- * status) what happens through events.
+ * The hub: the devices and what drives them, on one libev loop. It owns the
+ * configuration in force, the loaded plugins, the worker pool and the
+ * devices, and tells listeners (the scene engine, the automations, the MQTT
+ * bridge, tests, the systemd status) what happens through events. It knows
+ * none of its listeners: they hold their own reference to the
+ * configuration (sh_config_hold) and switch on SH_EV_CONFIG_APPLIED.
  *
  * All of it lives on the loop thread.
  */
@@ -14,7 +16,6 @@
 #include "core/device.h"
 #include <ev.h>
 
-struct sh_scene_engine;
 struct sh_mqtt_service;
 
 enum sh_event_type {
@@ -29,7 +30,8 @@ enum sh_event_type {
 	SH_EV_SCENE_STATE,         /* scene: its status changed */
 	SH_EV_ERROR,               /* something a user should see on bridge/event:
 				      device (may be NULL), topic (may be NULL), reason */
-	SH_EV_CONFIG_APPLIED,      /* a configuration (first or reloaded) is in force */
+	SH_EV_CONFIG_APPLIED,      /* a configuration (first or reloaded) is in force:
+				      sh_hub_config() gives it; hold it to keep it */
 };
 
 struct sh_event {
@@ -69,7 +71,7 @@ int sh_hub_apply(struct sh_hub *hub, struct sh_config *config, bool check_only,
 /* Validates a configuration with its plugins without touching the hub's
  * devices: sh_hub_apply(..., true, ...). */
 int sh_hub_check(struct sh_hub *hub, struct sh_config *config, struct sh_diag *diag);
-/* Disconnects every device and cancels every scene (for shutdown). */
+/* Disconnects every device (for shutdown; stop the listeners' work first). */
 void sh_hub_stop(struct sh_hub *hub);
 void sh_hub_free(struct sh_hub *hub);
 
@@ -83,7 +85,6 @@ struct sh_device *sh_hub_device_at(const struct sh_hub *hub, size_t index);
 struct sh_device *sh_hub_find_device(const struct sh_hub *hub, const char *id);
 size_t sh_hub_devices_online(const struct sh_hub *hub);
 
-struct sh_scene_engine *sh_hub_scenes(const struct sh_hub *hub);
 /* The MQTT service for drivers (core/mqtt_service.h), borrowed while set;
  * NULL unregisters. sh_hub_mqtt_service is NULL while none is set. */
 void sh_hub_set_mqtt_service(struct sh_hub *hub, const struct sh_mqtt_service *service);

@@ -462,7 +462,7 @@ static char *paho_url(const char *url)
 	return strdup(url);
 }
 
-int sh_bridge_new(struct sh_hub *hub, struct sh_bridge **out)
+int sh_bridge_new(struct sh_hub *hub, struct sh_scene_engine *scenes, struct sh_bridge **out)
 {
 	const struct sh_config *config = sh_hub_config(hub);
 	const struct sh_mqtt_config *m;
@@ -478,6 +478,7 @@ int sh_bridge_new(struct sh_hub *hub, struct sh_bridge **out)
 		return -ENOMEM;
 	pthread_mutex_init(&b->tls_error_lock, NULL);
 	b->hub = hub;
+	b->scenes = scenes;
 	b->loop = sh_hub_loop(hub);
 	sh_retained_init(&b->retained, publish_retained, b);
 	/* Every default was resolved by the configuration (config.c's

@@ -19,13 +19,15 @@
 
 struct sh_hub;
 struct sh_bridge;
+struct sh_scene_engine;
 
 /* Asked for by bridge/request/reload: re-reads the configuration and
  * returns 0 or a negative errno with a reason. */
 typedef int (*sh_reload_fn)(void *ctx, char *reason, size_t reason_len);
 
-/* Reads the mqtt settings from the hub's configuration. */
-int sh_bridge_new(struct sh_hub *hub, struct sh_bridge **out);
+/* Reads the mqtt settings from the hub's configuration; runs and shows the
+ * scenes of `scenes`. Both are borrowed and must outlive the bridge. */
+int sh_bridge_new(struct sh_hub *hub, struct sh_scene_engine *scenes, struct sh_bridge **out);
 void sh_bridge_set_reload_handler(struct sh_bridge *bridge, sh_reload_fn fn, void *ctx);
 /* Starts connecting; never blocks, retries with backoff by itself. */
 int sh_bridge_start(struct sh_bridge *bridge);

@@ -187,7 +187,7 @@ static void put_json(struct sh_bridge *b, const char *topic, const char *owner, 
 static void publish_scene(struct sh_bridge *b, const char *name, bool force)
 {
 	char topic[SH_BRIDGE_TOPIC_MAX];
-	cJSON *status = sh_scene_status(sh_hub_scenes(b->hub), name);
+	cJSON *status = sh_scene_status(b->scenes, name);
 
 	if (!status)
 		return;
@@ -251,7 +251,7 @@ static cJSON *scenes_json(struct sh_bridge *b)
 	for (size_t i = 0; config && i < config->n_scenes; i++) {
 		const struct sh_scene_config *sc = &config->scenes[i];
 		cJSON *s = cJSON_CreateObject();
-		cJSON *status = sh_scene_status(sh_hub_scenes(b->hub), sc->name);
+		cJSON *status = sh_scene_status(b->scenes, sc->name);
 		const cJSON *state = cJSON_GetObjectItemCaseSensitive(status, "state");
 
 		cJSON_AddStringToObject(s, "name", sc->name);
@@ -527,7 +527,7 @@ static void device_get(struct sh_bridge *b, struct sh_device *dev, const char *t
 static void scene_set(struct sh_bridge *b, const char *name, const char *topic, const char *payload,
 		      size_t len)
 {
-	struct sh_scene_engine *engine = sh_hub_scenes(b->hub);
+	struct sh_scene_engine *engine = b->scenes;
 	char reason[256] = "";
 	size_t n;
 	const char *text = trim(payload, len, &n);
@@ -664,7 +664,7 @@ static void request_scene_run(struct sh_bridge *b, const cJSON *req, const cJSON
 	run->transaction = transaction ? cJSON_Duplicate(transaction, true) : NULL;
 	sh_list_append(&b->api->runs, &run->link);
 	b->api->n_runs++;
-	rc = sh_scene_run(sh_hub_scenes(b->hub), name, on_scene_done, run, reason, sizeof(reason));
+	rc = sh_scene_run(b->scenes, name, on_scene_done, run, reason, sizeof(reason));
 	if (rc < 0) {
 		run_detach(b, run);
 		cJSON_Delete(run->transaction);
@@ -751,7 +751,7 @@ static void request(struct sh_bridge *b, const char *what, const char *topic, co
 
 		if (!name)
 			respond(b, what, "scene (a string) is required", NULL, transaction);
-		else if (sh_scene_cancel(sh_hub_scenes(b->hub), name) < 0)
+		else if (sh_scene_cancel(b->scenes, name) < 0)
 			respond(b, what, "unknown scene", NULL, transaction);
 		else
 			respond(b, what, NULL, NULL, transaction);

@@ -66,6 +66,7 @@ struct sh_bridge_autos {
 
 struct sh_bridge {
 	struct sh_hub *hub;
+	struct sh_scene_engine *scenes; /* borrowed from main */
 	struct ev_loop *loop;
 
 	/* Settings copied from the first configuration: a reload does not move

@@ -129,7 +129,8 @@ struct scene {
 struct sh_scene_engine {
 	struct sh_hub *hub;
 	struct ev_loop *loop;
-	const struct sh_config *config;
+	const struct sh_config *config; /* held: the last one applied */
+	bool started;                   /* the on_start scenes ran */
 	struct scene **scenes;
 	size_t n_scenes;
 	struct exec *waiters; /* wait steps whose conditions are not met */
@@ -535,6 +536,22 @@ again:
 	}
 }
 
+static void scenes_apply(struct sh_scene_engine *engine, const struct sh_config *config);
+static void scenes_run_on_start(struct sh_scene_engine *engine);
+
+/* The hub put a configuration in force: take it, keeping the previous one
+ * alive until the runs that pointed into it were re-pointed or cancelled. */
+static void config_applied(struct sh_scene_engine *engine)
+{
+	struct sh_config *previous = (struct sh_config *)engine->config;
+	scenes_apply(engine, sh_config_hold(sh_hub_config(engine->hub)));
+	sh_config_free(previous);
+	if (!engine->started) {
+		engine->started = true;
+		scenes_run_on_start(engine);
+	}
+}
+
 static void on_hub_event(void *ctx, const struct sh_event *ev)
 {
 	struct sh_scene_engine *engine = ctx;
@@ -552,6 +569,9 @@ static void on_hub_event(void *ctx, const struct sh_event *ev)
 	case SH_EV_DEVICE_EVENT:
 		if (ev->device)
 			wake_event_waiters(engine, ev->device, ev->data);
+		break;
+	case SH_EV_CONFIG_APPLIED:
+		config_applied(engine);
 		break;
 	default:
 		break;
@@ -1083,6 +1103,7 @@ void sh_scenes_free(struct sh_scene_engine *engine)
 	for (size_t i = 0; i < engine->n_scenes; i++)
 		scene_free(engine->scenes[i]);
 	free(engine->scenes);
+	sh_config_free((struct sh_config *)engine->config);
 	free(engine);
 }
 
@@ -1103,7 +1124,10 @@ static bool same_fingerprint(const struct sh_scene_config *a, const struct sh_sc
 	return a->fingerprint && b->fingerprint && strcmp(a->fingerprint, b->fingerprint) == 0;
 }
 
-void sh_scenes_apply(struct sh_scene_engine *engine, const struct sh_config *config)
+/* Puts the scenes of `config` in force. Runs of scenes that were removed or
+ * whose definition changed are cancelled; others go on, re-pointed at the
+ * new, identical step trees. */
+static void scenes_apply(struct sh_scene_engine *engine, const struct sh_config *config)
 {
 	struct scene **old = engine->scenes;
 	size_t n_old = engine->n_scenes;
@@ -1199,7 +1223,7 @@ static void on_start_done(void *ctx, const char *scene, const cJSON *result)
 	sh_log_info("scene %s (on_start): %s", scene, status ? status : "?");
 }
 
-void sh_scenes_run_on_start(struct sh_scene_engine *engine)
+static void scenes_run_on_start(struct sh_scene_engine *engine)
 {
 	const struct sh_config *config = engine->config;
 	char reason[SH_SCENE_REASON_LEN];

@@ -5,10 +5,14 @@
  * nested scenes; timeouts, retries, continue_on_error; the run modes;
  * cancellation) and keeps each scene's status.
  *
- * Owned by the hub, which creates it, hands it every configuration it puts
- * in force, and frees it. It listens to the hub's events itself (device
- * state and availability wake waits; command completions advance steps)
- * and reports status changes as SH_EV_SCENE_STATE events.
+ * A listener of the hub, made and freed by main (the hub knows nothing of
+ * it). It takes every configuration the hub puts in force on
+ * SH_EV_CONFIG_APPLIED, holding its own reference until the next one (so
+ * runs may point into it while the hub has moved on), runs the on_start
+ * scenes after the first, wakes waits on device state, availability and
+ * events, and reports status changes as SH_EV_SCENE_STATE events. Create
+ * it before the listeners that ask it for scenes (the bridge, the
+ * automations): listeners are called in registration order.
  */
 #ifndef SMARTHUB_SCENE_H
 #define SMARTHUB_SCENE_H
@@ -22,18 +26,13 @@
 struct sh_hub;
 struct sh_scene_engine;
 
+/* Makes the engine and registers it as a listener of `hub` (borrowed; must
+ * outlive the engine). */
 int sh_scenes_new(struct sh_hub *hub, struct sh_scene_engine **out);
-/* Cancels every run and frees the engine; NULL accepted. */
+/* Cancels every run, stops listening, drops its configuration and frees
+ * the engine; NULL accepted. */
 void sh_scenes_free(struct sh_scene_engine *engine);
-/*
- * Puts the scenes of `config` in force (borrowed; the hub keeps it alive
- * until the next apply). Runs of scenes that were removed or whose
- * definition changed are cancelled; others go on.
- */
-void sh_scenes_apply(struct sh_scene_engine *engine, const struct sh_config *config);
-/* Runs the config's on_start scenes. */
-void sh_scenes_run_on_start(struct sh_scene_engine *engine);
-/* Cancels every run (shutdown). */
+/* Cancels every run (shutdown, before sh_hub_stop). */
 void sh_scenes_stop(struct sh_scene_engine *engine);
 
 /*

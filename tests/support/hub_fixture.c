@@ -79,6 +79,9 @@ int hf_start(struct hf *f, const char *yaml)
 	if (r < 0)
 		return r;
 	sh_hub_set_plugin_dir(f->hub, SMARTHUB_PLUGIN_BUILD_DIR);
+	r = sh_scenes_new(f->hub, &f->scenes);
+	if (r < 0)
+		return r;
 	sh_hub_listen(f->hub, record, f);
 	return hf_reload(f, yaml, NULL);
 }
@@ -169,7 +172,9 @@ void hf_stop(struct hf *f)
 {
 	if (f->hub) {
 		sh_hub_unlisten(f->hub, record, f);
+		sh_scenes_stop(f->scenes);
 		sh_hub_stop(f->hub);
+		sh_scenes_free(f->scenes);
 		sh_hub_free(f->hub);
 	}
 	for (size_t i = 0; i < f->n_events; i++) {

@@ -11,6 +11,7 @@
 #define SMARTHUB_TEST_HUB_FIXTURE_H
 
 #include "core/hub.h"
+#include "scenes/scene.h"
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -27,6 +28,7 @@ struct hf_event {
 struct hf {
 	struct ev_loop *loop;
 	struct sh_hub *hub;
+	struct sh_scene_engine *scenes; /* a listener of the hub, as in main */
 	char *dir;
 	struct hf_event *events;
 	size_t n_events, cap_events;

@@ -160,7 +160,7 @@ static void stop(void)
 
 static struct sh_scene_engine *engine(void)
 {
-	return sh_hub_scenes(f.hub);
+	return f.scenes;
 }
 
 static int run(const char *scene)
@@ -797,7 +797,7 @@ Test(scene, wait_on_removed_device_fails)
 /* on_start scenes run once the hub has started. */
 static bool on_start_ran(struct hf *fx, void *arg)
 {
-	cJSON *s = sh_scene_status(sh_hub_scenes(fx->hub), "boot");
+	cJSON *s = sh_scene_status(fx->scenes, "boot");
 	bool done = s && strcmp(str(s, "state"), "idle") == 0 &&
 		    cJSON_IsNumber(cJSON_GetObjectItem(s, "duration_ms"));
 	cJSON_Delete(s);
