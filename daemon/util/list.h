@@ -67,6 +67,19 @@ static inline void sh_list_remove(struct sh_list *link)
 	link->prev = link->next = link;
 }
 
+/* Moves every link of `src` to the end of `dst`, in order; `src` is left
+ * empty. */
+static inline void sh_list_splice_tail(struct sh_list *dst, struct sh_list *src)
+{
+	if (src->next == src)
+		return;
+	src->next->prev = dst->prev;
+	dst->prev->next = src->next;
+	src->prev->next = dst;
+	dst->prev = src->prev;
+	src->prev = src->next = src;
+}
+
 /* The first link, or NULL when empty. */
 static inline struct sh_list *sh_list_first(const struct sh_list *head)
 {

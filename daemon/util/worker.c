@@ -6,23 +6,19 @@
  * coalesces wake-ups, so the loop takes the whole list at once.
  */
 #include "util/worker.h"
+#include "util/list.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
-
 struct job {
-	struct job *next;
+	struct sh_list link; /* in waiting, running or finished */
 	sh_worker_fn work;
 	sh_worker_done_fn done;
 	const void *owner; /* NULL once forgotten */
 	void *arg;
-};
-
-struct job_list {
-	struct job *head, *tail;
 };
 
 struct sh_worker_pool {
@@ -30,9 +26,9 @@ struct sh_worker_pool {
 	ev_async wake;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct job_list waiting;
-	struct job_list running;
-	struct job_list finished;
+	struct sh_list waiting;
+	struct sh_list running;
+	struct sh_list finished;
 	size_t n_waiting;
 	size_t queue_limit;
 	bool stopping;
@@ -40,41 +36,9 @@ struct sh_worker_pool {
 	pthread_t threads[SH_WORKER_THREADS_MAX];
 };
 
-static void list_push(struct job_list *l, struct job *j)
+static struct job *job_of(struct sh_list *link)
 {
-	j->next = NULL;
-	if (l->tail)
-		l->tail->next = j;
-	else
-		l->head = j;
-	l->tail = j;
-}
-
-static struct job *list_pop(struct job_list *l)
-{
-	struct job *j = l->head;
-	if (j) {
-		l->head = j->next;
-		if (!l->head)
-			l->tail = NULL;
-	}
-	return j;
-}
-
-static void list_remove(struct job_list *l, struct job *j)
-{
-	struct job *prev = NULL;
-	for (struct job *it = l->head; it; prev = it, it = it->next) {
-		if (it != j)
-			continue;
-		if (prev)
-			prev->next = it->next;
-		else
-			l->head = it->next;
-		if (l->tail == it)
-			l->tail = prev;
-		return;
-	}
+	return sh_list_entry(link, struct job, link);
 }
 
 static void *worker_main(void *data)
@@ -82,20 +46,21 @@ static void *worker_main(void *data)
 	struct sh_worker_pool *pool = data;
 	pthread_mutex_lock(&pool->lock);
 	for (;;) {
-		while (!pool->stopping && !pool->waiting.head)
+		while (!pool->stopping && sh_list_empty(&pool->waiting))
 			pthread_cond_wait(&pool->cond, &pool->lock);
 		if (pool->stopping)
 			break;
-		struct job *j = list_pop(&pool->waiting);
+		struct job *j = job_of(sh_list_first(&pool->waiting));
+		sh_list_remove(&j->link);
 		pool->n_waiting--;
-		list_push(&pool->running, j);
+		sh_list_append(&pool->running, &j->link);
 		pthread_mutex_unlock(&pool->lock);
 
 		j->work(j->arg);
 
 		pthread_mutex_lock(&pool->lock);
-		list_remove(&pool->running, j);
-		list_push(&pool->finished, j);
+		sh_list_remove(&j->link);
+		sh_list_append(&pool->finished, &j->link);
 		ev_async_send(pool->loop, &pool->wake);
 	}
 	pthread_mutex_unlock(&pool->lock);
@@ -105,15 +70,21 @@ static void *worker_main(void *data)
 static void deliver_finished(struct ev_loop *loop, ev_async *w, int revents)
 {
 	struct sh_worker_pool *pool = w->data;
-	pthread_mutex_lock(&pool->lock);
-	struct job *j = pool->finished.head;
-	pool->finished.head = pool->finished.tail = NULL;
-	pthread_mutex_unlock(&pool->lock);
-	while (j) {
-		struct job *next = j->next;
-		j->done((void *)j->owner, j->arg);
+	/* One job at a time, each taken under the lock: a done may destroy an
+	 * owner and call sh_worker_forget, which must still reach the jobs
+	 * not delivered yet. */
+	for (;;) {
+		pthread_mutex_lock(&pool->lock);
+		struct sh_list *pos = sh_list_first(&pool->finished);
+		if (pos)
+			sh_list_remove(pos);
+		pthread_mutex_unlock(&pool->lock);
+		if (!pos)
+			break;
+		struct job *j = job_of(pos);
+		void *owner = (void *)j->owner;
+		j->done(owner, j->arg);
 		free(j);
-		j = next;
 	}
 }
 
@@ -129,6 +100,9 @@ int sh_worker_pool_new(struct ev_loop *loop, unsigned threads, size_t queue_limi
 		threads = SH_WORKER_THREADS_MAX;
 	pool->loop = loop;
 	pool->queue_limit = queue_limit;
+	sh_list_init(&pool->waiting);
+	sh_list_init(&pool->running);
+	sh_list_init(&pool->finished);
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->cond, NULL);
 	ev_async_init(&pool->wake, deliver_finished);
@@ -161,18 +135,21 @@ int sh_worker_submit(struct sh_worker_pool *pool, sh_worker_fn work, sh_worker_d
 		free(j);
 		return -EAGAIN;
 	}
-	list_push(&pool->waiting, j);
+	sh_list_append(&pool->waiting, &j->link);
 	pool->n_waiting++;
 	pthread_cond_signal(&pool->cond);
 	pthread_mutex_unlock(&pool->lock);
 	return 0;
 }
 
-static void forget_in(struct job_list *l, const void *owner)
+static void forget_in(struct sh_list *l, const void *owner)
 {
-	for (struct job *j = l->head; j; j = j->next)
-		if (j->owner == owner)
-			j->owner = NULL;
+	struct sh_list *pos;
+	sh_list_for_each(pos, l)
+	{
+		if (job_of(pos)->owner == owner)
+			job_of(pos)->owner = NULL;
+	}
 }
 
 void sh_worker_forget(struct sh_worker_pool *pool, const void *owner)
@@ -199,10 +176,12 @@ void sh_worker_pool_free(struct sh_worker_pool *pool)
 
 	/* Nothing runs now: hand back every job's arg so its owner's
 	 * done can free it. */
-	struct job_list lists[] = {pool->waiting, pool->finished};
-	for (size_t i = 0; i < 2; i++) {
-		struct job *j;
-		while ((j = list_pop(&lists[i]))) {
+	struct sh_list *lists[] = {&pool->waiting, &pool->finished};
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
+		struct sh_list *pos;
+		while ((pos = sh_list_first(lists[i]))) {
+			struct job *j = job_of(pos);
+			sh_list_remove(pos);
 			j->done(NULL, j->arg);
 			free(j);
 		}

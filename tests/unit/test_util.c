@@ -132,3 +132,19 @@ Test(ratelimit, time_zero_still_opens_a_window)
 	cr_assert(sh_ratelimit_allow(&rl, 0, NULL));
 	cr_assert_not(sh_ratelimit_allow(&rl, 10, NULL));
 }
+
+Test(list, splice_moves_everything_in_order)
+{
+	struct sh_list a = SH_LIST_INIT(a), b = SH_LIST_INIT(b);
+	struct item it[4] = {{1}, {2}, {3}, {4}};
+	sh_list_append(&a, &it[0].link);
+	sh_list_append(&b, &it[1].link);
+	sh_list_append(&b, &it[2].link);
+	sh_list_splice_tail(&a, &b);
+	sh_list_splice_tail(&a, &b); /* empty: nothing */
+	sh_list_append(&a, &it[3].link);
+	cr_assert(sh_list_empty(&b));
+	int v[4];
+	cr_assert_eq(values(&a, v, 4), 4);
+	cr_assert(v[0] == 1 && v[1] == 2 && v[2] == 3 && v[3] == 4);
+}
