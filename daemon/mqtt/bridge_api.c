@@ -515,11 +515,16 @@ static void device_set(struct sh_bridge *b, struct sh_device *dev, const char *t
 static void device_get(struct sh_bridge *b, struct sh_device *dev, const char *topic)
 {
 	int rc = sh_device_refresh(dev);
+	bool known = cJSON_GetArraySize(sh_device_state(dev)) > 0;
 
 	if (rc == -ENOTCONN)
-		errorf(b, dev, topic, "device is offline; its last known state is published");
-	/* What the hub knows now; a refresh that changes it publishes again. */
-	publish_state(b, dev, true);
+		errorf(b, dev, topic,
+		       known ? "device is offline; its last known state is published"
+			     : "device is offline and has never reported a state");
+	/* What the hub knows now; a refresh that changes it publishes again.
+	 * A device that never reported has nothing to say (docs/mqtt.md). */
+	if (known)
+		publish_state(b, dev, true);
 }
 
 /* --- inbound: scenes --------------------------------------------------------- */

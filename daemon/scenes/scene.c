@@ -113,6 +113,7 @@ struct scene {
 	const struct sh_scene_config *cfg;
 	struct run *running; /* list */
 	unsigned n_running;
+	unsigned long n_finished; /* runs that ended (any result) since load */
 	struct run *queue_head, *queue_tail;
 	unsigned n_queued;
 	/* status */
@@ -300,6 +301,7 @@ static void run_finish(struct run *run, const char *status, const char *fail_pat
 	if (was_running) {
 		list_unlink(&sc->running, run);
 		sc->n_running--;
+		sc->n_finished++;
 	} else {
 		queue_unlink(sc, run);
 	}
@@ -933,7 +935,10 @@ static void refuse(struct sh_scene_engine *engine, char *reason, size_t reason_l
 	if (reason && reason_len)
 		snprintf(reason, reason_len, "%s", text);
 	sh_log_notice("%s", text);
-	sh_hub_error(engine->hub, NULL, NULL, "%s", text);
+	/* A caller that takes the reason reports it where it knows more (the
+	 * bridge names the topic), so the refusal is one event, not two. */
+	if (!reason || !reason_len)
+		sh_hub_error(engine->hub, NULL, NULL, "%s", text);
 }
 
 /*
@@ -1283,7 +1288,10 @@ cJSON *sh_scene_status(const struct sh_scene_engine *engine, const char *name)
 		cJSON_AddStringToObject(status, "failed_step", sc->failed_step);
 	if (sc->error)
 		cJSON_AddStringToObject(status, "error", sc->error);
-	cJSON_AddNumberToObject(status, "runs", sc->n_running);
+	/* "runs": 0 read like "never ran": the runs going on now and the
+	 * ones that ended are two numbers. */
+	cJSON_AddNumberToObject(status, "active", sc->n_running);
+	cJSON_AddNumberToObject(status, "finished", (double)sc->n_finished);
 	if (sc->n_queued)
 		cJSON_AddNumberToObject(status, "queued", sc->n_queued);
 	return status;

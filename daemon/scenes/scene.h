@@ -52,7 +52,9 @@ int sh_scene_run(struct sh_scene_engine *engine, const char *name, sh_scene_done
 /* Cancels every run (and queued trigger) of `name`. -ENOENT if unknown. */
 int sh_scene_cancel(struct sh_scene_engine *engine, const char *name);
 /* The retained status of `name`: {"state":"idle"|"running"|"failed"|
- * "cancelled","started_at","duration_ms","failed_step","error","runs"}.
+ * "cancelled","started_at","duration_ms","failed_step","error","active",
+ * "finished"}: active is the number of runs going on, finished of those that
+ * ended since the configuration was loaded.
  * Caller owns; NULL if unknown. */
 cJSON *sh_scene_status(const struct sh_scene_engine *engine, const char *name);
 

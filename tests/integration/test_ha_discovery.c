@@ -7,6 +7,7 @@
  * carries a color_mode it advertised. The order is read from a
  * mosquitto_sub that was listening before the daemon started.
  */
+#define _GNU_SOURCE /* memmem */
 #include "harness.h"
 #include "ha_schema.h"
 
@@ -109,4 +110,54 @@ Test(ha_discovery, demo_payloads_pass_home_assistants_schema_in_order)
 	cr_expect_geq(n, 15, "%d discovery payloads", n);
 	cr_expect_geq(bridge_at, 0, "the bridge is announced");
 	cr_expect_lt(bridge_at, first_via, "the bridge device comes before the devices naming it");
+}
+
+/* The line number of the first line starting with `start` and holding
+ * `needle`, or -1. */
+static int first_line(const char *text, const char *start, const char *needle)
+{
+	int n = 0;
+	for (const char *p = text; p && *p; n++) {
+		const char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (!strncmp(p, start, strlen(start)) &&
+		    (!needle || memmem(p, len, needle, strlen(needle))))
+			return n;
+		p = end ? end + 1 : NULL;
+	}
+	return -1;
+}
+
+/* Issue 18 items 8 and 9: a device's availability comes before its first
+ * state, and /get on a device that never connected publishes nothing. */
+Test(ha_discovery, availability_first_and_no_state_before_the_first_report)
+{
+	wait_line("smarthub/living_light ", NULL); /* connects after 300 ms */
+	char *text = th_read_file(watch_log);
+	static const char *const ids[] = {"living_light", "living_lamp", "amp_plug",
+					  "kitchen_light", "hallway_motion"};
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		char *avail = th_strdupf("smarthub/%s/availability ", ids[i]);
+		char *state = th_strdupf("smarthub/%s ", ids[i]);
+		int online = first_line(text, avail, "online");
+		int first_state = first_line(text, state, NULL);
+		cr_expect(online >= 0 && first_state > online,
+			  "%s: online at line %d, first state at %d", ids[i], online, first_state);
+		free(avail);
+		free(state);
+	}
+	free(text);
+
+	struct th_mqtt *c = th_mqtt_connect(broker.port, "getter");
+	cr_assert_not_null(c);
+	cr_assert_eq(th_mqtt_subscribe(c, "smarthub/#"), 0);
+	cr_assert_eq(th_mqtt_publish(c, "smarthub/garage_door/get", "", 0, false), 0);
+	char *m = th_mqtt_wait(c, "smarthub/bridge/event", "never reported", WAIT_MS);
+	cr_assert_not_null(m, "log:\n%s", th_daemon_log(&daemon_));
+	free(m);
+	cr_expect_null(th_mqtt_last(c, "smarthub/garage_door"));
+	text = th_read_file(watch_log);
+	cr_expect_lt(first_line(text, "smarthub/garage_door ", NULL), 0, "%s", text);
+	free(text);
+	th_mqtt_close(c);
 }

@@ -70,7 +70,8 @@ Test(scene_mqtt, run_over_mqtt)
 	th_mqtt_clear(th_fx.mqtt);
 
 	publish("smarthub/scene/movie/set", "run");
-	m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/scene/movie", "{\"state\":\"running\"}", WAIT_MS);
+	m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/scene/movie", "{\"state\":\"running\"}",
+			      WAIT_MS);
 	cr_assert_not_null(m);
 	free(m);
 	m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/scene/movie", "{\"state\":\"idle\"}", WAIT_MS);
@@ -121,7 +122,7 @@ Test(scene_mqtt, cancel_over_mqtt)
 	free(m);
 	publish("smarthub/scene/forever/set", "cancel");
 	m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/scene/forever",
-			      "{\"state\":\"cancelled\",\"runs\":0}", WAIT_MS);
+			      "{\"state\":\"cancelled\",\"active\":0,\"finished\":1}", WAIT_MS);
 	cr_assert_not_null(m, "log:\n%s", th_daemon_log(&th_fx.daemon));
 	free(m);
 }
@@ -134,8 +135,17 @@ Test(scene_mqtt, single_refusal_is_an_event)
 				    WAIT_MS);
 	cr_assert_not_null(m);
 	free(m);
+	th_mqtt_clear(th_fx.mqtt);
 	publish("smarthub/scene/forever/set", "run");
 	m = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "already running", WAIT_MS);
 	cr_assert_not_null(m, "log:\n%s", th_daemon_log(&th_fx.daemon));
+	cr_expect(strstr(m, "\"topic\":\"smarthub/scene/forever/set\""), "%s", m);
 	free(m);
+	/* One event, not two (issue 18 item 10): a later refusal marks the
+	 * end of what the first could have caused. */
+	publish("smarthub/scene/nope/set", "run");
+	m = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "nope", WAIT_MS);
+	cr_assert_not_null(m);
+	free(m);
+	cr_expect_eq(th_mqtt_count(th_fx.mqtt, "smarthub/bridge/event"), 2);
 }

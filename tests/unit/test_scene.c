@@ -448,7 +448,8 @@ Test(scene, failure_path_and_parallel_cancel)
 	cJSON *s = status("p");
 	cr_expect_str_eq(str(s, "state"), "failed");
 	cr_expect_str_eq(str(s, "failed_step"), "steps[1].parallel[1].sequence[1]");
-	cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(s, "runs")), 0);
+	cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(s, "active")), 0);
+	cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(s, "finished")), 1);
 	cJSON_Delete(s);
 }
 
@@ -460,9 +461,13 @@ Test(scene, mode_single)
 	      "    mode: single\n"
 	      "    steps:\n"
 	      "      - { device: light, set: { state: \"ON\" } }\n");
+	char reason[256] = "";
 	cr_assert_eq(run("s"), 0);
-	cr_expect_eq(run("s"), -EBUSY);
-	cr_expect_eq(run("s"), -EBUSY);
+	cr_expect_eq(sh_scene_run(engine(), "s", on_done, NULL, reason, sizeof(reason)), -EBUSY);
+	cr_expect_str_eq(reason, "scene s is already running");
+	/* The caller that takes the reason reports it: no second event. */
+	cr_expect_lt(find(E_ERROR, NULL, "scene s is already running", 0), 0);
+	cr_expect_eq(sh_scene_run(engine(), "s", on_done, NULL, NULL, 0), -EBUSY);
 	cr_expect_geq(find(E_ERROR, NULL, "scene s is already running", 0), 0);
 	wait_results(1);
 	hf_run_for(&f, 100);
@@ -534,7 +539,7 @@ Test(scene, mode_parallel)
 	cr_assert_eq(run("p"), 0);
 	cr_expect_eq(run("p"), -EBUSY);
 	cJSON *s = status("p");
-	cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(s, "runs")), 2);
+	cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(s, "active")), 2);
 	cJSON_Delete(s);
 	wait_results(2);
 	cr_expect_str_eq(str(results[0], "status"), "ok");
