@@ -5,7 +5,7 @@
  *
  * Out: device state and availability, scene status, bridge/devices,
  * bridge/scenes and Home Assistant discovery (all retained, through
- * bridge_retained.c so only changes go out), error events on bridge/event
+ * retained.c so only changes go out), error events on bridge/event
  * (rate-limited) and responses on bridge/response/<what>.
  *
  * In: <id>/set, <id>/get, scene/<name>/set, bridge/request/<what> and Home
