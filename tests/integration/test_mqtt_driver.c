@@ -416,6 +416,10 @@ Test(mqtt_driver, one_smarthub_drives_another)
 	scene_ok("s");
 	expect_json("upstairs/lamp", "{\"state\":\"ON\",\"brightness\":120}");
 	expect_json("smarthub/far", "{\"state\":\"ON\",\"brightness\":120}");
+	/* A change made on the other hub itself. */
+	const char *set = "{\"brightness\":30}";
+	cr_assert_eq(th_mqtt_publish(t.mqtt, "upstairs/lamp/set", set, strlen(set), false), 0);
+	expect_json("smarthub/far", "{\"state\":\"ON\",\"brightness\":30}");
 	/* The other hub going away takes the remote light offline. */
 	THEN(th_daemon_stop(&t.daemon2));
 	availability("far", "offline");
@@ -537,4 +541,14 @@ Test(mqtt_driver, optimistic_device_without_state_topic)
 	cr_assert_not(th_mqtt_last_retained(t.mqtt, "x/cmd"), "commands are never retained");
 	free(cmd);
 	expect_json("smarthub/heater", "{\"state\":\"ON\"}");
+}
+
+/* A driver may not read or write under the hub's own base topic. */
+Test(mqtt_driver, own_base_topic_is_refused)
+{
+	start_broker();
+	start_daemon("devices:\n"
+		     "  self: {driver: mqtt, kind: light, preset: smarthub, topic: lamp}\n");
+	cr_assert(th_daemon_wait_log(&t.daemon, "under the hub's own base topic", WAIT_MS));
+	availability("self", "offline");
 }
