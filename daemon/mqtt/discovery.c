@@ -394,6 +394,17 @@ static void label_of(const char *key, char *buf, size_t len)
 static void reading(cJSON *out, const struct sh_discovery_opts *opts,
 		    const struct sh_discovery_device *dev, const char *key, const cJSON *value)
 {
+	/* A reading's name goes into a Jinja template ('...' in
+	 * value_json['co2 ppm']) and comes from a device (an exec tool's
+	 * JSON): one that could leave the string or start Jinja syntax (a
+	 * quote, a backslash, a brace, %, #) or holds a control byte is not
+	 * announced at all. */
+	size_t n = 0;
+	for (; key[n]; n++)
+		if ((unsigned char)key[n] < 0x20 || key[n] == 0x7f || strchr("'\"\\{}%#", key[n]))
+			return;
+	if (n == 0 || n > 64)
+		return;
 	const struct reading_info *info = reading_lookup(key);
 	const cJSON *declared = cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(dev->metadata, "readings"), key);

@@ -42,6 +42,11 @@ extern char **environ;
 #define EXEC_RUNS_MAX 8
 /* Between SIGTERM and SIGKILL for a child that overran its timeout. */
 #define EXEC_KILL_GRACE_MS 1000
+/* Distinct state keys one device's tools may report; later new ones are
+ * refused. Each key is a member of the retained state and, with discovery,
+ * a retained Home Assistant entity: without a bound a tool printing a new
+ * key each time would grow both forever. */
+#define EXEC_STATE_KEYS_MAX 32
 /* Extra environment variables from the `env` option. */
 #define EXEC_ENV_MAX 64
 /* Reads of a pipe per wake-up: more than a pipe's default 64 KiB buffer,
@@ -92,6 +97,8 @@ struct exec_dev {
 	const char *cwd, *key;
 	char *env[EXEC_ENV_MAX]; /* "NAME=value", ours */
 	size_t n_env;
+	char *keys[EXEC_STATE_KEYS_MAX]; /* state keys reported so far, ours */
+	size_t n_keys;
 
 	bool connecting;
 	unsigned probes; /* connect() runs still to finish */
@@ -462,6 +469,48 @@ fail_alloc:
 /* A poll's failure goes to the host's complaint slot: logged the first
  * time, then at most once a minute, and once more when polls work again. */
 #define COMPLAIN_POLL 0
+#define COMPLAIN_KEYS 1
+
+/* Drops the members of a tool's output that may not become state: keys
+ * outside [A-Za-z0-9_]{1,64}, and new keys past EXEC_STATE_KEYS_MAX. Says
+ * so through the complaint slot (the log, rate-limited). */
+static void filter_keys(struct exec_dev *ed, cJSON *patch)
+{
+	size_t odd = 0, over = 0;
+	char first[EXEC_KEY_MAX + 1] = "";
+	cJSON *item = patch ? patch->child : NULL;
+	while (item) {
+		cJSON *next = item->next;
+		bool keep = exec_parse_key_ok(item->string);
+		if (!keep) {
+			if (!odd++)
+				snprintf(first, sizeof(first), "%s", item->string ? item->string : "");
+		} else {
+			size_t i = 0;
+			while (i < ed->n_keys && strcmp(ed->keys[i], item->string) != 0)
+				i++;
+			if (i == ed->n_keys) {
+				if (ed->n_keys < EXEC_STATE_KEYS_MAX &&
+				    (ed->keys[ed->n_keys] = strdup(item->string))) {
+					ed->n_keys++;
+				} else {
+					keep = false;
+					over++;
+				}
+			}
+		}
+		if (!keep)
+			cJSON_Delete(cJSON_DetachItemViaPointer(patch, item));
+		item = next;
+	}
+	/* One complaint for both, so the rate limit of the slot never hides
+	 * one behind the other. */
+	if (odd || over)
+		ed->host->complain(ed->dev, COMPLAIN_KEYS, SH_LOG_WARNING,
+				   "output left out: %zu key(s) not [A-Za-z0-9_]{1,%d} (first '%s'), "
+				   "%zu new key(s) beyond the %d a device may report",
+				   odd, EXEC_KEY_MAX, first, over, EXEC_STATE_KEYS_MAX);
+}
 
 static void poll_failed(struct exec_dev *ed, const char *msg)
 {
@@ -524,6 +573,7 @@ static void deliver(struct exec_run *run, int err, const char *reason)
 			ed->host->failed(ed->dev, full);
 			return;
 		}
+		filter_keys(ed, patch);
 		ed->host->state_update(ed->dev, patch);
 		cJSON_Delete(patch);
 		if (--ed->probes == 0) {
@@ -546,6 +596,7 @@ static void deliver(struct exec_run *run, int err, const char *reason)
 	}
 	ed->host->complain_clear(ed->dev, COMPLAIN_POLL, "%s works again",
 				 purpose_names[run->purpose]);
+	filter_keys(ed, patch);
 	ed->host->state_update(ed->dev, patch);
 	cJSON_Delete(patch);
 }
@@ -683,6 +734,8 @@ static void exec_destroy(void *priv)
 	}
 	for (size_t i = 0; i < ed->n_env; i++)
 		free(ed->env[i]);
+	for (size_t i = 0; i < ed->n_keys; i++)
+		free(ed->keys[i]);
 	free(ed);
 }
 

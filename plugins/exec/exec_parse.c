@@ -142,3 +142,15 @@ int exec_parse_read(const char *buf, size_t len, const char *key, cJSON **patch)
 	*patch = obj;
 	return 0;
 }
+
+bool exec_parse_key_ok(const char *key)
+{
+	size_t n = 0;
+	if (!key)
+		return false;
+	for (; key[n]; n++)
+		if (!((key[n] >= 'a' && key[n] <= 'z') || (key[n] >= 'A' && key[n] <= 'Z') ||
+		      (key[n] >= '0' && key[n] <= '9') || key[n] == '_'))
+			return false;
+	return n >= 1 && n <= EXEC_KEY_MAX;
+}

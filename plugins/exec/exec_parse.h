@@ -9,6 +9,7 @@
 #define SMARTHUB_EXEC_PARSE_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -26,5 +27,15 @@ int exec_parse_state(const char *buf, size_t len, cJSON **patch);
  * *patch, or -EINVAL.
  */
 int exec_parse_read(const char *buf, size_t len, const char *key, cJSON **patch);
+
+/* Longest state key a tool may print. */
+#define EXEC_KEY_MAX 64
+
+/*
+ * Whether `key` may be a state key: 1 to EXEC_KEY_MAX characters of
+ * [A-Za-z0-9_]. A tool's JSON keys become MQTT state members and Home
+ * Assistant template and topic parts; anything else is refused.
+ */
+bool exec_parse_key_ok(const char *key);
 
 #endif

@@ -8,6 +8,7 @@
  */
 #include "fixture.h"
 
+#include <cjson/cJSON.h>
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,43 @@ Test(exec_env, a_tool_gets_a_clean_environment)
 				    "{\"leak\":\"\",\"watchdog\":\"\",\"lang\":\"C.UTF-8\","
 				    "\"home\":\"/nonexistent-home\",\"path\":\"set\","
 				    "\"extra\":\"from-the-option\",\"count\":0}"));
+	free(body);
+	free(tool);
+}
+
+/* A tool's JSON keys become state members, retained, and with discovery
+ * Home Assistant templates and topics: only [A-Za-z0-9_] names are kept,
+ * and a device reports at most 32 distinct keys. */
+Test(exec_env, odd_keys_and_too_many_keys_are_left_out)
+{
+	char *tool = th_fixture_path("many-keys");
+	/* power first, an odd key, then k00..k39: 41 plain keys in all. */
+	cr_assert_eq(th_write_file(tool, "#!/bin/sh\n"
+					 "printf '{\"power\":1,\"x\\047] }}{{ 7*7 }}\":2'\n"
+					 "i=0\n"
+					 "while [ $i -lt 40 ]; do printf ',\"k%02d\":%d' $i $i; "
+					 "i=$((i+1)); done\n"
+					 "printf '}'\n"),
+		     0);
+	cr_assert_eq(chmod(tool, 0755), 0);
+	char *body = th_strdupf("devices:\n"
+				"  meter:\n"
+				"    driver: exec\n"
+				"    kind: sensor\n"
+				"    read: [%s]\n",
+				tool);
+	th_fixture_start_broker(NULL);
+	th_fixture_start_daemon(NULL, body, NULL, NULL);
+	char *m = th_fixture_expect_json("smarthub/meter", "{\"power\":1,\"k30\":30}");
+	cJSON *state = cJSON_Parse(m);
+	cr_assert_not_null(state, "%s", m);
+	cr_expect_eq(cJSON_GetArraySize(state), 32, "%s", m);
+	cr_expect_not(cJSON_HasObjectItem(state, "k31"), "%s", m);
+	cr_expect_null(strstr(m, "7*7"), "%s", m);
+	cJSON_Delete(state);
+	free(m);
+	cr_expect(th_daemon_wait_log(&th_fx.daemon, "not [A-Za-z0-9_]", TH_WAIT_MS));
+	cr_expect(th_daemon_wait_log(&th_fx.daemon, "beyond the 32", TH_WAIT_MS));
 	free(body);
 	free(tool);
 }

@@ -181,6 +181,23 @@ Test(discovery, sensor_entity_per_reading)
 	cJSON_Delete(state);
 }
 
+/* A device's state keys come from outside (an exec tool's JSON): one that
+ * is not a plain name never reaches a template or a topic. */
+Test(discovery, a_reading_with_an_odd_name_is_not_announced)
+{
+	cJSON *state = cJSON_Parse("{\"power\":1.5,\"x'] }}{{ 7*7 }}\":2,\"a\\\\b\":3,"
+				   "\"{% raw %}\":4,\"\":5,\"new\\nline\":6}");
+	cr_assert_not_null(state);
+	struct sh_discovery_device dev = {
+		.id = "meter", .kind = "sensor", .driver = "exec", .state = state};
+	cJSON *all = sh_discovery_device(&opts, &dev);
+	cr_assert_eq(cJSON_GetArraySize(all), 1, "%s", cJSON_PrintUnformatted(all));
+	const cJSON *e = payload(all, "homeassistant/sensor/smarthub_meter/power/config");
+	cr_assert_str_eq(str(e, "value_template"), "{{ value_json.power }}");
+	cJSON_Delete(all);
+	cJSON_Delete(state);
+}
+
 Test(discovery, declared_readings_announce_before_the_first_report)
 {
 	/* As the virtual driver declares them with host->set_metadata. */
