@@ -186,7 +186,9 @@ int sysfs_iio_siblings(const char *raw_path, const char *suffix, char *own, size
 	size_t cut = stem;
 	while (cut > 0 && isdigit((unsigned char)raw_path[cut - 1]))
 		cut--;
-	if (cut == stem || raw_path[cut - 1] == '/') {
+	/* No index, or nothing but digits before "_raw" ("24_raw"): nothing
+	 * to drop, and raw_path[cut - 1] is not to be read at cut 0. */
+	if (cut == stem || cut == 0 || raw_path[cut - 1] == '/') {
 		if (shared_len > 0)
 			shared[0] = '\0';
 		return 0;
