@@ -483,6 +483,9 @@ static int req_setup(struct sh_http *c, struct sh_http_req *r, const struct sh_h
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* Devices are on the LAN: an http_proxy in the environment must not
+	 * send their traffic (and credentials) elsewhere. */
+	curl_easy_setopt(e, CURLOPT_PROXY, "");
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
 	if (c->connect_timeout_ms)

@@ -9,8 +9,10 @@
  * Every request goes to the one server the client was made for
  * (scheme://host:port); the driver gives only the path, which it builds
  * from validated values (sh_http_escape for anything that is text).
- * Redirects are never followed; TLS is verified (a CA file may replace the
- * system's store); bodies are capped (SH_HTTP_BODY_MAX by default, larger
+ * Redirects are never followed; proxies from the environment are not
+ * used; names are resolved by libcurl's threaded resolver (Debian's
+ * libcurl has AsynchDNS), so a slow DNS never blocks the loop; TLS is
+ * verified (a CA file may replace the system's store); bodies are capped (SH_HTTP_BODY_MAX by default, larger
  * answers fail with -EFBIG); basic or digest authentication and extra
  * headers come from the client's configuration.
  *
