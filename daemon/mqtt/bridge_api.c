@@ -49,7 +49,32 @@ struct sh_bridge_api {
 	size_t devices_len;   /* of the last device list, to size the next */
 	struct sh_list runs;  /* scene/run requests waiting for their scene */
 	size_t n_runs;        /* at most SH_BRIDGE_PENDING_RUNS_MAX */
+	/* bridge/devices shows availability, so a change republishes it, at
+	 * most once per SH_BRIDGE_LISTS_INTERVAL: 5,000 devices coming
+	 * online cost one list a second, not 5,000 lists. */
+	ev_timer lists;
+	ev_tstamp lists_at; /* when the lists were last published */
 };
+
+#define SH_BRIDGE_LISTS_INTERVAL 1.0 /* seconds */
+
+static void publish_lists(struct sh_bridge *b, bool force);
+
+static void lists_due(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	publish_lists(w->data, false);
+}
+
+/* A device's availability changed: the lists follow, coalesced. */
+static void schedule_lists(struct sh_bridge *b)
+{
+	struct sh_bridge_api *a = b->api;
+	if (ev_is_active(&a->lists))
+		return;
+	ev_tstamp delay = a->lists_at + SH_BRIDGE_LISTS_INTERVAL - ev_now(b->loop);
+	ev_timer_set(&a->lists, delay > 0 ? delay : 0, 0);
+	ev_timer_start(b->loop, &a->lists);
+}
 
 int sh_bridge_api_new(struct sh_bridge *b, unsigned events_per_second)
 {
@@ -61,6 +86,8 @@ int sh_bridge_api_new(struct sh_bridge *b, unsigned events_per_second)
 	a->events.burst = events_per_second;
 	a->started = ev_now(b->loop);
 	sh_list_init(&a->runs);
+	ev_timer_init(&a->lists, lists_due, 0, 0);
+	a->lists.data = b;
 	b->api = a;
 	return 0;
 }
@@ -272,6 +299,9 @@ static void publish_lists(struct sh_bridge *b, bool force)
 	struct sh_jbuf devices;
 	cJSON *list;
 
+	b->api->lists_at = ev_now(b->loop);
+	ev_timer_stop(b->loop, &b->api->lists);
+
 	sh_bridge_topic(b, topic, sizeof(topic), "bridge", "devices");
 	if (devices_text(b, &devices) == 0) {
 		sh_retained_put_len(&b->retained, topic, NULL, devices.data, devices.len, force);
@@ -398,6 +428,7 @@ void sh_bridge_api_on_event(void *ctx, const struct sh_event *ev)
 		break;
 	case SH_EV_DEVICE_AVAILABILITY:
 		publish_availability(b, ev->device, false);
+		schedule_lists(b);
 		break;
 	case SH_EV_DEVICE_ADDED:
 		publish_availability(b, ev->device, false);
@@ -857,6 +888,7 @@ void sh_bridge_api_free(struct sh_bridge *b)
 		run_detach(b, run);
 		run->bridge = NULL;
 	}
+	ev_timer_stop(b->loop, &b->api->lists);
 	free(b->api);
 	b->api = NULL;
 }

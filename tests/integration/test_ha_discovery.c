@@ -148,6 +148,11 @@ Test(ha_discovery, availability_first_and_no_state_before_the_first_report)
 	}
 	free(text);
 
+	/* Item 7: the retained device list follows availability. */
+	wait_line("smarthub/bridge/devices ",
+		  "\"id\":\"living_light\",\"name\":\"Living room ceiling\",\"kind\":"
+		  "\"light\",\"driver\":\"virtual\",\"availability\":\"online\"");
+
 	struct th_mqtt *c = th_mqtt_connect(broker.port, "getter");
 	cr_assert_not_null(c);
 	cr_assert_eq(th_mqtt_subscribe(c, "smarthub/#"), 0);
