@@ -213,8 +213,11 @@ static enum sh_trig_result availability_report(const struct sh_trigger *t,
 					       struct sh_trigger_state *s, const cJSON *value,
 					       uint64_t now, char *why, size_t len)
 {
-	if (!cJSON_IsString(value))
+	if (!cJSON_IsString(value) ||
+	    (strcmp(value->valuestring, "online") && strcmp(value->valuestring, "offline"))) {
+		snprintf(why, len, "not an availability (online or offline): ignored");
 		return SH_TRIG_NONE;
+	}
 	bool online = !strcmp(value->valuestring, "online");
 	if (!s->known) {
 		s->known = true;

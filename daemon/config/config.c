@@ -599,7 +599,7 @@ static void load_device(struct sh_loader *ld, struct sh_device_config *d,
 	else if (strlen(id) > SH_CONFIG_ID_MAX)
 		sh_loader_key_error(ld, node, "device id '%.60s...' is longer than %u bytes", id,
 				    SH_CONFIG_ID_MAX);
-	else if (!strcmp(id, "bridge") || !strcmp(id, "scene"))
+	else if (!strcmp(id, "bridge") || !strcmp(id, "scene") || !strcmp(id, "automation"))
 		sh_loader_key_error(ld, node,
 				    "device id '%s' is reserved (smarthub/%s/... is the hub's own "
 				    "topic)",

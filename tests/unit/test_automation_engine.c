@@ -297,3 +297,67 @@ Test(automation_engine, start_trigger_and_status)
 	sh_config_free(c);
 	cJSON_Delete(w.states);
 }
+
+/* enabled/disabled and a pending for: of a minute survive a restart
+ * (through the state file); a downtime over max_gap drops the timer. */
+Test(automation_engine, state_file_survives_restart_within_max_gap)
+{
+	static const char cfg[] = DEVICES "automations:\n"
+					  "  slow:\n"
+					  "    max_gap: 1min\n"
+					  "    triggers: [{device: temp, property: temperature, above: 30, "
+					  "for: 2min}]\n"
+					  "    steps: [{device: fan, set: {state: \"ON\"}}]\n"
+					  "  off:\n"
+					  "    triggers: [{every: 1h}]\n"
+					  "    steps: [{device: fan, set: {state: \"OFF\"}}]\n";
+	char dir[] = "/tmp/sh-auto-state-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/automations.json", dir);
+	uint64_t t = 1780308000000ull;
+
+	for (int gap_s = 30; gap_s <= 90; gap_s += 60) {
+		unlink(path);
+		struct world w = {0};
+		struct sh_automations *e = engine(&w);
+		struct sh_config *c = load(cfg);
+		sh_automations_set_state_file(e, path, t);
+		sh_automations_apply(e, c, t);
+		sh_automations_started(e, t);
+		report(e, &w, "temp", "{\"temperature\":20}", t);
+		report(e, &w, "temp", "{\"temperature\":31}", t + 1000);
+		cr_assert_eq(sh_automations_set_enabled(e, "off", false, t + 2000), 0);
+		sh_automations_tick(e, t + 15000); /* the throttled write */
+		sh_automations_save(e, t + 20000, true); /* shutdown */
+		sh_automations_free(e);
+		cJSON_Delete(w.states);
+
+		/* The restart, gap_s after the shutdown. */
+		struct world w2 = {0};
+		e = engine(&w2);
+		uint64_t back = t + 20000 + (uint64_t)gap_s * 1000;
+		sh_automations_set_state_file(e, path, back);
+		sh_automations_apply(e, c, back);
+		sh_automations_started(e, back);
+		char *s = status_text(e, "off");
+		cr_assert(strstr(s, "\"enabled\":false"), "%s", s);
+		free(s);
+		report(e, &w2, "temp", "{\"temperature\":32}", back + 1000);
+		sh_automations_tick(e, t + 1000 + 120000);
+		if (gap_s < 60) {
+			cr_assert_str_eq(w2.log, "slow;", "resumed with its deadline (gap %d s)",
+					 gap_s);
+		} else {
+			cr_assert_str_eq(w2.log, "", "gap %d s is over max_gap", gap_s);
+			char *tr = trace_text(e, "slow");
+			cr_assert(strstr(tr, "first report after start"), "%s", tr);
+			free(tr);
+		}
+		sh_automations_free(e);
+		sh_config_free(c);
+		cJSON_Delete(w2.states);
+	}
+	unlink(path);
+	rmdir(dir);
+}
