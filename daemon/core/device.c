@@ -11,6 +11,7 @@
 #include "core/device_internal.h"
 #include "kinds/kind.h"
 #include "config/node.h"
+#include "config/config_internal.h" /* sh_loader_suggest */
 
 #include <errno.h>
 #include <stdio.h>
@@ -735,6 +736,19 @@ void sh_device_stop(struct sh_device *dev)
 
 /* --- life --------------------------------------------------------------------- */
 
+/* The option the driver asked for that `key` is a near miss of, or NULL. */
+static const char *asked_near(const struct sh_device *dev, const char *key)
+{
+	const char *names[SH_DEVICE_ASKED_BYTES / 2 + 1];
+	size_t n = 0;
+	bool known;
+
+	for (size_t at = 0; at < dev->asked_len; at += strlen(dev->asked_keys + at) + 1)
+		names[n++] = dev->asked_keys + at;
+	names[n] = NULL;
+	return sh_loader_suggest(key, names, &known);
+}
+
 int sh_device_create(struct sh_hub *hub, struct sh_config_ref *ref,
 		     const struct sh_device_config *cfg, const struct sh_plugin *plugin,
 		     struct sh_diag *diag, struct sh_device **out)
@@ -778,10 +792,13 @@ int sh_device_create(struct sh_hub *hub, struct sh_config_ref *ref,
 			if (opt->used)
 				continue;
 			unsigned line, column;
+			const char *near = opt->key ? asked_near(dev, opt->key) : NULL;
 			sh_node_key_position(opt, &line, &column);
 			sh_diag_add_at(diag, opt->file, line, column,
-				       "device %s: unknown option '%s' for driver %s", cfg->id,
-				       opt->key ? opt->key : "", cfg->driver);
+				       "device %s: unknown option '%s' for driver %s%s%s%s", cfg->id,
+				       opt->key ? opt->key : "", cfg->driver,
+				       near ? " (did you mean '" : "", near ? near : "",
+				       near ? "'?)" : "");
 		}
 	}
 	if (r == 0 && sh_diag_errors(diag) > errors_before)

@@ -15,6 +15,9 @@
 #include "util/worker.h"
 #include <ev.h>
 
+/* Room for the option names a driver asks for during create(). */
+#define SH_DEVICE_ASKED_BYTES 1024
+
 struct sh_command;
 struct sh_reports;
 
@@ -75,6 +78,10 @@ struct sh_device {
 	/* Option readers' state while create() runs; opt_err keeps the first. */
 	int opt_err;
 	struct sh_diag *create_diag;
+	/* Every key the driver asked for, NUL-separated (bounded), so an
+	 * unknown option can be answered with "did you mean". */
+	char asked_keys[SH_DEVICE_ASKED_BYTES];
+	size_t asked_len;
 	char **owned_strings; /* argv arrays handed to the driver */
 	size_t n_owned_strings;
 };

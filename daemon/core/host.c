@@ -194,8 +194,13 @@ host_config_error(struct sh_device *dev, const struct sh_node *at, const char *f
 static const struct sh_node *host_opt_node(struct sh_device *dev, const char *key)
 {
 	struct sh_node *n = dev->cfg->options ? sh_node_get(dev->cfg->options, key) : NULL;
+	size_t len = strlen(key) + 1;
 	if (n)
 		n->used = true;
+	if (dev->create_diag && dev->asked_len + len <= sizeof(dev->asked_keys)) {
+		memcpy(dev->asked_keys + dev->asked_len, key, len);
+		dev->asked_len += len;
+	}
 	return n;
 }
 

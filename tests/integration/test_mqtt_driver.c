@@ -488,7 +488,9 @@ Test(mqtt_driver, bad_options_have_positions_and_suggestions)
 		"      mapping: {brightnes: {path: dim}}}\n"
 		"  d: {driver: mqtt, kind: switch, preset: tasmota, topic: p,\n"
 		"      full_topic: \"%topic%/\"}\n"
-		"  e: {driver: mqtt, kind: switch, command_topic: e/c}\n",
+		"  e: {driver: mqtt, kind: switch, command_topic: e/c}\n"
+		"  f: {driver: mqtt, kind: switch, preset: esphome, topic: x,\n"
+		"      object_id: y, optimistc: true}\n",
 		&status);
 
 	cr_assert_eq(status, 78, "%s", out);
@@ -499,6 +501,8 @@ Test(mqtt_driver, bad_options_have_positions_and_suggestions)
 		  "%s", out);
 	cr_assert(strstr(out, "smarthub.yaml:8:19:") && strstr(out, "full_topic"), "%s", out);
 	cr_assert(strstr(out, "optimistic: true"), "%s", out);
+	cr_assert(strstr(out, "smarthub.yaml:11:21:") && strstr(out, "did you mean 'optimistic'"),
+		  "%s", out);
 	free(out);
 }
 
