@@ -32,6 +32,7 @@
 #include "scenes/scene.h"
 #include "core/device.h"
 #include "core/hub.h"
+#include "util/list.h"
 #include "util/log.h"
 #include <errno.h>
 #include <ev.h>
@@ -86,7 +87,7 @@ struct exec {
 	bool cmd_pending;
 	/* wait step: linked into the engine's waiters */
 	bool waiting;
-	struct exec *wait_prev, *wait_next;
+	struct sh_list wait_link;
 	/* scene step: the nested run (not referenced; cleared by its done) */
 	struct run *child;
 };
@@ -105,16 +106,16 @@ struct run {
 	cJSON *errors;           /* failures tolerated by continue_on_error */
 	cJSON *unconfirmed;      /* paths of steps done without the device's confirmation */
 	unsigned errors_dropped;
-	struct run *prev, *next; /* in the scene's running list or queue */
+	struct sh_list link; /* in the scene's running list or queue */
 };
 
 struct scene {
 	char *name;
 	const struct sh_scene_config *cfg;
-	struct run *running; /* list */
+	struct sh_list running; /* struct run.link */
 	unsigned n_running;
 	unsigned long n_finished; /* runs that ended (any result) since load */
-	struct run *queue_head, *queue_tail;
+	struct sh_list queue; /* struct run.link, oldest first */
 	unsigned n_queued;
 	/* status */
 	const char *state; /* "idle", "running", "failed", "cancelled" */
@@ -124,7 +125,7 @@ struct scene {
 	char *error;
 	/* A runner (sh_scene_runner_new): not listed, emits no events. */
 	bool hidden;
-	struct scene *runner_prev, *runner_next;
+	struct sh_list runner_link; /* in engine->runners */
 };
 
 struct sh_scene_engine {
@@ -134,8 +135,8 @@ struct sh_scene_engine {
 	bool started;                   /* the on_start scenes ran */
 	struct scene **scenes;
 	size_t n_scenes;
-	struct exec *waiters; /* wait steps whose conditions are not met */
-	struct scene *runners; /* list of hidden scenes (automations' steps) */
+	struct sh_list waiters; /* struct exec.wait_link: waits not met yet */
+	struct sh_list runners; /* struct scene.runner_link: hidden scenes (automations' steps) */
 };
 
 static void exec_begin(struct exec *e);
@@ -231,22 +232,14 @@ static void run_unref(struct run *run)
 	free(run);
 }
 
-static void list_unlink(struct run **head, struct run *run)
+static struct run *run_of(struct sh_list *link)
 {
-	if (run->prev)
-		run->prev->next = run->next;
-	else
-		*head = run->next;
-	if (run->next)
-		run->next->prev = run->prev;
-	run->prev = run->next = NULL;
+	return link ? sh_list_entry(link, struct run, link) : NULL;
 }
 
 static void queue_unlink(struct scene *sc, struct run *run)
 {
-	if (sc->queue_tail == run)
-		sc->queue_tail = run->prev;
-	list_unlink(&sc->queue_head, run);
+	sh_list_remove(&run->link);
 	sc->n_queued--;
 }
 
@@ -299,7 +292,7 @@ static void run_finish(struct run *run, const char *status, const char *fail_pat
 		return;
 	run_ref(run);
 	if (was_running) {
-		list_unlink(&sc->running, run);
+		sh_list_remove(&run->link);
 		sc->n_running--;
 		sc->n_finished++;
 	} else {
@@ -341,8 +334,8 @@ static void run_finish(struct run *run, const char *status, const char *fail_pat
 			sh_log_info("scene %s: %s after %lldms", sc->name, status, duration);
 		emit_state(engine, sc);
 		/* The scene is free again: the oldest queued trigger runs now. */
-		if (sc->queue_head && sc->n_running == 0)
-			run_start(sc->queue_head);
+		if (!sh_list_empty(&sc->queue) && sc->n_running == 0)
+			run_start(run_of(sh_list_first(&sc->queue)));
 	} else {
 		emit_state(engine, sc); /* "queued" went down */
 	}
@@ -378,11 +371,7 @@ static void run_record_error(struct run *run, const char *path, const char *reas
 
 static void waiter_link(struct sh_scene_engine *engine, struct exec *e)
 {
-	e->wait_prev = NULL;
-	e->wait_next = engine->waiters;
-	if (engine->waiters)
-		engine->waiters->wait_prev = e;
-	engine->waiters = e;
+	sh_list_prepend(&engine->waiters, &e->wait_link);
 	e->waiting = true;
 }
 
@@ -390,13 +379,7 @@ static void waiter_unlink(struct sh_scene_engine *engine, struct exec *e)
 {
 	if (!e->waiting)
 		return;
-	if (e->wait_prev)
-		e->wait_prev->wait_next = e->wait_next;
-	else
-		engine->waiters = e->wait_next;
-	if (e->wait_next)
-		e->wait_next->wait_prev = e->wait_prev;
-	e->wait_prev = e->wait_next = NULL;
+	sh_list_remove(&e->wait_link);
 	e->waiting = false;
 }
 
@@ -449,8 +432,11 @@ static bool wait_names(const struct sh_step *step, const char *device)
 static void wake_waiters(struct sh_scene_engine *engine, struct sh_device *dev)
 {
 	const char *id = sh_device_id(dev);
+	struct sh_list *pos;
 again:
-	for (struct exec *e = engine->waiters; e; e = e->wait_next) {
+	sh_list_for_each(pos, &engine->waiters)
+	{
+		struct exec *e = sh_list_entry(pos, struct exec, wait_link);
 		if (!wait_names(e->step, id) || !wait_met(engine, e->step))
 			continue;
 		struct run *run = e->run;
@@ -470,8 +456,11 @@ static void wake_event_waiters(struct sh_scene_engine *engine, struct sh_device 
 	const char *id = sh_device_id(dev);
 	if (!cJSON_IsString(name))
 		return;
+	struct sh_list *pos;
 again:
-	for (struct exec *e = engine->waiters; e; e = e->wait_next) {
+	sh_list_for_each(pos, &engine->waiters)
+	{
+		struct exec *e = sh_list_entry(pos, struct exec, wait_link);
 		bool met = false;
 		for (size_t i = 0; i < e->step->n_conditions && !met; i++) {
 			const struct sh_wait_condition *c = &e->step->conditions[i];
@@ -511,8 +500,11 @@ static void device_removed(struct sh_scene_engine *engine, struct sh_device *dev
 	char reason[SH_SCENE_REASON_LEN];
 
 	snprintf(reason, sizeof(reason), "device %s was removed", id);
+	struct sh_list *pos;
 again:
-	for (struct exec *e = engine->waiters; e; e = e->wait_next) {
+	sh_list_for_each(pos, &engine->waiters)
+	{
+		struct exec *e = sh_list_entry(pos, struct exec, wait_link);
 		if (!wait_names(e->step, id))
 			continue;
 		struct run *run = e->run;
@@ -521,19 +513,27 @@ again:
 		run_unref(run);
 		goto again;
 	}
-	for (size_t i = 0; i <= engine->n_scenes; i++) {
-		for (struct scene *sc = i < engine->n_scenes ? engine->scenes[i] : engine->runners; sc;
-		     sc = i < engine->n_scenes ? NULL : sc->runner_next) {
-			for (struct run *run = sc->running; run; run = run->next) {
-				// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): a listed run holds a ref; none freed
-				struct exec *e = find_command_at(run->root, dev);
-				if (!e)
-					continue;
-				run_ref(run);
-				exec_complete(e, e->step->path, reason);
-				run_unref(run);
-				goto again;
-			}
+	/* The scenes, then the runners: each a list of running runs. */
+	struct sh_list *runner = &engine->runners;
+	for (size_t i = 0; i < engine->n_scenes || runner->next != &engine->runners; i++) {
+		struct scene *sc;
+		if (i < engine->n_scenes) {
+			sc = engine->scenes[i];
+		} else {
+			runner = runner->next;
+			sc = sh_list_entry(runner, struct scene, runner_link);
+		}
+		sh_list_for_each(pos, &sc->running)
+		{
+			struct run *run = run_of(pos);
+			// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): a listed run holds a ref; none freed
+			struct exec *e = find_command_at(run->root, dev);
+			if (!e)
+				continue;
+			run_ref(run);
+			exec_complete(e, e->step->path, reason);
+			run_unref(run);
+			goto again;
 		}
 	}
 }
@@ -898,10 +898,7 @@ static void run_start(struct run *run)
 	if (run->state == RUN_QUEUED)
 		queue_unlink(sc, run);
 	run->state = RUN_RUNNING;
-	run->next = sc->running;
-	if (sc->running)
-		sc->running->prev = run;
-	sc->running = run;
+	sh_list_prepend(&sc->running, &run->link);
 	sc->n_running++;
 	clock_gettime(CLOCK_MONOTONIC, &run->started);
 	iso8601_now(sc->started_at, sizeof(sc->started_at));
@@ -963,7 +960,7 @@ static int scene_trigger(struct sh_scene_engine *engine, struct scene *sc, sh_sc
 		scene_cancel_all(sc);
 		break;
 	case SH_SCENE_QUEUED:
-		if (sc->n_running > 0 || sc->queue_head) {
+		if (sc->n_running > 0 || !sh_list_empty(&sc->queue)) {
 			if (sc->n_queued >= cfg->max) {
 				refuse(engine, reason, reason_len,
 				       "scene %s is already running and %u runs are queued",
@@ -998,12 +995,7 @@ static int scene_trigger(struct sh_scene_engine *engine, struct scene *sc, sh_sc
 	if (out)
 		*out = run;
 	/* Both paths start out in the queue, so run_start has one case. */
-	run->prev = sc->queue_tail;
-	if (sc->queue_tail)
-		sc->queue_tail->next = run;
-	else
-		sc->queue_head = run;
-	sc->queue_tail = run;
+	sh_list_append(&sc->queue, &run->link);
 	sc->n_queued++;
 	if (enqueue) {
 		sh_log_info("scene %s: queued (%u waiting)", sc->name, sc->n_queued);
@@ -1034,12 +1026,12 @@ static void run_cancel(struct run *run)
  * run->scene is sc), which the analyzer cannot tell. */
 static void scene_cancel_all(struct scene *sc)
 {
-	while (sc->queue_head)
+	while (!sh_list_empty(&sc->queue))
 		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): run_cancel unlinks it
-		run_cancel(sc->queue_head);
-	while (sc->running)
+		run_cancel(run_of(sh_list_first(&sc->queue)));
+	while (!sh_list_empty(&sc->running))
 		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): run_cancel unlinks it
-		run_cancel(sc->running);
+		run_cancel(run_of(sh_list_first(&sc->running)));
 }
 
 /* --- the engine ---------------------------------------------------------- */
@@ -1057,6 +1049,9 @@ static struct scene *scene_new(const struct sh_scene_config *cfg)
 	sc->cfg = cfg;
 	sc->state = "idle";
 	sc->duration_ms = -1;
+	sh_list_init(&sc->running);
+	sh_list_init(&sc->queue);
+	sh_list_init(&sc->runner_link);
 	return sc;
 }
 
@@ -1080,6 +1075,8 @@ int sh_scenes_new(struct sh_hub *hub, struct sh_scene_engine **out)
 		return -ENOMEM;
 	engine->hub = hub;
 	engine->loop = sh_hub_loop(hub);
+	sh_list_init(&engine->waiters);
+	sh_list_init(&engine->runners);
 	rc = sh_hub_listen(hub, on_hub_event, engine);
 	if (rc < 0) {
 		free(engine);
@@ -1095,8 +1092,9 @@ void sh_scenes_stop(struct sh_scene_engine *engine)
 		return;
 	for (size_t i = 0; i < engine->n_scenes; i++)
 		scene_cancel_all(engine->scenes[i]);
-	for (struct scene *r = engine->runners; r; r = r->runner_next)
-		scene_cancel_all(r);
+	struct sh_list *pos;
+	sh_list_for_each(pos, &engine->runners)
+		scene_cancel_all(sh_list_entry(pos, struct scene, runner_link));
 }
 
 void sh_scenes_free(struct sh_scene_engine *engine)
@@ -1169,9 +1167,13 @@ static void scenes_apply(struct sh_scene_engine *engine, const struct sh_config 
 				kept[j] = true;
 				changed[j] = !same_fingerprint(sc->cfg, cfg);
 				if (!changed[j]) {
-					for (struct run *r = sc->running; r; r = r->next)
+					struct sh_list *pos;
+					sh_list_for_each(pos, &sc->running)
+					{
+						struct run *r = run_of(pos);
 						if (r->root && !exec_repoint(r->root, cfg->root))
 							changed[j] = true;
+					}
 				}
 				break;
 			}
@@ -1191,13 +1193,20 @@ static void scenes_apply(struct sh_scene_engine *engine, const struct sh_config 
 
 	/* 1b. Runners follow their automation of the same name and
 	 * fingerprint; the others become orphans, cancelled below. */
-	for (struct scene *r = engine->runners; r; r = r->runner_next) {
+	struct sh_list *rpos;
+	sh_list_for_each(rpos, &engine->runners)
+	{
+		struct scene *r = sh_list_entry(rpos, struct scene, runner_link);
 		const struct sh_automation_config *au = r->cfg ? sh_config_find_automation(config, r->name)
 							       : NULL;
 		bool same = au && same_fingerprint(r->cfg, &au->run);
-		for (struct run *run = r->running; same && run; run = run->next)
-			if (run->root && !exec_repoint(run->root, au->run.root))
+		struct sh_list *pos;
+		sh_list_for_each(pos, &r->running)
+		{
+			struct run *run = run_of(pos);
+			if (same && run->root && !exec_repoint(run->root, au->run.root))
 				same = false;
+		}
 		if (same) {
 			r->cfg = &au->run;
 		} else if (r->cfg) {
@@ -1210,7 +1219,7 @@ static void scenes_apply(struct sh_scene_engine *engine, const struct sh_config 
 	for (size_t j = 0; j < n_old; j++) {
 		if (kept[j] && !changed[j])
 			continue;
-		if (old[j]->running || old[j]->queue_head)
+		if (!sh_list_empty(&old[j]->running) || !sh_list_empty(&old[j]->queue))
 			sh_log_info("scene %s: %s; cancelling its runs", old[j]->name,
 				    kept[j] ? "changed" : "removed");
 		scene_cancel_all(old[j]);
@@ -1308,10 +1317,7 @@ int sh_scene_runner_new(struct sh_scene_engine *engine, const struct sh_scene_co
 	if (!sc)
 		return -ENOMEM;
 	sc->hidden = true;
-	sc->runner_next = engine->runners;
-	if (engine->runners)
-		engine->runners->runner_prev = sc;
-	engine->runners = sc;
+	sh_list_prepend(&engine->runners, &sc->runner_link);
 	*out = (struct sh_scene_runner *)sc;
 	return 0;
 }
@@ -1323,12 +1329,7 @@ void sh_scene_runner_free(struct sh_scene_engine *engine, struct sh_scene_runner
 	if (!sc)
 		return;
 	scene_cancel_all(sc);
-	if (sc->runner_prev)
-		sc->runner_prev->runner_next = sc->runner_next;
-	else
-		engine->runners = sc->runner_next;
-	if (sc->runner_next)
-		sc->runner_next->runner_prev = sc->runner_prev;
+	sh_list_remove(&sc->runner_link);
 	scene_free(sc);
 }
 
