@@ -319,6 +319,7 @@ Test(hue, slow_bridge_still_works)
 	/* Commands to one device run one after the other: the second PUT
 	 * goes out only once the slow answer to the first came back. */
 	set("{\"state\":\"ON\"}");
+	after_puts(1); /* the bridge has it and takes its time to answer */
 	set("{\"brightness\":10}");
 	struct fake_hue_state s = after_puts(2);
 	cr_assert(s.lamp.on && s.lamp.brightness > 3.9 && s.lamp.brightness < 4.0, "%s",
