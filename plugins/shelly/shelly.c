@@ -51,7 +51,8 @@ static void shelly_fail(struct shelly *s, const char *what, const char *why)
 {
 	char reason[SH_HTTP_ERROR_MAX + 64];
 
-	snprintf(reason, sizeof(reason), "%s: %s", what, why);
+	/* `why` is an HTTP error text, bounded by SH_HTTP_ERROR_MAX. */
+	snprintf(reason, sizeof(reason), "%s: %.*s", what, (int)SH_HTTP_ERROR_MAX, why);
 	s->online = false;
 	s->host->failed(s->dev, reason);
 }

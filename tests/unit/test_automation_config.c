@@ -125,8 +125,8 @@ Test(automation_config, every_error_with_position_in_one_run)
 	cr_assert_null(c);
 	const char *want[] = {
 		":8:18: automations.a.triggers[0]: unknown device 'tmp'",
-		":9:34: automations.a.triggers[1]: device 'temp' has no property 'temprature' (did "
-		"you mean 'temperature'?)",
+		(":9:34: automations.a.triggers[1]: device 'temp' has no property 'temprature' (did "
+		 "you mean 'temperature'?)"),
 		":10:34: automations.a.triggers[2]: property 'motion' of device 'temp' is not numeric",
 		":11:54: automations.a.triggers[3]: empty band",
 		":12:63: automations.a.triggers[4].for must not be negative",
