@@ -46,6 +46,7 @@ struct mq_prop {
 	bool no_read;    /* commanded, never reported (transition) */
 	bool no_write;   /* reported, never commanded */
 	bool no_confirm; /* reported in another form (Zigbee2MQTT's xy color) */
+	bool event;      /* a momentary event ("action"), never state */
 };
 
 struct mq_codec {

@@ -196,6 +196,8 @@ static int read_property(struct sh_device *dev, const struct sh_host *h, const c
 		p[k]->type = value_type(n->key);
 	if (strcmp(n->key, "transition") == 0)
 		p[0]->no_read = true;
+	/* A button's press is an event, never state nor a command. */
+	p[0]->event = p[1]->no_write = strcmp(n->key, "event") == 0;
 	if (map) {
 		if (map->type != SH_NODE_MAP || map->n_items == 0) {
 			h->config_error(dev, map,

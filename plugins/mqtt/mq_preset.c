@@ -45,6 +45,7 @@ const char *const mq_preset_names[] = {
 enum row_flags {
 	ROW_NO_READ = 1,    /* commanded, never reported */
 	ROW_NO_CONFIRM = 2, /* reported in another form */
+	ROW_EVENT = 4,      /* a momentary event (a button press), not state */
 };
 
 /* One property of one kind in one family. */
@@ -72,6 +73,8 @@ static const struct row z2m_rows[] = {
 	{"fan", "state", "state", NULL, NULL, 0, 0, MQ_ANY, 0},
 	{"climate", "mode", "system_mode", NULL, NULL, 0, 0, MQ_ANY, 0},
 	{"climate", "target_temperature", "current_heating_setpoint", NULL, NULL, 0, 0, MQ_ANY, 0},
+	/* A remote's press: {"action":"single"} (then "" as the action clears). */
+	{"button", "event", "action", NULL, NULL, 0, 0, MQ_ANY, ROW_EVENT},
 	{NULL, NULL, NULL, NULL, NULL, 0, 0, MQ_ANY, 0},
 };
 
@@ -258,6 +261,7 @@ static int add_row(struct mq_codec *c, const struct row *r, const char *prefix, 
 	p->type = r->type;
 	p->no_read = r->flags & ROW_NO_READ;
 	p->no_confirm = r->flags & ROW_NO_CONFIRM;
+	p->event = r->flags & ROW_EVENT;
 	if (r->dev_max > r->dev_min && mq_hub_range(r->prop, &p->hub_min, &p->hub_max)) {
 		p->scaled = true;
 		p->dev_min = r->dev_min;
@@ -314,8 +318,10 @@ static int zigbee2mqtt(const struct mq_settings *s, struct mq_layout *l, char *e
 	snprintf(t, sizeof(t), "%s/%s", base, s->topic);
 	if (!(r = mq_layout_reader(l, t, MQ_JSON)))
 		FAIL("topic", "topic is too long");
-	if (add_rows(&r->codec, z2m_rows, s->kind, "", false) <= 0)
-		r->codec.passthrough = true; /* a sensor: every reading */
+	/* A sensor's every reading; a button's battery and link quality. */
+	if (add_rows(&r->codec, z2m_rows, s->kind, "", false) <= 0 ||
+	    strcmp(s->kind, "button") == 0)
+		r->codec.passthrough = true;
 	snprintf(t, sizeof(t), "%s/%s/set", base, s->topic);
 	if (!(w = mq_layout_writer(l, t, MQ_JSON)))
 		FAIL("topic", "topic is too long");
@@ -327,16 +333,18 @@ static int zigbee2mqtt(const struct mq_settings *s, struct mq_layout *l, char *e
 
 	/* /get asks for the kind's properties: {"state":"","brightness":""}. */
 	char payload[MQ_TOPIC_MAX] = "{";
+	int asked = 0;
 	for (size_t i = 0; i < r->codec.n_props; i++) {
 		size_t n = strlen(payload);
-		if (r->codec.props[i].no_read)
+		if (r->codec.props[i].no_read || r->codec.props[i].event)
 			continue;
 		snprintf(payload + n, sizeof(payload) - n, "%s\"%s\":\"\"", n > 1 ? "," : "",
 			 r->codec.props[i].path);
+		asked++;
 	}
 	strncat(payload, "}", sizeof(payload) - strlen(payload) - 1);
 	snprintf(t, sizeof(t), "%s/%s/get", base, s->topic);
-	if (r->codec.n_props && !query(l, t, payload, NULL))
+	if (asked && !query(l, t, payload, NULL))
 		FAIL("topic", "topic is too long");
 	return 0;
 }

@@ -187,6 +187,26 @@ static void confirm_check(struct mq_dev *m)
 	m->host->command_done(m->dev, id, 0, NULL);
 }
 
+/* Events ("action" of a Zigbee2MQTT remote) leave the patch for
+ * host->event; an empty one is the remote clearing its action. */
+static void event_report(struct mq_dev *m, const struct mq_codec *c, cJSON *patch)
+{
+	for (size_t i = 0; i < c->n_props; i++) {
+		cJSON *v;
+
+		if (!c->props[i].event)
+			continue;
+		v = cJSON_DetachItemFromObjectCaseSensitive(patch, c->props[i].name);
+		if (m->online && cJSON_IsString(v) && v->valuestring[0]) {
+			cJSON *ev = cJSON_CreateObject();
+			if (ev && cJSON_AddStringToObject(ev, "event", v->valuestring))
+				m->host->event(m->dev, ev);
+			cJSON_Delete(ev);
+		}
+		cJSON_Delete(v);
+	}
+}
+
 static void state_report(struct mq_dev *m, cJSON *patch)
 {
 	const cJSON *v;
@@ -265,6 +285,11 @@ static void on_message(struct sh_device *dev, const char *topic, const void *pay
 		}
 		if (m->l.readers[i].rpc_answer)
 			rpc_answer(m, payload, len);
+		/* A retained action is an old press, not one now. */
+		if (!retained)
+			event_report(m, &m->l.readers[i].codec, patch);
+		else
+			cJSON_DeleteItemFromObjectCaseSensitive(patch, "event");
 		state_report(m, patch);
 		cJSON_Delete(patch);
 	}

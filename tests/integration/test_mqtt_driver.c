@@ -556,3 +556,23 @@ Test(mqtt_driver, own_base_topic_is_refused)
 	cr_assert(th_daemon_wait_log(&t.daemon, "under the hub's own base topic", WAIT_MS));
 	availability("self", "offline");
 }
+
+/* A Zigbee2MQTT remote: {"action":"single"} is an event, not state. */
+Test(mqtt_driver, zigbee2mqtt_remote_action_is_an_event)
+{
+	start_broker();
+	start_daemon(
+		"devices:\n"
+		"  remote: {driver: mqtt, kind: button, preset: zigbee2mqtt, topic: remote}\n");
+	cr_assert_eq(th_mqtt_publish(t.mqtt, "zigbee2mqtt/bridge/state", "online", 6, true), 0);
+	cr_assert_eq(th_mqtt_publish(t.mqtt, "zigbee2mqtt/remote/availability", "online", 6, true),
+		     0);
+	availability("remote", "online");
+	const char *press = "{\"action\":\"single\",\"battery\":90}";
+	cr_assert_eq(th_mqtt_publish(t.mqtt, "zigbee2mqtt/remote", press, strlen(press), false), 0);
+	expect_json("smarthub/remote/event", "{\"event\":\"single\"}");
+	expect_json("smarthub/remote", "{\"battery\":90}");
+	char *state = th_mqtt_last(t.mqtt, "smarthub/remote");
+	cr_assert(state && !strstr(state, "action") && !strstr(state, "single"), "%s", state);
+	free(state);
+}

@@ -142,6 +142,17 @@ Test(mqtt_driver_map, esphome_and_smarthub)
 	mq_layout_clear(&s);
 }
 
+Test(mqtt_driver_map, zigbee2mqtt_button_action)
+{
+	struct mq_layout l = build(
+		(struct mq_settings){.preset = MQ_PRESET_Z2M, .kind = "button", .topic = "remote"});
+
+	expect_patch(&l.readers[0].codec, "{\"action\":\"double\",\"battery\":80}",
+		     "{\"event\":\"double\",\"battery\":80}");
+	cr_assert_eq(l.n_queries, 0, "nothing to /get of a remote");
+	mq_layout_clear(&l);
+}
+
 Test(mqtt_driver_map, explicit_paths_maps_and_scales)
 {
 	struct mq_codec c = {.format = MQ_JSON};
