@@ -610,6 +610,31 @@ Test(device, polls_wait_for_a_running_command_and_report_events)
 	cr_assert_eq(state_number("old", "brightness"), 100);
 }
 
+Test(device, reports_of_a_device_removed_before_delivery_are_dropped)
+{
+	cr_assert_eq(hf_start(&f, "devices:\n  lamp: { driver: virtual, kind: light }\n"), 0);
+	sh_hub_set_plugin_dir(f.hub, SMARTHUB_TEST_PLUGIN_DIR);
+	cr_assert_eq(hf_reload(&f,
+			       "devices:\n"
+			       "  lamp: { driver: virtual, kind: light }\n"
+			       "  old: { driver: abi20, kind: light }\n",
+			       NULL),
+		     0);
+	cr_assert(hf_wait_online(&f, "old", GUARD_MS));
+	/* The state and the completion wait in the queue; the reload removes
+	 * the device before the loop turns. */
+	struct completion c = {0};
+	submit_watched("old", "{\"state\":\"ON\"}", &c);
+	cr_assert_eq(hf_reload(&f, "devices:\n  lamp: { driver: virtual, kind: light }\n", NULL),
+		     0);
+	cr_assert_eq(c.calls, 1, "the removal fails the command once");
+	cr_assert_neq(c.err, 0);
+	size_t states = hf_count(&f, SH_EV_DEVICE_STATE, "old");
+	hf_run_for(&f, 100);
+	cr_assert_eq(c.calls, 1);
+	cr_assert_eq(hf_count(&f, SH_EV_DEVICE_STATE, "old"), states);
+}
+
 Test(device, a_refused_command_completes_later_too)
 {
 	/* The virtual driver completes at once when command_delay is 0, from
