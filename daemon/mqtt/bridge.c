@@ -530,7 +530,6 @@ int sh_bridge_new(struct sh_hub *hub, struct sh_scene_engine *scenes, struct sh_
 	r = sh_bridge_api_new(b, m->events_per_second);
 	if (r < 0)
 		goto err_inbox;
-	srand48((long)time(NULL) ^ (long)(uintptr_t)b);
 
 	ev_async_init(&b->wake, on_wake);
 	b->wake.data = b;
