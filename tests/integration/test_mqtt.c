@@ -10,7 +10,7 @@
  * the offline state on SIGTERM, and Home Assistant discovery (payloads,
  * birth message, removal on reload).
  */
-#include "harness.h"
+#include "fixture.h"
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -18,28 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Generous bounds for waits; they never fail a test on a slow machine. */
-#define WAIT_MS 15000
+#define WAIT_MS TH_WAIT_MS
 
-static struct {
-	struct th_broker broker;
-	struct th_daemon daemon;
-	struct th_mqtt *mqtt;
-	int port;
-} t;
-
-static void teardown(void)
-{
-	th_mqtt_close(t.mqtt);
-	th_daemon_stop(&t.daemon);
-	th_broker_stop(&t.broker);
-	memset(&t, 0, sizeof(t));
-}
-
-TestSuite(mqtt, .fini = teardown);
+TestSuite(mqtt, .fini = th_fixture_teardown);
 
 /* The devices most tests use:
  *   lamp    a light, plug a switch
@@ -70,57 +55,45 @@ static const char devices_yaml[] = "devices:\n"
 				   "    steps:\n"
 				   "      - {device: dead, set: {state: \"ON\"}}\n";
 
+/* The configuration's parts: fast reconnects and mqtt_extra under mqtt:,
+ * discovery on and `devices` (NULL: the ones above). Caller frees both. */
+static void config_parts(const char *mqtt_extra, const char *devices, char **extra, char **body)
+{
+	*extra = th_strdupf("reconnect: {initial: 100ms, max: 500ms}\n%s",
+			    mqtt_extra ? mqtt_extra : "");
+	*body = th_strdupf("homeassistant:\n  discovery: true\n%s",
+			   devices ? devices : devices_yaml);
+}
+
+/* The whole file, for a test that rewrites it before a reload. */
 static char *config_yaml(const char *mqtt_extra, const char *devices)
 {
-	return th_strdupf("mqtt:\n"
-			  "  url: tcp://127.0.0.1:%d\n"
-			  "  reconnect: {initial: 100ms, max: 500ms}\n"
-			  "%s"
-			  "homeassistant:\n"
-			  "  discovery: true\n"
-			  "log:\n"
-			  "  level: debug\n"
-			  "%s",
-			  t.port, mqtt_extra ? mqtt_extra : "", devices ? devices : devices_yaml);
+	char *extra, *body;
+	config_parts(mqtt_extra, devices, &extra, &body);
+	char *yaml = th_fixture_config(extra, body);
+	free(body);
+	free(extra);
+	return yaml;
 }
 
 static void start_daemon(const char *mqtt_extra, const char *devices)
 {
-	char *yaml = config_yaml(mqtt_extra, devices);
-
-	cr_assert_eq(th_daemon_start(&t.daemon, yaml, NULL, NULL), 0);
-	free(yaml);
-}
-
-static struct th_mqtt *client(const char *id)
-{
-	struct th_mqtt *c = th_mqtt_connect(t.port, id);
-
-	cr_assert_not_null(c);
-	cr_assert_eq(th_mqtt_subscribe(c, "smarthub/#"), 0);
-	cr_assert_eq(th_mqtt_subscribe(c, "homeassistant/#"), 0);
-	return c;
+	char *extra, *body;
+	config_parts(mqtt_extra, devices, &extra, &body);
+	th_fixture_start_daemon(extra, body, NULL, NULL);
+	free(body);
+	free(extra);
 }
 
 static void start(const char *mqtt_extra, const char *devices)
 {
-	cr_assert_eq(th_broker_start(&t.broker, 0), 0);
-	t.port = t.broker.port;
-	t.mqtt = client("test-mqtt");
+	th_fixture_start_broker(NULL);
 	start_daemon(mqtt_extra, devices);
 }
 
 static char *expect_json(const char *topic, const char *subset)
 {
-	char *msg = th_mqtt_wait_json(t.mqtt, topic, subset, WAIT_MS);
-
-	if (!msg) {
-		char *last = th_mqtt_last(t.mqtt, topic);
-
-		cr_assert_fail("no %s on %s (last: %s); daemon log:\n%s", subset, topic,
-			       last ? last : "none", th_daemon_log(&t.daemon));
-	}
-	return msg;
+	return th_fixture_expect_json(topic, subset);
 }
 
 static void expect(const char *topic, const char *subset)
@@ -130,45 +103,31 @@ static void expect(const char *topic, const char *subset)
 
 static void pub(const char *topic, const char *payload)
 {
-	cr_assert_eq(th_mqtt_publish(t.mqtt, topic, payload, strlen(payload), false), 0);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, topic, payload, strlen(payload), false), 0);
 }
 
 static void wait_online(const char *id)
 {
-	char *topic = th_strdupf("smarthub/%s/availability", id);
-
-	expect(topic, "{\"state\":\"online\"}");
-	free(topic);
+	th_fixture_expect_online(id);
 }
 
 /* Sends `payload` to `topic` and waits for the error event naming that
  * topic whose message contains `reason`. */
 static void expect_event(const char *topic, const char *payload, const char *reason)
 {
-	char *subset = th_strdupf("{\"type\":\"error\",\"topic\":\"%s\"}", topic);
-	bool found = false;
-
-	th_mqtt_clear(t.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	pub(topic, payload);
-	/* Several events may name the topic; look for the reason among them. */
-	for (int tries = 0; tries < 50 && !found; tries++) {
-		char *msg = th_mqtt_wait_json(t.mqtt, "smarthub/bridge/event", subset, WAIT_MS);
-
-		cr_assert_not_null(msg, "no event for %s on %s; daemon log:\n%s", payload, topic,
-				   th_daemon_log(&t.daemon));
-		found = strstr(msg, reason) != NULL;
-		free(msg);
-		if (!found) {
-			char *last = th_mqtt_last(t.mqtt, "smarthub/bridge/event");
-
-			found = last && strstr(last, reason);
-			free(last);
-			if (!found)
-				usleep(100 * 1000);
-		}
-	}
-	cr_assert(found, "no event saying \"%s\" for %s", reason, topic);
-	free(subset);
+	char *msg = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", reason, WAIT_MS);
+	cr_assert_not_null(msg, "no event saying \"%s\" for %s on %s; daemon log:\n%s", reason,
+			   payload, topic, th_daemon_log(&th_fx.daemon));
+	cJSON *e = cJSON_Parse(msg);
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(e, "type");
+	const cJSON *about = cJSON_GetObjectItemCaseSensitive(e, "topic");
+	cr_assert(cJSON_IsString(type) && !strcmp(type->valuestring, "error"), "%s", msg);
+	cr_assert(cJSON_IsString(about) && !strcmp(about->valuestring, topic),
+		  "the event names another topic than %s: %s", topic, msg);
+	cJSON_Delete(e);
+	free(msg);
 }
 
 static cJSON *parse(const char *text)
@@ -218,7 +177,7 @@ Test(mqtt, set_reaches_the_device_and_state_is_retained)
 	expect("smarthub/lamp", "{\"state\":\"ON\",\"brightness\":120}");
 
 	/* Someone who subscribes later gets it from the broker. */
-	struct th_mqtt *late = client("test-late");
+	struct th_mqtt *late = th_fixture_client("test-late");
 	char *msg = th_mqtt_wait_json(late, "smarthub/lamp", "{\"brightness\":120}", WAIT_MS);
 	cr_assert_not_null(msg);
 	cr_assert(th_mqtt_last_retained(late, "smarthub/lamp"));
@@ -239,7 +198,7 @@ Test(mqtt, get_publishes_the_state_again)
 	start(NULL, NULL);
 	wait_online("lamp");
 	expect("smarthub/lamp", "{\"state\":\"OFF\"}");
-	th_mqtt_clear(t.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	pub("smarthub/lamp/get", "");
 	expect("smarthub/lamp", "{\"state\":\"OFF\"}");
 }
@@ -249,16 +208,16 @@ Test(mqtt, toggle_and_plain_payloads_for_switches)
 	start(NULL, NULL);
 	wait_online("plug");
 	expect("smarthub/plug", "{\"state\":\"OFF\"}");
-	th_mqtt_clear(t.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	pub("smarthub/plug/set", "TOGGLE");
 	expect("smarthub/plug", "{\"state\":\"ON\"}");
-	th_mqtt_clear(t.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	pub("smarthub/plug/set", "TOGGLE");
 	expect("smarthub/plug", "{\"state\":\"OFF\"}");
-	th_mqtt_clear(t.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	pub("smarthub/plug/set", "on");
 	expect("smarthub/plug", "{\"state\":\"ON\"}");
-	th_mqtt_clear(t.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	pub("smarthub/plug/set", "{\"state\":\"OFF\"}");
 	expect("smarthub/plug", "{\"state\":\"OFF\"}");
 }
@@ -335,7 +294,7 @@ Test(mqtt, requests_echo_their_transaction)
 	cJSON_Delete(r);
 
 	/* A numeric transaction comes back as it was sent. */
-	th_mqtt_clear(t.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	pub("smarthub/bridge/request/health_check", "{\"transaction\":17}");
 	expect("smarthub/bridge/response/health_check", "{\"status\":\"ok\",\"transaction\":17}");
 }
@@ -360,7 +319,7 @@ static void good_command(int brightness)
 	char *payload = th_strdupf("{\"brightness\":%d}", brightness);
 	char *want = th_strdupf("{\"brightness\":%d}", brightness);
 
-	th_mqtt_clear(t.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	pub("smarthub/lamp/set", payload);
 	expect("smarthub/lamp", want);
 	free(want);
@@ -369,7 +328,7 @@ static void good_command(int brightness)
 
 Test(mqtt, every_malformed_payload_gives_an_event)
 {
-	start("  max_payload: 1024\n  events_per_second: 1000\n", NULL);
+	start("max_payload: 1024\nevents_per_second: 1000\n", NULL);
 	wait_online("lamp");
 	wait_online("slow");
 	expect("smarthub/dead/availability", "{\"state\":\"offline\"}");
@@ -401,28 +360,28 @@ Test(mqtt, every_malformed_payload_gives_an_event)
 	/* The queue holds one command; the first runs for a while. A TOGGLE
 	 * cannot merge into the one waiting (ON and OFF would), so the third
 	 * is refused. */
-	th_mqtt_clear(t.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	for (int i = 0; i < 4; i++)
 		pub("smarthub/slow/set", "TOGGLE");
-	char *msg = th_mqtt_wait(t.mqtt, "smarthub/bridge/event", "queue full", WAIT_MS);
-	cr_assert_not_null(msg, "no queue-full event; log:\n%s", th_daemon_log(&t.daemon));
+	char *msg = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "queue full", WAIT_MS);
+	cr_assert_not_null(msg, "no queue-full event; log:\n%s", th_daemon_log(&th_fx.daemon));
 	cr_assert(strstr(msg, "\"device\":\"slow\""));
 	free(msg);
 	good_command(10);
 
 	/* Requests with a payload that is not an object. */
-	th_mqtt_clear(t.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	pub("smarthub/bridge/request/health_check", "nonsense");
 	expect("smarthub/bridge/response/health_check", "{\"status\":\"error\"}");
 	good_command(11);
 
 	/* Still running after all of it. */
-	cr_assert_eq(th_daemon_signal(&t.daemon, 0), 0);
+	cr_assert_eq(th_daemon_signal(&th_fx.daemon, 0), 0);
 }
 
 Test(mqtt, deeply_nested_payloads_are_refused)
 {
-	start("  events_per_second: 1000\n", NULL);
+	start("events_per_second: 1000\n", NULL);
 	wait_online("lamp");
 	/* 10,000 levels deep: refused by the parser, not by a crash. */
 	char *deep = malloc(20001);
@@ -446,20 +405,20 @@ Test(mqtt, deeply_nested_payloads_are_refused)
 
 Test(mqtt, a_flood_of_bad_commands_is_rate_limited)
 {
-	start("  events_per_second: 2\n", NULL);
+	start("events_per_second: 2\n", NULL);
 	wait_online("lamp");
-	th_mqtt_clear(t.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	for (int i = 0; i < 60; i++)
 		pub("smarthub/lamp/set", "garbage");
 	/* The daemon answers a good command, so it has seen the whole flood. */
 	good_command(77);
-	cr_assert_lt(th_mqtt_count(t.mqtt, "smarthub/bridge/event"), 60);
+	cr_assert_lt(th_mqtt_count(th_fx.mqtt, "smarthub/bridge/event"), 60);
 
 	/* The next event that goes out says how many were left out. */
 	char *msg = NULL;
 	for (int i = 0; i < 100 && !msg; i++) {
 		pub("smarthub/lamp/set", "garbage");
-		msg = th_mqtt_wait(t.mqtt, "smarthub/bridge/event", "suppressed", 300);
+		msg = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "suppressed", 300);
 	}
 	cr_assert_not_null(msg, "no event reported the suppressed ones");
 	cJSON *ev = parse(msg);
@@ -472,27 +431,57 @@ Test(mqtt, a_flood_of_bad_commands_is_rate_limited)
 
 Test(mqtt, broker_restart_loses_nothing)
 {
-	start(NULL, NULL);
+	/* gate: a switch whose command runs until the test opens the FIFO,
+	 * then leaves a file: a command that observably completes while the
+	 * broker is down, without guessing how long anything takes. */
+	char *fifo = th_fixture_path("gate.fifo");
+	char *done = th_fixture_path("gate.done");
+	char *tool = th_fixture_path("gate.sh");
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	cr_assert_eq(th_write_file(tool, "#!/bin/sh\nread x < \"$GATE\"\necho ran >> \"$DONE\"\n"), 0);
+	cr_assert_eq(chmod(tool, 0755), 0);
+	char *devices = th_strdupf("%s"
+				   "  gate:\n"
+				   "    driver: exec\n"
+				   "    kind: switch\n"
+				   "    on: [%s]\n"
+				   "    off: [%s]\n"
+				   "    command_timeout: 60s\n"
+				   "    env: { GATE: %s, DONE: %s }\n",
+				   devices_yaml, tool, tool, fifo, done);
+	/* The scenes stay last: devices_yaml ends with them. */
+	char *scenes = strstr(devices, "scenes:\n");
+	char *gate = strstr(devices, "  gate:\n");
+	cr_assert(scenes && gate && scenes < gate);
+	char *reordered = th_strdupf("%.*s%s%.*s", (int)(scenes - devices), devices, gate,
+				     (int)(gate - scenes), scenes);
+	start(NULL, reordered);
+	free(reordered);
+	free(devices);
 	wait_online("lamp");
 	wait_online("plug");
-	wait_online("slow");
+	wait_online("gate");
 	expect("smarthub/climate", "{}");
-	char *before = th_mqtt_last(t.mqtt, "smarthub/climate");
+	char *before = th_mqtt_last(th_fx.mqtt, "smarthub/climate");
 
 	/* A command that completes while the broker is down. */
-	pub("smarthub/slow/set", "{\"state\":\"ON\"}");
-	cJSON *r = request("device/get", "\"id\":\"slow\"", "queued");
+	pub("smarthub/gate/set", "{\"state\":\"ON\"}");
+	cJSON *r = request("device/get", "\"id\":\"gate\"", "queued");
 	cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "data"), "queue_length")->valueint,
 		     1, "the command is running");
 	cJSON_Delete(r);
-	th_broker_stop(&t.broker);
-	cr_assert(th_daemon_wait_log(&t.daemon, "mqtt: connection to", WAIT_MS),
-		  "the daemon did not notice; log:\n%s", th_daemon_log(&t.daemon));
-	/* Sensors go on reading meanwhile; the slow command finishes. */
-	sleep(2);
+	th_broker_stop(&th_fx.broker);
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "mqtt: connection to", WAIT_MS),
+		  "the daemon did not notice; log:\n%s", th_daemon_log(&th_fx.daemon));
+	/* Sensors go on reading meanwhile; the gated command finishes. */
+	cr_assert_eq(th_write_file(fifo, "go\n"), 0);
+	cr_assert(th_wait_file_line(done, "ran", NULL, WAIT_MS), "the gated command did not run");
+	free(tool);
+	free(done);
+	free(fifo);
 
-	th_mqtt_clear(t.mqtt);
-	cr_assert_eq(th_broker_start(&t.broker, t.port), 0);
+	th_mqtt_clear(th_fx.mqtt);
+	cr_assert_eq(th_broker_start(&th_fx.broker, th_fx.broker.port), 0);
 	expect("smarthub/bridge/state", "{\"state\":\"online\"}");
 
 	/* Resubscribed by itself: a command works again. */
@@ -501,11 +490,11 @@ Test(mqtt, broker_restart_loses_nothing)
 	expect("smarthub/lamp", "{\"state\":\"ON\",\"brightness\":33}");
 
 	/* The broker's retained state is every device's latest. */
-	struct th_mqtt *late = client("test-after-restart");
-	char *slow = th_mqtt_wait_json(late, "smarthub/slow", "{\"state\":\"ON\"}", WAIT_MS);
-	cr_assert_not_null(slow, "the command run during the outage shows");
-	free(slow);
-	const char *ids[] = {"lamp", "plug", "slow", "climate"};
+	struct th_mqtt *late = th_fixture_client("test-after-restart");
+	char *gated = th_mqtt_wait_json(late, "smarthub/gate", "{\"state\":\"ON\"}", WAIT_MS);
+	cr_assert_not_null(gated, "the command run during the outage shows");
+	free(gated);
+	const char *ids[] = {"lamp", "plug", "gate", "climate"};
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
 		char *topic = th_strdupf("smarthub/%s", ids[i]);
 		char *body = th_strdupf("\"id\":\"%s\"", ids[i]);
@@ -524,7 +513,10 @@ Test(mqtt, broker_restart_loses_nothing)
 			cJSON *state =
 				cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "data"), "state");
 
-			usleep(50 * 1000); /* lets the live publication of that state land */
+			/* The live publication of that state lands on `late`. */
+			char *want = cJSON_PrintUnformatted(state);
+			free(th_mqtt_wait_json(late, topic, want, WAIT_MS));
+			free(want);
 			free(retained);
 			retained = th_mqtt_last(late, topic);
 			cJSON *got = parse(retained);
@@ -548,14 +540,13 @@ Test(mqtt, broker_restart_loses_nothing)
 
 Test(mqtt, broker_down_at_startup_delays_nothing)
 {
-	t.port = th_free_port();
-	cr_assert_gt(t.port, 0);
+	th_fx.broker.port = th_free_port();
+	cr_assert_gt(th_fx.broker.port, 0);
 	start_daemon(NULL, NULL);
 	/* Devices connect without the broker. */
-	cr_assert(th_daemon_wait_log(&t.daemon, "device lamp: online", WAIT_MS), "log:\n%s",
-		  th_daemon_log(&t.daemon));
-	cr_assert_eq(th_broker_start(&t.broker, t.port), 0);
-	t.mqtt = client("test-late-broker");
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "device lamp: online", WAIT_MS), "log:\n%s",
+		  th_daemon_log(&th_fx.daemon));
+	th_fixture_start_broker(NULL);
 	expect("smarthub/bridge/state", "{\"state\":\"online\"}");
 	expect("smarthub/lamp/availability", "{\"state\":\"online\"}");
 	pub("smarthub/lamp/set", "{\"state\":\"ON\"}");
@@ -566,11 +557,11 @@ Test(mqtt, sigkill_leaves_the_last_will)
 {
 	start(NULL, NULL);
 	expect("smarthub/bridge/state", "{\"state\":\"online\"}");
-	th_mqtt_clear(t.mqtt);
-	cr_assert_eq(th_daemon_signal(&t.daemon, SIGKILL), 0);
-	th_daemon_wait(&t.daemon, WAIT_MS, NULL);
+	th_mqtt_clear(th_fx.mqtt);
+	cr_assert_eq(th_daemon_signal(&th_fx.daemon, SIGKILL), 0);
+	th_daemon_wait(&th_fx.daemon, WAIT_MS, NULL);
 	expect("smarthub/bridge/state", "{\"state\":\"offline\"}");
-	struct th_mqtt *late = client("test-will");
+	struct th_mqtt *late = th_fixture_client("test-will");
 	char *msg = th_mqtt_wait(late, "smarthub/bridge/state", "offline", WAIT_MS);
 	cr_assert_not_null(msg, "the offline state is retained");
 	cr_assert(th_mqtt_last_retained(late, "smarthub/bridge/state"));
@@ -584,21 +575,21 @@ Test(mqtt, sigterm_says_offline_before_leaving)
 
 	start(NULL, NULL);
 	expect("smarthub/bridge/state", "{\"state\":\"online\"}");
-	th_mqtt_clear(t.mqtt);
-	cr_assert_eq(th_daemon_signal(&t.daemon, SIGTERM), 0);
-	cr_assert_eq(th_daemon_wait(&t.daemon, WAIT_MS, &status), 0);
+	th_mqtt_clear(th_fx.mqtt);
+	cr_assert_eq(th_daemon_signal(&th_fx.daemon, SIGTERM), 0);
+	cr_assert_eq(th_daemon_wait(&th_fx.daemon, WAIT_MS, &status), 0);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	expect("smarthub/bridge/state", "{\"state\":\"offline\"}");
-	cr_assert(th_daemon_wait_log(&t.daemon, "mqtt: disconnected", WAIT_MS));
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "mqtt: disconnected", WAIT_MS));
 }
 
 /* ---- Home Assistant discovery ----------------------------------------------------- */
 
 static cJSON *discovery(const char *topic)
 {
-	char *msg = th_mqtt_wait(t.mqtt, topic, "unique_id", WAIT_MS);
+	char *msg = th_mqtt_wait(th_fx.mqtt, topic, "unique_id", WAIT_MS);
 
-	cr_assert_not_null(msg, "no discovery on %s; log:\n%s", topic, th_daemon_log(&t.daemon));
+	cr_assert_not_null(msg, "no discovery on %s; log:\n%s", topic, th_daemon_log(&th_fx.daemon));
 	cJSON *e = parse(msg);
 	free(msg);
 	cr_assert(cJSON_IsString(cJSON_GetObjectItem(e, "unique_id")));
@@ -652,7 +643,7 @@ Test(mqtt, discovery_for_every_kind_and_again_on_birth)
 	cJSON_Delete(e);
 
 	/* Retained, so Home Assistant finds them whenever it subscribes. */
-	struct th_mqtt *late = client("test-discovery");
+	struct th_mqtt *late = th_fixture_client("test-discovery");
 	char *msg = th_mqtt_wait(late, "homeassistant/light/smarthub_lamp/light/config",
 				 "unique_id", WAIT_MS);
 	cr_assert_not_null(msg);
@@ -661,7 +652,7 @@ Test(mqtt, discovery_for_every_kind_and_again_on_birth)
 	th_mqtt_close(late);
 
 	/* Home Assistant restarts: its birth message brings everything back. */
-	th_mqtt_clear(t.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	pub("homeassistant/status", "online");
 	e = discovery("homeassistant/light/smarthub_lamp/light/config");
 	cJSON_Delete(e);
@@ -682,7 +673,7 @@ Test(mqtt, reload_removes_and_adds_topics)
 	expect("smarthub/plug", "{\"state\":\"OFF\"}");
 
 	/* A broken file leaves the running configuration in force. */
-	cr_assert_eq(th_write_file(t.daemon.config_path, "devices: [this is not a map\n"), 0);
+	cr_assert_eq(th_write_file(th_fx.daemon.config_path, "devices: [this is not a map\n"), 0);
 	cJSON *r = request("reload", "", "bad");
 	cr_assert_str_eq(rstatus(r), "error");
 	cr_assert(cJSON_IsString(cJSON_GetObjectItem(r, "error")));
@@ -693,10 +684,10 @@ Test(mqtt, reload_removes_and_adds_topics)
 				   "  lamp: {driver: virtual, kind: light, name: Lamp}\n"
 				   "  fan: {driver: virtual, kind: switch}\n");
 	char *yaml = config_yaml(NULL, devices);
-	cr_assert_eq(th_write_file(t.daemon.config_path, yaml), 0);
+	cr_assert_eq(th_write_file(th_fx.daemon.config_path, yaml), 0);
 	free(yaml);
 	free(devices);
-	th_mqtt_clear(t.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	r = request("reload", "", "good");
 	cr_assert_str_eq(rstatus(r), "ok", "%s", cJSON_PrintUnformatted(r));
 	cJSON_Delete(r);
@@ -704,13 +695,13 @@ Test(mqtt, reload_removes_and_adds_topics)
 	e = discovery("homeassistant/switch/smarthub_fan/switch/config");
 	cJSON_Delete(e);
 	expect("smarthub/fan/availability", "{\"state\":\"online\"}");
-	char *msg = th_mqtt_wait(t.mqtt, "smarthub/bridge/devices", "fan", WAIT_MS);
+	char *msg = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/devices", "fan", WAIT_MS);
 	cr_assert_not_null(msg);
 	cr_assert_null(strstr(msg, "\"plug\""));
 	free(msg);
 
 	/* Everything plug had on the broker is gone. */
-	struct th_mqtt *late = client("test-after-reload");
+	struct th_mqtt *late = th_fixture_client("test-after-reload");
 	char *fan = th_mqtt_wait(late, "smarthub/fan/availability", NULL, WAIT_MS);
 	cr_assert_not_null(fan);
 	free(fan);
@@ -731,20 +722,20 @@ Test(mqtt, turning_discovery_off_removes_it)
 	char *flag = strstr(yaml, "discovery: true");
 	cr_assert_not_null(flag);
 	memcpy(flag, "discovery: no  ", 15);
-	cr_assert_eq(th_write_file(t.daemon.config_path, yaml), 0);
+	cr_assert_eq(th_write_file(th_fx.daemon.config_path, yaml), 0);
 	free(yaml);
-	th_mqtt_clear(t.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	cJSON *r = request("reload", "", "off");
 	cr_assert_str_eq(rstatus(r), "ok", "%s", cJSON_PrintUnformatted(r));
 	cJSON_Delete(r);
 
 	/* An empty retained payload deletes the entity in Home Assistant. */
-	char *msg = th_mqtt_wait(t.mqtt, "homeassistant/light/smarthub_lamp/light/config", NULL,
+	char *msg = th_mqtt_wait(th_fx.mqtt, "homeassistant/light/smarthub_lamp/light/config", NULL,
 				 WAIT_MS);
 	cr_assert_not_null(msg);
 	cr_assert_str_eq(msg, "");
 	free(msg);
-	struct th_mqtt *late = client("test-no-discovery");
+	struct th_mqtt *late = th_fixture_client("test-no-discovery");
 	msg = th_mqtt_wait(late, "smarthub/lamp/availability", NULL, WAIT_MS);
 	cr_assert_not_null(msg);
 	free(msg);
@@ -754,13 +745,13 @@ Test(mqtt, turning_discovery_off_removes_it)
 
 Test(mqtt, a_command_the_device_fails_gives_an_event)
 {
-	start("  events_per_second: 1000\n",
+	start("events_per_second: 1000\n",
 	      "devices:\n"
 	      "  lamp: {driver: virtual, kind: light}\n"
 	      "  flaky: {driver: virtual, kind: switch, flaky: 1.0}\n");
 	wait_online("flaky");
 	expect_event("smarthub/flaky/set", "ON", "simulated failure");
-	char *msg = th_mqtt_last(t.mqtt, "smarthub/bridge/event");
+	char *msg = th_mqtt_last(th_fx.mqtt, "smarthub/bridge/event");
 	cr_assert(strstr(msg, "\"device\":\"flaky\""), "%s", msg);
 	free(msg);
 	good_command(5);
@@ -768,14 +759,14 @@ Test(mqtt, a_command_the_device_fails_gives_an_event)
 
 Test(mqtt, state_is_not_retained_when_retain_is_off)
 {
-	start("  retain: false\n  qos: 0\n", NULL);
+	start("retain: false\nqos: 0\n", NULL);
 	wait_online("lamp");
 	pub("smarthub/lamp/set", "{\"state\":\"ON\"}");
 	expect("smarthub/lamp", "{\"state\":\"ON\"}");
-	cr_assert_not(th_mqtt_last_retained(t.mqtt, "smarthub/lamp"));
+	cr_assert_not(th_mqtt_last_retained(th_fx.mqtt, "smarthub/lamp"));
 
 	/* Availability is always retained; state then is not. */
-	struct th_mqtt *late = client("test-no-retain");
+	struct th_mqtt *late = th_fixture_client("test-no-retain");
 	char *msg = th_mqtt_wait(late, "smarthub/lamp/availability", "online", WAIT_MS);
 	cr_assert_not_null(msg);
 	free(msg);

@@ -47,13 +47,20 @@ char *th_fixture_path(const char *name)
 
 void th_fixture_start_broker(const char *extra_conf)
 {
-	int r = extra_conf ? th_broker_start_conf(&th_fx.broker, 0, extra_conf)
-			   : th_broker_start(&th_fx.broker, 0);
+	int port = th_fx.broker.port;
+	int r = extra_conf ? th_broker_start_conf(&th_fx.broker, port, extra_conf)
+			   : th_broker_start(&th_fx.broker, port);
 	cr_assert_eq(r, 0, "mosquitto did not start: %s", strerror(-r));
-	th_fx.mqtt = th_mqtt_connect(th_fx.broker.port, "test-fixture");
-	cr_assert_not_null(th_fx.mqtt, "cannot connect to the test broker");
-	cr_assert_eq(th_mqtt_subscribe(th_fx.mqtt, "smarthub/#"), 0);
-	cr_assert_eq(th_mqtt_subscribe(th_fx.mqtt, "homeassistant/#"), 0);
+	th_fx.mqtt = th_fixture_client("test-fixture");
+}
+
+struct th_mqtt *th_fixture_client(const char *client_id)
+{
+	struct th_mqtt *c = th_mqtt_connect(th_fx.broker.port, client_id);
+	cr_assert_not_null(c, "cannot connect to the test broker");
+	cr_assert_eq(th_mqtt_subscribe(c, "smarthub/#"), 0);
+	cr_assert_eq(th_mqtt_subscribe(c, "homeassistant/#"), 0);
+	return c;
 }
 
 /* Indents every line of `text` by two spaces (for lines under mqtt:). */
@@ -83,16 +90,22 @@ static char *indented(const char *text)
 void th_fixture_start_daemon(const char *mqtt_extra, const char *body,
 			     const char *const *extra_args, const char *const *extra_env)
 {
-	cr_assert(th_fx.broker.pid > 0, "start the broker first");
-	char *extra = indented(mqtt_extra ? mqtt_extra : "");
-	char *yaml = th_strdupf("mqtt:\n  url: tcp://127.0.0.1:%d\n%slog:\n  level: debug\n%s",
-				th_fx.broker.port, extra, body ? body : "");
+	cr_assert(th_fx.broker.port > 0, "start the broker (or choose its port) first");
+	char *yaml = th_fixture_config(mqtt_extra, body);
 	if (!th_fx.daemon.dir)
 		th_fx.daemon.dir = (char *)th_fixture_dir();
 	int r = th_daemon_start(&th_fx.daemon, yaml, extra_args, extra_env);
 	cr_assert_eq(r, 0, "smarthubd did not start: %s", strerror(-r));
 	free(yaml);
+}
+
+char *th_fixture_config(const char *mqtt_extra, const char *body)
+{
+	char *extra = indented(mqtt_extra ? mqtt_extra : "");
+	char *yaml = th_strdupf("mqtt:\n  url: tcp://127.0.0.1:%d\n%slog:\n  level: debug\n%s",
+				th_fx.broker.port, extra, body ? body : "");
 	free(extra);
+	return yaml;
 }
 
 void th_fixture_start(const char *body)

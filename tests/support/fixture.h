@@ -39,17 +39,27 @@ const char *th_fixture_dir(void);
 /* <dir>/<name>, malloc'd. */
 char *th_fixture_path(const char *name);
 /* Starts the broker with extra mosquitto.conf lines (NULL: none) and the
- * recording client. */
+ * recording client. On th_fx.broker.port when a test set it (the daemon
+ * started first, against a broker that is not there yet), else on a free
+ * port. */
 void th_fixture_start_broker(const char *extra_conf);
+/* Another recording client, subscribed to smarthub/# and homeassistant/#
+ * (a late subscriber sees what is retained). Caller closes it. */
+struct th_mqtt *th_fixture_client(const char *client_id);
+/* The configuration th_fixture_start_daemon writes, for a test that
+ * rewrites it before a reload. Caller frees. */
+char *th_fixture_config(const char *mqtt_extra, const char *body);
 /*
- * Starts the daemon in th_fixture_dir() with this configuration:
+ * Starts the daemon (in th_fx.daemon.dir if the test set it, else in
+ * th_fixture_dir()) with this configuration:
  *   mqtt:
  *     url: tcp://127.0.0.1:<broker port>
  *     <mqtt_extra: lines indented by two spaces, or NULL>
  *   log:
  *     level: debug
  *   <body: devices, scenes, ... or NULL>
- * extra_args and extra_env as for th_daemon_start (may be NULL).
+ * extra_args and extra_env as for th_daemon_start (may be NULL). The broker
+ * need not run yet if th_fx.broker.port is set.
  */
 void th_fixture_start_daemon(const char *mqtt_extra, const char *body,
 			     const char *const *extra_args, const char *const *extra_env);
