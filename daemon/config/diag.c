@@ -14,6 +14,8 @@
 #include "config/diag.h"
 #include "util/log.h"
 
+#include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,16 +139,28 @@ void sh_diag_clear(struct sh_diag *diag)
 	diag->dropped = 0;
 }
 
+/* Whether `c` starts ":<line>:<column>: " with both numbers positive. */
+static bool read_position(const char *c, unsigned long *line, unsigned long *column)
+{
+	char *end;
+	if (c[0] != ':' || !isdigit((unsigned char)c[1]))
+		return false;
+	*line = strtoul(c + 1, &end, 10);
+	if (end[0] != ':' || !isdigit((unsigned char)end[1]))
+		return false;
+	*column = strtoul(end + 1, &end, 10);
+	return end[0] == ':' && end[1] == ' ' && *line > 0 && *column > 0;
+}
+
 /* The "file:line:column" a message starts with, or "" (a message without a
  * position, such as "cannot read ..."). */
 static void message_position(const char *msg, char *buf, size_t size)
 {
 	buf[0] = '\0';
 	for (const char *c = strchr(msg, ':'); c; c = strchr(c + 1, ':')) {
-		unsigned line, column;
-		int end = 0;
-		if (sscanf(c, ":%u:%u: %n", &line, &column, &end) == 2 && end > 0) {
-			snprintf(buf, size, "%.*s:%u:%u", (int)(c - msg), msg, line, column);
+		unsigned long line, column;
+		if (read_position(c, &line, &column)) {
+			snprintf(buf, size, "%.*s:%lu:%lu", (int)(c - msg), msg, line, column);
 			return;
 		}
 	}

@@ -221,7 +221,7 @@ void sh_kind_normalize(const struct sh_kind_spec *spec, cJSON *command, const cJ
 			if (canon && strcmp(canon, item->valuestring) != 0)
 				cJSON_SetValuestring(item, canon);
 		} else if (p->type == SH_PROP_INTEGER && p->round && cJSON_IsNumber(item)) {
-			cJSON_SetNumberValue(item, round(item->valuedouble));
+			cJSON_SetNumberHelper(item, round(item->valuedouble));
 		}
 	}
 	sh_kind_resolve_toggle(command, current);

@@ -128,9 +128,8 @@ static struct sh_retained_entry *add(struct sh_retained *r, const char *topic, c
 		r->capacity = cap;
 	}
 	e = &r->entries[r->count];
-	*e = (struct sh_retained_entry){.topic = strdup(topic),
-					.owner = owner ? strdup(owner) : NULL,
-					.topic_hash = h};
+	*e = (struct sh_retained_entry){
+		.topic = strdup(topic), .owner = owner ? strdup(owner) : NULL, .topic_hash = h};
 	if (!e->topic || (owner && !e->owner)) {
 		free(e->topic);
 		free(e->owner);
@@ -153,6 +152,8 @@ static void remove_at(struct sh_retained *r, size_t k)
 		r->slots[probe(r, r->entries[last].topic_hash, NULL, last)] = (uint32_t)(k + 1);
 		r->entries[k] = r->entries[last];
 	}
+	/* Nothing past count points at freed or moved strings. */
+	r->entries[last] = (struct sh_retained_entry){0};
 	r->count--;
 }
 

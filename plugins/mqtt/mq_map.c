@@ -290,6 +290,10 @@ static int path_set(cJSON *root, const char *path, cJSON *v)
 	cJSON *at = root;
 	int depth = 0;
 
+	if (!path) {
+		cJSON_Delete(v);
+		return -EINVAL;
+	}
 	for (;;) {
 		const char *dot = strchr(path, '.');
 		size_t n = dot ? (size_t)(dot - path) : strlen(path);

@@ -369,13 +369,10 @@ static int full_topic(const struct mq_settings *s, const char *prefix, const cha
 		} else if (*p == '%') {
 			return -EINVAL;
 		} else {
-			char c[2] = {*p, '\0'};
-			add = c;
-			skip = 1;
+			/* A literal character of the FullTopic. */
 			if (at + 1 >= n)
 				return -ENAMETOOLONG;
-			out[at++] = c[0];
-			p += skip;
+			out[at++] = *p++;
 			continue;
 		}
 		if (at + strlen(add) >= n)

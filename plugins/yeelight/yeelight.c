@@ -397,7 +397,7 @@ static int yl_create(struct sh_device *dev, const struct sh_host *host, void **p
 	cJSON *meta = cJSON_Parse("{\"color_modes\":[\"color_temp\",\"rgb\"],"
 				  "\"supports_flash\":false,\"manufacturer\":\"Yeelight\"}");
 	if (meta) {
-		cJSON_AddNumberToObject(meta, "max_transition", YL_TRANSITION_MAX_MS / 1000);
+		cJSON_AddNumberToObject(meta, "max_transition", YL_TRANSITION_MAX_MS / 1000.0);
 		host->set_metadata(dev, meta);
 		cJSON_Delete(meta);
 	}
