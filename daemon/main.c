@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,8 +66,11 @@ static void usage(FILE *out)
 		"      --replay FILE      dry run: feed the automations a recording (see\n"
 		"                         docs/automations.md) on a virtual clock and print\n"
 		"                         what they would run; connects to nothing\n"
-		"      --plugin-dir DIR   load driver plugins from DIR (overrides plugins.dir)\n"
-		"      --hue-pair HOST    pair with a Hue bridge (press its button), print the key;\n"
+		"      --plugin-dir DIR   load driver plugins from DIR (overrides plugins.dir;\n"
+		"                         default %s, or the build tree's\n"
+		"                         plugins-out when run from it)\n"
+		"      --hue-pair HOST    pair with a Hue bridge (press its button), print the "
+		"key;\n"
 		"                         with --hue-ca FILE (its CA) and --hue-bridge-id ID\n"
 		"      --state-dir DIR    keep automation state there (default $STATE_DIRECTORY)\n"
 		"      --log-level LEVEL  error, warning, notice, info or debug\n"
@@ -74,7 +78,7 @@ static void usage(FILE *out)
 		"      --version          print the version and exit\n"
 		"  -h, --help             print this help and exit\n\n"
 		"Signals: SIGHUP reloads the configuration, SIGTERM/SIGINT stop.\n",
-		SMARTHUB_DEFAULT_CONFIG);
+		SMARTHUB_DEFAULT_CONFIG, SMARTHUB_DEFAULT_PLUGIN_DIR);
 }
 
 /* --- systemd status ---------------------------------------------------------- */
@@ -104,12 +108,17 @@ static void watchdog_ping(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* --- configuration ----------------------------------------------------------- */
 
-static int load_config(const char *path, struct sh_config **out)
+/* `bare`: --check-config prints plain "file:line:column: message" lines,
+ * without the log's prefix, for editors and CI to parse. */
+static int load_config(const char *path, struct sh_config **out, bool bare)
 {
 	struct sh_diag diag = {0};
 	int r = sh_config_load(path, out, &diag);
 	if (r < 0) {
-		sh_diag_log(&diag);
+		if (bare)
+			sh_diag_print(&diag, stderr);
+		else
+			sh_diag_log(&diag);
 		if (sh_diag_errors(&diag) == 0)
 			sh_log_error("%s: cannot load: %s", path, strerror(-r));
 	}
@@ -312,6 +321,41 @@ static int hue_pair(const struct options *o)
 	return status;
 }
 
+/* A binary run from its build tree (build/daemon/smarthubd) uses the
+ * plugins built beside it (build/plugins-out), unless plugins.dir or
+ * --plugin-dir says otherwise: the README's first command then works
+ * before anything is installed. NULL when not in a build tree. */
+static const char *build_tree_plugins(const struct sh_config *config)
+{
+	static char dir[4096];
+	char exe[4000];
+	struct stat st;
+
+	if (strcmp(config->plugin_dir, SMARTHUB_DEFAULT_PLUGIN_DIR) != 0)
+		return NULL;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return NULL;
+	*slash = '\0';
+	snprintf(dir, sizeof(dir), "%s/../plugins-out", exe);
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return NULL;
+	return dir;
+}
+
+/* "'a', 'b', 'c'": the scenes and automations --explain knows. */
+static void print_names(const struct sh_config *config, FILE *out)
+{
+	for (size_t i = 0; i < config->n_scenes; i++)
+		fprintf(out, "%s'%s'", i ? ", " : "", config->scenes[i].name);
+	if (!config->n_scenes)
+		fprintf(out, "none");
+}
+
 /* --check-config: the file, its plugins and the drivers' options. */
 static int check_config(struct sh_hub *hub, struct sh_config *config, const struct options *o)
 {
@@ -325,12 +369,18 @@ static int check_config(struct sh_hub *hub, struct sh_config *config, const stru
 	sh_diag_clear(&diag);
 	if (o->explain && sh_scene_explain(config, o->explain, stdout) < 0 &&
 	    sh_automation_explain(config, o->explain, stdout) < 0) {
-		fprintf(stderr, "smarthubd: no scene or automation '%s'\n", o->explain);
+		fprintf(stderr, "smarthubd: no scene or automation '%s'; the scenes are ",
+			o->explain);
+		print_names(config, stderr);
+		fprintf(stderr, "\n");
 		return SH_EX_CONFIG;
 	}
 	if (o->graph && sh_scene_graph(config, o->graph, stdout) < 0 &&
 	    sh_automation_graph(config, o->graph, stdout) < 0) {
-		fprintf(stderr, "smarthubd: no scene or automation '%s'\n", o->graph);
+		fprintf(stderr, "smarthubd: no scene or automation '%s'; the scenes are ",
+			o->graph);
+		print_names(config, stderr);
+		fprintf(stderr, "\n");
 		return SH_EX_CONFIG;
 	}
 	if (!o->explain && !o->graph)
@@ -402,8 +452,8 @@ static const char *const *autos_filters(void *ctx)
 	return sh_automations_mqtt_filters(sh_automation_host_engine(ctx));
 }
 
-static int autos_command(void *ctx, const char *name, const char *payload, size_t len,
-			 char *reason, size_t reason_len)
+static int autos_command(void *ctx, const char *name, const char *payload, size_t len, char *reason,
+			 size_t reason_len)
 {
 	return sh_automation_host_command(ctx, name, payload, len, reason, reason_len);
 }
@@ -462,8 +512,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	struct sh_config *config = NULL;
-	if (load_config(o.config_path, &config) < 0)
+	if (load_config(o.config_path, &config, o.check_only) < 0)
 		return SH_EX_CONFIG;
+	if (!o.plugin_dir)
+		o.plugin_dir = build_tree_plugins(config);
 	if (!o.level_given)
 		sh_log_set_level(config->log_level);
 	if (o.replay) {

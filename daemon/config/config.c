@@ -506,6 +506,17 @@ static const char *const device_keys[] = {"driver",
 					  "state_class",
 					  NULL};
 
+const char *sh_config_suggest(const char *word, const char *const *allowed)
+{
+	bool known;
+	return sh_loader_suggest(word, allowed, &known);
+}
+
+const char *sh_config_suggest_device_key(const char *key)
+{
+	return sh_config_suggest(key, device_keys);
+}
+
 static bool is_device_key(const char *key)
 {
 	for (size_t i = 0; device_keys[i]; i++) {

@@ -792,13 +792,21 @@ int sh_device_create(struct sh_hub *hub, struct sh_config_ref *ref,
 			if (opt->used)
 				continue;
 			unsigned line, column;
-			const char *near = opt->key ? asked_near(dev, opt->key) : NULL;
+			const char *key = opt->key ? opt->key : "";
+			/* A misspelt common key is that, not a driver option. */
+			const char *common = sh_config_suggest_device_key(key);
+			const char *near = asked_near(dev, key);
 			sh_node_key_position(opt, &line, &column);
-			sh_diag_add_at(diag, opt->file, line, column,
-				       "device %s: unknown option '%s' for driver %s%s%s%s", cfg->id,
-				       opt->key ? opt->key : "", cfg->driver,
-				       near ? " (did you mean '" : "", near ? near : "",
-				       near ? "'?)" : "");
+			if (common)
+				sh_diag_add_at(diag, opt->file, line, column,
+					       "device %s: unknown key '%s' (did you mean the "
+					       "common key '%s'?)",
+					       cfg->id, key, common);
+			else
+				sh_diag_add_at(diag, opt->file, line, column,
+					       "device %s: unknown option '%s' for driver %s%s%s%s",
+					       cfg->id, key, cfg->driver, near ? " (did you mean '" : "",
+					       near ? near : "", near ? "'?)" : "");
 		}
 	}
 	if (r == 0 && sh_diag_errors(diag) > errors_before)

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The command line as a new user meets it (issue 18 items 12-15): the
+ * build tree's binary finds the build tree's plugins, --check-config
+ * prints bare file:line:column lines with did-you-mean for driver options
+ * and misspelt common keys, --help shows the default plugin directory and
+ * --explain/--graph, and --explain of an unknown scene lists the scenes.
+ */
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *dir;
+
+static void setup(void)
+{
+	dir = th_tempdir();
+	cr_assert_not_null(dir);
+}
+
+static void teardown(void)
+{
+	th_rmtree(dir);
+	free(dir);
+}
+
+TestSuite(cli, .init = setup, .fini = teardown, .timeout = 60);
+
+/* Runs smarthubd with `args` (NULL-terminated, at most 8); returns the
+ * exit status and the output in *out. */
+static int smarthubd(const char *const *args, char **out)
+{
+	const char *argv[12] = {SMARTHUBD_PATH};
+	size_t n = 1;
+	for (; args[n - 1] && n < 11; n++)
+		argv[n] = args[n - 1];
+	argv[n] = NULL;
+	int status = -1;
+	cr_assert_eq(th_run(argv, NULL, out, &status), 0);
+	return status;
+}
+
+static char *config(const char *text)
+{
+	char *path = th_strdupf("%s/smarthub.yaml", dir);
+	cr_assert_eq(th_write_file(path, text), 0);
+	return path;
+}
+
+Test(cli, check_config_bare_lines_and_did_you_mean)
+{
+	char *path = config("devices:\n"
+			    "  lamp:\n"
+			    "    driver: virtual\n"
+			    "    kind: light\n"
+			    "    conect_timeout: 5s\n"
+			    "    conect_delay: 1s\n");
+	const char *args[] = {"--check-config",          "-c", path, "--plugin-dir",
+			      SMARTHUB_PLUGIN_BUILD_DIR, NULL};
+	char *out = NULL;
+	cr_expect_eq(smarthubd(args, &out), 78);
+	char *want = th_strdupf("%s:5:5: device lamp: unknown key 'conect_timeout' (did you mean "
+				"the common key 'connect_timeout'?)",
+				path);
+	cr_expect(th_text_has_line(out, want, NULL), "want %s in:\n%s", want, out);
+	free(want);
+	want = th_strdupf("%s:6:5: device lamp: unknown option 'conect_delay' for driver virtual "
+			  "(did you mean 'connect_delay'?)",
+			  path);
+	cr_expect(th_text_has_line(out, want, NULL), "want %s in:\n%s", want, out);
+	free(want);
+	free(out);
+
+	/* The loader's own errors are bare lines too. */
+	config("mqtt:\n  keepalve: 5\n");
+	cr_expect_eq(smarthubd(args, &out), 78);
+	want = th_strdupf("%s:2:3: unknown key 'keepalve' in mqtt (did you mean 'keepalive'?)",
+			  path);
+	cr_expect(th_text_has_line(out, want, NULL), "want %s in:\n%s", want, out);
+	free(want);
+	free(out);
+	free(path);
+}
+
+Test(cli, build_tree_binary_finds_its_plugins)
+{
+	char *path = config("devices:\n  lamp: {driver: virtual, kind: light}\n");
+	const char *args[] = {"--check-config", "-c", path, NULL};
+	char *out = NULL;
+	cr_expect_eq(smarthubd(args, &out), 0, "%s", out);
+	cr_expect(strstr(out, "plugins-out"), "%s", out);
+	free(out);
+	free(path);
+}
+
+Test(cli, help_and_explain)
+{
+	const char *help[] = {"--help", NULL};
+	char *out = NULL;
+	cr_expect_eq(smarthubd(help, &out), 0);
+	cr_expect(strstr(out, "--explain") && strstr(out, "--graph"), "%s", out);
+	cr_expect(strstr(out, "/smarthub/plugins"), "the default plugin dir: %s", out);
+	free(out);
+
+	char *path = config(
+		"devices:\n  lamp: {driver: virtual, kind: light}\n"
+		"scenes:\n  evening:\n    steps:\n      - {device: lamp, set: {state: \"ON\"}}\n");
+	const char *args[] = {"--check-config", "-c", path, "--explain", "nope", NULL};
+	cr_expect_eq(smarthubd(args, &out), 78);
+	cr_expect(strstr(out, "no scene or automation 'nope'; the scenes are 'evening'"), "%s",
+		  out);
+	free(out);
+	free(path);
+}
