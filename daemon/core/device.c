@@ -97,6 +97,21 @@ const char *sh_device_last_error(const struct sh_device *dev)
 	return dev->last_error;
 }
 
+bool sh_device_waiting_slot(const struct sh_device *dev)
+{
+	return dev->waiting_slot;
+}
+
+bool sh_device_started(const struct sh_device *dev)
+{
+	return dev->started;
+}
+
+struct sh_config_ref *sh_device_config_ref(const struct sh_device *dev)
+{
+	return dev->config_ref;
+}
+
 const cJSON *sh_device_metadata(const struct sh_device *dev)
 {
 	return dev->metadata;

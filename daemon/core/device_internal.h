@@ -96,6 +96,12 @@ void sh_device_start(struct sh_device *dev);
 void sh_device_dependency_changed(struct sh_device *dev);
 /* A connection slot became free (hub.max_connecting). */
 void sh_device_slot_available(struct sh_device *dev);
+/* What the hub asks of a device it holds (hub.c reads no field itself):
+ * whether it waits for a connection slot, whether the hub started it, and
+ * the configuration it was created from. */
+bool sh_device_waiting_slot(const struct sh_device *dev);
+bool sh_device_started(const struct sh_device *dev);
+struct sh_config_ref *sh_device_config_ref(const struct sh_device *dev);
 /* Disconnects, fails its commands with -ECANCELED, frees. NULL ok. */
 void sh_device_destroy(struct sh_device *dev);
 /* Disconnects and marks offline without freeing (shutdown). */

@@ -229,7 +229,7 @@ void sh_hub_release_slot(struct sh_hub *hub, struct sh_device *dev)
 		hub->slots_taken--;
 	/* Hand the slot to the first device waiting for one. */
 	for (size_t i = 0; i < hub->n_devices; i++) {
-		if (hub->devices[i]->waiting_slot) {
+		if (sh_device_waiting_slot(hub->devices[i])) {
 			sh_device_slot_available(hub->devices[i]);
 			return;
 		}
@@ -321,7 +321,7 @@ static const struct sh_device_config *find_device_config(const struct sh_config 
 
 static void destroy_device(struct sh_device *dev)
 {
-	struct sh_config_ref *ref = dev->config_ref;
+	struct sh_config_ref *ref = sh_device_config_ref(dev);
 	sh_device_destroy(dev);
 	config_unref(ref);
 }
@@ -448,7 +448,7 @@ int sh_hub_apply(struct sh_hub *hub, struct sh_config *config, bool check_only,
 
 	for (size_t i = 0; i < hub->n_devices; i++) {
 		struct sh_device *dev = hub->devices[i];
-		if (dev->config_ref == ref && !dev->started) {
+		if (sh_device_config_ref(dev) == ref && !sh_device_started(dev)) {
 			struct sh_event ev = {.type = SH_EV_DEVICE_ADDED, .device = dev};
 			sh_hub_emit(hub, &ev);
 		}
@@ -457,7 +457,7 @@ int sh_hub_apply(struct sh_hub *hub, struct sh_config *config, bool check_only,
 	 * when all of them exist, so depends_on sees the whole set. */
 	for (size_t i = 0; i < hub->n_devices; i++) {
 		struct sh_device *dev = hub->devices[i];
-		if (!dev->started)
+		if (!sh_device_started(dev))
 			sh_device_start(dev);
 		else
 			sh_device_dependency_changed(dev);
