@@ -359,7 +359,7 @@ static void load_mqtt(struct sh_loader *ld, const struct sh_node *map)
 		"url",           "base_topic", "client_id",   "username",    "password",
 		"password_file", "ca_file",    "cert_file",   "key_file",    "keepalive",
 		"qos",           "retain",     "max_payload", "inbox_limit", "inbox_bytes", "events_per_second",
-		"reconnect",     NULL};
+		"reconnect",     "requests_per_minute", NULL};
 	struct sh_mqtt_config *m = &ld->config->mqtt;
 
 	if (!sh_loader_expect_map(ld, map, "mqtt"))
@@ -421,6 +421,7 @@ static void load_mqtt(struct sh_loader *ld, const struct sh_node *map)
 	get_size(ld, map, "mqtt", "inbox_limit", 16, 1 << 20, &m->inbox_limit);
 	get_size(ld, map, "mqtt", "inbox_bytes", 64 << 10, 1 << 30, &m->inbox_bytes);
 	get_uint(ld, map, "mqtt", "events_per_second", 1, 10000, &m->events_per_second);
+	get_uint(ld, map, "mqtt", "requests_per_minute", 1, 10000, &m->requests_per_minute);
 	load_backoff(ld, sh_node_get(map, "reconnect"), "mqtt.reconnect", &m->reconnect);
 }
 
@@ -848,6 +849,7 @@ static void set_defaults(struct sh_config *c, struct sh_node_doc *doc)
 	c->mqtt.inbox_limit = 1024;
 	c->mqtt.inbox_bytes = 1 << 20;
 	c->mqtt.events_per_second = 20;
+	c->mqtt.requests_per_minute = 12;
 	c->mqtt.reconnect = (struct sh_backoff){1000, 30000, 2.0, 0.2};
 	c->homeassistant.discovery = false;
 	c->homeassistant.prefix = "homeassistant";

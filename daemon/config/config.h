@@ -66,6 +66,7 @@ struct sh_mqtt_config {
 	size_t inbox_limit;          /* messages waiting for the loop; default 1024 */
 	size_t inbox_bytes;          /* ... and the bytes they hold; default 1 MiB */
 	unsigned events_per_second;  /* bridge/event rate limit; default 20 */
+	unsigned requests_per_minute; /* of each expensive request; default 12 */
 	struct sh_backoff reconnect; /* default 1s .. 30s */
 };
 

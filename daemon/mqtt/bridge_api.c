@@ -41,8 +41,21 @@ struct sh_pending_run {
 };
 
 /* The topic API's own state; the transport (struct sh_bridge) holds it. */
+/* Requests that cost the loop in proportion to the configuration (a whole
+ * reload, the whole device list, all of discovery): each has its own
+ * mqtt.requests_per_minute, so a client repeating one cannot starve the
+ * loop, and one flooding one kind leaves the others alone. */
+enum expensive_request {
+	EXPENSIVE_RELOAD,
+	EXPENSIVE_DEVICES,
+	EXPENSIVE_SCENES,
+	EXPENSIVE_HA_BIRTH,
+	EXPENSIVE_COUNT,
+};
+
 struct sh_bridge_api {
 	struct sh_ratelimit events; /* bridge/event, mqtt.events_per_second */
+	struct sh_ratelimit expensive[EXPENSIVE_COUNT];
 	ev_tstamp started;          /* for health_check's uptime */
 	sh_reload_fn reload;        /* bridge/request/reload; may be NULL */
 	void *reload_ctx;
@@ -84,6 +97,10 @@ int sh_bridge_api_new(struct sh_bridge *b, unsigned events_per_second)
 		return -ENOMEM;
 	a->events.interval_ms = 1000;
 	a->events.burst = events_per_second;
+	for (size_t i = 0; i < EXPENSIVE_COUNT; i++) {
+		a->expensive[i].interval_ms = 60000;
+		a->expensive[i].burst = sh_hub_config(b->hub)->mqtt.requests_per_minute;
+	}
 	a->started = ev_now(b->loop);
 	sh_list_init(&a->runs);
 	ev_timer_init(&a->lists, lists_due, 0, 0);
@@ -757,6 +774,20 @@ static void request(struct sh_bridge *b, const char *what, const char *topic, co
 	}
 	transaction = cJSON_GetObjectItemCaseSensitive(req, "transaction");
 
+	int kind = strcmp(what, "reload") == 0	  ? EXPENSIVE_RELOAD
+		   : strcmp(what, "devices") == 0 ? EXPENSIVE_DEVICES
+		   : strcmp(what, "scenes") == 0  ? EXPENSIVE_SCENES
+						  : -1;
+	if (kind >= 0 &&
+	    !sh_ratelimit_allow(&b->api->expensive[kind], sh_bridge_now_ms(b), NULL)) {
+		snprintf(reason, sizeof(reason),
+			 "rate limited: at most %u %s requests a minute (mqtt.requests_per_minute)",
+			 b->api->expensive[kind].burst, what);
+		respond(b, what, reason, NULL, transaction);
+		cJSON_Delete(req);
+		return;
+	}
+
 	if (strcmp(what, "health_check") == 0) {
 		respond(b, what, NULL, health_json(b), transaction);
 	} else if (strcmp(what, "devices") == 0) {
@@ -828,10 +859,16 @@ void sh_bridge_api_message(struct sh_bridge *b, const struct sh_inbox_item *item
 
 	if (b->discovery && b->ha_status_topic && strcmp(topic, b->ha_status_topic) == 0) {
 		/* Home Assistant (re)started and forgot its entities. */
-		if (!item->too_large && is_birth(item->payload, item->len)) {
-			sh_log_info("mqtt: Home Assistant is online; publishing discovery");
-			discovery_all(b, true);
+		if (item->too_large || !is_birth(item->payload, item->len))
+			return;
+		if (!sh_ratelimit_allow(&b->api->expensive[EXPENSIVE_HA_BIRTH],
+					sh_bridge_now_ms(b), NULL)) {
+			sh_log_debug("mqtt: Home Assistant birth ignored: more than %u a minute",
+				     b->api->expensive[EXPENSIVE_HA_BIRTH].burst);
+			return;
 		}
+		sh_log_info("mqtt: Home Assistant is online; publishing discovery");
+		discovery_all(b, true);
 		return;
 	}
 	if (strncmp(topic, b->base, base_len) != 0 || topic[base_len] != '/')
