@@ -458,6 +458,21 @@ static void reading(cJSON *out, const struct sh_discovery_opts *opts,
 	cJSON_AddStringToObject(e, "state_class", state_class ? state_class : "measurement");
 }
 
+/* The readings a driver declared for a kind whose own entity is not a
+ * sensor: a metering plug's power and energy (the shelly driver's). */
+static void declared_readings(cJSON *out, const struct sh_discovery_opts *opts,
+			      const struct sh_discovery_device *dev)
+{
+	const cJSON *item;
+
+	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(dev->metadata, "readings"))
+	{
+		if (item->string && item->string[0])
+			reading(out, opts, dev, item->string,
+				cJSON_GetObjectItemCaseSensitive(dev->state, item->string));
+	}
+}
+
 static void sensor(cJSON *out, const struct sh_discovery_opts *opts,
 		   const struct sh_discovery_device *dev)
 {
@@ -512,8 +527,10 @@ cJSON *sh_discovery_device(const struct sh_discovery_opts *opts,
 	}
 	if (strcmp(dev->kind, "light") == 0)
 		light(out, opts, dev);
-	else if (strcmp(dev->kind, "switch") == 0)
+	else if (strcmp(dev->kind, "switch") == 0) {
 		power_switch(out, opts, dev, "switch", NULL);
+		declared_readings(out, opts, dev);
+	}
 	else if (strcmp(dev->kind, "speaker") == 0)
 		speaker(out, opts, dev);
 	else if (strcmp(dev->kind, "sensor") == 0)

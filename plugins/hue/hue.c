@@ -113,12 +113,19 @@ static void hue_publish(struct hue *h, const struct hue_light *l)
 	cJSON_Delete(patch);
 }
 
-static void hue_metadata(struct hue *h)
+/* Declared at create as a colour light (most Hue lights are: discovery
+ * has it from the start), then as the light says it is once read. */
+static void hue_metadata(struct hue *h, bool known)
 {
 	cJSON *meta = cJSON_CreateObject();
 	if (!meta)
 		return;
 	cJSON *modes = cJSON_AddArrayToObject(meta, "color_modes");
+	if (!known) {
+		h->caps.mirek_min = 153;
+		h->caps.mirek_max = 500;
+		h->caps.has_color = true;
+	}
 	if (h->caps.mirek_max)
 		cJSON_AddItemToArray(modes, cJSON_CreateString("color_temp"));
 	if (h->caps.has_color || h->caps.has_xy)
@@ -281,12 +288,11 @@ static void hue_on_read(void *ctx, const struct sh_http_response *resp)
 	}
 	sh_http_trouble_clear(&h->trouble, h->dev, h->host, HUE_SLOT_ANSWER,
 			      "answers are readable again");
-	if (l.mirek_max)
-		h->caps = l;
+	h->caps = l; /* a read is the full resource, its capabilities included */
 	hue_publish(h, &l);
 	if (!h->online) {
 		h->online = true;
-		hue_metadata(h);
+		hue_metadata(h, true);
 		h->host->connected(h->dev);
 		hue_stream_open(h);
 	}
@@ -472,6 +478,8 @@ static int hue_create(struct sh_device *dev, const struct sh_host *host, void **
 		.headers = {h->key_header},
 	};
 	sh_http_device_timeouts(dev, host, &h->http_config);
+	hue_metadata(h, false);
+	h->caps = (struct hue_light){0}; /* the light's own, once read */
 	*priv = h;
 	return 0;
 }

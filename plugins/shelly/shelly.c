@@ -57,7 +57,9 @@ static void shelly_fail(struct shelly *s, const char *what, const char *why)
 	s->host->failed(s->dev, reason);
 }
 
-static void shelly_metadata(struct shelly *s)
+/* The meters are declared at create, so discovery announces them from
+ * the start; model and version follow once the device has told. */
+static void shelly_metadata(struct shelly *s, bool readings_too)
 {
 	cJSON *meta = cJSON_CreateObject();
 	static const struct {
@@ -76,7 +78,7 @@ static void shelly_metadata(struct shelly *s)
 		cJSON_AddStringToObject(meta, "model", s->info.model);
 	if (s->info.version[0])
 		cJSON_AddStringToObject(meta, "sw_version", s->info.version);
-	cJSON *r = cJSON_AddObjectToObject(meta, "readings");
+	cJSON *r = readings_too ? cJSON_AddObjectToObject(meta, "readings") : NULL;
 	for (size_t i = 0; r && i < sizeof(readings) / sizeof(readings[0]); i++) {
 		cJSON *one = cJSON_AddObjectToObject(r, readings[i].key);
 		if (!one)
@@ -146,7 +148,7 @@ static void shelly_on_read(void *ctx, const struct sh_http_response *resp)
 	shelly_publish(s, &sw);
 	if (!s->online) {
 		s->online = true;
-		shelly_metadata(s);
+		shelly_metadata(s, false);
 		s->host->connected(s->dev);
 	}
 }
@@ -327,6 +329,7 @@ static int shelly_create(struct sh_device *dev, const struct sh_host *host, void
 		return err;
 	}
 	s->channel = (unsigned)channel;
+	shelly_metadata(s, true);
 	s->http_config = (struct sh_http_config){.host = hostname, .port = (unsigned)port};
 	sh_http_device_timeouts(dev, host, &s->http_config);
 	*priv = s;

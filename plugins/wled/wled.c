@@ -59,6 +59,8 @@ static bool wled_publish(struct wled *w, const struct sh_http_response *resp)
 	return true;
 }
 
+/* What every WLED can do is declared at create (resp NULL), so
+ * discovery has it from the start; model and version once it told. */
 static void wled_metadata(struct wled *w, const struct sh_http_response *resp)
 {
 	struct wled_info info;
@@ -66,12 +68,13 @@ static void wled_metadata(struct wled *w, const struct sh_http_response *resp)
 
 	if (!meta)
 		return;
-	cJSON *modes = cJSON_AddArrayToObject(meta, "color_modes");
-	if (modes)
-		cJSON_AddItemToArray(modes, cJSON_CreateString("rgb"));
-	cJSON_AddNumberToObject(meta, "max_transition", WLED_TRANSITION_MAX / 10.0);
-	cJSON_AddStringToObject(meta, "manufacturer", "WLED");
-	if (wled_parse_info(resp->body, resp->len, &info) == 0) {
+	if (!resp) {
+		cJSON *modes = cJSON_AddArrayToObject(meta, "color_modes");
+		if (modes)
+			cJSON_AddItemToArray(modes, cJSON_CreateString("rgb"));
+		cJSON_AddNumberToObject(meta, "max_transition", WLED_TRANSITION_MAX / 10.0);
+		cJSON_AddStringToObject(meta, "manufacturer", "WLED");
+	} else if (wled_parse_info(resp->body, resp->len, &info) == 0) {
 		if (info.product[0])
 			cJSON_AddStringToObject(meta, "model", info.product);
 		if (info.version[0])
@@ -230,6 +233,7 @@ static int wled_create(struct sh_device *dev, const struct sh_host *host, void *
 		free(w);
 		return err;
 	}
+	wled_metadata(w, NULL);
 	*priv = w;
 	return 0;
 }

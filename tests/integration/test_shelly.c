@@ -28,6 +28,8 @@ static struct {
 
 /* A Shelly of generation `gen` protected by "s3cret"; the hub is given
  * `password` through secrets.yaml, as a user would. */
+static const char *rig_extra = ""; /* more YAML at the top level */
+
 static void rig_start(int gen, const char *password)
 {
 	memset(&rig, 0, sizeof(rig));
@@ -46,11 +48,12 @@ static void rig_start(int gen, const char *password)
 	char *yaml = th_strdupf(
 		"mqtt:\n"
 		"  url: tcp://127.0.0.1:%d\n"
+		"%s"
 		"devices:\n"
 		"  relay: {driver: shelly, kind: switch, host: 127.0.0.1, port: %d, channel: 0,"
 		" poll_interval: 300ms, password: !secret shelly,"
 		" backoff: {initial: 100ms, max: 500ms}}\n",
-		rig.broker.port, fake_http_port(fake_shelly_http(rig.dev)));
+		rig.broker.port, rig_extra, fake_http_port(fake_shelly_http(rig.dev)));
 	cr_assert_eq(th_daemon_start(&rig.daemon, yaml, NULL, NULL), 0);
 	free(yaml);
 }
@@ -265,4 +268,27 @@ Test(shelly_auth, gen1_wrong_password)
 	struct fake_shelly_state s;
 	fake_shelly_get(rig.dev, &s);
 	cr_assert_gt(s.auth_refused, 0);
+}
+
+/* Home Assistant sees the relay and its meters (declared by the driver). */
+Test(shelly_auth, discovery_announces_the_meters)
+{
+	rig_extra = "homeassistant: {discovery: true}\n";
+	rig_start(2, "s3cret");
+	rig_extra = "";
+	cr_assert_eq(th_mqtt_subscribe(rig.mqtt, "homeassistant/#"), 0);
+	expect_availability("online");
+	char *m = th_mqtt_wait(rig.mqtt, "homeassistant/switch/smarthub_relay/switch/config", NULL,
+			       WAIT_MS);
+	cr_assert_not_null(m, "log:\n%s", th_daemon_log(&rig.daemon));
+	free(m);
+	m = th_mqtt_wait(rig.mqtt, "homeassistant/sensor/smarthub_relay/power/config",
+			 "\"device_class\":\"power\"", WAIT_MS);
+	cr_assert_not_null(m, "the power meter is a sensor");
+	cr_assert(strstr(m, "\"unit_of_measurement\":\"W\""), "%s", m);
+	free(m);
+	m = th_mqtt_wait(rig.mqtt, "homeassistant/sensor/smarthub_relay/energy/config",
+			 "\"state_class\":\"total_increasing\"", WAIT_MS);
+	cr_assert_not_null(m, "the energy meter is a sensor");
+	free(m);
 }
