@@ -8,8 +8,10 @@
  * Zigbee2MQTT's device and bridge), or, with no availability topic, once
  * its first state arrives; offline on its LWT. Subscriptions are made on
  * the first connect and kept until the device is destroyed, so the
- * availability and state stay known across the daemon's reconnects. On
- * every (re)connect of the broker the start-up queries go out again.
+ * availability and state stay known across the daemon's reconnects and
+ * the broker's (the last availability heard stands until a newer one).
+ * The start-up queries go out whenever the device comes online and when
+ * it announces itself again.
  *
  * A command is published (never retained) and done when the reported
  * state satisfies it (mq_confirm.c), or failed with the last observed
@@ -136,7 +138,7 @@ static void availability_changed(struct mq_dev *m, const char *why)
 {
 	if (!m->connecting)
 		return;
-	if (!m->online && available(m)) {
+	if (!m->online && m->link_up && available(m)) {
 		m->online = true;
 		m->host->connected(m->dev);
 		if (cJSON_GetArraySize(m->observed) > 0)
@@ -266,7 +268,12 @@ static void on_message(struct sh_device *dev, const char *topic, const void *pay
 					  m->malformed);
 			continue;
 		}
+		/* "online" again: the device (or its bridge) restarted and
+		 * announces itself; what it holds now is worth asking. */
+		bool announce = m->avail[i] == 1 && v == 1;
 		m->avail[i] = v;
+		if (announce && m->online)
+			send_queries(m);
 		char why[MQ_TOPIC_MAX + 32];
 		snprintf(why, sizeof(why), "%s says %s", topic, m->l.avail[i].offline);
 		availability_changed(m, why);
@@ -302,12 +309,14 @@ static void on_link(struct sh_device *dev, bool up, void *data)
 	struct mq_dev *m = data;
 
 	m->link_up = up;
-	if (up)
-		return; /* the restored subscriptions bring the availability */
-	/* Retained availability comes again with the new session. */
-	for (size_t i = 0; i < m->l.n_avail; i++)
-		m->avail[i] = -1;
-	m->got_state = false;
+	if (up) {
+		/* The availability last heard stands until the restored
+		 * subscriptions bring a newer one (a broker without persistence
+		 * has forgotten the retained messages, and not every device
+		 * announces itself again). */
+		availability_changed(m, "broker connection back");
+		return;
+	}
 	if (m->online) {
 		m->online = false;
 		m->connecting = false;
@@ -369,7 +378,8 @@ static void start(struct sh_device *dev, void *data)
 		m->connecting = false;
 		return;
 	}
-	availability_changed(m, "start");
+	if (m->link_up)
+		availability_changed(m, "start");
 }
 
 static int mq_connect(void *priv)

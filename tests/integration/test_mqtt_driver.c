@@ -576,3 +576,21 @@ Test(mqtt_driver, zigbee2mqtt_remote_action_is_an_event)
 	cr_assert(state && !strstr(state, "action") && !strstr(state, "single"), "%s", state);
 	free(state);
 }
+
+/* A device that announced itself once, before the broker restarted without
+ * persistence: the availability last heard stands, and it comes back. */
+Test(mqtt_driver, broker_restart_keeps_last_availability)
+{
+	start_broker();
+	start_daemon("devices:\n"
+		     "  heater: {driver: mqtt, kind: switch, state_topic: x/state, command_topic: "
+		     "x/cmd,\n"
+		     "           format: plain, availability_topic: x/status, " FAST "}\n");
+	cr_assert_eq(th_mqtt_publish(t.mqtt, "x/status", "online", 6, true), 0);
+	availability("heater", "online");
+	cr_assert_eq(th_mqtt_publish(t.mqtt, "x/state", "ON", 2, false), 0);
+	expect_json("smarthub/heater", "{\"state\":\"ON\"}");
+	th_broker_stop(&t.broker);
+	THEN(cr_assert_eq(th_broker_start(&t.broker, t.broker.port), 0));
+	availability("heater", "online");
+}
