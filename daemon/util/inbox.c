@@ -3,14 +3,17 @@
  * The bridge's inbox: the one place where Paho's threads and the loop
  * thread meet. Paho callbacks copy messages and connection events in under
  * a mutex; the loop pops them. It owns the items until they are popped and
- * enforces the limits described in inbox.h: the oldest message makes room
- * for a new one, and oversized payloads are never copied.
+ * enforces the limits described in inbox.h: a superseded message (its
+ * topic waits again later), else the oldest, makes room for a new one, and
+ * oversized payloads are never copied. No payload is parsed here (this
+ * runs on Paho's threads): "superseded" goes by the topic alone.
  *
  * Items form one singly linked FIFO so that connection events keep their
  * order relative to messages. Dropping the oldest message walks past at
  * most SH_INBOX_CONTROL_LIMIT connection events, so it stays cheap.
  */
 #include "util/inbox.h"
+#include "util/hash.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -107,6 +110,60 @@ static struct sh_inbox_item *unlink_oldest(struct sh_inbox *inbox, bool message)
 	return NULL;
 }
 
+/* The oldest message whose topic has a newer message in the inbox,
+ * unlinked, or NULL when every topic waits only once (or no memory for
+ * the count). Two passes over the list with a table of topic hashes: O(n),
+ * and only when the inbox is full. The caller holds the lock. */
+static struct sh_inbox_item *unlink_superseded(struct sh_inbox *inbox)
+{
+	struct count {
+		unsigned long long h;
+		size_t n;
+	} *t;
+	size_t cap = 16, mask;
+	struct sh_inbox_item *prev = NULL, *it;
+
+	while (cap < 2 * inbox->messages)
+		cap *= 2;
+	t = calloc(cap, sizeof(*t));
+	if (!t)
+		return NULL;
+	mask = cap - 1;
+	for (it = inbox->head; it; it = it->next) {
+		size_t i;
+
+		if (it->type != SH_INBOX_MESSAGE)
+			continue;
+		for (i = it->topic_hash & mask; t[i].n && t[i].h != it->topic_hash;)
+			i = (i + 1) & mask;
+		t[i].h = it->topic_hash;
+		t[i].n++;
+	}
+	for (it = inbox->head; it; prev = it, it = it->next) {
+		size_t i;
+
+		if (it->type != SH_INBOX_MESSAGE)
+			continue;
+		for (i = it->topic_hash & mask; t[i].h != it->topic_hash;)
+			i = (i + 1) & mask;
+		if (t[i].n > 1)
+			break;
+	}
+	free(t);
+	if (!it)
+		return NULL;
+	if (prev)
+		prev->next = it->next;
+	else
+		inbox->head = it->next;
+	if (inbox->tail == it)
+		inbox->tail = prev;
+	it->next = NULL;
+	inbox->messages--;
+	inbox->bytes -= item_cost(it);
+	return it;
+}
+
 /* Appends `item` making room first; the victims are returned as a list
  * so that they are freed after the lock is released. */
 static struct sh_inbox_item *append(struct sh_inbox *inbox, struct sh_inbox_item *item)
@@ -119,7 +176,10 @@ static struct sh_inbox_item *append(struct sh_inbox *inbox, struct sh_inbox_item
 		while (inbox->messages &&
 		       (inbox->messages >= inbox->message_limit ||
 			inbox->bytes + cost > inbox->byte_limit)) {
-			struct sh_inbox_item *victim = unlink_oldest(inbox, true);
+			struct sh_inbox_item *victim = unlink_superseded(inbox);
+
+			if (!victim)
+				victim = unlink_oldest(inbox, true);
 
 			victim->next = victims;
 			victims = victim;
@@ -167,6 +227,7 @@ int sh_inbox_push_message(struct sh_inbox *inbox, const char *topic, size_t topi
 	item->topic = strndup(topic, topic_len);
 	if (!item->topic)
 		goto err_item;
+	item->topic_hash = sh_hash_str(item->topic);
 	if (len > inbox->max_payload) {
 		/* Only the length travels: the loop reports it, nothing parses it. */
 		item->too_large = true;

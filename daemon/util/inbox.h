@@ -8,8 +8,10 @@
  * Three bounds: at most `message_limit` messages wait, and they hold at
  * most `byte_limit` bytes together (each item counted with its topic, its
  * payload and the allocator's overhead, SH_INBOX_ITEM_COST); when a new
- * message would cross either, the OLDEST messages are dropped and counted
- * until it fits. A payload longer than `max_payload` is not copied at all:
+ * message would cross either, messages are dropped and counted until it
+ * fits: first the oldest whose topic has a newer message waiting (a
+ * command superseded by a later one to the same device, so the last
+ * command to every topic survives a flood), then the oldest. A payload longer than `max_payload` is not copied at all:
  * the item keeps only its length and is flagged `too_large`, so a flood of
  * huge payloads costs no memory. Connection events are few (one or two
  * per connection attempt) and bounded separately by
@@ -44,6 +46,7 @@ struct sh_inbox_item {
 	size_t len;    /* the payload's length as received */
 	bool too_large;
 	bool retained;
+	unsigned long long topic_hash; /* messages: sh_hash_str(topic) */
 	char *reason; /* connection events; may be NULL */
 	struct sh_inbox_item *next;
 };

@@ -68,6 +68,27 @@ Test(inbox, full_drops_oldest_message_and_counts)
 	sh_inbox_free(inbox);
 }
 
+Test(inbox, a_full_inbox_drops_superseded_messages_first)
+{
+	struct sh_inbox *inbox;
+
+	cr_assert_eq(sh_inbox_new(3, 1 << 20, 100, &inbox), 0);
+	push(inbox, "a/set", "1");
+	push(inbox, "b/set", "1");
+	push(inbox, "a/set", "2");
+	/* Full: a/set 1 has a newer a/set waiting, so it goes, not b/set. */
+	push(inbox, "c/set", "1");
+	cr_assert_eq(sh_inbox_take_dropped(inbox), 1);
+	/* Every topic waits once now: the oldest goes. */
+	push(inbox, "d/set", "1");
+	cr_assert_eq(sh_inbox_take_dropped(inbox), 1);
+	expect_message(inbox, "a/set", "2");
+	expect_message(inbox, "c/set", "1");
+	expect_message(inbox, "d/set", "1");
+	cr_assert_null(sh_inbox_pop(inbox));
+	sh_inbox_free(inbox);
+}
+
 Test(inbox, bytes_are_bounded_too)
 {
 	struct sh_inbox *inbox;
