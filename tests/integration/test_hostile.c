@@ -12,9 +12,14 @@
  *
  * Afterwards the daemon must still be running, obey a good command, have
  * said something on bridge/event but far less than one event per message
- * (the events are rate-limited), and its memory must have stayed bounded.
+ * (the events are rate-limited). How much memory the daemon holds under
+ * such a flood is scripts/soak's to watch, not a functional test's.
+ *
+ * The fixture's broker and daemon; th_fx.mqtt is a client of this file's
+ * own that listens to the hub's answers only, not smarthub/#: the flood
+ * (megabyte bodies among it) would fill a client that records everything.
  */
-#include "harness.h"
+#include "fixture.h"
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -28,29 +33,31 @@
 #define WAIT_MS 20000
 /* How many hostile messages. */
 #define HOSTILE_COUNT 10000
-/* The daemon's resident memory must stay under this the whole time. */
-#define RSS_LIMIT_KIB (64 * 1024)
-/* How often the daemon's memory is looked at during the flood. */
-#define RSS_SAMPLE_EVERY 250
+/* How often the flood checks that the daemon is still there. */
+#define ALIVE_EVERY 250
 /* Bytes in the body that is far larger than mqtt.max_payload. */
 #define HUGE_BODY (1024 * 1024)
 /* Levels of the deeply nested JSON. */
 #define DEEP_LEVELS 10000
 
-static struct {
-	struct th_broker broker;
-	struct th_daemon daemon;
-	struct th_mqtt *watch; /* the hub's answers */
-	struct th_mqtt *evil;  /* publishes the flood; subscribes to nothing */
-} t;
+static struct th_mqtt *evil; /* publishes the flood; subscribes to nothing */
 
 static void teardown(void)
 {
-	th_mqtt_close(t.watch);
-	th_mqtt_close(t.evil);
-	th_daemon_stop(&t.daemon);
-	th_broker_stop(&t.broker);
-	memset(&t, 0, sizeof(t));
+	th_mqtt_close(evil);
+	evil = NULL;
+	th_fixture_teardown();
+}
+
+/* The broker and the client that watches `filters` (NULL-terminated). */
+static struct th_mqtt *start_broker(const char *const *filters)
+{
+	cr_assert_eq(th_broker_start(&th_fx.broker, 0), 0);
+	th_fx.mqtt = th_mqtt_connect(th_fx.broker.port, "test-hostile-watch");
+	cr_assert_not_null(th_fx.mqtt);
+	for (; *filters; filters++)
+		cr_assert_eq(th_mqtt_subscribe(th_fx.mqtt, *filters), 0);
+	return th_fx.mqtt;
 }
 
 TestSuite(hostile, .fini = teardown, .timeout = 300);
@@ -64,22 +71,6 @@ static uint32_t rnd(void)
 	rng_state ^= rng_state >> 7;
 	rng_state ^= rng_state << 17;
 	return (uint32_t)(rng_state >> 16);
-}
-
-static long rss_kib(pid_t pid)
-{
-	char path[64], line[256];
-	long kib = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
 }
 
 struct msg {
@@ -356,15 +347,10 @@ static void make_hostile(size_t i, struct msg *m)
 
 Test(hostile, ten_thousand_bad_messages)
 {
-	cr_assert_eq(th_broker_start(&t.broker, 0), 0);
-	t.watch = th_mqtt_connect(t.broker.port, "test-hostile-watch");
-	cr_assert_not_null(t.watch);
-	cr_assert_eq(th_mqtt_subscribe(t.watch, "smarthub/bridge/event"), 0);
-	cr_assert_eq(th_mqtt_subscribe(t.watch, "smarthub/bridge/state"), 0);
-	cr_assert_eq(th_mqtt_subscribe(t.watch, "smarthub/lamp"), 0);
-	cr_assert_eq(th_mqtt_subscribe(t.watch, "smarthub/lamp/availability"), 0);
-	char *yaml = th_strdupf("mqtt:\n"
-				"  url: tcp://127.0.0.1:%d\n"
+	const char *const filters[] = {"smarthub/bridge/event", "smarthub/bridge/state",
+				       "smarthub/lamp", "smarthub/lamp/availability", NULL};
+	struct th_mqtt *watch = start_broker(filters);
+	th_fixture_start_daemon(NULL,
 				"devices:\n"
 				"  lamp: {driver: virtual, kind: light}\n"
 				"  plug: {driver: virtual, kind: switch}\n"
@@ -374,42 +360,36 @@ Test(hostile, ten_thousand_bad_messages)
 				"  evening:\n"
 				"    steps:\n"
 				"      - {device: lamp, set: {state: \"ON\"}}\n",
-				t.broker.port);
-	cr_assert_eq(th_daemon_start(&t.daemon, yaml, NULL, NULL), 0);
-	free(yaml);
-	char *m = th_mqtt_wait_json(t.watch, "smarthub/lamp/availability", "{\"state\":\"online\"}",
+				NULL, NULL);
+	char *m = th_mqtt_wait_json(watch, "smarthub/lamp/availability", "{\"state\":\"online\"}",
 				    WAIT_MS);
-	cr_assert_not_null(m, "the lamp never came online; log:\n%s", th_daemon_log(&t.daemon));
+	cr_assert_not_null(m, "the lamp never came online; log:\n%s", th_daemon_log(&th_fx.daemon));
 	free(m);
-	m = th_mqtt_wait_json(t.watch, "smarthub/bridge/state", "{\"state\":\"online\"}", WAIT_MS);
+	m = th_mqtt_wait_json(watch, "smarthub/bridge/state", "{\"state\":\"online\"}", WAIT_MS);
 	cr_assert_not_null(m);
 	free(m);
-	th_mqtt_clear(t.watch);
+	th_mqtt_clear(watch);
 
-	t.evil = th_mqtt_connect(t.broker.port, "test-hostile-evil");
-	cr_assert_not_null(t.evil);
-	long rss_max = 0;
+	evil = th_mqtt_connect(th_fx.broker.port, "test-hostile-evil");
+	cr_assert_not_null(evil);
 	size_t refused_by_broker = 0;
 	for (size_t i = 0; i < HOSTILE_COUNT; i++) {
 		struct msg msg;
 
 		make_hostile(i, &msg);
-		if (th_mqtt_publish(t.evil, msg.topic, msg.payload, msg.len, false) < 0) {
+		if (th_mqtt_publish(evil, msg.topic, msg.payload, msg.len, false) < 0) {
 			/* The broker may drop a client for what it refuses;
 			 * a fresh one goes on. */
 			refused_by_broker++;
-			th_mqtt_close(t.evil);
-			t.evil = th_mqtt_connect(t.broker.port, "test-hostile-evil");
-			cr_assert_not_null(t.evil);
+			th_mqtt_close(evil);
+			evil = th_mqtt_connect(th_fx.broker.port, "test-hostile-evil");
+			cr_assert_not_null(evil);
 		}
 		free(msg.payload);
-		if (i % RSS_SAMPLE_EVERY == 0) {
-			long rss = rss_kib(t.daemon.pid);
-			cr_assert_gt(rss, 0, "the daemon is gone after %zu messages; log:\n%s", i,
-				     th_daemon_log(&t.daemon));
-			if (rss > rss_max)
-				rss_max = rss;
-		}
+		if (i % ALIVE_EVERY == 0)
+			cr_assert_eq(th_daemon_signal(&th_fx.daemon, 0), 0,
+				     "the daemon is gone after %zu messages; log:\n%s", i,
+				     th_daemon_log(&th_fx.daemon));
 	}
 	cr_expect_lt(refused_by_broker, HOSTILE_COUNT / 100,
 		     "the broker refused %zu messages: the flood is not reaching the hub",
@@ -424,20 +404,20 @@ Test(hostile, ten_thousand_bad_messages)
 	int sent = 0;
 	for (; !m && sent < 10; sent++) {
 		cr_assert_eq(
-			th_mqtt_publish(t.evil, "smarthub/lamp/set", good, strlen(good), false), 0);
-		m = th_mqtt_wait_json(t.watch, "smarthub/lamp", "{\"brightness\":123}",
+			th_mqtt_publish(evil, "smarthub/lamp/set", good, strlen(good), false), 0);
+		m = th_mqtt_wait_json(watch, "smarthub/lamp", "{\"brightness\":123}",
 				      WAIT_MS / 10);
 	}
 	if (!m) {
-		char *path = th_strdupf("%s/mosquitto.log", t.broker.dir);
+		char *path = th_strdupf("%s/mosquitto.log", th_fx.broker.dir);
 		char *blog = th_read_file(path);
 		const char *drops = blog ? strstr(blog, "dropped") : NULL;
 		cr_assert_fail("the good command, sent %d times, had no effect; broker: %.200s\n"
 			       "log:\n%s",
-			       sent, drops ? drops : "(no drops)", th_daemon_log(&t.daemon));
+			       sent, drops ? drops : "(no drops)", th_daemon_log(&th_fx.daemon));
 	}
 	free(m);
-	struct th_mqtt *fresh = th_mqtt_connect(t.broker.port, "test-hostile-fresh");
+	struct th_mqtt *fresh = th_mqtt_connect(th_fx.broker.port, "test-hostile-fresh");
 	cr_assert_not_null(fresh);
 	cr_assert_eq(th_mqtt_subscribe(fresh, "smarthub/lamp"), 0);
 	m = th_mqtt_wait_json(fresh, "smarthub/lamp", "{\"state\":\"ON\",\"brightness\":123}",
@@ -446,25 +426,20 @@ Test(hostile, ten_thousand_bad_messages)
 	free(m);
 	th_mqtt_close(fresh);
 
-	cr_assert_eq(th_daemon_signal(&t.daemon, 0), 0, "the daemon died");
-	long rss = rss_kib(t.daemon.pid);
-	if (rss > rss_max)
-		rss_max = rss;
-	if (!TH_SANITIZED) /* ASan's quarantine and shadow memory are no leak */
-		cr_expect_lt(rss_max, RSS_LIMIT_KIB, "the daemon grew to %ld KiB", rss_max);
+	cr_assert_eq(th_daemon_signal(&th_fx.daemon, 0), 0, "the daemon died");
 
 	/* Events said something, but rate-limited: far from one per message. */
-	size_t events = th_mqtt_count(t.watch, "smarthub/bridge/event");
+	size_t events = th_mqtt_count(watch, "smarthub/bridge/event");
 	cr_expect_geq(events, 1, "no event at all");
 	cr_expect_lt(events, HOSTILE_COUNT, "%zu events for %d messages: not rate-limited", events,
 		     HOSTILE_COUNT);
 	/* The next event that goes out says how many were left out: the hub
 	 * saw the flood, it did not just miss it. */
-	th_mqtt_clear(t.watch);
+	th_mqtt_clear(watch);
 	m = NULL;
 	for (int i = 0; i < 100 && !m; i++) {
-		cr_assert_eq(th_mqtt_publish(t.evil, "smarthub/lamp/set", "garbage", 7, false), 0);
-		m = th_mqtt_wait(t.watch, "smarthub/bridge/event", "suppressed", 300);
+		cr_assert_eq(th_mqtt_publish(evil, "smarthub/lamp/set", "garbage", 7, false), 0);
+		m = th_mqtt_wait(watch, "smarthub/bridge/event", "suppressed", 300);
 	}
 	cr_assert_not_null(m, "no event reported the suppressed ones");
 	cJSON *ev = cJSON_Parse(m);
@@ -474,23 +449,22 @@ Test(hostile, ten_thousand_bad_messages)
 	free(m);
 
 	/* Every event is a JSON object saying what went wrong. */
-	char *last = th_mqtt_last(t.watch, "smarthub/bridge/event");
+	char *last = th_mqtt_last(watch, "smarthub/bridge/event");
 	ev = last ? cJSON_Parse(last) : NULL;
 	cr_expect(cJSON_IsObject(ev) && cJSON_IsString(cJSON_GetObjectItem(ev, "message")),
 		  "not an event: %s", last ? last : "(none)");
 	cJSON_Delete(ev);
 	free(last);
 	/* The log is rate-limited as well: a flood must not flood the journal. */
-	char *log = th_daemon_log(&t.daemon);
+	char *log = th_daemon_log(&th_fx.daemon);
 	size_t lines = 0;
 	for (const char *p = log; (p = strchr(p, '\n')); p++)
 		lines++;
 	cr_expect_lt(lines, HOSTILE_COUNT / 10, "%zu log lines for %d messages", lines,
 		     HOSTILE_COUNT);
 	free(log);
-	cr_log_info("%d hostile messages: %zu events, %zu log lines, RSS at most %ld KiB, "
-		    "good command sent %d times",
-		    HOSTILE_COUNT, events, lines, rss_max, sent);
+	cr_log_info("%d hostile messages: %zu events, %zu log lines, good command sent %d times",
+		    HOSTILE_COUNT, events, lines, sent);
 }
 
 /* Under journald a line that starts with "<N>" gets priority N. A command's
@@ -500,41 +474,30 @@ Test(hostile, ten_thousand_bad_messages)
  * by naming its log file in JOURNAL_STREAM, as systemd does. */
 Test(hostile, a_command_cannot_forge_a_journal_line)
 {
-	cr_assert_eq(th_broker_start(&t.broker, 0), 0);
-	t.watch = th_mqtt_connect(t.broker.port, "test-hostile-watch");
-	cr_assert_not_null(t.watch);
-	cr_assert_eq(th_mqtt_subscribe(t.watch, "smarthub/bridge/event"), 0);
-	cr_assert_eq(th_mqtt_subscribe(t.watch, "smarthub/d1/availability"), 0);
+	const char *const filters[] = {"smarthub/bridge/event", "smarthub/d1/availability", NULL};
+	struct th_mqtt *watch = start_broker(filters);
 
-	t.daemon.dir = th_tempdir();
-	cr_assert_not_null(t.daemon.dir);
-	char *log_path = th_strdupf("%s/smarthubd.log", t.daemon.dir);
+	char *log_path = th_fixture_path("smarthubd.log");
 	cr_assert_eq(th_write_file(log_path, ""), 0);
 	struct stat st;
 	cr_assert_eq(stat(log_path, &st), 0);
 	char *journal = th_strdupf("JOURNAL_STREAM=%llu:%llu", (unsigned long long)st.st_dev,
 				   (unsigned long long)st.st_ino);
 	const char *const env[] = {journal, NULL};
-	char *yaml = th_strdupf("mqtt:\n"
-				"  url: tcp://127.0.0.1:%d\n"
-				"devices:\n"
-				"  d1: {driver: virtual, kind: light}\n",
-				t.broker.port);
-	cr_assert_eq(th_daemon_start(&t.daemon, yaml, NULL, env), 0);
-	free(yaml);
-	char *m = th_mqtt_wait_json(t.watch, "smarthub/d1/availability", "{\"state\":\"online\"}",
+	th_fixture_start_daemon(NULL, "devices:\n  d1: {driver: virtual, kind: light}\n", NULL, env);
+	char *m = th_mqtt_wait_json(watch, "smarthub/d1/availability", "{\"state\":\"online\"}",
 				    WAIT_MS);
-	cr_assert_not_null(m, "d1 never came online; log:\n%s", th_daemon_log(&t.daemon));
+	cr_assert_not_null(m, "d1 never came online; log:\n%s", th_daemon_log(&th_fx.daemon));
 	free(m);
 
 	static const char forged[] = "{\"x\\n<0>FORGED-LINE\":1}";
-	cr_assert_eq(th_mqtt_publish(t.watch, "smarthub/d1/set", forged, strlen(forged), false), 0);
-	m = th_mqtt_wait(t.watch, "smarthub/bridge/event", "FORGED-LINE", WAIT_MS);
+	cr_assert_eq(th_mqtt_publish(watch, "smarthub/d1/set", forged, strlen(forged), false), 0);
+	m = th_mqtt_wait(watch, "smarthub/bridge/event", "FORGED-LINE", WAIT_MS);
 	cr_assert_not_null(m, "no event for the unknown property; log:\n%s",
-			   th_daemon_log(&t.daemon));
+			   th_daemon_log(&th_fx.daemon));
 	free(m);
 	/* The event is published after its log line is written. */
-	char *log = th_daemon_log(&t.daemon);
+	char *log = th_daemon_log(&th_fx.daemon);
 	cr_assert(th_text_has_line(log, "<5>", "FORGED-LINE"),
 		  "the refusal was not logged as one journal line at notice level:\n%s", log);
 	cr_assert_not(th_text_has_line(log, "<0>FORGED-LINE", NULL), "a forged line:\n%s", log);
