@@ -2,45 +2,28 @@
 /*
  * TLS to the broker, with certificates made at test time by openssl: a test
  * CA, a server certificate for 127.0.0.1 and localhost signed by it, a
- * certificate for another host name, and a second CA that signed nothing
- * of the broker's. mosquitto gets a TLS listener beside its plain one; the
- * test watches over the plain one, the daemon connects over TLS.
+ * certificate for another host name, a client certificate, and a second CA
+ * that signed nothing of the broker's. mosquitto gets a TLS listener beside
+ * its plain one; the test watches over the plain one, the daemon connects
+ * over TLS (th_fx.url).
  *
- * The daemon trusting the right CA connects and works; trusting the wrong
- * CA, or facing a certificate for another name, it is refused, says why in
- * its log, and keeps retrying without ever showing online.
+ * The daemon trusting the right CA connects and works, with a client
+ * certificate too when the broker requires one; trusting the wrong CA, or
+ * facing a certificate for another name, it is refused, says why in its
+ * log, and keeps retrying without ever showing online.
  */
-#include "harness.h"
+#include "fixture.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Generous bound for anything to happen: a guard, not a timing check. */
-#define WAIT_MS 15000
+#define WAIT_MS TH_WAIT_MS
 
-static struct {
-	struct th_broker broker;
-	struct th_daemon daemon;
-	struct th_mqtt *mqtt;
-	char *dir; /* keys and certificates */
-	int tls_port;
-} t;
+static int tls_port;
 
-static void teardown(void)
-{
-	th_mqtt_close(t.mqtt);
-	th_daemon_stop(&t.daemon);
-	th_broker_stop(&t.broker);
-	if (t.dir) {
-		th_rmtree(t.dir);
-		free(t.dir);
-	}
-	memset(&t, 0, sizeof(t));
-}
-
-TestSuite(tls, .fini = teardown, .timeout = 120);
+TestSuite(tls, .fini = th_fixture_teardown, .timeout = 120);
 
 static void openssl(const char *const *argv)
 {
@@ -52,11 +35,17 @@ static void openssl(const char *const *argv)
 	free(out);
 }
 
+/* <dir>/<name>.<ext>, malloc'd. */
+static char *file(const char *name, const char *ext)
+{
+	return th_strdupf("%s/%s.%s", th_fixture_dir(), name, ext);
+}
+
 /* A self-signed CA: <name>.crt and <name>.key. */
 static void make_ca(const char *name)
 {
-	char *key = th_strdupf("%s/%s.key", t.dir, name);
-	char *crt = th_strdupf("%s/%s.crt", t.dir, name);
+	char *key = file(name, "key");
+	char *crt = file(name, "crt");
 	char *subj = th_strdupf("/CN=smarthub test %s", name);
 	const char *argv[] = {"openssl",
 			      "req",
@@ -85,20 +74,17 @@ static void make_ca(const char *name)
 	free(key);
 }
 
-/* A server certificate <name>.crt/.key signed by `ca`, for `san`. */
-static void make_server(const char *name, const char *ca, const char *cn, const char *san)
+/* A certificate <name>.crt/.key for `cn` signed by `ca`, with the
+ * extensions in `ext_text`. */
+static void make_cert(const char *name, const char *ca, const char *cn, const char *ext_text)
 {
-	char *key = th_strdupf("%s/%s.key", t.dir, name);
-	char *csr = th_strdupf("%s/%s.csr", t.dir, name);
-	char *crt = th_strdupf("%s/%s.crt", t.dir, name);
-	char *ext = th_strdupf("%s/%s.ext", t.dir, name);
-	char *ca_crt = th_strdupf("%s/%s.crt", t.dir, ca);
-	char *ca_key = th_strdupf("%s/%s.key", t.dir, ca);
+	char *key = file(name, "key");
+	char *csr = file(name, "csr");
+	char *crt = file(name, "crt");
+	char *ext = file(name, "ext");
+	char *ca_crt = file(ca, "crt");
+	char *ca_key = file(ca, "key");
 	char *subj = th_strdupf("/CN=%s", cn);
-	char *ext_text = th_strdupf("subjectAltName=%s\n"
-				    "extendedKeyUsage=serverAuth\n"
-				    "basicConstraints=CA:FALSE\n",
-				    san);
 	cr_assert_eq(th_write_file(ext, ext_text), 0);
 	const char *req[] = {
 		"openssl", "req",     "-newkey", "ec",   "-pkeyopt", "ec_paramgen_curve:prime256v1",
@@ -110,7 +96,6 @@ static void make_server(const char *name, const char *ca, const char *cn, const 
 			      "-out",    crt,    "-days",  "2",    "-extfile",
 			      ext,       NULL};
 	openssl(sign);
-	free(ext_text);
 	free(subj);
 	free(ca_key);
 	free(ca_crt);
@@ -120,42 +105,60 @@ static void make_server(const char *name, const char *ca, const char *cn, const 
 	free(key);
 }
 
-/* The broker with a TLS listener presenting <server>.crt. */
-static void start_broker(const char *server)
+/* A server certificate <name>.crt/.key signed by `ca`, for `san`. */
+static void make_server(const char *name, const char *ca, const char *cn, const char *san)
 {
-	t.dir = th_tempdir();
-	cr_assert_not_null(t.dir);
+	char *ext = th_strdupf("subjectAltName=%s\n"
+			       "extendedKeyUsage=serverAuth\n"
+			       "basicConstraints=CA:FALSE\n",
+			       san);
+	make_cert(name, ca, cn, ext);
+	free(ext);
+}
+
+/* The broker with a TLS listener presenting <server>.crt, requiring a
+ * client certificate signed by the CA if `require_client_cert`. */
+static void start_broker(const char *server, bool require_client_cert)
+{
 	make_ca("ca");
 	make_ca("wrong-ca");
 	make_server("server", "ca", "localhost", "IP:127.0.0.1,DNS:localhost");
 	make_server("elsewhere", "ca", "broker.example.org", "DNS:broker.example.org");
+	make_cert("client", "ca", "smarthub-client",
+		  "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n");
 
-	t.tls_port = th_free_port();
-	cr_assert_gt(t.tls_port, 0);
+	tls_port = th_free_port();
+	cr_assert_gt(tls_port, 0);
+	const char *dir = th_fixture_dir();
 	char *extra = th_strdupf("listener %d 127.0.0.1\n"
 				 "cafile %s/ca.crt\n"
 				 "certfile %s/%s.crt\n"
-				 "keyfile %s/%s.key\n",
-				 t.tls_port, t.dir, t.dir, server, t.dir, server);
-	cr_assert_eq(th_broker_start_conf(&t.broker, 0, extra), 0);
+				 "keyfile %s/%s.key\n"
+				 "require_certificate %s\n",
+				 tls_port, dir, dir, server, dir, server,
+				 require_client_cert ? "true" : "false");
+	th_fixture_start_broker(extra);
 	free(extra);
-	cr_assert(th_wait_port(t.tls_port, WAIT_MS), "no TLS listener");
-	t.mqtt = th_mqtt_connect(t.broker.port, "test-tls");
-	cr_assert_not_null(t.mqtt);
-	cr_assert_eq(th_mqtt_subscribe(t.mqtt, "smarthub/#"), 0);
+	cr_assert(th_wait_port(tls_port, WAIT_MS), "no TLS listener");
 }
 
-static void start_daemon(const char *ca)
+/* The daemon over TLS trusting <ca>.crt, presenting client.crt if asked. */
+static void start_daemon(const char *ca, bool client_cert)
 {
-	char *yaml = th_strdupf("mqtt:\n"
-				"  url: mqtts://127.0.0.1:%d\n"
-				"  ca_file: %s/%s.crt\n"
-				"  reconnect: {initial: 100ms, max: 300ms}\n"
-				"devices:\n"
-				"  lamp: {driver: virtual, kind: light}\n",
-				t.tls_port, t.dir, ca);
-	cr_assert_eq(th_daemon_start(&t.daemon, yaml, NULL, NULL), 0);
-	free(yaml);
+	const char *dir = th_fixture_dir();
+	th_fx.url = th_strdupf("mqtts://127.0.0.1:%d", tls_port);
+	char *cert = client_cert ? th_strdupf("cert_file: %s/client.crt\n"
+					      "key_file: %s/client.key\n",
+					      dir, dir)
+				 : th_strdupf("%s", "");
+	char *mqtt = th_strdupf("ca_file: %s/%s.crt\n"
+				"reconnect: {initial: 100ms, max: 300ms}\n"
+				"%s",
+				dir, ca, cert);
+	free(cert);
+	th_fixture_start_daemon(mqtt, "devices:\n  lamp: {driver: virtual, kind: light}\n", NULL,
+				NULL);
+	free(mqtt);
 }
 
 static size_t occurrences(const char *text, const char *needle)
@@ -167,24 +170,31 @@ static size_t occurrences(const char *text, const char *needle)
 	return n;
 }
 
-Test(tls, connects_when_the_ca_is_right)
+/* Online over TLS, and the hub works over it both ways. */
+static void expect_working_bridge(void)
 {
-	start_broker("server");
-	start_daemon("ca");
-	char *m = th_mqtt_wait_json(t.mqtt, "smarthub/bridge/state", "{\"state\":\"online\"}",
-				    WAIT_MS);
-	cr_assert_not_null(m, "no connection over TLS; log:\n%s", th_daemon_log(&t.daemon));
-	free(m);
-	char *log = th_daemon_log(&t.daemon);
+	free(th_fixture_expect_json("smarthub/bridge/state", "{\"state\":\"online\"}"));
+	char *log = th_daemon_log(&th_fx.daemon);
 	cr_expect(strstr(log, "connected to ssl://127.0.0.1"), "log:\n%s", log);
 	free(log);
-
-	/* And the hub works over it both ways. */
+	th_fixture_expect_online("lamp");
 	const char cmd[] = "{\"state\":\"ON\",\"brightness\":77}";
-	cr_assert_eq(th_mqtt_publish(t.mqtt, "smarthub/lamp/set", cmd, strlen(cmd), false), 0);
-	m = th_mqtt_wait_json(t.mqtt, "smarthub/lamp", "{\"brightness\":77}", WAIT_MS);
-	cr_assert_not_null(m, "log:\n%s", th_daemon_log(&t.daemon));
-	free(m);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/lamp/set", cmd, strlen(cmd), false), 0);
+	free(th_fixture_expect_json("smarthub/lamp", "{\"state\":\"ON\",\"brightness\":77}"));
+}
+
+Test(tls, connects_when_the_ca_is_right)
+{
+	start_broker("server", false);
+	start_daemon("ca", false);
+	expect_working_bridge();
+}
+
+Test(tls, presents_its_client_certificate)
+{
+	start_broker("server", true);
+	start_daemon("ca", true);
+	expect_working_bridge();
 }
 
 /* Refused: never online, a reason in the log, and retrying. */
@@ -196,27 +206,29 @@ static void expect_refused(const char *const *reasons)
 	/* Retries show as repeated connection attempts in the debug log. */
 	for (int waited = 0; waited < WAIT_MS; waited += 100) {
 		free(log);
-		log = th_daemon_log(&t.daemon);
+		log = th_daemon_log(&th_fx.daemon);
 		said = false;
 		for (int i = 0; reasons[i]; i++)
 			said = said || strstr(log, reasons[i]);
 		if (said && occurrences(log, "mqtt: connecting to") >= 4)
 			break;
-		th_mqtt_wait(t.mqtt, "smarthub/bridge/state", NULL, 100);
+		th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/state", NULL, 100);
 	}
 	cr_expect(said, "the log does not say why the broker was refused:\n%s", log);
+	cr_expect(strstr(log, "mqtt: connect to ssl://127.0.0.1"),
+		  "the log does not name the broker refused:\n%s", log);
 	cr_expect_geq(occurrences(log, "mqtt: connecting to"), 4, "no retries:\n%s", log);
 	cr_expect_null(strstr(log, "mqtt: connected"), "connected anyway:\n%s", log);
 	free(log);
-	cr_expect_eq(th_mqtt_count(t.mqtt, "smarthub/bridge/state"), 0,
+	cr_expect_eq(th_mqtt_count(th_fx.mqtt, "smarthub/bridge/state"), 0,
 		     "the daemon published over an untrusted connection");
-	cr_assert_eq(th_daemon_signal(&t.daemon, 0), 0, "the daemon gave up and left");
+	cr_assert_eq(th_daemon_signal(&th_fx.daemon, 0), 0, "the daemon gave up and left");
 }
 
 Test(tls, wrong_ca_is_refused_with_a_clear_error)
 {
-	start_broker("server");
-	start_daemon("wrong-ca");
+	start_broker("server", false);
+	start_daemon("wrong-ca", false);
 	const char *const reasons[] = {"certificate verify failed", "unable to get local issuer",
 				       "self-signed certificate", "self signed certificate", NULL};
 	expect_refused(reasons);
@@ -227,8 +239,8 @@ Test(tls, wrong_ca_is_refused_with_a_clear_error)
  * exit status; *out gets what it printed (caller frees). */
 static int s_client(const char *check, const char *name, char **out)
 {
-	char *connect = th_strdupf("127.0.0.1:%d", t.tls_port);
-	char *ca = th_strdupf("%s/ca.crt", t.dir);
+	char *connect = th_strdupf("127.0.0.1:%d", tls_port);
+	char *ca = file("ca", "crt");
 	const char *argv[] = {"openssl", "s_client", "-connect", connect, "-CAfile", ca,
 			      "-verify_return_error", check, name, NULL};
 	int status = -1;
@@ -240,8 +252,8 @@ static int s_client(const char *check, const char *name, char **out)
 
 Test(tls, certificate_for_another_host_is_refused)
 {
-	start_broker("elsewhere");
-	start_daemon("ca");
+	start_broker("elsewhere", false);
+	start_daemon("ca", false);
 	/* Paho checks the name after the handshake and reports only "TCP/TLS
 	 * connect failure" (OpenSSL's error queue is empty then), so the log
 	 * cannot say "name mismatch" by itself. What tells a name mismatch
@@ -252,7 +264,7 @@ Test(tls, certificate_for_another_host_is_refused)
 	 * refused. */
 	const char *const reasons[] = {"TCP/TLS connect failure", NULL};
 	expect_refused(reasons);
-	char *log = th_daemon_log(&t.daemon);
+	char *log = th_daemon_log(&th_fx.daemon);
 	cr_expect_null(strstr(log, "certificate verify failed"),
 		       "the chain itself was refused, not the name:\n%s", log);
 	free(log);

@@ -28,6 +28,7 @@ void th_fixture_teardown(void)
 	if (th_fx.dir)
 		th_rmtree(th_fx.dir);
 	free(th_fx.dir);
+	free(th_fx.url);
 	memset(&th_fx, 0, sizeof(th_fx));
 }
 
@@ -102,8 +103,11 @@ void th_fixture_start_daemon(const char *mqtt_extra, const char *body,
 char *th_fixture_config(const char *mqtt_extra, const char *body)
 {
 	char *extra = indented(mqtt_extra ? mqtt_extra : "");
-	char *yaml = th_strdupf("mqtt:\n  url: tcp://127.0.0.1:%d\n%slog:\n  level: debug\n%s",
-				th_fx.broker.port, extra, body ? body : "");
+	char *url = th_fx.url ? th_strdupf("%s", th_fx.url)
+			      : th_strdupf("tcp://127.0.0.1:%d", th_fx.broker.port);
+	char *yaml = th_strdupf("mqtt:\n  url: %s\n%slog:\n  level: debug\n%s", url, extra,
+				body ? body : "");
+	free(url);
 	free(extra);
 	return yaml;
 }

@@ -24,6 +24,8 @@ struct th_fixture {
 	struct th_broker broker;
 	struct th_daemon daemon;
 	struct th_mqtt *mqtt; /* subscribed to smarthub/# and homeassistant/# */
+	char *url;            /* the daemon's mqtt.url if set (malloc'd, freed by
+				 the teardown); else tcp://127.0.0.1:<port> */
 };
 
 extern struct th_fixture th_fx;
@@ -53,7 +55,7 @@ char *th_fixture_config(const char *mqtt_extra, const char *body);
  * Starts the daemon (in th_fx.daemon.dir if the test set it, else in
  * th_fixture_dir()) with this configuration:
  *   mqtt:
- *     url: tcp://127.0.0.1:<broker port>
+ *     url: <th_fx.url, or tcp://127.0.0.1:<broker port>>
  *     <mqtt_extra: lines indented by two spaces, or NULL>
  *   log:
  *     level: debug
