@@ -10,7 +10,7 @@
  * The test talks through mosquitto_sub and mosquitto_pub with those users.
  */
 #define _GNU_SOURCE /* memmem */
-#include "harness.h"
+#include "fixture.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -18,17 +18,16 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Generous bound for anything to happen: a guard, not a timing check. */
-#define WAIT_MS 15000
+#define WAIT_MS TH_WAIT_MS
 
 #define HUB_PASSWORD "hub-pass-4e1"
 #define HA_PASSWORD "ha-pass-9b2"
 #define DASHBOARD_PASSWORD "dash-pass-7c3"
 
+/* Beyond the fixture (whose directory holds passwd, the hub's password
+ * file and the watcher's log; its client stays unused: the broker lets
+ * nobody in anonymously). */
 static struct {
-	struct th_broker broker;
-	struct th_daemon daemon;
-	char *dir; /* passwd, the hub's password file, the watcher's log */
 	char *watch_log;
 	pid_t watch;
 } t;
@@ -37,8 +36,7 @@ static void teardown(void)
 {
 	if (t.watch > 0)
 		th_child_stop(t.watch, 2000);
-	th_daemon_stop(&t.daemon); /* removes t.dir: it is the daemon's */
-	th_broker_stop(&t.broker);
+	th_fixture_teardown();
 	free(t.watch_log);
 	memset(&t, 0, sizeof(t));
 }
@@ -47,7 +45,7 @@ TestSuite(acl, .fini = teardown, .timeout = 120);
 
 static char *in_dir(const char *name)
 {
-	return th_strdupf("%s/%s", t.dir, name);
+	return th_fixture_path(name);
 }
 
 static void run_ok(const char *const *argv)
@@ -66,7 +64,7 @@ static void publish(const char *user, const char *password, const char *topic, c
 		    bool retain)
 {
 	char port[16];
-	snprintf(port, sizeof(port), "%d", t.broker.port);
+	snprintf(port, sizeof(port), "%d", th_fx.broker.port);
 	const char *argv[] = {"mosquitto_pub",
 			      "-h",
 			      "127.0.0.1",
@@ -95,7 +93,7 @@ static void expect_seen(const char *start, const char *needle)
 		return;
 	text = th_read_file(t.watch_log);
 	cr_assert_fail("never carried %s with %s; carried:\n%s\ndaemon log:\n%s", start,
-		       needle ? needle : "anything", text ? text : "", th_daemon_log(&t.daemon));
+		       needle ? needle : "anything", text ? text : "", th_daemon_log(&th_fx.daemon));
 }
 
 /* What a client of `user` that subscribes now gets, retained, on
@@ -103,7 +101,7 @@ static void expect_seen(const char *start, const char *needle)
 static char *retained_as(const char *user, const char *password, const char *topic)
 {
 	char port[16];
-	snprintf(port, sizeof(port), "%d", t.broker.port);
+	snprintf(port, sizeof(port), "%d", th_fx.broker.port);
 	const char *argv[] = {"mosquitto_sub",
 			      "-h",
 			      "127.0.0.1",
@@ -129,9 +127,6 @@ static char *retained_as(const char *user, const char *password, const char *top
 
 Test(acl, example_acl_lets_the_hub_work_and_only_trusted_users_command)
 {
-	t.dir = th_tempdir();
-	cr_assert_not_null(t.dir);
-	t.daemon.dir = t.dir;
 	char *passwd = in_dir("passwd");
 	const char *hub[] = {"mosquitto_passwd", "-b",         "-c", passwd,
 			     "smarthub",         HUB_PASSWORD, NULL};
@@ -145,13 +140,13 @@ Test(acl, example_acl_lets_the_hub_work_and_only_trusted_users_command)
 				 "password_file %s\n"
 				 "acl_file %s/config/mosquitto-acl.example\n",
 				 passwd, SMARTHUB_SOURCE_DIR);
-	cr_assert_eq(th_broker_start_conf(&t.broker, 0, extra), 0);
+	cr_assert_eq(th_broker_start_conf(&th_fx.broker, 0, extra), 0);
 	free(extra);
 	free(passwd);
 
 	t.watch_log = in_dir("watch.log");
 	char port[16];
-	snprintf(port, sizeof(port), "%d", t.broker.port);
+	snprintf(port, sizeof(port), "%d", th_fx.broker.port);
 	const char *sub[] = {"mosquitto_sub",
 			     "-h",
 			     "127.0.0.1",
@@ -172,11 +167,11 @@ Test(acl, example_acl_lets_the_hub_work_and_only_trusted_users_command)
 
 	char *pass_file = in_dir("mqtt.pass");
 	cr_assert_eq(th_write_file(pass_file, HUB_PASSWORD "\n"), 0);
-	char *yaml = th_strdupf("mqtt:\n"
-				"  url: tcp://127.0.0.1:%d\n"
-				"  username: smarthub\n"
-				"  password_file: %s\n"
-				"  reconnect: {initial: 100ms, max: 300ms}\n"
+	char *mqtt = th_strdupf("username: smarthub\n"
+				"password_file: %s\n"
+				"reconnect: {initial: 100ms, max: 300ms}\n",
+				pass_file);
+	th_fixture_start_daemon(mqtt,
 				"homeassistant:\n"
 				"  discovery: true\n"
 				"devices:\n"
@@ -185,9 +180,8 @@ Test(acl, example_acl_lets_the_hub_work_and_only_trusted_users_command)
 				"  evening:\n"
 				"    steps:\n"
 				"      - {device: lamp, set: {state: \"ON\", brightness: 33}}\n",
-				t.broker.port, pass_file);
-	cr_assert_eq(th_daemon_start(&t.daemon, yaml, NULL, NULL), 0);
-	free(yaml);
+				NULL, NULL);
+	free(mqtt);
 	free(pass_file);
 
 	/* The hub publishes its topics. */
@@ -236,7 +230,7 @@ Test(acl, example_acl_lets_the_hub_work_and_only_trusted_users_command)
 	free(state);
 	/* The scene ran once, for the trusted controller: the watcher's run
 	 * came first and would have shown as a run before. */
-	char *log = th_daemon_log(&t.daemon);
+	char *log = th_daemon_log(&th_fx.daemon);
 	const char *first = strstr(log, "scene evening: started");
 	cr_expect(first && !strstr(first + 1, "scene evening: started"),
 		  "the scene did not run exactly once:\n%s", log);
