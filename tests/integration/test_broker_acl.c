@@ -7,7 +7,7 @@
  * devices, and an anonymous client can watch but neither command a device
  * nor forge its state.
  */
-#include "harness.h"
+#include "fixture.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -18,10 +18,9 @@
 /* Generous bounds for what normally takes milliseconds. */
 #define WAIT_MS 10000
 
+/* The fixture's broker and daemon; the two clients are this file's own
+ * (the fixture's client is `trusted`, th_fx.mqtt). */
 static struct {
-	char *dir;
-	struct th_broker broker;
-	struct th_daemon daemon;
 	struct th_mqtt *trusted, *anonymous;
 } t;
 
@@ -38,48 +37,41 @@ static void add_user(const char *passwd, const char *user, const char *password,
 
 static void setup(void)
 {
-	t.dir = th_tempdir();
-	cr_assert_not_null(t.dir);
-	char *passwd = th_strdupf("%s/passwd", t.dir);
+	char *passwd = th_fixture_path("passwd");
 	add_user(passwd, "smarthub", "hub-secret", true);
 	add_user(passwd, "homeassistant", "ha-secret", false);
 	char *acl = th_strdupf("%s/systemd/mosquitto-acl.example", SMARTHUB_SOURCE_DIR);
 	char *conf = th_strdupf("password_file %s\nacl_file %s\n", passwd, acl);
-	cr_assert_eq(th_broker_start_conf(&t.broker, 0, conf), 0);
+	cr_assert_eq(th_broker_start_conf(&th_fx.broker, 0, conf), 0);
 	free(conf);
 	free(acl);
 	free(passwd);
 
-	t.daemon.dir = th_tempdir();
-	char *pass = th_strdupf("%s/hub.pass", t.daemon.dir);
+	char *pass = th_fixture_path("hub.pass");
 	cr_assert_eq(th_write_file(pass, "hub-secret\n"), 0);
 	free(pass);
-	char *yaml = th_strdupf("mqtt:\n"
-				"  url: tcp://127.0.0.1:%d\n"
-				"  username: smarthub\n"
-				"  password_file: hub.pass\n"
+	th_fixture_start_daemon("username: smarthub\n"
+				"password_file: hub.pass\n",
 				"homeassistant:\n"
 				"  discovery: true\n"
 				"devices:\n"
 				"  lamp:\n"
 				"    driver: virtual\n"
 				"    kind: light\n",
-				t.broker.port);
-	cr_assert_eq(th_daemon_start(&t.daemon, yaml, NULL, NULL), 0);
-	free(yaml);
+				NULL, NULL);
 
-	t.trusted =
-		th_mqtt_connect_auth(t.broker.port, "acl-trusted", "homeassistant", "ha-secret");
+	t.trusted = th_fx.mqtt =
+		th_mqtt_connect_auth(th_fx.broker.port, "acl-trusted", "homeassistant", "ha-secret");
 	cr_assert_not_null(t.trusted);
 	cr_assert_eq(th_mqtt_subscribe(t.trusted, "smarthub/#"), 0);
 	cr_assert_eq(th_mqtt_subscribe(t.trusted, "homeassistant/#"), 0);
-	t.anonymous = th_mqtt_connect(t.broker.port, "acl-anonymous");
+	t.anonymous = th_mqtt_connect(th_fx.broker.port, "acl-anonymous");
 	cr_assert_not_null(t.anonymous);
 	cr_assert_eq(th_mqtt_subscribe(t.anonymous, "smarthub/#"), 0);
 
 	char *m = th_mqtt_wait_json(t.trusted, "smarthub/lamp/availability",
 				    "{\"state\":\"online\"}", WAIT_MS);
-	char *log = th_daemon_log(&t.daemon);
+	char *log = th_daemon_log(&th_fx.daemon);
 	cr_assert_not_null(m, "the hub did not come online behind the ACL; log:\n%s", log);
 	free(log);
 	free(m);
@@ -88,11 +80,7 @@ static void setup(void)
 static void teardown(void)
 {
 	th_mqtt_close(t.anonymous);
-	th_mqtt_close(t.trusted);
-	th_daemon_stop(&t.daemon);
-	th_broker_stop(&t.broker);
-	th_rmtree(t.dir);
-	free(t.dir);
+	th_fixture_teardown(); /* closes t.trusted */
 	memset(&t, 0, sizeof(t));
 }
 
@@ -150,7 +138,7 @@ Test(broker_acl, nobody_but_the_hub_writes_device_state)
 	cr_assert(r == 0 || r == -EACCES, "publish: %s", strerror(-r));
 
 	/* A client arriving now gets the hub's retained state, not the forgery. */
-	struct th_mqtt *late = th_mqtt_connect(t.broker.port, "acl-late");
+	struct th_mqtt *late = th_mqtt_connect(th_fx.broker.port, "acl-late");
 	cr_assert_not_null(late);
 	cr_assert_eq(th_mqtt_subscribe(late, "smarthub/lamp"), 0);
 	char *m = th_mqtt_wait(late, "smarthub/lamp", NULL, WAIT_MS);

@@ -13,7 +13,7 @@
  * through mosquitto_sub and mosquitto_pub with a user of its own.
  */
 #define _GNU_SOURCE /* memmem */
-#include "harness.h"
+#include "fixture.h"
 
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -23,17 +23,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Generous bound for anything to happen: a guard, not a timing check. */
-#define WAIT_MS 15000
+#define WAIT_MS TH_WAIT_MS
 
 /* Distinctive, so that any appearance of it, whole, is found. */
 #define PASSWORD "Zq7-hunter2-correct-horse-Vk9"
 #define VIEWER_PASSWORD "viewer-pass"
 
+/* Beyond the fixture (whose directory holds passwd, the subscriber's log
+ * and the daemon's files; its client stays unused: the broker lets nobody
+ * in anonymously). */
 static struct {
-	struct th_broker broker;
-	struct th_daemon daemon;
-	char *dir; /* passwd, the test's subscriber log; also the daemon's */
 	char *sub_log;
 	pid_t sub;
 } t;
@@ -42,8 +41,7 @@ static void teardown(void)
 {
 	if (t.sub > 0)
 		th_child_stop(t.sub, 2000);
-	th_daemon_stop(&t.daemon); /* removes t.dir: it is the daemon's */
-	th_broker_stop(&t.broker);
+	th_fixture_teardown();
 	free(t.sub_log);
 	memset(&t, 0, sizeof(t));
 }
@@ -52,7 +50,7 @@ TestSuite(secrets, .fini = teardown, .timeout = 120);
 
 static char *in_dir(const char *name)
 {
-	return th_strdupf("%s/%s", t.dir, name);
+	return th_fixture_path(name);
 }
 
 static void run_ok(const char *const *argv)
@@ -69,22 +67,19 @@ static void run_ok(const char *const *argv)
  * nobody else in; the viewer's mosquitto_sub records everything. */
 static void start_broker(void)
 {
-	t.dir = th_tempdir();
-	cr_assert_not_null(t.dir);
-	t.daemon.dir = t.dir;
 	char *passwd = in_dir("passwd");
 	const char *hub[] = {"mosquitto_passwd", "-b", "-c", passwd, "hub", PASSWORD, NULL};
 	run_ok(hub);
 	const char *viewer[] = {"mosquitto_passwd", "-b", passwd, "viewer", VIEWER_PASSWORD, NULL};
 	run_ok(viewer);
 	char *extra = th_strdupf("allow_anonymous false\npassword_file %s\n", passwd);
-	cr_assert_eq(th_broker_start_conf(&t.broker, 0, extra), 0);
+	cr_assert_eq(th_broker_start_conf(&th_fx.broker, 0, extra), 0);
 	free(extra);
 	free(passwd);
 
 	t.sub_log = in_dir("sub.log");
 	char port[16];
-	snprintf(port, sizeof(port), "%d", t.broker.port);
+	snprintf(port, sizeof(port), "%d", th_fx.broker.port);
 	const char *sub[] = {"mosquitto_sub",
 			     "-h",
 			     "127.0.0.1",
@@ -107,7 +102,7 @@ static void start_broker(void)
 static void publish(const char *topic, const char *payload)
 {
 	char port[16];
-	snprintf(port, sizeof(port), "%d", t.broker.port);
+	snprintf(port, sizeof(port), "%d", th_fx.broker.port);
 	const char *argv[] = {"mosquitto_pub", "-h", "127.0.0.1",     "-p", port, "-u",
 			      "viewer",        "-P", VIEWER_PASSWORD, "-q", "1",  "-t",
 			      topic,           "-m", payload,         NULL};
@@ -125,23 +120,21 @@ static void expect_seen(const char *start, const char *needle)
 	text = th_read_file(t.sub_log);
 	cr_assert_fail("the broker never carried %s with %s; it carried:\n%s\ndaemon log:\n%s",
 		       start, needle ? needle : "anything", text ? text : "",
-		       th_daemon_log(&t.daemon));
+		       th_daemon_log(&th_fx.daemon));
 }
 
 static char *config_yaml(const char *password_lines)
 {
-	return th_strdupf("mqtt:\n"
-			  "  url: tcp://127.0.0.1:%d\n"
-			  "  username: hub\n"
-			  "%s"
-			  "  reconnect: {initial: 100ms, max: 300ms}\n"
-			  "log:\n"
-			  "  level: debug\n"
-			  "devices:\n"
-			  "  lamp: {driver: virtual, kind: light}\n"
-			  "  dead: {driver: virtual, kind: switch, unreachable: true,"
-			  " connect_timeout: 100ms}\n",
-			  t.broker.port, password_lines);
+	char *mqtt = th_strdupf("username: hub\n"
+				"%s"
+				"reconnect: {initial: 100ms, max: 300ms}\n",
+				password_lines);
+	char *yaml = th_fixture_config(mqtt, "devices:\n"
+					     "  lamp: {driver: virtual, kind: light}\n"
+					     "  dead: {driver: virtual, kind: switch, unreachable: true,"
+					     " connect_timeout: 100ms}\n");
+	free(mqtt);
+	return yaml;
 }
 
 /* smarthubd --check-config on `yaml`: its output (caller frees). */
@@ -176,7 +169,7 @@ static void never_shown(const char *password_lines)
 	expect_no_password("--check-config output", out);
 	free(out);
 
-	cr_assert_eq(th_daemon_start(&t.daemon, yaml, NULL, NULL), 0);
+	th_fixture_start_daemon_yaml(yaml, NULL, NULL);
 	expect_seen("smarthub/bridge/state {\"state\":\"online\"}", NULL);
 	expect_seen("smarthub/lamp/availability {\"state\":\"online\"}", NULL);
 
@@ -187,23 +180,23 @@ static void never_shown(const char *password_lines)
 	expect_seen("smarthub/bridge/response/reload ", "\"r1\"");
 	/* A reload that fails, next to the secret. */
 	char *bad = th_strdupf("%s  keepalve: 5\n", yaml);
-	cr_assert_eq(th_write_file(t.daemon.config_path, bad), 0);
+	cr_assert_eq(th_write_file(th_fx.daemon.config_path, bad), 0);
 	free(bad);
 	publish("smarthub/bridge/request/reload", "{\"transaction\":\"r2\"}");
 	expect_seen("smarthub/bridge/response/reload ", "\"r2\"");
-	cr_assert_eq(th_write_file(t.daemon.config_path, yaml), 0);
-	cr_assert_eq(th_daemon_signal(&t.daemon, SIGHUP), 0);
+	cr_assert_eq(th_write_file(th_fx.daemon.config_path, yaml), 0);
+	cr_assert_eq(th_daemon_signal(&th_fx.daemon, SIGHUP), 0);
 	publish("smarthub/dead/set", "{\"state\":\"ON\"}");
 	publish("smarthub/lamp/set", "{\"sparkle\":1}");
 	publish("smarthub/lamp/set", "{\"state\":\"ON\",\"brightness\":42}");
 	expect_seen("smarthub/lamp ", "\"brightness\":42");
 	expect_seen("smarthub/bridge/event ", "sparkle");
 
-	cr_assert_eq(th_daemon_signal(&t.daemon, SIGTERM), 0);
-	cr_assert_eq(th_daemon_wait(&t.daemon, WAIT_MS, &status), 0);
+	cr_assert_eq(th_daemon_signal(&th_fx.daemon, SIGTERM), 0);
+	cr_assert_eq(th_daemon_wait(&th_fx.daemon, WAIT_MS, &status), 0);
 	expect_seen("smarthub/bridge/state {\"state\":\"offline\"}", NULL);
 
-	char *log = th_daemon_log(&t.daemon);
+	char *log = th_daemon_log(&th_fx.daemon);
 	cr_expect(strstr(log, "mqtt: connected"), "log:\n%s", log);
 	cr_expect(strstr(log, "keepalve"), "the failed reload is not in the log:\n%s", log);
 	char *carried = th_read_file(t.sub_log);
@@ -230,7 +223,7 @@ Test(secrets, secret_from_secrets_yaml_is_never_shown)
 	char *secrets = in_dir("secrets.yaml");
 	cr_assert_eq(th_write_file(secrets, "mqtt_password: \"" PASSWORD "\"\n"), 0);
 	free(secrets);
-	never_shown("  password: !secret mqtt_password\n");
+	never_shown("password: !secret mqtt_password\n");
 }
 
 Test(secrets, password_file_is_never_shown)
@@ -238,7 +231,7 @@ Test(secrets, password_file_is_never_shown)
 	start_broker();
 	char *file = in_dir("mqtt.pass");
 	cr_assert_eq(th_write_file(file, PASSWORD "\n"), 0);
-	char *lines = th_strdupf("  password_file: %s\n", file);
+	char *lines = th_strdupf("password_file: %s\n", file);
 	never_shown(lines);
 	free(lines);
 	free(file);
@@ -248,9 +241,6 @@ Test(secrets, password_file_is_never_shown)
  * names the place, never the value. */
 Test(secrets, misplaced_secret_is_not_shown_in_errors)
 {
-	t.dir = th_tempdir();
-	cr_assert_not_null(t.dir);
-	t.daemon.dir = t.dir;
 	char *secrets = in_dir("secrets.yaml");
 	cr_assert_eq(th_write_file(secrets, "mqtt_password: \"" PASSWORD "\"\n"), 0);
 	free(secrets);
@@ -283,23 +273,18 @@ Test(secrets, wrong_password_is_refused_with_a_clear_error)
 	start_broker();
 	char *file = in_dir("mqtt.pass");
 	cr_assert_eq(th_write_file(file, "not-the-password\n"), 0);
-	char *lines = th_strdupf("  password_file: %s\n", file);
+	char *lines = th_strdupf("password_file: %s\n", file);
 	char *yaml = config_yaml(lines);
-	cr_assert_eq(th_daemon_start(&t.daemon, yaml, NULL, NULL), 0);
-	bool said = false;
-	char *log = NULL;
-	for (int waited = 0; !said && waited < WAIT_MS; waited += 50) {
-		free(log);
-		log = th_daemon_log(&t.daemon);
-		said = strstr(log, "not authori") || strstr(log, "bad user name or password") ||
-		       strstr(log, "Bad user name or password");
-		if (!said)
-			usleep(50 * 1000);
-	}
+	th_fixture_start_daemon_yaml(yaml, NULL, NULL);
+	/* The refusal is one line, "mqtt: connect to <url>: <reason>; ...". */
+	th_daemon_wait_log(&th_fx.daemon, "mqtt: connect to", WAIT_MS);
+	char *log = th_daemon_log(&th_fx.daemon);
+	bool said = strstr(log, "not authori") || strstr(log, "bad user name or password") ||
+		    strstr(log, "Bad user name or password");
 	cr_expect(said, "the log does not say the broker refused the password:\n%s", log);
 	cr_expect_null(strstr(log, "not-the-password"), "the wrong password shows:\n%s", log);
 	free(log);
-	cr_assert_eq(th_daemon_signal(&t.daemon, 0), 0, "the daemon gave up");
+	cr_assert_eq(th_daemon_signal(&th_fx.daemon, 0), 0, "the daemon gave up");
 	free(yaml);
 	free(lines);
 	free(file);

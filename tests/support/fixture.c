@@ -88,15 +88,21 @@ static char *indented(const char *text)
 	return out;
 }
 
+void th_fixture_start_daemon_yaml(const char *yaml, const char *const *extra_args,
+				  const char *const *extra_env)
+{
+	if (!th_fx.daemon.dir)
+		th_fx.daemon.dir = (char *)th_fixture_dir();
+	int r = th_daemon_start(&th_fx.daemon, yaml, extra_args, extra_env);
+	cr_assert_eq(r, 0, "smarthubd did not start: %s", strerror(-r));
+}
+
 void th_fixture_start_daemon(const char *mqtt_extra, const char *body,
 			     const char *const *extra_args, const char *const *extra_env)
 {
 	cr_assert(th_fx.broker.port > 0, "start the broker (or choose its port) first");
 	char *yaml = th_fixture_config(mqtt_extra, body);
-	if (!th_fx.daemon.dir)
-		th_fx.daemon.dir = (char *)th_fixture_dir();
-	int r = th_daemon_start(&th_fx.daemon, yaml, extra_args, extra_env);
-	cr_assert_eq(r, 0, "smarthubd did not start: %s", strerror(-r));
+	th_fixture_start_daemon_yaml(yaml, extra_args, extra_env);
 	free(yaml);
 }
 

@@ -65,6 +65,10 @@ char *th_fixture_config(const char *mqtt_extra, const char *body);
  */
 void th_fixture_start_daemon(const char *mqtt_extra, const char *body,
 			     const char *const *extra_args, const char *const *extra_env);
+/* The daemon on exactly `yaml` (from th_fixture_config, or written by the
+ * test), in the same directory th_fixture_start_daemon uses. */
+void th_fixture_start_daemon_yaml(const char *yaml, const char *const *extra_args,
+				  const char *const *extra_env);
 /* The broker, then the daemon with `body` and nothing else. */
 void th_fixture_start(const char *body);
 /* Waits for a message on `topic` holding the JSON members of `subset`;
