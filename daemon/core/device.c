@@ -227,6 +227,7 @@ static void fail_all_commands(struct sh_device *dev, int err, const char *reason
 {
 	ev_timer_stop(loop_of(dev), &dev->command_timer);
 	ev_timer_stop(loop_of(dev), &dev->spacing_timer);
+	ev_timer_stop(loop_of(dev), &dev->refresh_timer);
 	struct sh_command *running = dev->running;
 	dev->running = NULL;
 	if (running)
@@ -477,13 +478,49 @@ bool sh_device_cancel(struct sh_device *dev, uint64_t id)
 	return false;
 }
 
+/* Spacing of refreshes when the device has no min_interval: a flood of
+ * /get then costs one driver refresh (an exec spawn, a Yeelight request)
+ * per this much, not one per message. */
+#define SH_DEVICE_REFRESH_SPACING_MS 1000
+
+static void refresh_now(struct sh_device *dev)
+{
+	dev->last_refresh_ms = sh_hub_now_ms(dev->hub);
+	dev->has_refreshed = true;
+	sh_reports_enter(sh_hub_reports(dev->hub));
+	(void)dev->plugin->driver->refresh(dev->priv);
+	sh_reports_leave(sh_hub_reports(dev->hub));
+}
+
+static void refresh_due(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sh_device *dev = w->data;
+	if (dev->conn == SH_CONN_ONLINE && dev->plugin->driver->refresh)
+		refresh_now(dev);
+}
+
 int sh_device_refresh(struct sh_device *dev)
 {
 	if (dev->conn != SH_CONN_ONLINE)
 		return -ENOTCONN;
 	if (!dev->plugin->driver->refresh)
 		return -EOPNOTSUPP;
+	/* One already waiting covers this one too. */
+	if (ev_is_active(&dev->refresh_timer))
+		return 0;
+	uint64_t spacing = dev->cfg->min_interval_ms > SH_DEVICE_REFRESH_SPACING_MS
+				   ? dev->cfg->min_interval_ms
+				   : SH_DEVICE_REFRESH_SPACING_MS;
+	uint64_t now = sh_hub_now_ms(dev->hub);
+	if (dev->has_refreshed && now < dev->last_refresh_ms + spacing) {
+		ev_timer_set(&dev->refresh_timer,
+			     (double)(dev->last_refresh_ms + spacing - now) / 1000.0, 0.0);
+		ev_timer_start(loop_of(dev), &dev->refresh_timer);
+		return 0;
+	}
 	sh_reports_enter(sh_hub_reports(dev->hub));
+	dev->last_refresh_ms = now;
+	dev->has_refreshed = true;
 	int r = dev->plugin->driver->refresh(dev->priv);
 	sh_reports_leave(sh_hub_reports(dev->hub));
 	return r;
@@ -786,6 +823,8 @@ int sh_device_create(struct sh_hub *hub, struct sh_config_ref *ref,
 	dev->command_timer.data = dev;
 	ev_timer_init(&dev->spacing_timer, spacing_elapsed, 0.0, 0.0);
 	dev->spacing_timer.data = dev;
+	ev_timer_init(&dev->refresh_timer, refresh_due, 0.0, 0.0);
+	dev->refresh_timer.data = dev;
 	ev_timer_init(&dev->poll_timer, NULL, 0.0, 0.0);
 	sh_list_init(&dev->queue);
 	sh_list_init(&dev->resources);
@@ -856,6 +895,7 @@ void sh_device_destroy(struct sh_device *dev)
 	ev_timer_stop(loop_of(dev), &dev->conn_timer);
 	ev_timer_stop(loop_of(dev), &dev->command_timer);
 	ev_timer_stop(loop_of(dev), &dev->spacing_timer);
+	ev_timer_stop(loop_of(dev), &dev->refresh_timer);
 	for (size_t i = 0; i < dev->n_owned_strings; i++)
 		free(dev->owned_strings[i]);
 	free(dev->owned_strings);

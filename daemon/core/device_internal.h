@@ -58,6 +58,11 @@ struct sh_device {
 	bool has_started_command;
 	ev_timer command_timer; /* command_timeout */
 	ev_timer spacing_timer; /* min_interval */
+	/* Refreshes (/get) are spaced like commands and coalesced: one
+	 * waits in refresh_timer, the rest join it. */
+	ev_timer refresh_timer;
+	uint64_t last_refresh_ms;
+	bool has_refreshed;
 	bool dispatching;
 
 	/* Timers, watchers, child watches and peer watches the driver holds
