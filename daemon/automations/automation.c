@@ -26,8 +26,11 @@ const char *sh_automations_iso(uint64_t ms, char *buf, size_t len)
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
 	gmtime_r(&t, &tm);
-	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000));
+	/* The modulos bound every field, so the compiler can see it fits. */
+	snprintf(buf, len, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ",
+		 (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u,
+		 (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
+		 (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u, (unsigned)(ms % 1000));
 	return buf;
 }
 
@@ -76,8 +79,10 @@ static void trace_add(struct automation *a, uint64_t now, int trigger, const cha
 	t->ms = now;
 	t->trigger = trigger;
 	t->result = result;
-	snprintf(t->event, sizeof(t->event), "%s", event ? event : "");
-	snprintf(t->reason, sizeof(t->reason), "%s", reason ? reason : "");
+	/* Cut to the trace's fields on purpose. */
+	snprintf(t->event, sizeof(t->event), "%.*s", (int)sizeof(t->event) - 1, event ? event : "");
+	snprintf(t->reason, sizeof(t->reason), "%.*s", (int)sizeof(t->reason) - 1,
+		 reason ? reason : "");
 	sh_log_debug("automation %s: trigger %d: %s: %s%s%s", a->name, trigger, result,
 		     event ? event : "", reason && *reason ? "; " : "", reason ? reason : "");
 }
@@ -686,8 +691,8 @@ static void scheduled(struct sh_automations *e, struct automation *a, size_t i, 
 void sh_automations_tick(struct sh_automations *e, uint64_t now)
 {
 	uint64_t at = 0;
-	size_t ai, ti;
-	bool deadline;
+	size_t ai = 0, ti = 0;
+	bool deadline = false;
 
 	/* Bounded: each round consumes one due item or moves it past now. */
 	for (unsigned round = 0; round < 10000; round++) {

@@ -53,9 +53,10 @@ static size_t probe(const struct sh_retained *r, uint64_t h, const char *topic, 
 
 		if (!s)
 			return i;
-		if (index != SIZE_MAX ? s - 1 == index
-				      : r->entries[s - 1].topic_hash == h &&
-						strcmp(r->entries[s - 1].topic, topic) == 0)
+		/* By topic when there is one, else by entry index. */
+		if (topic ? r->entries[s - 1].topic_hash == h &&
+				    strcmp(r->entries[s - 1].topic, topic) == 0
+			  : s - 1 == index)
 			return i;
 	}
 }

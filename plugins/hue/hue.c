@@ -77,7 +77,8 @@ static void hue_fail(struct hue *h, const char *what, const char *why)
 {
 	char reason[SH_HTTP_ERROR_MAX + 160];
 
-	snprintf(reason, sizeof(reason), "%s: %s", what, why);
+	/* `why` is an HTTP error text, bounded by SH_HTTP_ERROR_MAX. */
+	snprintf(reason, sizeof(reason), "%.100s: %.*s", what, (int)SH_HTTP_ERROR_MAX, why);
 	h->online = false;
 	h->host->failed(h->dev, reason);
 }

@@ -396,7 +396,7 @@ static int tasmota(const struct mq_settings *s, struct mq_layout *l, char *err, 
 		   const char **culprit)
 {
 	const char *blame = s->full_topic ? "full_topic" : "topic";
-	char power[16], t[MQ_TOPIC_MAX];
+	char power[32], t[MQ_TOPIC_MAX];
 	struct mq_reader *r;
 
 	if (s->channel > 0)
