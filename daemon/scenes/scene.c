@@ -224,6 +224,9 @@ static void run_ref(struct run *run)
 
 static void run_unref(struct run *run)
 {
+	/* The analyzer cannot count references: on its paths a run that a
+	 * caller still holds (run_cancel's own ref) looks freed. */
+	// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): every holder took a ref first
 	if (--run->refs > 0)
 		return;
 	exec_free(run->root);
@@ -1026,12 +1029,18 @@ static void run_cancel(struct run *run)
  * run->scene is sc), which the analyzer cannot tell. */
 static void scene_cancel_all(struct scene *sc)
 {
-	while (!sh_list_empty(&sc->queue))
-		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): run_cancel unlinks it
-		run_cancel(run_of(sh_list_first(&sc->queue)));
-	while (!sh_list_empty(&sc->running))
-		// NOLINTNEXTLINE(clang-analyzer-unix.Malloc): run_cancel unlinks it
-		run_cancel(run_of(sh_list_first(&sc->running)));
+	struct sh_list *pos;
+	/* Each run is taken off its list before it is cancelled (run_finish's
+	 * own unlink is then a no-op), so the list never points at a run
+	 * that cancelling may have freed. */
+	while ((pos = sh_list_first(&sc->queue))) {
+		sh_list_remove(pos);
+		run_cancel(run_of(pos));
+	}
+	while ((pos = sh_list_first(&sc->running))) {
+		sh_list_remove(pos);
+		run_cancel(run_of(pos));
+	}
 }
 
 /* --- the engine ---------------------------------------------------------- */
