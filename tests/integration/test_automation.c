@@ -8,7 +8,7 @@
  * the hub's connection, a reload keeps a running for: of an unchanged
  * automation, and a restart resumes a pending for: of a minute.
  */
-#include "harness.h"
+#include "fixture.h"
 
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -17,70 +17,51 @@
 #include <string.h>
 #include <unistd.h>
 
-#define WAIT_MS 15000
+#define WAIT_MS TH_WAIT_MS
 
-static struct {
-	char *dir;
-	char *temp; /* the sensor file */
-	struct th_broker broker;
-	struct th_daemon daemon;
-	struct th_mqtt *mqtt;
-} t;
+static char *temp; /* the sensor file, in the fixture's directory */
 
 static void teardown(void)
 {
-	th_mqtt_close(t.mqtt);
-	th_daemon_stop(&t.daemon);
-	th_broker_stop(&t.broker);
-	if (t.dir)
-		th_rmtree(t.dir);
-	free(t.dir);
-	free(t.temp);
-	memset(&t, 0, sizeof(t));
+	th_fixture_teardown();
+	free(temp);
+	temp = NULL;
 }
 
 TestSuite(automation, .fini = teardown);
 
 static char *config(const char *automations)
 {
-	return th_strdupf("mqtt:\n  url: tcp://127.0.0.1:%d\n"
-			  "devices:\n"
-			  "  temp: {driver: sysfs, kind: sensor, path: %s, type: raw, key: "
-			  "temperature, interval: 100ms}\n"
-			  "  fan: {driver: virtual, kind: switch}\n"
-			  "automations:\n%s",
-			  t.broker.port, t.temp, automations);
+	char *body = th_strdupf("devices:\n"
+				"  temp: {driver: sysfs, kind: sensor, path: %s, type: raw, key: "
+				"temperature, interval: 100ms}\n"
+				"  fan: {driver: virtual, kind: switch}\n"
+				"automations:\n%s",
+				temp, automations);
+	char *yaml = th_fixture_config(NULL, body);
+	free(body);
+	return yaml;
 }
 
 static void start(const char *automations, const char *initial)
 {
-	t.dir = th_tempdir();
-	t.temp = th_strdupf("%s/temp", t.dir);
-	cr_assert_eq(th_write_file(t.temp, initial), 0);
-	cr_assert_eq(th_broker_start(&t.broker, 0), 0);
-	t.mqtt = th_mqtt_connect(t.broker.port, "test-automation");
-	cr_assert_not_null(t.mqtt);
-	cr_assert_eq(th_mqtt_subscribe(t.mqtt, "smarthub/#"), 0);
+	temp = th_fixture_path("temp");
+	cr_assert_eq(th_write_file(temp, initial), 0);
+	th_fixture_start_broker(NULL);
 	char *yaml = config(automations);
-	const char *args[] = {"--state-dir", t.dir, NULL};
-	cr_assert_eq(th_daemon_start(&t.daemon, yaml, args, NULL), 0);
+	const char *args[] = {"--state-dir", th_fixture_dir(), NULL};
+	th_fixture_start_daemon_yaml(yaml, args, NULL);
 	free(yaml);
 }
 
 static void expect_json(const char *topic, const char *subset)
 {
-	char *msg = th_mqtt_wait_json(t.mqtt, topic, subset, WAIT_MS);
-	if (!msg) {
-		char *last = th_mqtt_last(t.mqtt, topic);
-		cr_assert_fail("no %s on %s (last: %s); daemon log:\n%s", subset, topic,
-			       last ? last : "none", th_daemon_log(&t.daemon));
-	}
-	free(msg);
+	free(th_fixture_expect_json(topic, subset));
 }
 
 static void publish(const char *topic, const char *payload)
 {
-	cr_assert_eq(th_mqtt_publish(t.mqtt, topic, payload, strlen(payload), false), 0);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, topic, payload, strlen(payload), false), 0);
 }
 
 /* Asks for the trace until it holds `needle` (an evaluation is made on
@@ -97,7 +78,7 @@ static void expect_trace(const char *automation, const char *needle)
 		snprintf(tag, sizeof(tag), "\"transaction\":%d}", transaction);
 		publish("smarthub/bridge/request/automation/trace", req);
 		free(r);
-		r = th_mqtt_wait(t.mqtt, "smarthub/bridge/response/automation/trace", tag, 2000);
+		r = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/response/automation/trace", tag, 2000);
 		if (r && strstr(r, needle)) {
 			free(r);
 			return;
@@ -105,12 +86,12 @@ static void expect_trace(const char *automation, const char *needle)
 		usleep(250 * 1000);
 	}
 	cr_assert_fail("no '%s' in the trace: %s\nlog:\n%s", needle, r ? r : "(no response)",
-		       th_daemon_log(&t.daemon));
+		       th_daemon_log(&th_fx.daemon));
 }
 
 static void set_temp(const char *value)
 {
-	cr_assert_eq(th_write_file(t.temp, value), 0);
+	cr_assert_eq(th_write_file(temp, value), 0);
 	char reading[64];
 	snprintf(reading, sizeof(reading), "{\"temperature\":%s}", value);
 	expect_json("smarthub/temp", reading);
@@ -221,10 +202,10 @@ Test(automation, reload_keeps_the_for_timer_of_an_unchanged_automation)
 			    "  other:\n"
 			    "    triggers: [{every: 2h}]\n"
 			    "    steps: [{device: fan, set: {state: \"OFF\"}}]\n");
-	cr_assert_eq(th_write_file(t.daemon.config_path, yaml), 0);
+	cr_assert_eq(th_write_file(th_fx.daemon.config_path, yaml), 0);
 	free(yaml);
-	cr_assert_eq(th_daemon_signal(&t.daemon, SIGHUP), 0);
-	cr_assert(th_daemon_wait_log(&t.daemon, "is in force", WAIT_MS));
+	cr_assert_eq(th_daemon_signal(&th_fx.daemon, SIGHUP), 0);
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "is in force", WAIT_MS));
 	/* The value stays at 31: only the kept timer can run the steps. */
 	expect_json("smarthub/fan", "{\"state\":\"ON\"}");
 	expect_json("smarthub/automation/slow", "{\"runs\":1,\"last_result\":\"ok\"}");
@@ -239,20 +220,20 @@ Test(automation, restart_resumes_a_pending_for_of_a_minute, .timeout = 180)
 	expect_json("smarthub/automation/minute", "{\"state\":\"idle\"}");
 	set_temp("31");
 	expect_json("smarthub/automation/minute", "{\"state\":\"waiting\"}");
-	char *state = th_strdupf("%s/automations.json", t.dir);
+	char *state = th_fixture_path("automations.json");
 	cr_assert(th_wait_file_line(state, "{", "\"deadline\"", WAIT_MS), "no pending for: in %s",
 		  state);
 	/* Stop and start again: the downtime is far under max_gap. */
-	cr_assert_eq(th_daemon_signal(&t.daemon, SIGTERM), 0);
-	cr_assert_eq(th_daemon_wait(&t.daemon, WAIT_MS, NULL), 0);
-	th_mqtt_clear(t.mqtt);
-	const char *args[] = {"--state-dir", t.dir, NULL};
-	cr_assert_eq(th_daemon_start(&t.daemon, NULL, args, NULL), 0);
+	cr_assert_eq(th_daemon_signal(&th_fx.daemon, SIGTERM), 0);
+	cr_assert_eq(th_daemon_wait(&th_fx.daemon, WAIT_MS, NULL), 0);
+	th_mqtt_clear(th_fx.mqtt);
+	const char *args[] = {"--state-dir", th_fixture_dir(), NULL};
+	th_fixture_start_daemon_yaml(NULL, args, NULL);
 	expect_trace("minute", "resumed the for: pending before the restart");
 	expect_json("smarthub/automation/minute", "{\"state\":\"waiting\"}");
-	char *msg = th_mqtt_wait_json(t.mqtt, "smarthub/fan", "{\"state\":\"ON\"}", 90000);
+	char *msg = th_mqtt_wait_json(th_fx.mqtt, "smarthub/fan", "{\"state\":\"ON\"}", 90000);
 	cr_assert_not_null(msg, "the resumed for: did not fire; log:\n%s",
-			   th_daemon_log(&t.daemon));
+			   th_daemon_log(&th_fx.daemon));
 	free(msg);
 	expect_json("smarthub/automation/minute", "{\"runs\":1}");
 	free(state);

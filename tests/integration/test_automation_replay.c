@@ -7,24 +7,14 @@
  * connects to nothing (the configuration names a broker that is not
  * there).
  */
-#include "harness.h"
+#include "fixture.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static char *dir;
-
-static void teardown(void)
-{
-	if (dir)
-		th_rmtree(dir);
-	free(dir);
-	dir = NULL;
-}
-
-TestSuite(automation_replay, .fini = teardown);
+TestSuite(automation_replay, .fini = th_fixture_teardown);
 
 static const char config[] =
 	"mqtt: {url: \"tcp://127.0.0.1:1\"}\n"
@@ -83,9 +73,8 @@ static const char expected[] = "2026-06-01T10:00:06.500Z fan_when_hot runs\n"
 
 Test(automation_replay, prints_runs_and_commands)
 {
-	dir = th_tempdir();
-	char *cfg = th_strdupf("%s/smarthub.yaml", dir);
-	char *rec = th_strdupf("%s/recording.txt", dir);
+	char *cfg = th_fixture_path("smarthub.yaml");
+	char *rec = th_fixture_path("recording.txt");
 	cr_assert_eq(th_write_file(cfg, config), 0);
 	cr_assert_eq(th_write_file(rec, recording), 0);
 	const char *bin = getenv("SMARTHUBD_PATH") ? getenv("SMARTHUBD_PATH") : SMARTHUBD_PATH;
@@ -99,7 +88,7 @@ Test(automation_replay, prints_runs_and_commands)
 	free(output);
 
 	/* A line out of time order is an error with its number. */
-	char *bad = th_strdupf("%s/bad.txt", dir);
+	char *bad = th_fixture_path("bad.txt");
 	cr_assert_eq(th_write_file(bad, "1780308010 smarthub/temp {\"temperature\":1}\n"
 					"1780308000 smarthub/temp {\"temperature\":2}\n"),
 		     0);
