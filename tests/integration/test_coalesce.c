@@ -14,7 +14,7 @@
  * Timing goals (how fast) are in tests/bench; these assert what a user
  * sees: where each light ends and what happened on the way.
  */
-#include "harness.h"
+#include "fixture.h"
 
 #include <cjson/cJSON.h>
 #include <criterion/criterion.h>
@@ -27,48 +27,21 @@
 #define BURST_PER_LIGHT 1000
 #define SLIDER_COMMANDS 200
 
-static struct {
-	struct th_broker broker;
-	struct th_daemon daemon;
-	struct th_mqtt *mqtt;
-	char *dir;
-} t;
-
-static void teardown(void)
-{
-	th_mqtt_close(t.mqtt);
-	th_daemon_stop(&t.daemon);
-	th_broker_stop(&t.broker);
-	if (t.dir) {
-		th_rmtree(t.dir);
-		free(t.dir);
-	}
-	memset(&t, 0, sizeof(t));
-}
-
-TestSuite(coalesce, .fini = teardown, .timeout = 180);
+TestSuite(coalesce, .fini = th_fixture_teardown, .timeout = 180);
 
 /* Broker, recording client and the daemon with `devices` (YAML), every
  * other setting the default. */
 static void start(const char *devices)
 {
-	t.dir = th_tempdir();
-	cr_assert_not_null(t.dir);
-	cr_assert_eq(th_broker_start(&t.broker, 0), 0);
-	t.mqtt = th_mqtt_connect(t.broker.port, "test-coalesce");
-	cr_assert_not_null(t.mqtt);
-	cr_assert_eq(th_mqtt_subscribe(t.mqtt, "smarthub/#"), 0);
-	char *yaml = th_strdupf("mqtt:\n  url: tcp://127.0.0.1:%d\n%s", t.broker.port, devices);
-	cr_assert_eq(th_daemon_start(&t.daemon, yaml, NULL, NULL), 0);
-	free(yaml);
+	th_fixture_start(devices);
 }
 
 static void wait_online(const char *id)
 {
 	char *topic = th_strdupf("smarthub/%s/availability", id);
-	char *m = th_mqtt_wait(t.mqtt, topic, "online", WAIT_MS);
+	char *m = th_mqtt_wait(th_fx.mqtt, topic, "online", WAIT_MS);
 
-	cr_assert_not_null(m, "%s never came online; log:\n%s", id, th_daemon_log(&t.daemon));
+	cr_assert_not_null(m, "%s never came online; log:\n%s", id, th_daemon_log(&th_fx.daemon));
 	free(m);
 	free(topic);
 }
@@ -77,11 +50,11 @@ static void wait_online(const char *id)
  * command that publishes them with mosquitto_pub -l (QoS 0) to `topic`. */
 static char *publisher(const char *name, const char *topic, const char *lines)
 {
-	char *path = th_strdupf("%s/%s", t.dir, name);
+	char *path = th_fixture_path(name);
 	char *cmd;
 
 	cr_assert_eq(th_write_file(path, lines), 0);
-	cmd = th_strdupf("mosquitto_pub -h 127.0.0.1 -p %d -q 0 -t %s -l < %s", t.broker.port,
+	cmd = th_strdupf("mosquitto_pub -h 127.0.0.1 -p %d -q 0 -t %s -l < %s", th_fx.broker.port,
 			 topic, path);
 	free(path);
 	return cmd;
@@ -111,13 +84,13 @@ static char *expect_light(const char *id, int brightness, int color_temp)
 {
 	char *topic = th_strdupf("smarthub/%s", id);
 	char *subset = th_strdupf("{\"brightness\":%d,\"color_temp\":%d}", brightness, color_temp);
-	char *m = th_mqtt_wait_json(t.mqtt, topic, subset, WAIT_MS);
+	char *m = th_mqtt_wait_json(th_fx.mqtt, topic, subset, WAIT_MS);
 
 	if (!m) {
-		char *last = th_mqtt_last(t.mqtt, topic);
+		char *last = th_mqtt_last(th_fx.mqtt, topic);
 
 		cr_assert_fail("%s never showed %s (last: %s); log:\n%s", id, subset,
-			       last ? last : "nothing", th_daemon_log(&t.daemon));
+			       last ? last : "nothing", th_daemon_log(&th_fx.daemon));
 	}
 	free(subset);
 	free(topic);
@@ -177,7 +150,7 @@ Test(coalesce, burst_loses_no_last_command)
 	}
 	/* On a slow machine (a sanitizer build) the inbox may fill: it then
 	 * drops superseded commands first, so the last ones above survived. */
-	cr_assert_eq(th_daemon_signal(&t.daemon, 0), 0, "the daemon died");
+	cr_assert_eq(th_daemon_signal(&th_fx.daemon, 0), 0, "the daemon died");
 }
 
 /* bridge/request/<what> with `members` and a transaction; the response. */
@@ -188,9 +161,9 @@ static cJSON *request(const char *what, const char *members, const char *transac
 	char *payload = th_strdupf("{%s,\"transaction\":\"%s\"}", members, transaction);
 	char *want = th_strdupf("\"transaction\":\"%s\"", transaction);
 
-	cr_assert_eq(th_mqtt_publish(t.mqtt, topic, payload, strlen(payload), false), 0);
-	char *m = th_mqtt_wait(t.mqtt, rtopic, want, WAIT_MS);
-	cr_assert_not_null(m, "no response to %s; log:\n%s", payload, th_daemon_log(&t.daemon));
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, topic, payload, strlen(payload), false), 0);
+	char *m = th_mqtt_wait(th_fx.mqtt, rtopic, want, WAIT_MS);
+	cr_assert_not_null(m, "no response to %s; log:\n%s", payload, th_daemon_log(&th_fx.daemon));
 	cJSON *r = cJSON_Parse(m);
 	cr_assert_not_null(r);
 	free(m);
@@ -203,7 +176,7 @@ static cJSON *request(const char *what, const char *members, const char *transac
 
 static void pub(const char *topic, const char *payload)
 {
-	cr_assert_eq(th_mqtt_publish(t.mqtt, topic, payload, strlen(payload), false), 0);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, topic, payload, strlen(payload), false), 0);
 }
 
 Test(coalesce, slider_on_a_slow_light_ends_at_its_last_value)
@@ -215,15 +188,15 @@ Test(coalesce, slider_on_a_slow_light_ends_at_its_last_value)
 	for (int k = 1; k <= SLIDER_COMMANDS; k++)
 		len += (size_t)snprintf(lines + len, sizeof(lines) - len, "{\"brightness\":%d}\n",
 					k);
-	th_mqtt_clear(t.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	char *cmd = publisher("slider.txt", "smarthub/slider/set", lines);
 	run_shell(cmd);
 	free(cmd);
 
 	char *want = th_strdupf("{\"brightness\":%d}", SLIDER_COMMANDS);
-	char *m = th_mqtt_wait_json(t.mqtt, "smarthub/slider", want, WAIT_MS);
+	char *m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/slider", want, WAIT_MS);
 	cr_assert_not_null(m, "the slider never reached %s; log:\n%s", want,
-			   th_daemon_log(&t.daemon));
+			   th_daemon_log(&th_fx.daemon));
 	free(m);
 	free(want);
 	/* It got there through a few merged commands, not through 200, and
@@ -235,7 +208,7 @@ Test(coalesce, slider_on_a_slow_light_ends_at_its_last_value)
 		cJSON_GetObjectItem(cJSON_GetObjectItem(data, "state"), "brightness")->valueint,
 		SLIDER_COMMANDS);
 	cJSON_Delete(r);
-	size_t applied = th_mqtt_count(t.mqtt, "smarthub/slider");
+	size_t applied = th_mqtt_count(th_fx.mqtt, "smarthub/slider");
 	cr_expect_leq(applied, SLIDER_COMMANDS / 10, "%zu states for %d commands", applied,
 		      SLIDER_COMMANDS);
 }
@@ -249,7 +222,7 @@ Test(coalesce, a_scene_command_is_never_merged_away)
 	      "    steps:\n"
 	      "      - {device: lamp, set: {brightness: 10}}\n");
 	wait_online("lamp");
-	th_mqtt_clear(t.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	/* The lamp is busy with the first; the scene's command waits behind
 	 * it, and the two after it must not merge into it. */
 	pub("smarthub/lamp/set", "{\"brightness\":100}");
@@ -257,16 +230,16 @@ Test(coalesce, a_scene_command_is_never_merged_away)
 	pub("smarthub/lamp/set", "{\"brightness\":50}");
 	pub("smarthub/lamp/set", "{\"brightness\":60}");
 
-	char *m = th_mqtt_wait(t.mqtt, "smarthub/bridge/response/scene/run", "s1", WAIT_MS);
-	cr_assert_not_null(m, "the scene never answered; log:\n%s", th_daemon_log(&t.daemon));
+	char *m = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/response/scene/run", "s1", WAIT_MS);
+	cr_assert_not_null(m, "the scene never answered; log:\n%s", th_daemon_log(&th_fx.daemon));
 	cr_expect(strstr(m, "\"status\":\"ok\""), "%s", m);
 	free(m);
-	m = th_mqtt_wait_json(t.mqtt, "smarthub/lamp", "{\"brightness\":10}", WAIT_MS);
+	m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/lamp", "{\"brightness\":10}", WAIT_MS);
 	cr_expect_not_null(m, "the scene's value was never applied; log:\n%s",
-			   th_daemon_log(&t.daemon));
+			   th_daemon_log(&th_fx.daemon));
 	free(m);
 	/* The later commands still win in the end. */
-	m = th_mqtt_wait_json(t.mqtt, "smarthub/lamp", "{\"brightness\":60}", WAIT_MS);
+	m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/lamp", "{\"brightness\":60}", WAIT_MS);
 	cr_assert_not_null(m);
 	free(m);
 	cJSON *r = request("device/get", "\"id\":\"lamp\"", "end");

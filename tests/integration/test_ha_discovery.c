@@ -8,7 +8,7 @@
  * mosquitto_sub that was listening before the daemon started.
  */
 #define _GNU_SOURCE /* memmem */
-#include "harness.h"
+#include "fixture.h"
 #include "ha_schema.h"
 
 #include <criterion/criterion.h>
@@ -16,55 +16,48 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WAIT_MS 15000
+#define WAIT_MS TH_WAIT_MS
 
-static struct th_broker broker;
-static struct th_daemon daemon_;
-static char *dir, *watch_log;
+static char *watch_log; /* in the fixture's directory */
 static pid_t watcher;
 
 static void start(void)
 {
-	memset(&broker, 0, sizeof(broker));
-	memset(&daemon_, 0, sizeof(daemon_));
-	cr_assert_eq(th_broker_start(&broker, 0), 0);
-	dir = th_tempdir();
-	cr_assert_not_null(dir);
-	watch_log = th_strdupf("%s/watch.log", dir);
+	th_fixture_start_broker(NULL);
+	watch_log = th_fixture_path("watch.log");
 	char port[16];
-	snprintf(port, sizeof(port), "%d", broker.port);
+	snprintf(port, sizeof(port), "%d", th_fx.broker.port);
 	const char *argv[] = {"mosquitto_sub",   "-h", "127.0.0.1",  "-p", port, "-v", "-t",
 			      "homeassistant/#", "-t", "smarthub/#", NULL};
 	watcher = th_spawn(argv, NULL, watch_log);
 	cr_assert_gt(watcher, 0);
 	/* The watcher listens once it sees a message published now. */
-	struct th_mqtt *probe = th_mqtt_connect(broker.port, "probe");
-	cr_assert_not_null(probe);
+	struct th_mqtt *probe = th_fx.mqtt;
 	bool seen = false;
 	for (int i = 0; i < 50 && !seen; i++) {
 		cr_assert_eq(th_mqtt_publish(probe, "homeassistant/probe", "x", 1, false), 0);
 		seen = th_wait_file_line(watch_log, "homeassistant/probe", NULL, 200);
 	}
-	th_mqtt_close(probe);
 	cr_assert(seen, "mosquitto_sub never listened");
 
-	char *env = th_strdupf("SMARTHUB_DEMO_PORT=%d", broker.port);
+	char *env = th_strdupf("SMARTHUB_DEMO_PORT=%d", th_fx.broker.port);
 	const char *extra_env[] = {env, NULL};
 	char *yaml = th_read_file(SMARTHUB_SOURCE_DIR "/config/demo.yaml");
 	cr_assert_not_null(yaml);
-	cr_assert_eq(th_daemon_start(&daemon_, yaml, NULL, extra_env), 0);
+	th_fixture_start_daemon_yaml(yaml, NULL, extra_env);
 	free(yaml);
 	free(env);
 }
 
 static void stop(void)
 {
-	th_daemon_stop(&daemon_);
-	th_child_stop(watcher, 2000);
-	th_broker_stop(&broker);
-	th_rmtree(dir);
-	free(dir);
+	th_fixture_stop_daemon();
+	if (watcher > 0)
+		th_child_stop(watcher, 2000);
+	th_fixture_teardown();
 	free(watch_log);
+	watch_log = NULL;
+	watcher = 0;
 }
 
 TestSuite(ha_discovery, .init = start, .fini = stop, .timeout = 120);
@@ -74,7 +67,7 @@ static void wait_line(const char *start, const char *needle)
 	if (!th_wait_file_line(watch_log, start, needle, WAIT_MS))
 		cr_assert_fail("no '%s' with '%s'; seen:\n%s\nlog:\n%s", start,
 			       needle ? needle : "", th_read_file(watch_log),
-			       th_daemon_log(&daemon_));
+			       th_daemon_log(&th_fx.daemon));
 }
 
 Test(ha_discovery, demo_payloads_pass_home_assistants_schema_in_order)
@@ -153,12 +146,12 @@ Test(ha_discovery, availability_first_and_no_state_before_the_first_report)
 		  "\"id\":\"living_light\",\"name\":\"Living room ceiling\",\"kind\":"
 		  "\"light\",\"driver\":\"virtual\",\"availability\":\"online\"");
 
-	struct th_mqtt *c = th_mqtt_connect(broker.port, "getter");
+	struct th_mqtt *c = th_mqtt_connect(th_fx.broker.port, "getter");
 	cr_assert_not_null(c);
 	cr_assert_eq(th_mqtt_subscribe(c, "smarthub/#"), 0);
 	cr_assert_eq(th_mqtt_publish(c, "smarthub/garage_door/get", "", 0, false), 0);
 	char *m = th_mqtt_wait(c, "smarthub/bridge/event", "never reported", WAIT_MS);
-	cr_assert_not_null(m, "log:\n%s", th_daemon_log(&daemon_));
+	cr_assert_not_null(m, "log:\n%s", th_daemon_log(&th_fx.daemon));
 	free(m);
 	cr_expect_null(th_mqtt_last(c, "smarthub/garage_door"));
 	text = th_read_file(watch_log);
