@@ -48,15 +48,6 @@ static char *in_dir(const char *name)
 	return th_fixture_path(name);
 }
 
-static void run_ok(const char *const *argv)
-{
-	char *out = NULL;
-	int status = -1;
-
-	cr_assert_eq(th_run(argv, NULL, &out, &status), 0, "%s did not run", argv[0]);
-	cr_assert_eq(status, 0, "%s failed:\n%s", argv[0], out ? out : "");
-	free(out);
-}
 
 /* mosquitto_pub as `user`; a denied publish still succeeds for the
  * publisher (MQTT 3.1.1 has no way to say no), the broker drops it. */
@@ -82,7 +73,7 @@ static void publish(const char *user, const char *password, const char *topic, c
 			      payload,
 			      retain ? "-r" : NULL,
 			      NULL};
-	run_ok(argv);
+	th_fixture_run_ok(argv);
 }
 
 static void expect_seen(const char *start, const char *needle)
@@ -130,12 +121,12 @@ Test(acl, example_acl_lets_the_hub_work_and_only_trusted_users_command)
 	char *passwd = in_dir("passwd");
 	const char *hub[] = {"mosquitto_passwd", "-b",         "-c", passwd,
 			     "smarthub",         HUB_PASSWORD, NULL};
-	run_ok(hub);
+	th_fixture_run_ok(hub);
 	const char *ha[] = {"mosquitto_passwd", "-b", passwd, "homeassistant", HA_PASSWORD, NULL};
-	run_ok(ha);
+	th_fixture_run_ok(ha);
 	const char *dash[] = {"mosquitto_passwd", "-b", passwd, "dashboard",
 			      DASHBOARD_PASSWORD, NULL};
-	run_ok(dash);
+	th_fixture_run_ok(dash);
 	char *extra = th_strdupf("allow_anonymous false\n"
 				 "password_file %s\n"
 				 "acl_file %s/config/mosquitto-acl.example\n",

@@ -53,15 +53,6 @@ static char *in_dir(const char *name)
 	return th_fixture_path(name);
 }
 
-static void run_ok(const char *const *argv)
-{
-	char *out = NULL;
-	int status = -1;
-
-	cr_assert_eq(th_run(argv, NULL, &out, &status), 0, "%s did not run", argv[0]);
-	cr_assert_eq(status, 0, "%s failed:\n%s", argv[0], out ? out : "");
-	free(out);
-}
 
 /* A broker that knows two users, the hub and the test's viewer, and lets
  * nobody else in; the viewer's mosquitto_sub records everything. */
@@ -69,9 +60,9 @@ static void start_broker(void)
 {
 	char *passwd = in_dir("passwd");
 	const char *hub[] = {"mosquitto_passwd", "-b", "-c", passwd, "hub", PASSWORD, NULL};
-	run_ok(hub);
+	th_fixture_run_ok(hub);
 	const char *viewer[] = {"mosquitto_passwd", "-b", passwd, "viewer", VIEWER_PASSWORD, NULL};
-	run_ok(viewer);
+	th_fixture_run_ok(viewer);
 	char *extra = th_strdupf("allow_anonymous false\npassword_file %s\n", passwd);
 	cr_assert_eq(th_broker_start_conf(&th_fx.broker, 0, extra), 0);
 	free(extra);
@@ -106,7 +97,7 @@ static void publish(const char *topic, const char *payload)
 	const char *argv[] = {"mosquitto_pub", "-h", "127.0.0.1",     "-p", port, "-u",
 			      "viewer",        "-P", VIEWER_PASSWORD, "-q", "1",  "-t",
 			      topic,           "-m", payload,         NULL};
-	run_ok(argv);
+	th_fixture_run_ok(argv);
 }
 
 /* Waits until the subscriber has seen a line starting with `start` and

@@ -25,84 +25,10 @@ static int tls_port;
 
 TestSuite(tls, .fini = th_fixture_teardown, .timeout = 120);
 
-static void openssl(const char *const *argv)
-{
-	char *out = NULL;
-	int status = -1;
-
-	cr_assert_eq(th_run(argv, NULL, &out, &status), 0, "openssl did not run");
-	cr_assert_eq(status, 0, "%s failed:\n%s", argv[1], out ? out : "");
-	free(out);
-}
-
 /* <dir>/<name>.<ext>, malloc'd. */
 static char *file(const char *name, const char *ext)
 {
 	return th_strdupf("%s/%s.%s", th_fixture_dir(), name, ext);
-}
-
-/* A self-signed CA: <name>.crt and <name>.key. */
-static void make_ca(const char *name)
-{
-	char *key = file(name, "key");
-	char *crt = file(name, "crt");
-	char *subj = th_strdupf("/CN=smarthub test %s", name);
-	const char *argv[] = {"openssl",
-			      "req",
-			      "-x509",
-			      "-newkey",
-			      "ec",
-			      "-pkeyopt",
-			      "ec_paramgen_curve:prime256v1",
-			      "-nodes",
-			      "-keyout",
-			      key,
-			      "-out",
-			      crt,
-			      "-days",
-			      "2",
-			      "-subj",
-			      subj,
-			      "-addext",
-			      "basicConstraints=critical,CA:TRUE",
-			      "-addext",
-			      "keyUsage=critical,keyCertSign,cRLSign",
-			      NULL};
-	openssl(argv);
-	free(subj);
-	free(crt);
-	free(key);
-}
-
-/* A certificate <name>.crt/.key for `cn` signed by `ca`, with the
- * extensions in `ext_text`. */
-static void make_cert(const char *name, const char *ca, const char *cn, const char *ext_text)
-{
-	char *key = file(name, "key");
-	char *csr = file(name, "csr");
-	char *crt = file(name, "crt");
-	char *ext = file(name, "ext");
-	char *ca_crt = file(ca, "crt");
-	char *ca_key = file(ca, "key");
-	char *subj = th_strdupf("/CN=%s", cn);
-	cr_assert_eq(th_write_file(ext, ext_text), 0);
-	const char *req[] = {
-		"openssl", "req",     "-newkey", "ec",   "-pkeyopt", "ec_paramgen_curve:prime256v1",
-		"-nodes",  "-keyout", key,       "-out", csr,        "-subj",
-		subj,      NULL};
-	openssl(req);
-	const char *sign[] = {"openssl", "x509", "-req",   "-in",  csr,
-			      "-CA",     ca_crt, "-CAkey", ca_key, "-CAcreateserial",
-			      "-out",    crt,    "-days",  "2",    "-extfile",
-			      ext,       NULL};
-	openssl(sign);
-	free(subj);
-	free(ca_key);
-	free(ca_crt);
-	free(ext);
-	free(crt);
-	free(csr);
-	free(key);
 }
 
 /* A server certificate <name>.crt/.key signed by `ca`, for `san`. */
@@ -112,7 +38,7 @@ static void make_server(const char *name, const char *ca, const char *cn, const 
 			       "extendedKeyUsage=serverAuth\n"
 			       "basicConstraints=CA:FALSE\n",
 			       san);
-	make_cert(name, ca, cn, ext);
+	th_fixture_make_cert(name, ca, cn, ext);
 	free(ext);
 }
 
@@ -120,11 +46,11 @@ static void make_server(const char *name, const char *ca, const char *cn, const 
  * client certificate signed by the CA if `require_client_cert`. */
 static void start_broker(const char *server, bool require_client_cert)
 {
-	make_ca("ca");
-	make_ca("wrong-ca");
+	th_fixture_make_ca("ca");
+	th_fixture_make_ca("wrong-ca");
 	make_server("server", "ca", "localhost", "IP:127.0.0.1,DNS:localhost");
 	make_server("elsewhere", "ca", "broker.example.org", "DNS:broker.example.org");
-	make_cert("client", "ca", "smarthub-client",
+	th_fixture_make_cert("client", "ca", "smarthub-client",
 		  "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n");
 
 	tls_port = th_free_port();

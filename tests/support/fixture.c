@@ -142,3 +142,62 @@ void th_fixture_expect_online(const char *device)
 	free(th_fixture_expect_json(topic, "{\"state\":\"online\"}"));
 	free(topic);
 }
+
+void th_fixture_run_ok(const char *const *argv)
+{
+	char *out = NULL;
+	int status = -1;
+	cr_assert_eq(th_run(argv, NULL, &out, &status), 0, "%s did not run", argv[0]);
+	cr_assert_eq(status, 0, "%s %s failed:\n%s", argv[0], argv[1] ? argv[1] : "",
+		     out ? out : "");
+	free(out);
+}
+
+/* <dir>/<name>.<ext>, malloc'd. */
+static char *cert_file(const char *name, const char *ext)
+{
+	return th_strdupf("%s/%s.%s", th_fixture_dir(), name, ext);
+}
+
+void th_fixture_make_ca(const char *name)
+{
+	char *key = cert_file(name, "key");
+	char *crt = cert_file(name, "crt");
+	char *subj = th_strdupf("/CN=smarthub test %s", name);
+	const char *argv[] = {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+			      "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out",
+			      crt, "-days", "2", "-subj", subj, "-addext",
+			      "basicConstraints=critical,CA:TRUE", "-addext",
+			      "keyUsage=critical,keyCertSign,cRLSign", NULL};
+	th_fixture_run_ok(argv);
+	free(subj);
+	free(crt);
+	free(key);
+}
+
+void th_fixture_make_cert(const char *name, const char *ca, const char *cn, const char *ext_text)
+{
+	char *key = cert_file(name, "key");
+	char *csr = cert_file(name, "csr");
+	char *crt = cert_file(name, "crt");
+	char *ext = cert_file(name, "ext");
+	char *ca_crt = cert_file(ca, "crt");
+	char *ca_key = cert_file(ca, "key");
+	char *subj = th_strdupf("/CN=%s", cn);
+	cr_assert_eq(th_write_file(ext, ext_text), 0);
+	const char *req[] = {"openssl", "req", "-newkey", "ec", "-pkeyopt",
+			     "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", csr,
+			     "-subj", subj, NULL};
+	th_fixture_run_ok(req);
+	const char *sign[] = {"openssl", "x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey",
+			      ca_key, "-CAcreateserial", "-out", crt, "-days", "2", "-extfile",
+			      ext, NULL};
+	th_fixture_run_ok(sign);
+	free(subj);
+	free(ca_key);
+	free(ca_crt);
+	free(ext);
+	free(crt);
+	free(csr);
+	free(key);
+}

@@ -77,4 +77,14 @@ char *th_fixture_expect_json(const char *topic, const char *subset);
 /* The same for a device's availability turning online. */
 void th_fixture_expect_online(const char *device);
 
+
+/* Runs argv to completion (th_run); fails the test with its output unless
+ * it exits 0. */
+void th_fixture_run_ok(const char *const *argv);
+/* A self-signed EC test CA in th_fixture_dir(): <name>.crt and <name>.key. */
+void th_fixture_make_ca(const char *name);
+/* <name>.crt/.key for subject CN `cn`, signed by the CA <ca>, with the
+ * openssl x509 extensions in ext_text (subjectAltName=..., and so on). */
+void th_fixture_make_cert(const char *name, const char *ca, const char *cn, const char *ext_text);
+
 #endif
