@@ -147,7 +147,13 @@ bool sh_loader_expect_map(struct sh_loader *ld, const struct sh_node *node, cons
 		return false;
 	if (node->type == SH_NODE_MAP)
 		return true;
-	sh_loader_error(ld, node, "%s must be a mapping", name);
+	if (node->type == SH_NODE_SEQ)
+		sh_loader_error(ld, node,
+				"%s must be a mapping, not a list: write 'key: value' lines "
+				"(e.g. 'lamp: {driver: virtual, kind: light}'), not '- item' lines",
+				name);
+	else
+		sh_loader_error(ld, node, "%s must be a mapping", name);
 	return false;
 }
 

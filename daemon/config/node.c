@@ -393,6 +393,20 @@ static void mark_error(struct parser *p, const struct sh_node *node, const char 
 	(void)doc_flag(p->doc, node, FLAG_REPORTED); /* at worst a duplicate message */
 }
 
+/* A human hint for libyaml's most common complaints (issue 18 item 14). */
+static const char *syntax_hint(const char *problem)
+{
+	if (strstr(problem, "tab"))
+		return ": tabs cannot indent YAML; use spaces";
+	if (strstr(problem, "cannot start any token"))
+		return ": a tab? tabs cannot indent YAML; use spaces";
+	if (strstr(problem, "did not find expected key") ||
+	    strstr(problem, "mapping values are not allowed") ||
+	    strstr(problem, "did not find expected '-' indicator"))
+		return ": check the indentation of the line above";
+	return "";
+}
+
 static void syntax_error(struct parser *p)
 {
 	const yaml_parser_t *yp = &p->yp;
@@ -411,16 +425,17 @@ static void syntax_error(struct parser *p)
 		return;
 	}
 	const char *problem = yp->problem ? yp->problem : "not valid YAML";
+	const char *hint = syntax_hint(problem);
 	if (yp->context) {
 		sh_diag_add_at(p->diag, p->doc->file, (unsigned)yp->problem_mark.line + 1,
 			       (unsigned)yp->problem_mark.column + 1,
-			       "YAML syntax error: %s (%s at line %u, column %u)", problem,
+			       "YAML syntax error: %s (%s at line %u, column %u)%s", problem,
 			       yp->context, (unsigned)yp->context_mark.line + 1,
-			       (unsigned)yp->context_mark.column + 1);
+			       (unsigned)yp->context_mark.column + 1, hint);
 	} else {
 		sh_diag_add_at(p->diag, p->doc->file, (unsigned)yp->problem_mark.line + 1,
-			       (unsigned)yp->problem_mark.column + 1, "YAML syntax error: %s",
-			       problem);
+			       (unsigned)yp->problem_mark.column + 1, "YAML syntax error: %s%s",
+			       problem, hint);
 	}
 }
 

@@ -430,7 +430,9 @@ Test(config, wrong_types)
 	expect_only_error("mqtt:\n  keepalive: often\n", 2, 14,
 			  "mqtt.keepalive must be an integer from 0 to 65535");
 	expect_only_error("mqtt:\n  retain: perhaps\n", 2, 11, "mqtt.retain must be true or false");
-	expect_only_error("mqtt: [a, b]\n", 1, 7, "mqtt must be a mapping");
+	expect_only_error("mqtt: [a, b]\n", 1, 7,
+			  "mqtt must be a mapping, not a list: write 'key: value' lines (e.g. "
+			  "'lamp: {driver: virtual, kind: light}'), not '- item' lines");
 	expect_only_error("mqtt:\n  url: { host: x }\n", 2, 8, "mqtt.url must be a string");
 	expect_only_error("devices:\n  lamp: { driver: virtual, kind: light, queue_limit: 0 }\n", 2,
 			  54, "devices.lamp.queue_limit must be an integer from 1 to 1000");
@@ -630,7 +632,11 @@ Test(config, yaml_syntax_error_position)
 
 	expect_only_error("mqtt:\n  url: x\n bad indent: 1\n", 3, 2,
 			  "YAML syntax error: did not find expected key (while parsing a block "
-			  "mapping at line 1, column 1)");
+			  "mapping at line 1, column 1): check the indentation of the line above");
+	expect_only_error("mqtt:\n\turl: x\n", 2, 1,
+			  "YAML syntax error: found character that cannot start any token (while "
+			  "scanning for the next token at line 2, column 1): a tab? tabs cannot "
+			  "indent YAML; use spaces");
 }
 
 Test(config, several_errors_in_one_run)
