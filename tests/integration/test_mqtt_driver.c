@@ -10,7 +10,7 @@
  * must not command the bulb before the slow plug in front of it confirmed,
  * and one smarthub driving another's light with preset smarthub.
  */
-#include "harness.h"
+#include "fixture.h"
 
 #include "../fakes/fake_esphome.c"
 #include "../fakes/fake_mqtt_device.c"
@@ -31,10 +31,9 @@
 /* Devices come back quickly after an LWT (the daemon's backoff). */
 #define FAST "backoff: {initial: 100ms, max: 300ms}, connect_timeout: 3s"
 
+/* Beyond the fixture: a second hub and the device fakes. */
 static struct {
-	struct th_broker broker;
-	struct th_daemon daemon, daemon2;
-	struct th_mqtt *mqtt;
+	struct th_daemon daemon2;
 	struct fake_z2m z;
 	struct fake_tasmota plug;
 	struct fake_shelly shelly;
@@ -48,10 +47,8 @@ static void teardown(void)
 	fake_tasmota_stop(&t.plug);
 	fake_shelly_stop(&t.shelly);
 	fake_esphome_stop(&t.esp);
-	th_mqtt_close(t.mqtt);
-	th_daemon_stop(&t.daemon);
 	th_daemon_stop(&t.daemon2);
-	th_broker_stop(&t.broker);
+	th_fixture_teardown();
 	memset(&t, 0, sizeof(t));
 }
 
@@ -59,25 +56,19 @@ TestSuite(mqtt_driver, .fini = teardown);
 
 static void start_broker(void)
 {
-	cr_assert_eq(th_broker_start(&t.broker, 0), 0);
-	t.mqtt = th_mqtt_connect(t.broker.port, "test-mqtt-driver");
-	cr_assert_not_null(t.mqtt);
-	cr_assert_eq(th_mqtt_subscribe(t.mqtt, "smarthub/#"), 0);
+	th_fixture_start_broker(NULL);
 }
 
 /* The daemon with `body` (devices: and scenes:, YAML). */
 static void start_daemon(const char *body)
 {
-	char *yaml = th_strdupf("mqtt:\n  url: tcp://127.0.0.1:%d\nlog:\n  level: debug\n%s",
-				t.broker.port, body);
-	cr_assert_eq(th_daemon_start(&t.daemon, yaml, NULL, NULL), 0);
-	free(yaml);
+	th_fixture_start_daemon(NULL, body, NULL, NULL);
 }
 
 static void expect_json(const char *topic, const char *subset)
 {
-	char *msg = th_mqtt_wait_json(t.mqtt, topic, subset, WAIT_MS);
-	char *log = msg ? NULL : th_daemon_log(&t.daemon);
+	char *msg = th_mqtt_wait_json(th_fx.mqtt, topic, subset, WAIT_MS);
+	char *log = msg ? NULL : th_daemon_log(&th_fx.daemon);
 
 	cr_assert_not_null(msg, "no %s on %s; daemon log:\n%s", subset, topic, log);
 	free(msg);
@@ -97,7 +88,7 @@ static void availability(const char *id, const char *state)
  * what `what` caused. */
 #define THEN(what)                                                                                 \
 	do {                                                                                       \
-		th_mqtt_clear(t.mqtt);                                                             \
+		th_mqtt_clear(th_fx.mqtt);                                                             \
 		what;                                                                              \
 	} while (0)
 
@@ -125,10 +116,10 @@ static cJSON *run_scene(const char *name)
 	snprintf(tr, sizeof(tr), "tr-%d", ++t.transaction);
 	payload = th_strdupf("{\"scene\":\"%s\",\"transaction\":\"%s\"}", name, tr);
 	want = th_strdupf("{\"transaction\":\"%s\"}", tr);
-	cr_assert_eq(th_mqtt_publish(t.mqtt, "smarthub/bridge/request/scene/run", payload,
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/bridge/request/scene/run", payload,
 				     strlen(payload), false),
 		     0);
-	msg = th_mqtt_wait_json(t.mqtt, "smarthub/bridge/response/scene/run", want, WAIT_MS);
+	msg = th_mqtt_wait_json(th_fx.mqtt, "smarthub/bridge/response/scene/run", want, WAIT_MS);
 	cr_assert_not_null(msg, "scene %s did not answer", name);
 	r = cJSON_Parse(msg);
 	cr_assert_not_null(r);
@@ -154,7 +145,7 @@ Test(mqtt_driver, zigbee2mqtt_bulb)
 {
 	start_broker();
 	t.z.brightness = 100;
-	cr_assert_eq(fake_z2m_start(&t.z, t.broker.port, "zigbee2mqtt", "living/bulb1"), 0);
+	cr_assert_eq(fake_z2m_start(&t.z, th_fx.broker.port, "zigbee2mqtt", "living/bulb1"), 0);
 	start_daemon("devices:\n"
 		     "  bulb: {driver: mqtt, kind: light, preset: zigbee2mqtt, topic: "
 		     "living/bulb1, " FAST "}\n"
@@ -183,7 +174,7 @@ Test(mqtt_driver, zigbee2mqtt_bulb)
 	THEN(fake_z2m_bridge(&t.z, true));
 	availability("bulb", "online");
 	/* And the bridge's own will does the same. */
-	THEN(fake_mqtt_kill(&t.z.m, t.broker.port));
+	THEN(fake_mqtt_kill(&t.z.m, th_fx.broker.port));
 	availability("bulb", "offline");
 }
 
@@ -191,7 +182,7 @@ Test(mqtt_driver, zigbee2mqtt_legacy_availability)
 {
 	start_broker();
 	t.z.legacy = true;
-	cr_assert_eq(fake_z2m_start(&t.z, t.broker.port, "z2m", "desk"), 0);
+	cr_assert_eq(fake_z2m_start(&t.z, th_fx.broker.port, "z2m", "desk"), 0);
 	start_daemon("devices:\n"
 		     "  desk: {driver: mqtt, kind: switch, preset: zigbee2mqtt, base: z2m, topic: "
 		     "desk}\n");
@@ -202,7 +193,7 @@ Test(mqtt_driver, zigbee2mqtt_legacy_availability)
 Test(mqtt_driver, tasmota_plug)
 {
 	start_broker();
-	cr_assert_eq(fake_tasmota_start(&t.plug, t.broker.port, "plug1"), 0);
+	cr_assert_eq(fake_tasmota_start(&t.plug, th_fx.broker.port, "plug1"), 0);
 	start_daemon("devices:\n"
 		     "  plug: {driver: mqtt, kind: switch, preset: tasmota, topic: plug1, " FAST
 		     "}\n"
@@ -219,9 +210,9 @@ Test(mqtt_driver, tasmota_plug)
 	fake_tasmota_press(&t.plug);
 	expect_json("smarthub/plug", "{\"state\":\"OFF\"}");
 	/* Power lost: the broker publishes Offline on tele/plug1/LWT. */
-	THEN(fake_mqtt_kill(&t.plug.m, t.broker.port));
+	THEN(fake_mqtt_kill(&t.plug.m, th_fx.broker.port));
 	availability("plug", "offline");
-	THEN(cr_assert_eq(fake_tasmota_start(&t.plug, t.broker.port, "plug1"), 0));
+	THEN(cr_assert_eq(fake_tasmota_start(&t.plug, th_fx.broker.port, "plug1"), 0));
 	availability("plug", "online");
 }
 
@@ -230,7 +221,7 @@ Test(mqtt_driver, shelly_gen2_relay)
 	const char *prefix = "shellyplus1pm-a8032ab12345";
 
 	start_broker();
-	cr_assert_eq(fake_shelly_start(&t.shelly, t.broker.port, prefix), 0);
+	cr_assert_eq(fake_shelly_start(&t.shelly, th_fx.broker.port, prefix), 0);
 	start_daemon("devices:\n"
 		     "  relay: {driver: mqtt, kind: switch, preset: shelly_gen2, "
 		     "topic: shellyplus1pm-a8032ab12345, channel: 0, " FAST "}\n"
@@ -251,14 +242,14 @@ Test(mqtt_driver, shelly_gen2_relay)
 	/* The button: NotifyStatus on <prefix>/events/rpc. */
 	fake_shelly_press(&t.shelly);
 	expect_json("smarthub/relay", "{\"state\":\"OFF\"}");
-	THEN(fake_mqtt_kill(&t.shelly.m, t.broker.port));
+	THEN(fake_mqtt_kill(&t.shelly.m, th_fx.broker.port));
 	availability("relay", "offline");
 }
 
 Test(mqtt_driver, esphome_switch)
 {
 	start_broker();
-	cr_assert_eq(fake_esphome_start(&t.esp, t.broker.port, "livingroom", "fan"), 0);
+	cr_assert_eq(fake_esphome_start(&t.esp, th_fx.broker.port, "livingroom", "fan"), 0);
 	start_daemon("devices:\n"
 		     "  fan: {driver: mqtt, kind: switch, preset: esphome, topic: livingroom, "
 		     "component: switch, object_id: fan, " FAST "}\n"
@@ -272,7 +263,7 @@ Test(mqtt_driver, esphome_switch)
 	expect_json("smarthub/fan", "{\"state\":\"ON\"}");
 	fake_esphome_set(&t.esp, false);
 	expect_json("smarthub/fan", "{\"state\":\"OFF\"}");
-	THEN(fake_mqtt_kill(&t.esp.m, t.broker.port));
+	THEN(fake_mqtt_kill(&t.esp.m, th_fx.broker.port));
 	availability("fan", "offline");
 }
 
@@ -287,8 +278,8 @@ Test(mqtt_driver, stale_echo_is_not_confirmation)
 	t.z.on = true;
 	t.z.stale_echo = true;
 	t.z.delay_ms = 700;
-	cr_assert_eq(fake_z2m_start(&t.z, t.broker.port, "zigbee2mqtt", "bulb"), 0);
-	cr_assert_eq(fake_tasmota_start(&t.plug, t.broker.port, "plug1"), 0);
+	cr_assert_eq(fake_z2m_start(&t.z, th_fx.broker.port, "zigbee2mqtt", "bulb"), 0);
+	cr_assert_eq(fake_tasmota_start(&t.plug, th_fx.broker.port, "plug1"), 0);
 	start_daemon("devices:\n"
 		     "  bulb: {driver: mqtt, kind: light, preset: zigbee2mqtt, topic: bulb}\n"
 		     "  plug: {driver: mqtt, kind: switch, preset: tasmota, topic: plug1}\n"
@@ -315,7 +306,7 @@ Test(mqtt_driver, confirmation_timeout_names_last_value)
 	t.z.brightness = 100;
 	t.z.on = true;
 	t.z.deaf = true;
-	cr_assert_eq(fake_z2m_start(&t.z, t.broker.port, "zigbee2mqtt", "bulb"), 0);
+	cr_assert_eq(fake_z2m_start(&t.z, th_fx.broker.port, "zigbee2mqtt", "bulb"), 0);
 	start_daemon("devices:\n"
 		     "  bulb: {driver: mqtt, kind: light, preset: zigbee2mqtt, topic: bulb, "
 		     "command_timeout: 1500ms}\n"
@@ -339,8 +330,8 @@ Test(mqtt_driver, confirmation_timeout_names_last_value)
 Test(mqtt_driver, broker_restart_resubscribes_and_queries_again)
 {
 	start_broker();
-	cr_assert_eq(fake_z2m_start(&t.z, t.broker.port, "zigbee2mqtt", "bulb"), 0);
-	cr_assert_eq(fake_tasmota_start(&t.plug, t.broker.port, "plug1"), 0);
+	cr_assert_eq(fake_z2m_start(&t.z, th_fx.broker.port, "zigbee2mqtt", "bulb"), 0);
+	cr_assert_eq(fake_tasmota_start(&t.plug, th_fx.broker.port, "plug1"), 0);
 	start_daemon(
 		"devices:\n"
 		"  bulb: {driver: mqtt, kind: light, preset: zigbee2mqtt, topic: bulb, " FAST "}\n"
@@ -352,8 +343,8 @@ Test(mqtt_driver, broker_restart_resubscribes_and_queries_again)
 	cr_assert(wait_count(&t.plug.m.lock, &t.plug.queries, 1));
 	unsigned gets = t.z.gets, queries = t.plug.queries;
 
-	th_broker_stop(&t.broker);
-	THEN(cr_assert_eq(th_broker_start(&t.broker, t.broker.port), 0));
+	th_broker_stop(&th_fx.broker);
+	THEN(cr_assert_eq(th_broker_start(&th_fx.broker, th_fx.broker.port), 0));
 	/* The fakes reconnect and say they are back (retained again); the
 	 * hub resubscribes, sees that, and asks again. */
 	cr_assert(wait_count(&t.z.m.lock, &t.z.gets, gets + 1));
@@ -369,8 +360,8 @@ Test(mqtt_driver, scene_sequences_slow_plug_before_bulb)
 {
 	start_broker();
 	t.plug.delay_ms = 1500;
-	cr_assert_eq(fake_tasmota_start(&t.plug, t.broker.port, "lamp_plug"), 0);
-	cr_assert_eq(fake_z2m_start(&t.z, t.broker.port, "zigbee2mqtt", "lamp"), 0);
+	cr_assert_eq(fake_tasmota_start(&t.plug, th_fx.broker.port, "lamp_plug"), 0);
+	cr_assert_eq(fake_z2m_start(&t.z, th_fx.broker.port, "zigbee2mqtt", "lamp"), 0);
 	start_daemon(
 		"devices:\n"
 		"  lamp_plug: {driver: mqtt, kind: switch, preset: tasmota, topic: lamp_plug}\n"
@@ -400,11 +391,11 @@ Test(mqtt_driver, scene_sequences_slow_plug_before_bulb)
 Test(mqtt_driver, one_smarthub_drives_another)
 {
 	start_broker();
-	cr_assert_eq(th_mqtt_subscribe(t.mqtt, "upstairs/#"), 0);
+	cr_assert_eq(th_mqtt_subscribe(th_fx.mqtt, "upstairs/#"), 0);
 	char *up = th_strdupf("mqtt:\n  url: tcp://127.0.0.1:%d\n  base_topic: upstairs\n"
 			      "  client_id: smarthub-upstairs\n"
 			      "devices:\n  lamp: {driver: virtual, kind: light}\n",
-			      t.broker.port);
+			      th_fx.broker.port);
 	cr_assert_eq(th_daemon_start(&t.daemon2, up, NULL, NULL), 0);
 	free(up);
 	start_daemon("devices:\n"
@@ -418,7 +409,7 @@ Test(mqtt_driver, one_smarthub_drives_another)
 	expect_json("smarthub/far", "{\"state\":\"ON\",\"brightness\":120}");
 	/* A change made on the other hub itself. */
 	const char *set = "{\"brightness\":30}";
-	cr_assert_eq(th_mqtt_publish(t.mqtt, "upstairs/lamp/set", set, strlen(set), false), 0);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "upstairs/lamp/set", set, strlen(set), false), 0);
 	expect_json("smarthub/far", "{\"state\":\"ON\",\"brightness\":30}");
 	/* The other hub going away takes the remote light offline. */
 	THEN(th_daemon_stop(&t.daemon2));
@@ -431,47 +422,44 @@ Test(mqtt_driver, malformed_and_oversized_messages_change_nothing)
 {
 	start_broker();
 	t.z.brightness = 100;
-	cr_assert_eq(fake_z2m_start(&t.z, t.broker.port, "zigbee2mqtt", "bulb"), 0);
+	cr_assert_eq(fake_z2m_start(&t.z, th_fx.broker.port, "zigbee2mqtt", "bulb"), 0);
 	start_daemon("devices:\n"
 		     "  bulb: {driver: mqtt, kind: light, preset: zigbee2mqtt, topic: bulb, "
 		     "max_message: 256}\n");
 	availability("bulb", "online");
 	expect_json("smarthub/bulb", "{\"brightness\":100}");
-	th_mqtt_clear(t.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	for (int i = 0; i < 20; i++)
 		cr_assert_eq(
-			th_mqtt_publish(t.mqtt, "zigbee2mqtt/bulb", "{\"brightness\":", 14, false),
+			th_mqtt_publish(th_fx.mqtt, "zigbee2mqtt/bulb", "{\"brightness\":", 14, false),
 			0);
 	char big[1024];
 	memset(big, ' ', sizeof(big));
 	memcpy(big, "{\"brightness\":3", 15);
 	big[sizeof(big) - 1] = '}';
-	cr_assert_eq(th_mqtt_publish(t.mqtt, "zigbee2mqtt/bulb", big, sizeof(big), false), 0);
-	cr_assert(th_daemon_wait_log(&t.daemon, "malformed message ignored", WAIT_MS));
-	cr_assert(th_daemon_wait_log(&t.daemon, "over max_message", WAIT_MS));
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "zigbee2mqtt/bulb", big, sizeof(big), false), 0);
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "malformed message ignored", WAIT_MS));
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "over max_message", WAIT_MS));
 	/* Logged once, then rate-limited. */
-	char *log = th_daemon_log(&t.daemon);
+	char *log = th_daemon_log(&th_fx.daemon);
 	const char *first = strstr(log, "malformed message ignored");
 	cr_assert_null(strstr(first + 1, "malformed message ignored"), "%s", log);
 	free(log);
 	/* Nothing changed, and the daemon still works. */
 	fake_z2m_change(&t.z, true, 50);
 	expect_json("smarthub/bulb", "{\"state\":\"ON\",\"brightness\":50}");
-	cr_assert_eq(th_mqtt_count(t.mqtt, "smarthub/bulb"), 1);
+	cr_assert_eq(th_mqtt_count(th_fx.mqtt, "smarthub/bulb"), 1);
 }
 
 static char *check_config(const char *devices, int *status)
 {
-	char *dir = th_tempdir();
-	char *path = th_strdupf("%s/smarthub.yaml", dir);
+	char *path = th_fixture_path("smarthub.yaml");
 	char *out = NULL;
 
 	cr_assert_eq(th_write_file(path, devices), 0);
 	const char *const argv[] = {SMARTHUBD_PATH, "--check-config",          "-c", path,
 				    "--plugin-dir", SMARTHUB_PLUGIN_BUILD_DIR, NULL};
 	cr_assert_eq(th_run(argv, NULL, &out, status), 0);
-	th_rmtree(dir);
-	free(dir);
 	free(path);
 	return out;
 }
@@ -509,30 +497,30 @@ Test(mqtt_driver, bad_options_have_positions_and_suggestions)
 Test(mqtt_driver, homeassistant_discovery_off_unless_asked)
 {
 	start_broker();
-	cr_assert_eq(th_mqtt_subscribe(t.mqtt, "homeassistant/#"), 0);
+	cr_assert_eq(th_mqtt_subscribe(th_fx.mqtt, "homeassistant/#"), 0);
 	start_daemon("homeassistant:\n  discovery: true\n"
 		     "devices:\n"
 		     "  bulb: {driver: mqtt, kind: light, preset: zigbee2mqtt, topic: bulb}\n"
 		     "  other: {driver: mqtt, kind: light, preset: zigbee2mqtt, topic: other,\n"
 		     "          homeassistant: true}\n");
-	char *msg = th_mqtt_wait(t.mqtt, "homeassistant/light/smarthub_other/light/config", NULL,
+	char *msg = th_mqtt_wait(th_fx.mqtt, "homeassistant/light/smarthub_other/light/config", NULL,
 				 WAIT_MS);
 	cr_assert_not_null(msg);
 	free(msg);
 	/* Published together: the bulb's would be here by now. */
-	cr_assert_eq(th_mqtt_count(t.mqtt, "homeassistant/light/smarthub_bulb/light/config"), 0);
+	cr_assert_eq(th_mqtt_count(th_fx.mqtt, "homeassistant/light/smarthub_bulb/light/config"), 0);
 }
 
 Test(mqtt_driver, optimistic_device_without_state_topic)
 {
 	start_broker();
-	cr_assert_eq(th_mqtt_subscribe(t.mqtt, "x/#"), 0);
+	cr_assert_eq(th_mqtt_subscribe(th_fx.mqtt, "x/#"), 0);
 	start_daemon("devices:\n"
 		     "  heater: {driver: mqtt, kind: switch, command_topic: x/cmd, format: plain,\n"
 		     "           optimistic: true, availability_topic: x/status}\n"
 		     "scenes:\n"
 		     "  on: {steps: [{device: heater, set: {state: \"ON\"}}]}\n");
-	cr_assert_eq(th_mqtt_publish(t.mqtt, "x/status", "online", 6, true), 0);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "x/status", "online", 6, true), 0);
 	availability("heater", "online");
 	cJSON *r = run_scene("on");
 	char *text = cJSON_PrintUnformatted(r);
@@ -540,9 +528,9 @@ Test(mqtt_driver, optimistic_device_without_state_topic)
 	cr_assert(strstr(text, "\"unconfirmed_steps\":["), "%s", text);
 	free(text);
 	cJSON_Delete(r);
-	char *cmd = th_mqtt_wait(t.mqtt, "x/cmd", "ON", WAIT_MS);
+	char *cmd = th_mqtt_wait(th_fx.mqtt, "x/cmd", "ON", WAIT_MS);
 	cr_assert_not_null(cmd);
-	cr_assert_not(th_mqtt_last_retained(t.mqtt, "x/cmd"), "commands are never retained");
+	cr_assert_not(th_mqtt_last_retained(th_fx.mqtt, "x/cmd"), "commands are never retained");
 	free(cmd);
 	expect_json("smarthub/heater", "{\"state\":\"ON\"}");
 }
@@ -553,7 +541,7 @@ Test(mqtt_driver, own_base_topic_is_refused)
 	start_broker();
 	start_daemon("devices:\n"
 		     "  self: {driver: mqtt, kind: light, preset: smarthub, topic: lamp}\n");
-	cr_assert(th_daemon_wait_log(&t.daemon, "under the hub's own base topic", WAIT_MS));
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "under the hub's own base topic", WAIT_MS));
 	availability("self", "offline");
 }
 
@@ -564,15 +552,15 @@ Test(mqtt_driver, zigbee2mqtt_remote_action_is_an_event)
 	start_daemon(
 		"devices:\n"
 		"  remote: {driver: mqtt, kind: button, preset: zigbee2mqtt, topic: remote}\n");
-	cr_assert_eq(th_mqtt_publish(t.mqtt, "zigbee2mqtt/bridge/state", "online", 6, true), 0);
-	cr_assert_eq(th_mqtt_publish(t.mqtt, "zigbee2mqtt/remote/availability", "online", 6, true),
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "zigbee2mqtt/bridge/state", "online", 6, true), 0);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "zigbee2mqtt/remote/availability", "online", 6, true),
 		     0);
 	availability("remote", "online");
 	const char *press = "{\"action\":\"single\",\"battery\":90}";
-	cr_assert_eq(th_mqtt_publish(t.mqtt, "zigbee2mqtt/remote", press, strlen(press), false), 0);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "zigbee2mqtt/remote", press, strlen(press), false), 0);
 	expect_json("smarthub/remote/event", "{\"event\":\"single\"}");
 	expect_json("smarthub/remote", "{\"battery\":90}");
-	char *state = th_mqtt_last(t.mqtt, "smarthub/remote");
+	char *state = th_mqtt_last(th_fx.mqtt, "smarthub/remote");
 	cr_assert(state && !strstr(state, "action") && !strstr(state, "single"), "%s", state);
 	free(state);
 }
@@ -586,11 +574,11 @@ Test(mqtt_driver, broker_restart_keeps_last_availability)
 		     "  heater: {driver: mqtt, kind: switch, state_topic: x/state, command_topic: "
 		     "x/cmd,\n"
 		     "           format: plain, availability_topic: x/status, " FAST "}\n");
-	cr_assert_eq(th_mqtt_publish(t.mqtt, "x/status", "online", 6, true), 0);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "x/status", "online", 6, true), 0);
 	availability("heater", "online");
-	cr_assert_eq(th_mqtt_publish(t.mqtt, "x/state", "ON", 2, false), 0);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "x/state", "ON", 2, false), 0);
 	expect_json("smarthub/heater", "{\"state\":\"ON\"}");
-	th_broker_stop(&t.broker);
-	THEN(cr_assert_eq(th_broker_start(&t.broker, t.broker.port), 0));
+	th_broker_stop(&th_fx.broker);
+	THEN(cr_assert_eq(th_broker_start(&th_fx.broker, th_fx.broker.port), 0));
 	availability("heater", "online");
 }
