@@ -11,6 +11,7 @@
 #include "config/node.h"
 #include "util/hash.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -168,6 +169,38 @@ size_t sh_hub_devices_online(const struct sh_hub *hub)
 	return hub->n_online;
 }
 
+/* Appends to `buf` the drivers `dir` holds and the nearest to `want`
+ * ("; drivers found: exec, mpd, virtual (did you mean 'virtual'?)"), for a
+ * driver whose plugin is not there. At most 64 names are listed. */
+static void drivers_found(const char *dir, const char *want, char *buf, size_t len)
+{
+	char names[64][64];
+	const char *list[65];
+	size_t n = 0, off = strlen(buf);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	while (d && n < 64 && (e = readdir(d)) != NULL) {
+		size_t l = strlen(e->d_name);
+		if (l > 3 && l < sizeof(names[0]) + 3 && !strcmp(e->d_name + l - 3, ".so")) {
+			snprintf(names[n], sizeof(names[n]), "%.*s", (int)(l - 3), e->d_name);
+			list[n] = names[n];
+			n++;
+		}
+	}
+	if (d)
+		closedir(d);
+	list[n] = NULL;
+	off += (size_t)snprintf(buf + off, off < len ? len - off : 0, "; drivers found: ");
+	for (size_t i = 0; i < n && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", list[i]);
+	if (!n && off < len)
+		off += (size_t)snprintf(buf + off, len - off, "none");
+	const char *near = sh_config_suggest(want, list);
+	if (near && off < len)
+		snprintf(buf + off, len - off, " (did you mean '%s'?)", near);
+}
+
 /* --- events ---------------------------------------------------------------- */
 
 int sh_hub_listen(struct sh_hub *hub, sh_listener_fn fn, void *ctx)
@@ -292,6 +325,8 @@ static int load_plugins(struct sh_hub *hub, const struct sh_config *config, stru
 			if (sh_node_is_secret(sh_node_get(dc->node, "driver")))
 				snprintf(reason, sizeof(reason),
 					 "driver (secret): cannot load its plugin");
+			else if (r == -ENOENT)
+				drivers_found(dir, dc->driver, reason, sizeof(reason));
 			sh_diag_add(diag, dc->node, "device %s: %s", dc->id, reason);
 			result = r;
 			continue;
