@@ -7,6 +7,7 @@
  * the recording's times are the only time there is: the same recording
  * gives the same output on any machine, at any time.
  */
+#define _GNU_SOURCE /* strptime */
 #include "automations/replay.h"
 #include "automations/automation.h"
 #include "util/duration.h"
@@ -98,11 +99,10 @@ static bool parse_iso(const char *s, uint64_t *ms)
 {
 	struct tm tm = {0};
 	unsigned frac = 0;
-	int used = 0;
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &used) != 6)
+	const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!rest)
 		return false;
-	s += used;
+	s = rest;
 	if (*s == '.') {
 		unsigned scale = 100;
 		for (s++; *s >= '0' && *s <= '9'; s++) {
@@ -112,8 +112,6 @@ static bool parse_iso(const char *s, uint64_t *ms)
 	}
 	if (strcmp(s, "Z") && strcmp(s, "+00:00"))
 		return false;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
 	*ms = (uint64_t)timegm(&tm) * 1000 + frac;
 	return true;
 }

@@ -273,7 +273,7 @@ static bool parse_clock(const char *text, unsigned *out)
 		size_t digits = strspn(p, "0123456789");
 		if (digits < 1 || digits > 2 || (n > 0 && digits != 2) || n == 3)
 			return false;
-		part[n++] = (unsigned)atoi(p);
+		part[n++] = (unsigned)strtoul(p, NULL, 10); /* 1 or 2 digits, checked */
 		p += digits;
 		if (*p == '\0')
 			break;
