@@ -9,7 +9,7 @@
  */
 #include "../fakes/fake_http.c"
 #include "../fakes/fake_wled.c"
-#include "harness.h"
+#include "fixture.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -18,10 +18,8 @@
 
 #define WAIT_MS 10000
 
+/* Beyond the fixture: the fake strip. */
 static struct {
-	struct th_broker broker;
-	struct th_daemon daemon;
-	struct th_mqtt *mqtt;
 	struct fake_wled *strip;
 } rig;
 
@@ -30,31 +28,21 @@ static void rig_start(void)
 	memset(&rig, 0, sizeof(rig));
 	rig.strip = fake_wled_start();
 	cr_assert_not_null(rig.strip);
-	cr_assert_eq(th_broker_start(&rig.broker, 0), 0);
-	rig.mqtt = th_mqtt_connect(rig.broker.port, "test-wled");
-	cr_assert_not_null(rig.mqtt);
-	cr_assert_eq(th_mqtt_subscribe(rig.mqtt, "smarthub/#"), 0);
+	th_fixture_start_broker(NULL);
 	/* The issue's syntax, with a short poll and backoff for the test. */
-	char *yaml = th_strdupf("mqtt:\n"
-				"  url: tcp://127.0.0.1:%d\n"
-				"devices:\n"
+	char *body = th_strdupf("devices:\n"
 				"  strip: {driver: wled, kind: light, host: 127.0.0.1, port: %d, "
 				"poll_interval: 300ms,"
 				" command_timeout: 3s, backoff: {initial: 100ms, max: 500ms}}\n",
-				rig.broker.port, fake_http_port(fake_wled_http(rig.strip)));
-	cr_assert_eq(th_daemon_start(&rig.daemon, yaml, NULL, NULL), 0);
-	free(yaml);
-	char *m = th_mqtt_wait_json(rig.mqtt, "smarthub/strip/availability",
-				    "{\"state\":\"online\"}", WAIT_MS);
-	cr_assert_not_null(m, "strip never came online; log:\n%s", th_daemon_log(&rig.daemon));
-	free(m);
+				fake_http_port(fake_wled_http(rig.strip)));
+	th_fixture_start_daemon(NULL, body, NULL, NULL);
+	free(body);
+	th_fixture_expect_online("strip");
 }
 
 static void rig_stop(void)
 {
-	th_daemon_stop(&rig.daemon);
-	th_mqtt_close(rig.mqtt);
-	th_broker_stop(&rig.broker);
+	th_fixture_teardown();
 	fake_wled_stop(rig.strip);
 }
 
@@ -62,16 +50,16 @@ TestSuite(wled, .init = rig_start, .fini = rig_stop, .timeout = 120);
 
 static void set(const char *json)
 {
-	th_mqtt_clear(rig.mqtt);
-	cr_assert_eq(th_mqtt_publish(rig.mqtt, "smarthub/strip/set", json, strlen(json), false), 0);
+	th_mqtt_clear(th_fx.mqtt);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/strip/set", json, strlen(json), false), 0);
 }
 
 static void expect_state(const char *subset)
 {
-	char *m = th_mqtt_wait_json(rig.mqtt, "smarthub/strip", subset, WAIT_MS);
-	char *last = th_mqtt_last(rig.mqtt, "smarthub/strip");
+	char *m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/strip", subset, WAIT_MS);
+	char *last = th_mqtt_last(th_fx.mqtt, "smarthub/strip");
 	cr_assert_not_null(m, "strip never had %s; last: %s; log:\n%s", subset,
-			   last ? last : "none", th_daemon_log(&rig.daemon));
+			   last ? last : "none", th_daemon_log(&th_fx.daemon));
 	free(last);
 	free(m);
 }
@@ -79,8 +67,8 @@ static void expect_state(const char *subset)
 static void expect_availability(const char *state)
 {
 	char *subset = th_strdupf("{\"state\":\"%s\"}", state);
-	char *m = th_mqtt_wait_json(rig.mqtt, "smarthub/strip/availability", subset, WAIT_MS);
-	cr_assert_not_null(m, "strip never %s; log:\n%s", state, th_daemon_log(&rig.daemon));
+	char *m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/strip/availability", subset, WAIT_MS);
+	cr_assert_not_null(m, "strip never %s; log:\n%s", state, th_daemon_log(&th_fx.daemon));
 	free(m);
 	free(subset);
 }
@@ -131,7 +119,7 @@ Test(wled, set_and_confirm)
 
 Test(wled, change_at_the_strip_is_seen_by_polling)
 {
-	th_mqtt_clear(rig.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	fake_wled_set(rig.strip, true, 42, 0, 0, 255);
 	expect_state("{\"state\":\"ON\",\"brightness\":42,\"color\":{\"r\":0,\"g\":0,\"b\":255}}");
 }
@@ -155,12 +143,12 @@ Test(wled, polls_reuse_one_connection)
 
 Test(wled, vanishing_strip_goes_offline_and_comes_back_reread)
 {
-	th_mqtt_clear(rig.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	fake_http_set_down(fake_wled_http(rig.strip), true);
 	expect_availability("offline");
 	/* Changed while the hub could not see it. */
 	fake_wled_set(rig.strip, true, 77, 1, 2, 3);
-	th_mqtt_clear(rig.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	fake_http_set_down(fake_wled_http(rig.strip), false);
 	expect_availability("online");
 	expect_state("{\"state\":\"ON\",\"brightness\":77,\"color\":{\"r\":1,\"g\":2,\"b\":3}}");
@@ -172,32 +160,32 @@ Test(wled, vanishing_strip_goes_offline_and_comes_back_reread)
 Test(wled, malformed_answers_are_reported_not_believed)
 {
 	expect_state("{\"state\":\"OFF\"}");
-	th_mqtt_clear(rig.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	fake_http_garbage_next(fake_wled_http(rig.strip), 3, "<html>captive portal</html>");
-	cr_assert(th_daemon_wait_log(&rig.daemon, "not a WLED state", WAIT_MS),
-		  "the complaint is logged; log:\n%s", th_daemon_log(&rig.daemon));
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "not a WLED state", WAIT_MS),
+		  "the complaint is logged; log:\n%s", th_daemon_log(&th_fx.daemon));
 	/* A readable answer clears it and the strip was never offline. */
-	cr_assert(th_daemon_wait_log(&rig.daemon, "readable again", WAIT_MS));
-	cr_assert_eq(th_mqtt_count(rig.mqtt, "smarthub/strip/availability"), 0);
-	char *event = th_mqtt_wait(rig.mqtt, "smarthub/strip/event", "not a WLED state", WAIT_MS);
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "readable again", WAIT_MS));
+	cr_assert_eq(th_mqtt_count(th_fx.mqtt, "smarthub/strip/availability"), 0);
+	char *event = th_mqtt_wait(th_fx.mqtt, "smarthub/strip/event", "not a WLED state", WAIT_MS);
 	cr_assert_not_null(event, "the condition is an error event");
 	cr_assert(strstr(event, "\"event\":\"error\""), "%s", event);
 	free(event);
 	/* One event per condition, however often it repeats (3 polls). */
-	cr_assert_eq(th_mqtt_count(rig.mqtt, "smarthub/strip/event"), 1);
+	cr_assert_eq(th_mqtt_count(th_fx.mqtt, "smarthub/strip/event"), 1);
 
 	/* An answer over the 256 KiB cap is refused whole, never parsed. */
 	fake_http_huge_next(fake_wled_http(rig.strip), 2, 300 * 1024);
-	cr_assert(th_daemon_wait_log(&rig.daemon, "larger than 262144 bytes", WAIT_MS), "log:\n%s",
-		  th_daemon_log(&rig.daemon));
-	cr_assert_eq(th_mqtt_count(rig.mqtt, "smarthub/strip/availability"), 0);
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "larger than 262144 bytes", WAIT_MS), "log:\n%s",
+		  th_daemon_log(&th_fx.daemon));
+	cr_assert_eq(th_mqtt_count(th_fx.mqtt, "smarthub/strip/availability"), 0);
 
 	/* A command answered with garbage fails with the reason. */
 	fake_http_garbage_next(fake_wled_http(rig.strip), 1, "{\"on\":\"maybe\"}");
 	set("{\"state\":\"ON\"}");
-	char *ev = th_mqtt_wait(rig.mqtt, "smarthub/bridge/event", "strip", WAIT_MS);
+	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "strip", WAIT_MS);
 	cr_assert_not_null(ev, "the failed command is an error event; log:\n%s",
-			   th_daemon_log(&rig.daemon));
+			   th_daemon_log(&th_fx.daemon));
 	free(ev);
 	/* The next command works. */
 	set("{\"state\":\"ON\",\"brightness\":9}");
@@ -220,13 +208,13 @@ Test(wled, slow_and_dropped_answers)
 	int want[6] = {1, 60, -1, 0, 0, -2};
 	bool landed = false;
 	const char *cmd = "{\"brightness\":60}";
-	th_mqtt_clear(rig.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	for (int i = 0; i < 10 && !landed; i++) {
-		cr_assert_eq(th_mqtt_publish(rig.mqtt, "smarthub/strip/set", cmd, strlen(cmd), false),
+		cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/strip/set", cmd, strlen(cmd), false),
 			     0);
 		landed = fake_wled_wait(rig.strip, strip_is, want, 1000);
 	}
-	cr_assert(landed, "log:\n%s", th_daemon_log(&rig.daemon));
+	cr_assert(landed, "log:\n%s", th_daemon_log(&th_fx.daemon));
 	expect_state("{\"brightness\":60}");
 }
 
