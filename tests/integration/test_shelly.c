@@ -10,7 +10,7 @@
  */
 #include "../fakes/fake_http.c"
 #include "../fakes/fake_shelly.c"
-#include "harness.h"
+#include "fixture.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -19,10 +19,8 @@
 
 #define WAIT_MS 10000
 
+/* Beyond the fixture: the fake Shelly. */
 static struct {
-	struct th_broker broker;
-	struct th_daemon daemon;
-	struct th_mqtt *mqtt;
 	struct fake_shelly *dev;
 } rig;
 
@@ -35,34 +33,28 @@ static void rig_start(int gen, const char *password)
 	memset(&rig, 0, sizeof(rig));
 	rig.dev = fake_shelly_start(gen, "s3cret");
 	cr_assert_not_null(rig.dev);
-	cr_assert_eq(th_broker_start(&rig.broker, 0), 0);
-	rig.mqtt = th_mqtt_connect(rig.broker.port, "test-shelly");
-	cr_assert_not_null(rig.mqtt);
-	cr_assert_eq(th_mqtt_subscribe(rig.mqtt, "smarthub/#"), 0);
-	rig.daemon.dir = th_tempdir();
-	char *secrets = th_strdupf("%s/secrets.yaml", rig.daemon.dir);
+	th_fixture_start_broker(NULL);
+	char *secrets = th_fixture_path("secrets.yaml");
 	char *text = th_strdupf("shelly: %s\n", password);
 	cr_assert_eq(th_write_file(secrets, text), 0);
 	free(secrets);
 	free(text);
-	char *yaml = th_strdupf(
-		"mqtt:\n"
-		"  url: tcp://127.0.0.1:%d\n"
+	char *body = th_strdupf(
 		"%s"
 		"devices:\n"
 		"  relay: {driver: shelly, kind: switch, host: 127.0.0.1, port: %d, channel: 0,"
 		" poll_interval: 300ms, password: !secret shelly,"
 		" backoff: {initial: 100ms, max: 500ms}}\n",
-		rig.broker.port, rig_extra, fake_http_port(fake_shelly_http(rig.dev)));
-	cr_assert_eq(th_daemon_start(&rig.daemon, yaml, NULL, NULL), 0);
-	free(yaml);
+		rig_extra, fake_http_port(fake_shelly_http(rig.dev)));
+	th_fixture_start_daemon(NULL, body, NULL, NULL);
+	free(body);
 }
 
 static void expect_availability(const char *state)
 {
 	char *subset = th_strdupf("{\"state\":\"%s\"}", state);
-	char *m = th_mqtt_wait_json(rig.mqtt, "smarthub/relay/availability", subset, WAIT_MS);
-	cr_assert_not_null(m, "relay never %s; log:\n%s", state, th_daemon_log(&rig.daemon));
+	char *m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/relay/availability", subset, WAIT_MS);
+	cr_assert_not_null(m, "relay never %s; log:\n%s", state, th_daemon_log(&th_fx.daemon));
 	free(m);
 	free(subset);
 }
@@ -81,9 +73,7 @@ static void gen2_start(void)
 
 static void rig_stop(void)
 {
-	th_daemon_stop(&rig.daemon);
-	th_mqtt_close(rig.mqtt);
-	th_broker_stop(&rig.broker);
+	th_fixture_teardown();
 	fake_shelly_stop(rig.dev);
 }
 
@@ -93,18 +83,18 @@ TestSuite(shelly_auth, .fini = rig_stop, .timeout = 120);
 
 static void set(const char *payload)
 {
-	th_mqtt_clear(rig.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	cr_assert_eq(
-		th_mqtt_publish(rig.mqtt, "smarthub/relay/set", payload, strlen(payload), false),
+		th_mqtt_publish(th_fx.mqtt, "smarthub/relay/set", payload, strlen(payload), false),
 		0);
 }
 
 static void expect_state(const char *subset)
 {
-	char *m = th_mqtt_wait_json(rig.mqtt, "smarthub/relay", subset, WAIT_MS);
-	char *last = th_mqtt_last(rig.mqtt, "smarthub/relay");
+	char *m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/relay", subset, WAIT_MS);
+	char *last = th_mqtt_last(th_fx.mqtt, "smarthub/relay");
 	cr_assert_not_null(m, "relay never had %s; last: %s; log:\n%s", subset,
-			   last ? last : "none", th_daemon_log(&rig.daemon));
+			   last ? last : "none", th_daemon_log(&th_fx.daemon));
 	free(last);
 	free(m);
 }
@@ -140,18 +130,18 @@ static void set_confirm_and_readings(void)
 
 static void change_at_the_device(void)
 {
-	th_mqtt_clear(rig.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	fake_shelly_set(rig.dev, 0, true, 1500.0);
 	expect_state("{\"state\":\"ON\",\"power\":1500}");
 }
 
 static void vanish_and_return(void)
 {
-	th_mqtt_clear(rig.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	fake_http_set_down(fake_shelly_http(rig.dev), true);
 	expect_availability("offline");
 	fake_shelly_set(rig.dev, 0, true, 5.0);
-	th_mqtt_clear(rig.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	fake_http_set_down(fake_shelly_http(rig.dev), false);
 	expect_availability("online");
 	expect_state("{\"state\":\"ON\",\"power\":5}");
@@ -160,12 +150,12 @@ static void vanish_and_return(void)
 static void malformed_answers(void)
 {
 	expect_state("{\"state\":\"OFF\"}");
-	th_mqtt_clear(rig.mqtt);
+	th_mqtt_clear(th_fx.mqtt);
 	fake_http_garbage_next(fake_shelly_http(rig.dev), 2, "{\"relays\":\"nope\",\"output\":7}");
-	cr_assert(th_daemon_wait_log(&rig.daemon, "not a Shelly's", WAIT_MS), "log:\n%s",
-		  th_daemon_log(&rig.daemon));
-	cr_assert(th_daemon_wait_log(&rig.daemon, "readable again", WAIT_MS));
-	cr_assert_eq(th_mqtt_count(rig.mqtt, "smarthub/relay/availability"), 0,
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "not a Shelly's", WAIT_MS), "log:\n%s",
+		  th_daemon_log(&th_fx.daemon));
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "readable again", WAIT_MS));
+	cr_assert_eq(th_mqtt_count(th_fx.mqtt, "smarthub/relay/availability"), 0,
 		     "a confused answer is not a vanished device");
 	/* A dropped connection and a slow answer: the hub carries on. */
 	/* Whatever request meets the drop (the command, or a poll, which then
@@ -176,7 +166,7 @@ static void malformed_answers(void)
 		set("ON");
 		landed = fake_shelly_wait(rig.dev, relay_is, &on, 1000);
 	}
-	cr_assert(landed, "log:\n%s", th_daemon_log(&rig.daemon));
+	cr_assert(landed, "log:\n%s", th_daemon_log(&th_fx.daemon));
 	fake_http_set_delay(fake_shelly_http(rig.dev), 300);
 	set("OFF");
 	expect_relay(false);
@@ -246,16 +236,16 @@ Test(shelly_gen2, malformed_answers_are_reported)
 Test(shelly_auth, wrong_password_is_an_offline_device_with_a_reason)
 {
 	rig_start(2, "wrong");
-	cr_assert(th_daemon_wait_log(&rig.daemon, "authentication failed", WAIT_MS), "log:\n%s",
-		  th_daemon_log(&rig.daemon));
-	char *avail = th_mqtt_last(rig.mqtt, "smarthub/relay/availability");
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "authentication failed", WAIT_MS), "log:\n%s",
+		  th_daemon_log(&th_fx.daemon));
+	char *avail = th_mqtt_last(th_fx.mqtt, "smarthub/relay/availability");
 	cr_assert(!avail || strstr(avail, "offline"), "availability: %s", avail);
 	free(avail);
 	struct fake_shelly_state s;
 	fake_shelly_get(rig.dev, &s);
 	cr_assert_gt(s.auth_refused, 0);
 	cr_assert_eq(s.commands, 0);
-	char *log = th_daemon_log(&rig.daemon);
+	char *log = th_daemon_log(&th_fx.daemon);
 	cr_assert_null(strstr(log, "wrong"), "the password never reaches the log");
 	free(log);
 }
@@ -263,8 +253,8 @@ Test(shelly_auth, wrong_password_is_an_offline_device_with_a_reason)
 Test(shelly_auth, gen1_wrong_password)
 {
 	rig_start(1, "wrong");
-	cr_assert(th_daemon_wait_log(&rig.daemon, "authentication failed", WAIT_MS), "log:\n%s",
-		  th_daemon_log(&rig.daemon));
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "authentication failed", WAIT_MS), "log:\n%s",
+		  th_daemon_log(&th_fx.daemon));
 	struct fake_shelly_state s;
 	fake_shelly_get(rig.dev, &s);
 	cr_assert_gt(s.auth_refused, 0);
@@ -276,18 +266,18 @@ Test(shelly_auth, discovery_announces_the_meters)
 	rig_extra = "homeassistant: {discovery: true}\n";
 	rig_start(2, "s3cret");
 	rig_extra = "";
-	cr_assert_eq(th_mqtt_subscribe(rig.mqtt, "homeassistant/#"), 0);
+	cr_assert_eq(th_mqtt_subscribe(th_fx.mqtt, "homeassistant/#"), 0);
 	expect_availability("online");
-	char *m = th_mqtt_wait(rig.mqtt, "homeassistant/switch/smarthub_relay/switch/config", NULL,
+	char *m = th_mqtt_wait(th_fx.mqtt, "homeassistant/switch/smarthub_relay/switch/config", NULL,
 			       WAIT_MS);
-	cr_assert_not_null(m, "log:\n%s", th_daemon_log(&rig.daemon));
+	cr_assert_not_null(m, "log:\n%s", th_daemon_log(&th_fx.daemon));
 	free(m);
-	m = th_mqtt_wait(rig.mqtt, "homeassistant/sensor/smarthub_relay/power/config",
+	m = th_mqtt_wait(th_fx.mqtt, "homeassistant/sensor/smarthub_relay/power/config",
 			 "\"device_class\":\"power\"", WAIT_MS);
 	cr_assert_not_null(m, "the power meter is a sensor");
 	cr_assert(strstr(m, "\"unit_of_measurement\":\"W\""), "%s", m);
 	free(m);
-	m = th_mqtt_wait(rig.mqtt, "homeassistant/sensor/smarthub_relay/energy/config",
+	m = th_mqtt_wait(th_fx.mqtt, "homeassistant/sensor/smarthub_relay/energy/config",
 			 "\"state_class\":\"total_increasing\"", WAIT_MS);
 	cr_assert_not_null(m, "the energy meter is a sensor");
 	free(m);
