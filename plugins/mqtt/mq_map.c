@@ -220,6 +220,22 @@ static cJSON *plain_value(const char *payload, size_t len)
 	return v;
 }
 
+/* Whether every number in `v`, at any depth, is finite: 1e999 parses as
+ * infinity, which no state can hold and which never equals itself. */
+static bool all_finite(const cJSON *v)
+{
+	const cJSON *m;
+
+	if (cJSON_IsNumber(v))
+		return isfinite(v->valuedouble);
+	cJSON_ArrayForEach(m, v)
+	{
+		if (!all_finite(m))
+			return false;
+	}
+	return true;
+}
+
 /* Whether a top-level key belongs to some property's path. */
 static bool key_claimed(const struct mq_codec *c, const char *key)
 {
@@ -273,7 +289,7 @@ int mq_decode(const struct mq_codec *c, const char *payload, size_t len, cJSON *
 
 		cJSON_ArrayForEach(m, root)
 		{
-			if (m->string && !key_claimed(c, m->string) &&
+			if (m->string && !key_claimed(c, m->string) && all_finite(m) &&
 			    !cJSON_GetObjectItemCaseSensitive(out, m->string))
 				cJSON_AddItemToObject(out, m->string, cJSON_Duplicate(m, true));
 		}
