@@ -56,12 +56,12 @@ enum expensive_request {
 struct sh_bridge_api {
 	struct sh_ratelimit events; /* bridge/event, mqtt.events_per_second */
 	struct sh_ratelimit expensive[EXPENSIVE_COUNT];
-	ev_tstamp started;          /* for health_check's uptime */
-	sh_reload_fn reload;        /* bridge/request/reload; may be NULL */
+	ev_tstamp started;   /* for health_check's uptime */
+	sh_reload_fn reload; /* bridge/request/reload; may be NULL */
 	void *reload_ctx;
-	size_t devices_len;   /* of the last device list, to size the next */
-	struct sh_list runs;  /* scene/run requests waiting for their scene */
-	size_t n_runs;        /* at most SH_BRIDGE_PENDING_RUNS_MAX */
+	size_t devices_len;  /* of the last device list, to size the next */
+	struct sh_list runs; /* scene/run requests waiting for their scene */
+	size_t n_runs;       /* at most SH_BRIDGE_PENDING_RUNS_MAX */
 	/* bridge/devices shows availability, so a change republishes it, at
 	 * most once per SH_BRIDGE_LISTS_INTERVAL: 5,000 devices coming
 	 * online cost one list a second, not 5,000 lists. */
@@ -254,7 +254,8 @@ static cJSON *device_json(struct sh_device *dev)
 	deps = cJSON_AddArrayToObject(d, "depends_on");
 	for (size_t i = 0; dc && i < dc->n_depends_on; i++)
 		cJSON_AddItemToArray(deps, cJSON_CreateString(dc->depends_on[i]));
-	cJSON_AddItemToObject(d, "properties", sh_kind_spec_properties_json(&sh_device_config(dev)->spec));
+	cJSON_AddItemToObject(d, "properties",
+			      sh_kind_spec_properties_json(&sh_device_config(dev)->spec));
 	return d;
 }
 
@@ -605,10 +606,8 @@ static void scene_set(struct sh_bridge *b, const char *name, const char *topic, 
 
 /* --- inbound: requests -------------------------------------------------------- */
 
-/* Publishes {"status","data","error","transaction"} on
- * bridge/response/<what>; `data` is taken. */
-static void respond(struct sh_bridge *b, const char *what, const char *error, cJSON *data,
-		    const cJSON *transaction)
+void sh_bridge_respond(struct sh_bridge *b, const char *what, const char *error, cJSON *data,
+		       const cJSON *transaction)
 {
 	char topic[SH_BRIDGE_TOPIC_MAX], sub[SH_BRIDGE_TOPIC_MAX];
 	cJSON *r = cJSON_CreateObject();
@@ -631,7 +630,7 @@ static void respond(struct sh_bridge *b, const char *what, const char *error, cJ
 	cJSON_Delete(r);
 }
 
-/* respond() for a success whose data is JSON text already (the device
+/* sh_bridge_respond() for a success whose data is JSON text already (the device
  * list): the response is written around it, not parsed into a tree. */
 static void respond_text(struct sh_bridge *b, const char *what, const struct sh_jbuf *data,
 			 const cJSON *transaction)
@@ -650,10 +649,10 @@ static void respond_text(struct sh_bridge *b, const char *what, const struct sh_
 	sh_jbuf_puts(&r, "}");
 	snprintf(sub, sizeof(sub), "response/%s", what);
 	if (!sh_jbuf_error(&r))
-		sh_bridge_publish(b, sh_bridge_topic(b, topic, sizeof(topic), "bridge", sub), r.data,
-				  r.len, 1, false);
+		sh_bridge_publish(b, sh_bridge_topic(b, topic, sizeof(topic), "bridge", sub),
+				  r.data, r.len, 1, false);
 	else
-		respond(b, what, "out of memory", NULL, transaction);
+		sh_bridge_respond(b, what, "out of memory", NULL, transaction);
 	sh_jbuf_free(&r);
 }
 
@@ -681,12 +680,12 @@ static void on_scene_done(void *ctx, const char *scene, const cJSON *result)
 		bool ok = status && strcmp(status, "ok") == 0;
 
 		run_detach(b, run);
-		respond(b, "scene/run",
-			ok ? NULL
-			   : (error    ? error
-			      : status ? status
-				       : "failed"),
-			cJSON_Duplicate(result, true), run->transaction);
+		sh_bridge_respond(b, "scene/run",
+				  ok ? NULL
+				     : (error    ? error
+					: status ? status
+						 : "failed"),
+				  cJSON_Duplicate(result, true), run->transaction);
 	}
 	cJSON_Delete(run->transaction);
 	free(run);
@@ -700,17 +699,19 @@ static void request_scene_run(struct sh_bridge *b, const cJSON *req, const cJSON
 	int rc;
 
 	if (!name) {
-		respond(b, "scene/run", "scene (a string) is required", NULL, transaction);
+		sh_bridge_respond(b, "scene/run", "scene (a string) is required", NULL,
+				  transaction);
 		return;
 	}
 	if (b->api->n_runs >= SH_BRIDGE_PENDING_RUNS_MAX) {
-		respond(b, "scene/run", "too many scene runs are waiting for their response", NULL,
-			transaction);
+		sh_bridge_respond(b, "scene/run",
+				  "too many scene runs are waiting for their response", NULL,
+				  transaction);
 		return;
 	}
 	run = calloc(1, sizeof(*run));
 	if (!run) {
-		respond(b, "scene/run", "out of memory", NULL, transaction);
+		sh_bridge_respond(b, "scene/run", "out of memory", NULL, transaction);
 		return;
 	}
 	run->bridge = b;
@@ -722,7 +723,8 @@ static void request_scene_run(struct sh_bridge *b, const cJSON *req, const cJSON
 		run_detach(b, run);
 		cJSON_Delete(run->transaction);
 		free(run);
-		respond(b, "scene/run", reason[0] ? reason : strerror(-rc), NULL, transaction);
+		sh_bridge_respond(b, "scene/run", reason[0] ? reason : strerror(-rc), NULL,
+				  transaction);
 	}
 	/* Otherwise on_scene_done answers, however long the scene takes. */
 }
@@ -732,7 +734,8 @@ static cJSON *health_json(struct sh_bridge *b)
 	cJSON *d = cJSON_CreateObject();
 
 	cJSON_AddTrueToObject(d, "healthy");
-	cJSON_AddNumberToObject(d, "uptime_s", (double)(long long)(ev_now(b->loop) - b->api->started));
+	cJSON_AddNumberToObject(d, "uptime_s",
+				(double)(long long)(ev_now(b->loop) - b->api->started));
 	cJSON_AddNumberToObject(d, "devices_online", (double)sh_hub_devices_online(b->hub));
 	cJSON_AddNumberToObject(d, "devices", (double)sh_hub_device_count(b->hub));
 	cJSON_AddStringToObject(d, "version", SMARTHUB_VERSION);
@@ -767,29 +770,28 @@ static void request(struct sh_bridge *b, const char *what, const char *topic, co
 	if (!cJSON_IsObject(req)) {
 		/* No transaction to echo: say it on the event topic too, since
 		 * the requester may not be able to match the response. */
-		respond(b, what, "payload must be a JSON object", NULL, NULL);
+		sh_bridge_respond(b, what, "payload must be a JSON object", NULL, NULL);
 		errorf(b, NULL, topic, "request payload must be a JSON object");
 		cJSON_Delete(req);
 		return;
 	}
 	transaction = cJSON_GetObjectItemCaseSensitive(req, "transaction");
 
-	int kind = strcmp(what, "reload") == 0	  ? EXPENSIVE_RELOAD
+	int kind = strcmp(what, "reload") == 0    ? EXPENSIVE_RELOAD
 		   : strcmp(what, "devices") == 0 ? EXPENSIVE_DEVICES
 		   : strcmp(what, "scenes") == 0  ? EXPENSIVE_SCENES
 						  : -1;
-	if (kind >= 0 &&
-	    !sh_ratelimit_allow(&b->api->expensive[kind], sh_bridge_now_ms(b), NULL)) {
+	if (kind >= 0 && !sh_ratelimit_allow(&b->api->expensive[kind], sh_bridge_now_ms(b), NULL)) {
 		snprintf(reason, sizeof(reason),
 			 "rate limited: at most %u %s requests a minute (mqtt.requests_per_minute)",
 			 b->api->expensive[kind].burst, what);
-		respond(b, what, reason, NULL, transaction);
+		sh_bridge_respond(b, what, reason, NULL, transaction);
 		cJSON_Delete(req);
 		return;
 	}
 
 	if (strcmp(what, "health_check") == 0) {
-		respond(b, what, NULL, health_json(b), transaction);
+		sh_bridge_respond(b, what, NULL, health_json(b), transaction);
 	} else if (strcmp(what, "devices") == 0) {
 		struct sh_jbuf list;
 
@@ -797,44 +799,45 @@ static void request(struct sh_bridge *b, const char *what, const char *topic, co
 			respond_text(b, what, &list, transaction);
 			sh_jbuf_free(&list);
 		} else {
-			respond(b, what, "out of memory", NULL, transaction);
+			sh_bridge_respond(b, what, "out of memory", NULL, transaction);
 		}
 	} else if (strcmp(what, "scenes") == 0) {
-		respond(b, what, NULL, scenes_json(b), transaction);
+		sh_bridge_respond(b, what, NULL, scenes_json(b), transaction);
 	} else if (strcmp(what, "device/get") == 0) {
 		const char *id = string_member(req, "id");
 		struct sh_device *dev = id ? sh_hub_find_device(b->hub, id) : NULL;
 
 		if (!id)
-			respond(b, what, "id (a string) is required", NULL, transaction);
+			sh_bridge_respond(b, what, "id (a string) is required", NULL, transaction);
 		else if (!dev)
-			respond(b, what, "unknown device", NULL, transaction);
+			sh_bridge_respond(b, what, "unknown device", NULL, transaction);
 		else
-			respond(b, what, NULL, device_get_json(dev), transaction);
+			sh_bridge_respond(b, what, NULL, device_get_json(dev), transaction);
 	} else if (strcmp(what, "scene/run") == 0) {
 		request_scene_run(b, req, transaction);
 	} else if (strcmp(what, "scene/cancel") == 0) {
 		const char *name = string_member(req, "scene");
 
 		if (!name)
-			respond(b, what, "scene (a string) is required", NULL, transaction);
+			sh_bridge_respond(b, what, "scene (a string) is required", NULL,
+					  transaction);
 		else if (sh_scene_cancel(b->scenes, name) < 0)
-			respond(b, what, "unknown scene", NULL, transaction);
+			sh_bridge_respond(b, what, "unknown scene", NULL, transaction);
 		else
-			respond(b, what, NULL, NULL, transaction);
+			sh_bridge_respond(b, what, NULL, NULL, transaction);
 	} else if (strcmp(what, "reload") == 0) {
 		int rc = b->api->reload ? b->api->reload(b->api->reload_ctx, reason, sizeof(reason))
-				 : -ENOTSUP;
+					: -ENOTSUP;
 
 		if (rc < 0 && !reason[0])
 			snprintf(reason, sizeof(reason), "%s",
 				 b->api->reload ? strerror(-rc) : "reload is not available");
-		respond(b, what, rc < 0 ? reason : NULL, NULL, transaction);
+		sh_bridge_respond(b, what, rc < 0 ? reason : NULL, NULL, transaction);
 	} else {
 		char q[64 * 4 + 8];
 		snprintf(reason, sizeof(reason), "unknown request %s",
 			 sh_log_quote(q, sizeof(q), what, 64));
-		respond(b, what, reason, NULL, transaction);
+		sh_bridge_respond(b, what, reason, NULL, transaction);
 	}
 	cJSON_Delete(req);
 }
@@ -861,8 +864,8 @@ void sh_bridge_api_message(struct sh_bridge *b, const struct sh_inbox_item *item
 		/* Home Assistant (re)started and forgot its entities. */
 		if (item->too_large || !is_birth(item->payload, item->len))
 			return;
-		if (!sh_ratelimit_allow(&b->api->expensive[EXPENSIVE_HA_BIRTH],
-					sh_bridge_now_ms(b), NULL)) {
+		if (!sh_ratelimit_allow(&b->api->expensive[EXPENSIVE_HA_BIRTH], sh_bridge_now_ms(b),
+					NULL)) {
 			sh_log_debug("mqtt: Home Assistant birth ignored: more than %u a minute",
 				     b->api->expensive[EXPENSIVE_HA_BIRTH].burst);
 			return;

@@ -58,8 +58,8 @@ static cJSON *bridge_device(void)
 	return block;
 }
 
-static void put_discovery(struct sh_bridge *b, const char *component, const char *name,
-			  cJSON *e, bool force)
+static void put_discovery(struct sh_bridge *b, const char *component, const char *name, cJSON *e,
+			  bool force)
 {
 	char slug[SH_DISCOVERY_SLUG_MAX], topic[SH_BRIDGE_TOPIC_MAX], buf[SH_BRIDGE_TOPIC_MAX];
 	char *text;
@@ -223,44 +223,24 @@ void sh_bridge_autos_feed(struct sh_bridge *b, const struct sh_inbox_item *item)
 	b->autos.ops.message(b->autos.ops.ctx, item->topic, item->payload, item->len);
 }
 
-static void respond(struct sh_bridge *b, const char *error, cJSON *data, const cJSON *transaction)
-{
-	char topic[SH_BRIDGE_TOPIC_MAX];
-	cJSON *r = cJSON_CreateObject();
-
-	if (!r) {
-		cJSON_Delete(data);
-		return;
-	}
-	cJSON_AddStringToObject(r, "status", error ? "error" : "ok");
-	cJSON_AddItemToObject(r, "data", data ? data : cJSON_CreateObject());
-	if (error)
-		cJSON_AddStringToObject(r, "error", error);
-	else
-		cJSON_AddNullToObject(r, "error");
-	if (transaction)
-		cJSON_AddItemToObject(r, "transaction", cJSON_Duplicate(transaction, true));
-	sh_bridge_topic(b, topic, sizeof(topic), "bridge", "response/automation/trace");
-	sh_bridge_publish_json(b, topic, r, 1, false);
-	cJSON_Delete(r);
-}
-
 static void trace_request(struct sh_bridge *b, const char *payload, size_t len)
 {
 	cJSON *req = cJSON_ParseWithLength(payload, len);
 	const cJSON *transaction = cJSON_GetObjectItemCaseSensitive(req, "transaction");
-	const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(req, "automation"));
+	const char *name =
+		cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(req, "automation"));
 	char error[320];
 
 	if (!name) {
-		respond(b, "expected {\"automation\": \"<name>\"}", NULL, transaction);
+		sh_bridge_respond(b, "automation/trace", "expected {\"automation\": \"<name>\"}",
+				  NULL, transaction);
 	} else {
 		cJSON *trace = b->autos.ops.trace(b->autos.ops.ctx, name);
 		if (!trace) {
 			snprintf(error, sizeof(error), "unknown automation '%.200s'", name);
-			respond(b, error, NULL, transaction);
+			sh_bridge_respond(b, "automation/trace", error, NULL, transaction);
 		} else {
-			respond(b, NULL, trace, transaction);
+			sh_bridge_respond(b, "automation/trace", NULL, trace, transaction);
 		}
 	}
 	cJSON_Delete(req);

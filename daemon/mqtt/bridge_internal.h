@@ -125,6 +125,10 @@ int sh_bridge_publish(struct sh_bridge *b, const char *topic, const void *payloa
 /* Prints `json` (borrowed) and publishes it. */
 int sh_bridge_publish_json(struct sh_bridge *b, const char *topic, const cJSON *json, int qos,
 			   bool retain);
+/* bridge_api.c: publishes {"status","data","error","transaction"} on
+ * <base>/bridge/response/<what>; `data` is taken, `transaction` borrowed. */
+void sh_bridge_respond(struct sh_bridge *b, const char *what, const char *error, cJSON *data,
+		       const cJSON *transaction);
 /* Builds "<base>/<a>[/<b>]" into buf. */
 const char *sh_bridge_topic(const struct sh_bridge *b, char *buf, size_t len, const char *a,
 			    const char *sub);
