@@ -14,6 +14,7 @@
 #include "automations/condition.h"
 #include "automations/sun.h"
 #include "util/log.h"
+#include "util/topic.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -32,39 +33,6 @@ const char *sh_automations_iso(uint64_t ms, char *buf, size_t len)
 		 (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
 		 (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u, (unsigned)(ms % 1000));
 	return buf;
-}
-
-static bool topic_matches(const char *filter, const char *topic)
-{
-	const char *f = filter, *t = topic;
-
-	while (*f) {
-		if (f[0] == '#')
-			return true;
-		if (f[0] == '+') {
-			while (*t && *t != '/')
-				t++;
-			f++;
-		} else {
-			while (*f && *f != '/') {
-				if (*f++ != *t++)
-					return false;
-			}
-			if (t[-1] == '\0')
-				return false;
-		}
-		if (*f == '/') {
-			if (*t != '/') {
-				/* "a/#" also matches "a" */
-				return f[1] == '#' && f[2] == '\0' && *t == '\0';
-			}
-			f++;
-			t++;
-		} else if (*t) {
-			return false;
-		}
-	}
-	return *t == '\0';
 }
 
 /* --- trace and status --------------------------------------------------------- */
@@ -561,7 +529,7 @@ void sh_automations_mqtt(struct sh_automations *e, const char *topic, const char
 		for (size_t i = 0; i < a->cfg->n_triggers; i++) {
 			const struct sh_trigger *t = &a->cfg->triggers[i];
 			char why[300];
-			if (t->type != SH_TRIGGER_MQTT || !topic_matches(t->topic, topic))
+			if (t->type != SH_TRIGGER_MQTT || !sh_topic_matches(t->topic, topic))
 				continue;
 			if (t->payload && (strlen(t->payload) != len || memcmp(t->payload, payload, len))) {
 				snprintf(why, sizeof(why), "%s: payload '%.*s' is not '%s'", topic,

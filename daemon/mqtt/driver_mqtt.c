@@ -18,6 +18,7 @@
  * hub's commands, and no message is claimed by both.
  */
 #include "mqtt/driver_mqtt.h"
+#include "util/topic.h"
 #include "core/mqtt_service.h"
 #include "mqtt/bridge_internal.h"
 
@@ -86,33 +87,6 @@ static bool topic_valid(const char *topic)
 	size_t len = topic ? strlen(topic) : 0;
 
 	return len > 0 && len <= DRIVER_TOPIC_MAX && !strpbrk(topic, "+#");
-}
-
-bool sh_mqtt_topic_matches(const char *filter, const char *topic)
-{
-	/* MQTT 4.7.2: wildcards at the first level do not match $-topics. */
-	if (topic[0] == '$' && (filter[0] == '+' || filter[0] == '#'))
-		return false;
-	for (;;) {
-		if (filter[0] == '#')
-			return true; /* also matches the parent level itself */
-		const char *fe = strchr(filter, '/');
-		const char *te = strchr(topic, '/');
-		size_t fl = fe ? (size_t)(fe - filter) : strlen(filter);
-		size_t tl = te ? (size_t)(te - topic) : strlen(topic);
-
-		if (!(fl == 1 && filter[0] == '+') && (fl != tl || memcmp(filter, topic, fl) != 0))
-			return false;
-		if (!fe && !te)
-			return true;
-		if (!te)
-			/* "a/#" matches "a" */
-			return fe && strcmp(fe + 1, "#") == 0;
-		if (!fe)
-			return false;
-		filter = fe + 1;
-		topic = te + 1;
-	}
 }
 
 bool sh_mqtt_filter_overlaps(const char *filter, const char *base)
@@ -408,7 +382,7 @@ bool sh_mqtt_drivers_route(struct sh_mqtt_drivers *d, const struct sh_inbox_item
 	for (size_t i = 0; i < n; i++) {
 		struct driver_sub *s = &d->subs[i];
 
-		if (!s->dev || !sh_mqtt_topic_matches(s->filter, item->topic))
+		if (!s->dev || !sh_topic_matches(s->filter, item->topic))
 			continue;
 		matched = true;
 		if (item->too_large) {

@@ -33,9 +33,6 @@ void sh_mqtt_drivers_link(struct sh_mqtt_drivers *d, bool up);
  * false when none does (the bridge's own topic API then sees it). */
 bool sh_mqtt_drivers_route(struct sh_mqtt_drivers *d, const struct sh_inbox_item *item);
 
-/* MQTT topic matching, exported for tests: whether `topic` matches
- * `filter` (+ and # wildcards; $-topics only match filters naming them). */
-bool sh_mqtt_topic_matches(const char *filter, const char *topic);
 /* Whether some topic matches both `filter` and `<base>` or `<base>/...`. */
 bool sh_mqtt_filter_overlaps(const char *filter, const char *base);
 /* A valid subscription filter: non-empty, + and # only as whole levels, #

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * MQTT topic filter matching, shared by every subsystem that subscribes.
+ */
+#ifndef SMARTHUB_TOPIC_H
+#define SMARTHUB_TOPIC_H
+
+#include <stdbool.h>
+
+/* Whether `topic` (no wildcards) matches `filter` (+ and # allowed): "a/#"
+ * also matches "a", and a wildcard at the first level never matches a
+ * $-topic. Both NUL-terminated, borrowed. */
+bool sh_topic_matches(const char *filter, const char *topic);
+
+#endif
