@@ -73,7 +73,7 @@ static const char *const *load_words(struct sh_loader *ld, const struct sh_node 
 		bool known = !allowed;
 		for (size_t k = 0; allowed && v && allowed[k]; k++)
 			known |= !strcmp(allowed[k], v);
-		if (!value_name_valid(v)) {
+		if (!v || !value_name_valid(v)) {
 			sh_loader_error(ld, item,
 					"%s entries must be words (letters, digits, '_', '-')",
 					name);
