@@ -32,6 +32,8 @@
 
 /* Paho's own bound on one connect attempt. */
 #define BRIDGE_CONNECT_TIMEOUT_S 10
+/* How long past Paho's own connect timeout the bridge waits for its answer. */
+#define BRIDGE_CONNECT_GUARD_S 5
 /* Inbox items handled per loop wake-up. Then the loop turns (timers,
  * device I/O, the watchdog) before the next batch: whatever arrives, no
  * flood holds the loop longer than this many messages. */
@@ -347,16 +349,28 @@ static void start_connect(struct sh_bridge *b)
 	b->conn = SH_BRIDGE_CONNECTING;
 	sh_log_debug("mqtt: connecting to %s", b->url);
 	rc = b->paho.connect(b->client, &opts);
-	if (rc != MQTTASYNC_SUCCESS)
+	if (rc != MQTTASYNC_SUCCESS) {
 		connection_down(b, "connect", b->paho.strerror(rc));
+		return;
+	}
+	/* A guard on Paho: should neither onSuccess nor onFailure ever come
+	 * (seen once under valgrind after a broker restart), the retry timer
+	 * ends the attempt itself rather than waiting forever. */
+	ev_timer_stop(b->loop, &b->retry);
+	ev_timer_set(&b->retry, BRIDGE_CONNECT_TIMEOUT_S + BRIDGE_CONNECT_GUARD_S, 0.0);
+	ev_timer_start(b->loop, &b->retry);
 }
 
 static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct sh_bridge *b = w->data;
 
-	if (!b->stopped && b->conn == SH_BRIDGE_WAITING)
+	if (b->stopped)
+		return;
+	if (b->conn == SH_BRIDGE_WAITING)
 		start_connect(b);
+	else if (b->conn == SH_BRIDGE_CONNECTING)
+		connection_down(b, "connect to", "no answer from the MQTT library in time");
 }
 
 static void on_sync(struct ev_loop *loop, ev_timer *w, int revents)
