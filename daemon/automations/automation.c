@@ -148,7 +148,8 @@ static uint64_t sun_next(struct automation *a, const struct sh_location *loc,
 	for (int d = -1; d <= 2; d++) {
 		time_t at;
 		time_t which = day + (time_t)d * 86400;
-		enum sh_sun_result r = sh_sun_event(loc->latitude, loc->longitude, which, t->sun, &at);
+		enum sh_sun_result r =
+			sh_sun_event(loc->latitude, loc->longitude, which, t->sun, &at);
 		if (r != SH_SUN_OK) {
 			char date[32];
 			struct tm tm;
@@ -245,8 +246,8 @@ static void fire(struct sh_automations *e, struct automation *a, int trigger, co
 					.ctx = e,
 					.now = (time_t)(now / 1000),
 					.location = &e->config->location};
-	if (!skip_conditions &&
-	    !sh_conditions_hold(cfg->conditions, cfg->n_conditions, &cenv, reason, sizeof(reason))) {
+	if (!skip_conditions && !sh_conditions_hold(cfg->conditions, cfg->n_conditions, &cenv,
+						    reason, sizeof(reason))) {
 		trace_add(a, now, trigger, "not run", event, reason);
 		cJSON_Delete(info);
 		return;
@@ -256,8 +257,8 @@ static void fire(struct sh_automations *e, struct automation *a, int trigger, co
 	 * while it runs or just after, is its own effect. */
 	unsigned active = active_runs(e, a);
 	bool own = device && commands_device(cfg->run.root, device) &&
-		   (active > 0 || (a->last_end_ms && now - a->last_end_ms <=
-							       SH_AUTOMATION_EFFECT_WINDOW_MS));
+		   (active > 0 ||
+		    (a->last_end_ms && now - a->last_end_ms <= SH_AUTOMATION_EFFECT_WINDOW_MS));
 	a->streak = own ? a->streak + 1 : 0;
 	if (a->streak > SH_AUTOMATION_LOOP_LIMIT) {
 		snprintf(reason, sizeof(reason),
@@ -314,9 +315,9 @@ static void fire(struct sh_automations *e, struct automation *a, int trigger, co
 		a->last_result = "skipped";
 	} else {
 		trace_add(a, now, trigger, "ran", event,
-			  skip_conditions ? "steps started (conditions skipped)"
-					  : cfg->n_conditions ? "conditions met: steps started"
-							      : "steps started");
+			  skip_conditions     ? "steps started (conditions skipped)"
+			  : cfg->n_conditions ? "conditions met: steps started"
+					      : "steps started");
 		sh_log_info("automation %s: triggered (%s)", a->name, event ? event : "");
 	}
 	status_changed(e, a);
@@ -382,8 +383,9 @@ static bool resume_pending(struct automation *a, size_t i, const cJSON *value, u
 	else if (t->type == SH_TRIGGER_AVAILABILITY)
 		holds = cJSON_IsString(value) && !strcmp(value->valuestring, "online") == t->online;
 	if (!holds) {
-		snprintf(why, len, "the for: pending before the restart ends: the condition no "
-				   "longer holds");
+		snprintf(why, len,
+			 "the for: pending before the restart ends: the condition no "
+			 "longer holds");
 		return false;
 	}
 	/* Exactly as if the timer had run all along. */
@@ -424,8 +426,8 @@ static void report(struct sh_automations *e, struct automation *a, size_t i, con
 
 /* --- inputs ------------------------------------------------------------------------ */
 
-void sh_automations_device_state(struct sh_automations *e, const char *device,
-				 const cJSON *state, uint64_t now)
+void sh_automations_device_state(struct sh_automations *e, const char *device, const cJSON *state,
+				 uint64_t now)
 {
 	sh_automations_tick(e, now);
 	for (size_t k = 0; k < e->n; k++) {
@@ -466,8 +468,8 @@ void sh_automations_device_availability(struct sh_automations *e, const char *de
 				continue;
 			if (t->type == SH_TRIGGER_AVAILABILITY)
 				report(e, a, i, v, device, now);
-			else if (!online && (t->type == SH_TRIGGER_STATE ||
-					     t->type == SH_TRIGGER_NUMERIC) &&
+			else if (!online &&
+				 (t->type == SH_TRIGGER_STATE || t->type == SH_TRIGGER_NUMERIC) &&
 				 a->ts[i].pending)
 				report(e, a, i, NULL, device, now);
 		}
@@ -487,7 +489,8 @@ void sh_automations_device_event(struct sh_automations *e, const char *device, c
 				continue;
 			char why[200];
 			if (strcmp(t->event, event)) {
-				snprintf(why, sizeof(why), "event '%s' is not '%s'", event, t->event);
+				snprintf(why, sizeof(why), "event '%s' is not '%s'", event,
+					 t->event);
 				trace_add(a, now, (int)i, "not fired", why, "");
 				continue;
 			}
@@ -531,7 +534,8 @@ void sh_automations_mqtt(struct sh_automations *e, const char *topic, const char
 			char why[300];
 			if (t->type != SH_TRIGGER_MQTT || !sh_topic_matches(t->topic, topic))
 				continue;
-			if (t->payload && (strlen(t->payload) != len || memcmp(t->payload, payload, len))) {
+			if (t->payload &&
+			    (strlen(t->payload) != len || memcmp(t->payload, payload, len))) {
 				snprintf(why, sizeof(why), "%s: payload '%.*s' is not '%s'", topic,
 					 (int)(len > 64 ? 64 : len), payload, t->payload);
 				trace_add(a, now, (int)i, "not fired", why, "");
@@ -643,8 +647,7 @@ static void scheduled(struct sh_automations *e, struct automation *a, size_t i, 
 		double el = sh_sun_elevation(e->config->location.latitude,
 					     e->config->location.longitude, (time_t)(due / 1000));
 		cJSON *v = cJSON_CreateNumber(((double)(long long)(el * 100)) / 100);
-		enum sh_trig_result r =
-			sh_trigger_report(t, &a->ts[i], v, due, why, sizeof(why));
+		enum sh_trig_result r = sh_trigger_report(t, &a->ts[i], v, due, why, sizeof(why));
 		/* Samples that decide nothing would flood the trace. */
 		if (r != SH_TRIG_NONE || strstr(why, "first report"))
 			handle_result(e, a, i, r, why, v, NULL, due);
@@ -698,7 +701,7 @@ void sh_automations_run_done(struct sh_automations *e, const char *name, const c
 	if (!a)
 		return;
 	a->last_end_ms = now;
-	a->last_result = !strcmp(status, "ok")	     ? "ok"
+	a->last_result = !strcmp(status, "ok")       ? "ok"
 			 : !strcmp(status, "failed") ? "failed"
 						     : "cancelled";
 	free(a->error);
@@ -803,7 +806,8 @@ void sh_automations_apply(struct sh_automations *e, const struct sh_config *conf
 		struct automation *a = NULL;
 		for (size_t j = 0; j < n_old; j++) {
 			if (old[j] && !strcmp(old[j]->name, cfg->name) &&
-			    !strcmp(old[j]->fingerprint, cfg->fingerprint ? cfg->fingerprint : "")) {
+			    !strcmp(old[j]->fingerprint,
+				    cfg->fingerprint ? cfg->fingerprint : "")) {
 				a = old[j];
 				old[j] = NULL;
 				break;
@@ -903,8 +907,8 @@ int sh_automations_trigger(struct sh_automations *e, const char *name, bool skip
 	cJSON *info = cJSON_CreateObject();
 	cJSON_AddNullToObject(info, "index");
 	cJSON_AddStringToObject(info, "type", "manual");
-	fire(e, a, -1, skip_conditions ? "triggered by command (conditions skipped)"
-				       : "triggered by command",
+	fire(e, a, -1,
+	     skip_conditions ? "triggered by command (conditions skipped)" : "triggered by command",
 	     info, NULL, skip_conditions, now);
 	return 0;
 }
@@ -919,9 +923,10 @@ cJSON *sh_automations_status(const struct sh_automations *e, const char *name)
 	if (!o)
 		return NULL;
 	cJSON_AddBoolToObject(o, "enabled", a->enabled);
-	cJSON_AddStringToObject(o, "state", active_runs(e, a) ? "running"
-					    : waiting(a)      ? "waiting"
-							      : "idle");
+	cJSON_AddStringToObject(o, "state",
+				active_runs(e, a) ? "running"
+				: waiting(a)      ? "waiting"
+						  : "idle");
 	if (a->last_triggered_ms)
 		cJSON_AddStringToObject(o, "last_triggered",
 					sh_automations_iso(a->last_triggered_ms, iso, sizeof(iso)));

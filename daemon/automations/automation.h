@@ -88,8 +88,8 @@ void sh_automations_apply(struct sh_automations *e, const struct sh_config *conf
 void sh_automations_started(struct sh_automations *e, uint64_t now_ms);
 
 /* Inputs. `state` is the device's whole state object (borrowed). */
-void sh_automations_device_state(struct sh_automations *e, const char *device,
-				 const cJSON *state, uint64_t now_ms);
+void sh_automations_device_state(struct sh_automations *e, const char *device, const cJSON *state,
+				 uint64_t now_ms);
 void sh_automations_device_availability(struct sh_automations *e, const char *device, bool online,
 					uint64_t now_ms);
 void sh_automations_device_event(struct sh_automations *e, const char *device, const char *event,

@@ -61,8 +61,8 @@ static void free_orphans(struct sh_automation_host *h)
 	struct sh_scene_engine *scenes = h->scenes;
 	for (size_t i = 0; i < h->n_runners;) {
 		struct runner_slot *s = &h->runners[i];
-		if (!sh_scene_runner_orphaned(s->runner) && sh_config_find_automation(h->config,
-										       s->name)) {
+		if (!sh_scene_runner_orphaned(s->runner) &&
+		    sh_config_find_automation(h->config, s->name)) {
 			i++;
 			continue;
 		}
@@ -230,8 +230,8 @@ static bool word(const char *p, size_t len, const char *w)
 	return strlen(w) == len && !strncasecmp(p, w, len);
 }
 
-int sh_automation_host_command(struct sh_automation_host *h, const char *name,
-			       const char *payload, size_t len, char *reason, size_t reason_len)
+int sh_automation_host_command(struct sh_automation_host *h, const char *name, const char *payload,
+			       size_t len, char *reason, size_t reason_len)
 {
 	uint64_t now = sh_automation_host_now(h);
 	int r = -EINVAL;
@@ -254,12 +254,13 @@ int sh_automation_host_command(struct sh_automation_host *h, const char *name,
 		const cJSON *v;
 		if (cJSON_IsTrue(cJSON_GetObjectItem(j, "trigger"))) {
 			r = sh_automations_trigger(
-				h->core, name, cJSON_IsTrue(cJSON_GetObjectItem(j, "skip_conditions")),
-				now);
+				h->core, name,
+				cJSON_IsTrue(cJSON_GetObjectItem(j, "skip_conditions")), now);
 		} else if (cJSON_IsBool(v = cJSON_GetObjectItem(j, "enabled"))) {
 			r = sh_automations_set_enabled(h->core, name, cJSON_IsTrue(v), now);
 		} else if (cJSON_IsString(v = cJSON_GetObjectItem(j, "state")) &&
-			   (!strcasecmp(v->valuestring, "ON") || !strcasecmp(v->valuestring, "OFF"))) {
+			   (!strcasecmp(v->valuestring, "ON") ||
+			    !strcasecmp(v->valuestring, "OFF"))) {
 			r = sh_automations_set_enabled(h->core, name,
 						       !strcasecmp(v->valuestring, "ON"), now);
 		} else {
@@ -283,8 +284,7 @@ void sh_automation_host_set_observer(struct sh_automation_host *h, sh_automation
 }
 
 int sh_automation_host_new(struct sh_hub *hub, struct sh_scene_engine *scenes,
-			   const char *state_dir,
-			   struct sh_automation_host **out)
+			   const char *state_dir, struct sh_automation_host **out)
 {
 	struct sh_automation_host *h = calloc(1, sizeof(*h));
 	int r;

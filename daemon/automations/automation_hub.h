@@ -47,7 +47,7 @@ void sh_automation_host_mqtt(struct sh_automation_host *h, const char *topic, co
 /* smarthub/automation/<name>/set: "enable", "disable", "trigger", or
  * {"state":"ON"|"OFF"}, {"enabled":bool}, {"trigger":true,"skip_conditions":bool}.
  * 0, -ENOENT (unknown automation) or -EINVAL with a reason. */
-int sh_automation_host_command(struct sh_automation_host *h, const char *name,
-			       const char *payload, size_t len, char *reason, size_t reason_len);
+int sh_automation_host_command(struct sh_automation_host *h, const char *name, const char *payload,
+			       size_t len, char *reason, size_t reason_len);
 
 #endif

@@ -55,7 +55,9 @@ time_t sh_clock_next(time_t after, unsigned sec, unsigned weekdays)
 
 	localtime_r(&start, &tm);
 	for (int i = 0; i < 10; i++) {
-		struct tm d = {.tm_year = tm.tm_year, .tm_mon = tm.tm_mon, .tm_mday = tm.tm_mday + i,
+		struct tm d = {.tm_year = tm.tm_year,
+			       .tm_mon = tm.tm_mon,
+			       .tm_mday = tm.tm_mday + i,
 			       .tm_hour = 12};
 		/* Normalise the date (and find its weekday) at noon UTC. */
 		time_t noon = timegm(&d);

@@ -34,7 +34,8 @@ bool sh_condition_time_in(unsigned after, bool has_after, unsigned before, bool 
 		if (ok_after || ok_before)
 			return true;
 		snprintf(why, len, "%s is not after %s nor before %s", n,
-			 sh_clock_format(after, a, sizeof(a)), sh_clock_format(before, b, sizeof(b)));
+			 sh_clock_format(after, a, sizeof(a)),
+			 sh_clock_format(before, b, sizeof(b)));
 		return false;
 	}
 	if (!ok_after)
@@ -50,8 +51,8 @@ static const char *event_name(enum sh_sun_event e)
 }
 
 /* Whether `now` is after (or, with before, before) today's `event`. */
-static bool sun_side(const struct sh_location *loc, enum sh_sun_event event, bool after,
-		     time_t now, time_t *at)
+static bool sun_side(const struct sh_location *loc, enum sh_sun_event event, bool after, time_t now,
+		     time_t *at)
 {
 	struct tm tm;
 	localtime_r(&now, &tm);
@@ -83,12 +84,14 @@ static bool sun_holds(const struct sh_condition *c, const struct sh_condition_en
 		sh_trigger_time((uint64_t)env->now * 1000, n, sizeof(n));
 		if (c->has_after && !a)
 			snprintf(why, len, "%s is not after %s (%s)", n, event_name(c->sun_after),
-				 ta == (time_t)-1 ? "none today"
-						  : sh_trigger_time((uint64_t)ta * 1000, x, sizeof(x)));
+				 ta == (time_t)-1
+					 ? "none today"
+					 : sh_trigger_time((uint64_t)ta * 1000, x, sizeof(x)));
 		else
 			snprintf(why, len, "%s is not before %s (%s)", n, event_name(c->sun_before),
-				 tb == (time_t)-1 ? "none today"
-						  : sh_trigger_time((uint64_t)tb * 1000, x, sizeof(x)));
+				 tb == (time_t)-1
+					 ? "none today"
+					 : sh_trigger_time((uint64_t)tb * 1000, x, sizeof(x)));
 	}
 	return ok;
 }
@@ -123,14 +126,15 @@ static bool device_holds(const struct sh_condition *c, const struct sh_condition
 				 c->property, text, c->above, c->below);
 		else if (!ok)
 			snprintf(why, len, "%s.%s is %s, not %s %g", c->device, c->property, text,
-				 c->has_above ? "above" : "below", c->has_above ? c->above : c->below);
+				 c->has_above ? "above" : "below",
+				 c->has_above ? c->above : c->below);
 	}
 	cJSON_free(text);
 	return ok;
 }
 
-bool sh_condition_holds(const struct sh_condition *c, const struct sh_condition_env *env,
-			char *why, size_t len)
+bool sh_condition_holds(const struct sh_condition *c, const struct sh_condition_env *env, char *why,
+			size_t len)
 {
 	char scratch[256];
 	if (!why) {

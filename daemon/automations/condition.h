@@ -22,8 +22,8 @@ struct sh_condition_env {
 };
 
 /* Whether `c` holds; when it does not, why (`why` may be NULL). */
-bool sh_condition_holds(const struct sh_condition *c, const struct sh_condition_env *env,
-			char *why, size_t why_len);
+bool sh_condition_holds(const struct sh_condition *c, const struct sh_condition_env *env, char *why,
+			size_t why_len);
 
 /* Whether all of `conds` hold; the first that does not is reported as
  * "condition 0 (time) not met: ...". */

@@ -217,10 +217,10 @@ void sh_automations_load_saved(struct sh_automations *e, uint64_t now)
 		e->n_saved++;
 	}
 	cJSON_Delete(root);
-	sh_log_info("automations: read %s (%zu automations, written %llu s ago)", e->state_path,
-		    e->n_saved,
-		    (unsigned long long)(now > e->saved_stop_ms ? (now - e->saved_stop_ms) / 1000
-								: 0));
+	sh_log_info(
+		"automations: read %s (%zu automations, written %llu s ago)", e->state_path,
+		e->n_saved,
+		(unsigned long long)(now > e->saved_stop_ms ? (now - e->saved_stop_ms) / 1000 : 0));
 }
 
 void sh_automations_set_state_file(struct sh_automations *e, const char *path, uint64_t now)

@@ -23,7 +23,7 @@
 struct replay {
 	const struct sh_config *config;
 	FILE *out;
-	cJSON *states; /* device id -> merged state, while online */
+	cJSON *states;  /* device id -> merged state, while online */
 	cJSON *offline; /* device id -> true */
 	uint64_t now;
 	unsigned runs;
@@ -81,8 +81,7 @@ static uint64_t print_steps(struct replay *r, const struct sh_step *s, uint64_t 
 	return at;
 }
 
-static int replay_run(void *ctx, const struct sh_automation_config *cfg, char *reason,
-		      size_t len)
+static int replay_run(void *ctx, const struct sh_automation_config *cfg, char *reason, size_t len)
 {
 	struct replay *r = ctx;
 	char iso[40];
@@ -150,7 +149,8 @@ static bool parse_sub_line(const struct sh_config *config, char *line, struct in
 	char *rest = topic + blen + 1;
 	char *slash = strchr(rest, '/');
 	char id[256];
-	snprintf(id, sizeof(id), "%.*s", (int)(slash ? (size_t)(slash - rest) : strlen(rest)), rest);
+	snprintf(id, sizeof(id), "%.*s", (int)(slash ? (size_t)(slash - rest) : strlen(rest)),
+		 rest);
 	const struct sh_device_config *d = sh_config_find_device(config, id);
 	if (!d)
 		return true;
@@ -198,7 +198,8 @@ static bool parse_json_line(const char *line, struct input *in, cJSON **doc)
 	} else if (p) {
 		/* A JSON payload written as JSON: kept alive in the doc. */
 		printed = cJSON_PrintUnformatted(p);
-		cJSON_AddItemToObject(*doc, "\x01printed", cJSON_CreateString(printed ? printed : ""));
+		cJSON_AddItemToObject(*doc, "\x01printed",
+				      cJSON_CreateString(printed ? printed : ""));
 		cJSON_free(printed);
 		in->payload = cJSON_GetStringValue(cJSON_GetObjectItem(*doc, "\x01printed"));
 	}

@@ -36,8 +36,8 @@ static struct solar solar_at(double unix_s)
 	double omega = 125.04 - 1934.136 * jc;
 	double app_long = true_long - 0.00569 - 0.00478 * sin(omega * DEG);
 	double mean_obliq =
-		23.0 + (26.0 + (21.448 - jc * (46.815 + jc * (0.00059 - jc * 0.001813))) / 60.0) /
-			       60.0;
+		23.0 +
+		(26.0 + (21.448 - jc * (46.815 + jc * (0.00059 - jc * 0.001813))) / 60.0) / 60.0;
 	double obliq = mean_obliq + 0.00256 * cos(omega * DEG);
 	double y = tan(obliq / 2 * DEG);
 	y *= y;
@@ -45,8 +45,8 @@ static struct solar solar_at(double unix_s)
 	s.declination = asin(sin(obliq * DEG) * sin(app_long * DEG)) / DEG;
 	s.eq_time = 4.0 / DEG *
 		    (y * sin(2 * l0 * DEG) - 2 * e * sin(m * DEG) +
-		     4 * e * y * sin(m * DEG) * cos(2 * l0 * DEG) - 0.5 * y * y * sin(4 * l0 * DEG) -
-		     1.25 * e * e * sin(2 * m * DEG));
+		     4 * e * y * sin(m * DEG) * cos(2 * l0 * DEG) -
+		     0.5 * y * y * sin(4 * l0 * DEG) - 1.25 * e * e * sin(2 * m * DEG));
 	return s;
 }
 
@@ -112,8 +112,11 @@ double sh_sun_elevation(double latitude, double longitude, time_t t)
 	else if (elevation > 5.0)
 		refraction = 58.1 / te - 0.07 / (te * te * te) + 0.000086 / pow(te, 5);
 	else if (elevation > -0.575)
-		refraction = 1735.0 + elevation * (-518.2 + elevation * (103.4 + elevation * (-12.79 +
-									      elevation * 0.711)));
+		refraction =
+			1735.0 +
+			elevation *
+				(-518.2 +
+				 elevation * (103.4 + elevation * (-12.79 + elevation * 0.711)));
 	else
 		refraction = -20.772 / te;
 	return elevation + refraction / 3600.0;

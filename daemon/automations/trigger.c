@@ -32,8 +32,8 @@ const char *sh_trigger_time(uint64_t ms, char *buf, size_t len)
 static bool unavailable(const cJSON *v)
 {
 	return !v || cJSON_IsNull(v) ||
-	       (cJSON_IsString(v) && (!strcmp(v->valuestring, "unavailable") ||
-				      !strcmp(v->valuestring, "unknown")));
+	       (cJSON_IsString(v) &&
+		(!strcmp(v->valuestring, "unavailable") || !strcmp(v->valuestring, "unknown")));
 }
 
 bool sh_trigger_number(const cJSON *value, double *out)
@@ -101,8 +101,8 @@ static enum sh_trig_result start_or_fire(const struct sh_trigger *t, struct sh_t
 	s->since_ms = now;
 	s->deadline_ms = now + t->for_ms;
 	char when[16];
-	snprintf(why, len, "waiting until %s: %s", sh_trigger_time(s->deadline_ms, when,
-								   sizeof(when)), what);
+	snprintf(why, len, "waiting until %s: %s",
+		 sh_trigger_time(s->deadline_ms, when, sizeof(when)), what);
 	return SH_TRIG_PENDING;
 }
 
@@ -116,7 +116,8 @@ static enum sh_trig_result numeric_report(const struct sh_trigger *t, struct sh_
 	if (unavailable(value) || !sh_trigger_number(value, &v)) {
 		value_text(value, text, sizeof(text));
 		char reason[256];
-		snprintf(reason, sizeof(reason), "%s is not a valid reading (neither arms nor fires)",
+		snprintf(reason, sizeof(reason),
+			 "%s is not a valid reading (neither arms nor fires)",
 			 unavailable(value) ? "unavailable" : text);
 		return cancel_pending(s, why, len, reason);
 	}
@@ -262,7 +263,7 @@ enum sh_trig_result sh_trigger_due(const struct sh_trigger *t, struct sh_trigger
 	if (!s->pending || now_ms < s->deadline_ms)
 		return SH_TRIG_NONE;
 	s->pending = false;
-	snprintf(why, why_len, "fired: held for %llu ms since %s",
-		 (unsigned long long)t->for_ms, sh_trigger_time(s->since_ms, since, sizeof(since)));
+	snprintf(why, why_len, "fired: held for %llu ms since %s", (unsigned long long)t->for_ms,
+		 sh_trigger_time(s->since_ms, since, sizeof(since)));
 	return SH_TRIG_FIRE;
 }

@@ -38,14 +38,14 @@ enum sh_trig_result {
 };
 
 struct sh_trigger_state {
-	bool known;          /* a valid value was seen since start */
-	bool armed;          /* numeric: the last valid value was out (re-armed) */
-	bool pending;        /* a for: timer runs */
+	bool known;           /* a valid value was seen since start */
+	bool armed;           /* numeric: the last valid value was out (re-armed) */
+	bool pending;         /* a for: timer runs */
 	uint64_t deadline_ms; /* when pending */
-	uint64_t since_ms;   /* numeric: when it was disarmed; pending: since when */
-	double last;         /* numeric: the last valid value */
-	cJSON *value;        /* state: the last valid value (owned) */
-	bool online;         /* availability: the last known availability */
+	uint64_t since_ms;    /* numeric: when it was disarmed; pending: since when */
+	double last;          /* numeric: the last valid value */
+	cJSON *value;         /* state: the last valid value (owned) */
+	bool online;          /* availability: the last known availability */
 };
 
 /* Frees what the state owns and zeroes it. */

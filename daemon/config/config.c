@@ -362,10 +362,11 @@ static void check_readable(struct sh_loader *ld, const struct sh_node *map, cons
 static void load_mqtt(struct sh_loader *ld, const struct sh_node *map)
 {
 	static const char *const keys[] = {
-		"url",           "base_topic", "client_id",   "username",    "password",
-		"password_file", "ca_file",    "cert_file",   "key_file",    "keepalive",
-		"qos",           "retain",     "max_payload", "inbox_limit", "inbox_bytes", "events_per_second",
-		"reconnect",     "requests_per_minute", NULL};
+		"url",         "base_topic",          "client_id",   "username",
+		"password",    "password_file",       "ca_file",     "cert_file",
+		"key_file",    "keepalive",           "qos",         "retain",
+		"max_payload", "inbox_limit",         "inbox_bytes", "events_per_second",
+		"reconnect",   "requests_per_minute", NULL};
 	struct sh_mqtt_config *m = &ld->config->mqtt;
 
 	if (!sh_loader_expect_map(ld, map, "mqtt"))
@@ -867,10 +868,9 @@ static void set_defaults(struct sh_config *c, struct sh_node_doc *doc)
 
 static void load_root(struct sh_loader *ld, const struct sh_node *root)
 {
-	static const char *const sections[] = {"mqtt",    "homeassistant", "hub",
-					       "plugins", "log",           "devices",
-					       "scenes",  "on_start",      "location",
-					       "automations", NULL};
+	static const char *const sections[] = {"mqtt",     "homeassistant", "hub",    "plugins",
+					       "log",      "devices",       "scenes", "on_start",
+					       "location", "automations",   NULL};
 
 	if (root->type != SH_NODE_MAP) {
 		sh_loader_error(ld, root,
@@ -1113,8 +1113,9 @@ void sh_config_print_summary(const struct sh_config *c, FILE *out)
 	for (size_t i = 0; i < c->n_automations; i++) {
 		const struct sh_automation_config *a = &c->automations[i];
 		fprintf(out, "  %s (%s, %zu trigger%s, %zu condition%s)\n", a->name,
-			sh_scene_mode_name(a->run.mode), a->n_triggers, a->n_triggers == 1 ? "" : "s",
-			a->n_conditions, a->n_conditions == 1 ? "" : "s");
+			sh_scene_mode_name(a->run.mode), a->n_triggers,
+			a->n_triggers == 1 ? "" : "s", a->n_conditions,
+			a->n_conditions == 1 ? "" : "s");
 	}
 	if (c->n_on_start) {
 		fprintf(out, "on start:");

@@ -59,15 +59,15 @@ struct sh_mqtt_config {
 	char *ca_file;  /* TLS; NULL when absent */
 	char *cert_file;
 	char *key_file;
-	unsigned keepalive_s;        /* default 60 */
-	int qos;                     /* for state publications, 0 or 1; default 0 */
-	bool retain;                 /* retain state; default true */
-	size_t max_payload;          /* bytes; larger inbound payloads are refused; default 65536 */
-	size_t inbox_limit;          /* messages waiting for the loop; default 1024 */
-	size_t inbox_bytes;          /* ... and the bytes they hold; default 1 MiB */
-	unsigned events_per_second;  /* bridge/event rate limit; default 20 */
+	unsigned keepalive_s;       /* default 60 */
+	int qos;                    /* for state publications, 0 or 1; default 0 */
+	bool retain;                /* retain state; default true */
+	size_t max_payload;         /* bytes; larger inbound payloads are refused; default 65536 */
+	size_t inbox_limit;         /* messages waiting for the loop; default 1024 */
+	size_t inbox_bytes;         /* ... and the bytes they hold; default 1 MiB */
+	unsigned events_per_second; /* bridge/event rate limit; default 20 */
 	unsigned requests_per_minute; /* of each expensive request; default 12 */
-	struct sh_backoff reconnect; /* default 1s .. 30s */
+	struct sh_backoff reconnect;  /* default 1s .. 30s */
 };
 
 struct sh_homeassistant_config {
@@ -82,10 +82,10 @@ struct sh_hub_config {
 };
 
 struct sh_device_config {
-	char *id;          /* the mapping key; a valid MQTT topic level */
-	char *name;        /* friendly name; defaults to id */
-	char *driver;      /* plugin name */
-	char *kind;        /* one of sh_kinds */
+	char *id;     /* the mapping key; a valid MQTT topic level */
+	char *name;   /* friendly name; defaults to id */
+	char *driver; /* plugin name */
+	char *kind;   /* one of sh_kinds */
 	/* What the device's options add to its kind (modes, presets,
 	 * event_types, custom properties); borrows from the config. */
 	struct sh_kind_spec spec;
@@ -169,7 +169,6 @@ struct sh_scene_config {
 	char *fingerprint; /* as for devices */
 };
 
-
 /* --- automations (config_automation.c) ------------------------------------ */
 
 /* location: for sun triggers and conditions; the time zone is the system's. */
@@ -236,11 +235,11 @@ struct sh_condition {
 	cJSON *is;               /* DEVICE: NULL when absent */
 	bool has_above, has_below;
 	double above, below;
-	bool has_after, has_before;   /* TIME, SUN */
-	unsigned after_s, before_s;   /* TIME: seconds after local midnight */
-	unsigned weekdays;            /* TIME */
-	enum sh_sun_event sun_after;  /* SUN */
-	enum sh_sun_event sun_before; /* SUN */
+	bool has_after, has_before;    /* TIME, SUN */
+	unsigned after_s, before_s;    /* TIME: seconds after local midnight */
+	unsigned weekdays;             /* TIME */
+	enum sh_sun_event sun_after;   /* SUN */
+	enum sh_sun_event sun_before;  /* SUN */
 	struct sh_condition *children; /* ANY, NOT */
 	size_t n_children;
 };

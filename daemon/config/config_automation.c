@@ -41,11 +41,11 @@ static const struct {
 	const char *name;
 	bool numeric;
 } readings[] = {
-	{"temperature", true}, {"humidity", true},  {"pressure", true},   {"illuminance", true},
-	{"battery", true},     {"voltage", true},   {"current", true},    {"power", true},
-	{"energy", true},      {"co2", true},       {"voc", true},        {"pm25", true},
-	{"moisture", true},    {"linkquality", true}, {"value", true},    {"motion", false},
-	{"occupancy", false},  {"contact", false},  {"water_leak", false}, {"smoke", false},
+	{"temperature", true}, {"humidity", true},    {"pressure", true},    {"illuminance", true},
+	{"battery", true},     {"voltage", true},     {"current", true},     {"power", true},
+	{"energy", true},      {"co2", true},         {"voc", true},         {"pm25", true},
+	{"moisture", true},    {"linkquality", true}, {"value", true},       {"motion", false},
+	{"occupancy", false},  {"contact", false},    {"water_leak", false}, {"smoke", false},
 	{"tamper", false},     {"action", false},
 };
 
@@ -120,8 +120,7 @@ static void props_of(const struct sh_device_config *d, struct props *p)
 		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(item, "name"));
 		const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(item, "type"));
 		if (name && type)
-			props_add(p, name,
-				  !strcmp(type, "number") || !strcmp(type, "integer"));
+			props_add(p, name, !strcmp(type, "number") || !strcmp(type, "integer"));
 	}
 	for (size_t i = 0; i < sizeof(reported) / sizeof(reported[0]); i++)
 		if (d->kind && !strcmp(d->kind, reported[i].kind))
@@ -297,9 +296,8 @@ static bool read_clock(struct actx *a, const struct sh_node *n, const char *key,
 	return false;
 }
 
-static const char *const weekday_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat",
-					     NULL};
-static const char *const weekday_long[] = {"sunday",   "monday", "tuesday", "wednesday",
+static const char *const weekday_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL};
+static const char *const weekday_long[] = {"sunday",   "monday", "tuesday",  "wednesday",
 					   "thursday", "friday", "saturday", NULL};
 
 static unsigned read_weekdays(struct actx *a, const struct sh_node *n)
@@ -316,8 +314,10 @@ static unsigned read_weekdays(struct actx *a, const struct sh_node *n)
 		count = n->n_items;
 	}
 	if (n->type == SH_NODE_MAP || count == 0) {
-		sh_loader_error(a->ld, n, "%s.weekdays must be a list of mon, tue, wed, thu, fri, "
-				"sat, sun", a->where);
+		sh_loader_error(a->ld, n,
+				"%s.weekdays must be a list of mon, tue, wed, thu, fri, "
+				"sat, sun",
+				a->where);
 		return SH_WEEKDAYS_ALL;
 	}
 	for (size_t i = 0; i < count; i++) {
@@ -329,12 +329,14 @@ static unsigned read_weekdays(struct actx *a, const struct sh_node *n)
 				bit = k;
 		if (bit == 7) {
 			bool known;
-			const char *best = d->type == SH_NODE_SCALAR
-						   ? sh_loader_suggest(d->value, weekday_names, &known)
-						   : NULL;
+			const char *best =
+				d->type == SH_NODE_SCALAR
+					? sh_loader_suggest(d->value, weekday_names, &known)
+					: NULL;
 			sh_loader_error(a->ld, d, "%s.weekdays: bad weekday %s (%s%s%s)", a->where,
 					sh_node_quote(d, quoted, sizeof(quoted)),
-					best ? "did you mean '" : "mon, tue, wed, thu, fri, sat, sun",
+					best ? "did you mean '"
+					     : "mon, tue, wed, thu, fri, sat, sun",
 					best ? best : "", best ? "'?" : "");
 			continue;
 		}
@@ -378,8 +380,8 @@ static cJSON *to_json(struct actx *a, const struct sh_node *n)
 /* --- triggers ----------------------------------------------------------------- */
 
 static const char *const state_keys[] = {"device", "property", "to", "from", "for", NULL};
-static const char *const numeric_keys[] = {"device", "property", "above", "below",
-					   "hysteresis", "for", NULL};
+static const char *const numeric_keys[] = {"device",     "property", "above", "below",
+					   "hysteresis", "for",      NULL};
 static const char *const availability_keys[] = {"device", "availability", "for", NULL};
 static const char *const mqtt_keys[] = {"mqtt", "payload", "path", "equals", "for", NULL};
 static const char *const time_keys[] = {"at", "weekdays", "for", NULL};
@@ -440,7 +442,8 @@ static void load_trigger(struct actx *a, struct sh_trigger *t, const struct sh_n
 	} else if (sh_node_get(n, "device") && sh_node_get(n, "availability")) {
 		t->type = SH_TRIGGER_AVAILABILITY;
 		keys = availability_keys;
-	} else if (sh_node_get(n, "device") && (sh_node_get(n, "above") || sh_node_get(n, "below"))) {
+	} else if (sh_node_get(n, "device") &&
+		   (sh_node_get(n, "above") || sh_node_get(n, "below"))) {
 		t->type = SH_TRIGGER_NUMERIC;
 		keys = numeric_keys;
 	} else if (sh_node_get(n, "device")) {
@@ -482,9 +485,8 @@ static void load_trigger(struct actx *a, struct sh_trigger *t, const struct sh_n
 		t->device = d ? d->id : NULL;
 		t->property = read_property(a, d, sh_node_get(n, "property"), true, n);
 		read_band(a, n, &t->has_above, &t->above, &t->has_below, &t->below);
-		if ((v = sh_node_get(n, "hysteresis")) && read_number(a, v, "hysteresis",
-								      &t->hysteresis) &&
-		    t->hysteresis < 0) {
+		if ((v = sh_node_get(n, "hysteresis")) &&
+		    read_number(a, v, "hysteresis", &t->hysteresis) && t->hysteresis < 0) {
 			sh_loader_error(ld, v, "%s.hysteresis must not be negative", a->where);
 			t->hysteresis = 0;
 		}
@@ -537,8 +539,8 @@ static void load_trigger(struct actx *a, struct sh_trigger *t, const struct sh_n
 		if (sh_node_read_duration(sh_node_get(n, "every"), name, ld->diag, &t->every_ms) ==
 			    0 &&
 		    t->every_ms < 1000)
-			sh_loader_error(ld, sh_node_get(n, "every"),
-					"%s.every must be at least 1s", a->where);
+			sh_loader_error(ld, sh_node_get(n, "every"), "%s.every must be at least 1s",
+					a->where);
 		break;
 	case SH_TRIGGER_SUN:
 		need_location(a, sh_node_get(n, "sun"));
@@ -569,8 +571,8 @@ static void load_trigger(struct actx *a, struct sh_trigger *t, const struct sh_n
 					    "%s: offset goes with sunrise and sunset", a->where);
 		break;
 	case SH_TRIGGER_START:
-		if ((v = sh_node_get(n, "start")) && (v->type != SH_NODE_SCALAR ||
-						      strcmp(v->value, "true")))
+		if ((v = sh_node_get(n, "start")) &&
+		    (v->type != SH_NODE_SCALAR || strcmp(v->value, "true")))
 			sh_loader_error(ld, v, "%s.start must be true", a->where);
 		break;
 	}
@@ -615,8 +617,8 @@ static void load_children(struct actx *a, struct sh_condition *c, const struct s
 
 static void load_condition(struct actx *a, struct sh_condition *c, const struct sh_node *n)
 {
-	static const char *const device_keys[] = {"device", "property", "is", "above", "below",
-						  NULL};
+	static const char *const device_keys[] = {"device", "property", "is",
+						  "above",  "below",    NULL};
 	static const char *const when_keys[] = {"after", "before", "weekdays", NULL};
 	static const char *const sun_when_keys[] = {"after", "before", NULL};
 	struct sh_loader *ld = a->ld;
@@ -708,10 +710,10 @@ static void check_scene_refs(struct sh_loader *ld, const struct sh_step *s, cons
 	if (!s)
 		return;
 	if (s->type == SH_STEP_SCENE && s->scene && !sh_config_find_scene(ld->config, s->scene))
-		sh_loader_error(ld, sh_node_get(s->node, "scene"), "%s.%s: unknown scene %s",
-				prefix, s->path,
-				sh_node_quote(sh_node_get(s->node, "scene"), quoted,
-					      sizeof(quoted)));
+		sh_loader_error(
+			ld, sh_node_get(s->node, "scene"), "%s.%s: unknown scene %s", prefix,
+			s->path,
+			sh_node_quote(sh_node_get(s->node, "scene"), quoted, sizeof(quoted)));
 	for (size_t i = 0; i < s->n_children; i++)
 		check_scene_refs(ld, s->children[i], prefix);
 }
@@ -742,10 +744,9 @@ static char *fingerprint(struct sh_loader *ld, const struct sh_node *node)
 static void load_automation(struct sh_loader *ld, struct sh_automation_config *au,
 			    const struct sh_node *node)
 {
-	static const char *const keys[] = {"name",          "mode",    "max",
-					   "triggers",      "conditions", "steps",
-					   "max_per_minute", "max_gap", "enabled",
-					   NULL};
+	static const char *const keys[] = {
+		"name",  "mode",           "max",     "triggers", "conditions",
+		"steps", "max_per_minute", "max_gap", "enabled",  NULL};
 	static const char *const modes[] = {"single", "restart", "queued", "parallel", NULL};
 	char prefix[SH_CONFIG_NAME_MAX], where[SH_CONFIG_NAME_MAX], name[SH_CONFIG_NAME_MAX];
 	const struct sh_node *v;
@@ -866,8 +867,7 @@ void sh_config_load_location(struct sh_loader *ld, const struct sh_node *map)
 		return;
 	}
 	int r1 = sh_node_read_double(la, "location.latitude", -90, 90, ld->diag, &l->latitude);
-	int r2 = sh_node_read_double(lo, "location.longitude", -180, 180, ld->diag,
-				     &l->longitude);
+	int r2 = sh_node_read_double(lo, "location.longitude", -180, 180, ld->diag, &l->longitude);
 	l->set = r1 == 0 && r2 == 0;
 	/* A broken location is reported once, not again at every sun trigger. */
 	if (!l->set)
@@ -898,8 +898,8 @@ void sh_config_load_automations(struct sh_loader *ld, const struct sh_node *map)
 			char text[96];
 			snprintf(text, sizeof(text), "@%.6f,%.6f:", c->location.latitude,
 				 c->location.longitude);
-			char *joined = sh_node_doc_alloc(ld->doc, strlen(text) +
-									   strlen(au->fingerprint) + 1);
+			char *joined = sh_node_doc_alloc(
+				ld->doc, strlen(text) + strlen(au->fingerprint) + 1);
 			if (!joined) {
 				ld->nomem = true;
 				continue;

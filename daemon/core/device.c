@@ -859,8 +859,9 @@ int sh_device_create(struct sh_hub *hub, struct sh_config_ref *ref,
 			else
 				sh_diag_add_at(diag, opt->file, line, column,
 					       "device %s: unknown option '%s' for driver %s%s%s%s",
-					       cfg->id, key, cfg->driver, near ? " (did you mean '" : "",
-					       near ? near : "", near ? "'?)" : "");
+					       cfg->id, key, cfg->driver,
+					       near ? " (did you mean '" : "", near ? near : "",
+					       near ? "'?)" : "");
 		}
 	}
 	if (r == 0 && sh_diag_errors(diag) > errors_before)

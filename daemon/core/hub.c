@@ -34,8 +34,8 @@ struct sh_hub {
 	size_t n_plugins;
 	struct sh_worker_pool *workers;
 	const struct sh_mqtt_service *mqtt; /* the bridge's, for drivers */
-	struct sh_reports *reports; /* made inside driver callbacks; reports.c */
-	struct sh_list peer_watches; /* host.c's watch_peer subscriptions */
+	struct sh_reports *reports;         /* made inside driver callbacks; reports.c */
+	struct sh_list peer_watches;        /* host.c's watch_peer subscriptions */
 
 	struct sh_device **devices; /* in configuration order */
 	size_t n_devices;
@@ -158,7 +158,8 @@ struct sh_device *sh_hub_find_device(const struct sh_hub *hub, const char *id)
 		return NULL;
 	}
 	size_t mask = hub->index_cap - 1;
-	for (size_t slot = (size_t)sh_hash_str(id) & mask; hub->index[slot]; slot = (slot + 1) & mask)
+	for (size_t slot = (size_t)sh_hash_str(id) & mask; hub->index[slot];
+	     slot = (slot + 1) & mask)
 		if (strcmp(sh_device_id(hub->index[slot]), id) == 0)
 			return hub->index[slot];
 	return NULL;

@@ -55,7 +55,8 @@ static void deliver_due(struct ev_loop *loop, ev_idle *w, int revents)
 	 * back from it) wait for the next iteration, so the loop turns. */
 	size_t due = q->length;
 	while (due-- && !sh_list_empty(&q->queue)) {
-		struct sh_report *r = sh_list_entry(sh_list_first(&q->queue), struct sh_report, link);
+		struct sh_report *r =
+			sh_list_entry(sh_list_first(&q->queue), struct sh_report, link);
 		unlink_report(q, r);
 		sh_host_deliver(r);
 		report_free(r);
@@ -133,7 +134,8 @@ int sh_reports_push(struct sh_device *dev, enum sh_report_type type, uint64_t id
 				.id = id,
 				.err = err,
 				.target = target};
-	if ((text && !(r->text = strdup(text))) || (json && !(r->json = cJSON_Duplicate(json, true)))) {
+	if ((text && !(r->text = strdup(text))) ||
+	    (json && !(r->json = cJSON_Duplicate(json, true)))) {
 		report_free(r);
 		return -ENOMEM;
 	}

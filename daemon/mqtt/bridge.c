@@ -308,7 +308,8 @@ static void connected(struct sh_bridge *b)
 	/* Before anything is published: see nodelay.h for why and how. */
 	int n = sh_mqtt_nodelay(b->url);
 	if (n <= 0)
-		sh_log_debug("mqtt: TCP_NODELAY: %s", n < 0 ? strerror(-n) : "no broker socket found");
+		sh_log_debug("mqtt: TCP_NODELAY: %s",
+			     n < 0 ? strerror(-n) : "no broker socket found");
 	sh_bridge_subscribe(b);
 	sh_mqtt_drivers_link(b->drivers, true);
 	sh_bridge_publish(b, b->will_topic, bridge_online, strlen(bridge_online), 1, true);
@@ -712,7 +713,7 @@ void sh_bridge_free(struct sh_bridge *b)
 	if (b->loop) {
 		ev_timer_stop(b->loop, &b->retry);
 		ev_timer_stop(b->loop, &b->sync);
-	ev_timer_stop(b->loop, &b->trim);
+		ev_timer_stop(b->loop, &b->trim);
 		ev_async_stop(b->loop, &b->wake);
 	}
 	/* No Paho thread calls us after this returns, so the inbox can go. */

@@ -57,7 +57,8 @@ struct sh_bridge_automation_ops {
 	void (*message)(void *ctx, const char *topic, const char *payload, size_t len);
 };
 /* `ops` is copied. */
-void sh_bridge_set_automations(struct sh_bridge *bridge, const struct sh_bridge_automation_ops *ops);
+void sh_bridge_set_automations(struct sh_bridge *bridge,
+			       const struct sh_bridge_automation_ops *ops);
 /* An automation's status changed, or (name NULL) the set of automations. */
 void sh_bridge_automation_changed(struct sh_bridge *bridge, const char *name);
 

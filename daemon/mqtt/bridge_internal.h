@@ -103,8 +103,8 @@ struct sh_bridge {
 	struct sh_inbox *inbox;
 	ev_async wake;
 	ev_timer retry;
-	ev_timer sync; /* coalesces device list changes into one publication */
-	ev_timer trim; /* gives the heap back after a burst of publications */
+	ev_timer sync;    /* coalesces device list changes into one publication */
+	ev_timer trim;    /* gives the heap back after a burst of publications */
 	size_t published; /* since the last trim */
 	atomic_bool disconnected;
 

@@ -530,8 +530,7 @@ cJSON *sh_discovery_device(const struct sh_discovery_opts *opts,
 	else if (strcmp(dev->kind, "switch") == 0) {
 		power_switch(out, opts, dev, "switch", NULL);
 		declared_readings(out, opts, dev);
-	}
-	else if (strcmp(dev->kind, "speaker") == 0)
+	} else if (strcmp(dev->kind, "speaker") == 0)
 		speaker(out, opts, dev);
 	else if (strcmp(dev->kind, "sensor") == 0)
 		sensor(out, opts, dev);

@@ -32,7 +32,8 @@ struct sh_paho {
 			    MQTTAsync_responseOptions *response);
 	int (*subscribe_many)(MQTTAsync handle, int count, char *const *topic, const int *qos,
 			      MQTTAsync_responseOptions *response);
-	int (*unsubscribe)(MQTTAsync handle, const char *topic, MQTTAsync_responseOptions *response);
+	int (*unsubscribe)(MQTTAsync handle, const char *topic,
+			   MQTTAsync_responseOptions *response);
 	int (*wait_for_completion)(MQTTAsync handle, MQTTAsync_token token, unsigned long timeout);
 	void (*destroy)(MQTTAsync *handle);
 	void (*free_message)(MQTTAsync_message **msg);

@@ -115,7 +115,7 @@ struct scene {
 	struct sh_list running; /* struct run.link */
 	unsigned n_running;
 	unsigned long n_finished; /* runs that ended (any result) since load */
-	struct sh_list queue; /* struct run.link, oldest first */
+	struct sh_list queue;     /* struct run.link, oldest first */
 	unsigned n_queued;
 	/* status */
 	const char *state; /* "idle", "running", "failed", "cancelled" */
@@ -1206,8 +1206,8 @@ static void scenes_apply(struct sh_scene_engine *engine, const struct sh_config 
 	sh_list_for_each(rpos, &engine->runners)
 	{
 		struct scene *r = sh_list_entry(rpos, struct scene, runner_link);
-		const struct sh_automation_config *au = r->cfg ? sh_config_find_automation(config, r->name)
-							       : NULL;
+		const struct sh_automation_config *au =
+			r->cfg ? sh_config_find_automation(config, r->name) : NULL;
 		bool same = au && same_fingerprint(r->cfg, &au->run);
 		struct sh_list *pos;
 		sh_list_for_each(pos, &r->running)

@@ -91,9 +91,8 @@ static void limits_text(const struct sh_step *step, char *buf, size_t len)
 
 	buf[0] = '\0';
 	if (step->timeout_ms)
-		used += (size_t)snprintf(
-			buf + used, len - used, "timeout %s",
-			sh_duration_format(step->timeout_ms, dur, sizeof(dur)));
+		used += (size_t)snprintf(buf + used, len - used, "timeout %s",
+					 sh_duration_format(step->timeout_ms, dur, sizeof(dur)));
 	if (step->retry && used < len)
 		used += (size_t)snprintf(buf + used, len - used, "%sretry %u", used ? ", " : "",
 					 step->retry);

@@ -41,8 +41,7 @@ static size_t item_cost(const struct sh_inbox_item *item)
 	return item->payload ? n + item->len + 1 : n;
 }
 
-int sh_inbox_new(size_t message_limit, size_t byte_limit, size_t max_payload,
-		 struct sh_inbox **out)
+int sh_inbox_new(size_t message_limit, size_t byte_limit, size_t max_payload, struct sh_inbox **out)
 {
 	struct sh_inbox *inbox = calloc(1, sizeof(*inbox));
 
@@ -119,7 +118,7 @@ static struct sh_inbox_item *unlink_superseded(struct sh_inbox *inbox)
 	struct count {
 		unsigned long long h;
 		size_t n;
-	} *t;
+	} * t;
 	size_t cap = 16, mask;
 	struct sh_inbox_item *prev = NULL, *it;
 
@@ -173,9 +172,8 @@ static struct sh_inbox_item *append(struct sh_inbox *inbox, struct sh_inbox_item
 	size_t cost = message ? item_cost(item) : 0;
 
 	if (message) {
-		while (inbox->messages &&
-		       (inbox->messages >= inbox->message_limit ||
-			inbox->bytes + cost > inbox->byte_limit)) {
+		while (inbox->messages && (inbox->messages >= inbox->message_limit ||
+					   inbox->bytes + cost > inbox->byte_limit)) {
 			struct sh_inbox_item *victim = unlink_superseded(inbox);
 
 			if (!victim)

@@ -47,7 +47,7 @@ struct sh_inbox_item {
 	bool too_large;
 	bool retained;
 	unsigned long long topic_hash; /* messages: sh_hash_str(topic) */
-	char *reason; /* connection events; may be NULL */
+	char *reason;                  /* connection events; may be NULL */
 	struct sh_inbox_item *next;
 };
 

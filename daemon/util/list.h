@@ -27,7 +27,10 @@ struct sh_list {
 	struct sh_list *prev, *next;
 };
 
-#define SH_LIST_INIT(name) { &(name), &(name) }
+#define SH_LIST_INIT(name)                                                                         \
+	{                                                                                          \
+		&(name), &(name)                                                                   \
+	}
 
 static inline void sh_list_init(struct sh_list *l)
 {
@@ -106,8 +109,8 @@ static inline size_t sh_list_length(const struct sh_list *head)
 
 /* Iterates the links; `tmp` keeps the next one, so `pos` may be removed
  * (and freed) inside the body. */
-#define sh_list_for_each_safe(pos, tmp, head)                                              \
-	for ((pos) = (head)->next, (tmp) = (pos)->next; (pos) != (head);                  \
+#define sh_list_for_each_safe(pos, tmp, head)                                                      \
+	for ((pos) = (head)->next, (tmp) = (pos)->next; (pos) != (head);                           \
 	     (pos) = (tmp), (tmp) = (pos)->next)
 
 #define sh_list_for_each(pos, head) for ((pos) = (head)->next; (pos) != (head); (pos) = (pos)->next)

@@ -484,7 +484,8 @@ static void filter_keys(struct exec_dev *ed, cJSON *patch)
 		bool keep = exec_parse_key_ok(item->string);
 		if (!keep) {
 			if (!odd++)
-				snprintf(first, sizeof(first), "%s", item->string ? item->string : "");
+				snprintf(first, sizeof(first), "%s",
+					 item->string ? item->string : "");
 		} else {
 			size_t i = 0;
 			while (i < ed->n_keys && strcmp(ed->keys[i], item->string) != 0)
@@ -506,10 +507,11 @@ static void filter_keys(struct exec_dev *ed, cJSON *patch)
 	/* One complaint for both, so the rate limit of the slot never hides
 	 * one behind the other. */
 	if (odd || over)
-		ed->host->complain(ed->dev, COMPLAIN_KEYS, SH_LOG_WARNING,
-				   "output left out: %zu key(s) not [A-Za-z0-9_]{1,%d} (first '%s'), "
-				   "%zu new key(s) beyond the %d a device may report",
-				   odd, EXEC_KEY_MAX, first, over, EXEC_STATE_KEYS_MAX);
+		ed->host->complain(
+			ed->dev, COMPLAIN_KEYS, SH_LOG_WARNING,
+			"output left out: %zu key(s) not [A-Za-z0-9_]{1,%d} (first '%s'), "
+			"%zu new key(s) beyond the %d a device may report",
+			odd, EXEC_KEY_MAX, first, over, EXEC_STATE_KEYS_MAX);
 }
 
 static void poll_failed(struct exec_dev *ed, const char *msg)

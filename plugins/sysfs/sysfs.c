@@ -56,7 +56,7 @@ struct sysfs_dev {
 	struct sh_timer *timer;
 
 	bool have_last;
-	double last;                    /* the last value published */
+	double last; /* the last value published */
 };
 
 enum read_result {

@@ -128,7 +128,7 @@ static void declare_metadata(struct virtual_device *v)
 {
 	static const char *const units[READ_COUNT] = {"°C", "%", NULL, "lx", "hPa", "%"};
 	static const char *const classes[READ_COUNT] = {"temperature", "humidity", "motion",
-							 "illuminance", "pressure", "battery"};
+							"illuminance", "pressure", "battery"};
 	cJSON *meta = cJSON_CreateObject();
 	if (!meta)
 		return;
@@ -418,8 +418,9 @@ static void virtual_destroy(void *priv)
 	free(v);
 }
 
-static const char *const virtual_kinds[] = {"light", "switch", "speaker", "sensor", "cover",
-					    "lock",  "climate", "fan",    "button", "custom", NULL};
+static const char *const virtual_kinds[] = {"light",  "switch", "speaker", "sensor",
+					    "cover",  "lock",   "climate", "fan",
+					    "button", "custom", NULL};
 
 SH_DRIVER_EXPORT const struct sh_driver sh_driver_descriptor = {
 	.abi_version = SH_PLUGIN_ABI_VERSION,

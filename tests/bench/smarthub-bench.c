@@ -148,7 +148,7 @@ enum scenario {
 };
 
 static const char *const scenario_names[SC_COUNT] = {
-	"roundtrip", "throughput", "startup", "scenes", "memory",
+	"roundtrip", "throughput", "startup", "scenes",   "memory",
 	"idle",      "burst",      "slider",  "variants",
 };
 
@@ -172,7 +172,7 @@ struct bench {
 	size_t n_rows;
 	int ran[SC_COUNT]; /* 1 ran, -1 failed, 0 not asked */
 	double relay_rt_p50_ms;
-	double last_relay_p50_ms; /* of the last measure_rt */
+	double last_relay_p50_ms;          /* of the last measure_rt */
 	long relay_rss_kib, relay_hwm_kib; /* after the round trips */
 	struct idle_thread idle[IDLE_DETAIL_MAX];
 	size_t n_idle;
@@ -1064,11 +1064,13 @@ static int run_traffic(struct bench *b, struct bench_mqtt *m)
 		/* QoS 0 commands at three rates (the goals), then QoS 1
 		 * commands at 100/s: what a client that asks for delivery
 		 * guarantees sees (docs/performance.md, Nagle). */
-		bool failed = measure_rt(b, m, targets, "1 round trip", "100/s", 100, 0, 1.5, 2.0) < 0;
+		bool failed =
+			measure_rt(b, m, targets, "1 round trip", "100/s", 100, 0, 1.5, 2.0) < 0;
 		if (!failed)
 			b->relay_rt_p50_ms = b->last_relay_p50_ms;
 		failed |= measure_rt(b, m, targets, "1 round trip", "200/s", 200, 0, 1.2, 1.5) < 0;
-		failed |= measure_rt(b, m, targets, "1 round trip", "1000/s", 1000, 0, 1.5, 2.0) < 0;
+		failed |=
+			measure_rt(b, m, targets, "1 round trip", "1000/s", 1000, 0, 1.5, 2.0) < 0;
 		failed |= measure_rt(b, m, targets, "1 round trip", "100/s, QoS 1 commands", 100, 1,
 				     0, 0) < 0;
 		bench_proc_memory(b->relay.pid, &b->relay_rss_kib, &b->relay_hwm_kib);
@@ -1271,9 +1273,9 @@ static void on_burst_state(void *ctx, const char *topic, const char *payload, si
 }
 
 struct burst_result {
-	double rate;          /* commands/s until every device showed its last */
-	unsigned lost;        /* devices not at their last command */
-	double cpu_us;        /* per command, the target process */
+	double rate;           /* commands/s until every device showed its last */
+	unsigned lost;         /* devices not at their last command */
+	double cpu_us;         /* per command, the target process */
 	long rss_kib, hwm_kib; /* after the burst */
 	size_t states;
 };
@@ -1307,9 +1309,10 @@ static int burst_run(struct bench *b, struct rig *g, struct target *t, pid_t pid
 			/* Unique per device for up to SEQ_SPACE commands, so the
 			 * last one is recognisable. */
 			unsigned s = (unsigned)(k % SEQ_SPACE);
-			len += (size_t)snprintf(text + len, cap - len,
-						"{\"state\":\"ON\",\"brightness\":%u,\"color_temp\":%u}\n",
-						seq_brightness(s), seq_color_temp(s));
+			len += (size_t)snprintf(
+				text + len, cap - len,
+				"{\"state\":\"ON\",\"brightness\":%u,\"color_temp\":%u}\n",
+				seq_brightness(s), seq_color_temp(s));
 			c.final_b[d] = seq_brightness(s);
 			c.final_ct[d] = seq_color_temp(s);
 		}
@@ -1323,10 +1326,11 @@ static int burst_run(struct bench *b, struct rig *g, struct target *t, pid_t pid
 	uint64_t t0 = bench_now_ns();
 	for (unsigned d = 0; d < BURST_PUBLISHERS && r == 0; d++) {
 		char cmd[4096], log[320];
-		snprintf(cmd, sizeof(cmd),
-			 "exec mosquitto_pub -h 127.0.0.1 -p %d -q 0 -i bench-pub-%u -t %s%04u%s -l "
-			 "< %s",
-			 g->port, d, t->set_fmt.prefix, d, t->set_fmt.suffix, path[d]);
+		snprintf(
+			cmd, sizeof(cmd),
+			"exec mosquitto_pub -h 127.0.0.1 -p %d -q 0 -i bench-pub-%u -t %s%04u%s -l "
+			"< %s",
+			g->port, d, t->set_fmt.prefix, d, t->set_fmt.suffix, path[d]);
 		snprintf(log, sizeof(log), "%s/burst-pub-%u.log", b->dir, d);
 		char *argv[] = {"/bin/sh", "-c", cmd, NULL};
 		r = bench_child_start(&pubs[d], argv, log, NULL);

@@ -25,7 +25,7 @@ static void check(cJSON *patch, int r, int state)
 	if (state) {
 		const cJSON *s = cJSON_GetObjectItemCaseSensitive(patch, "state");
 		if (s && !(cJSON_IsString(s) && (strcmp(s->valuestring, "ON") == 0 ||
-						  strcmp(s->valuestring, "OFF") == 0)))
+						 strcmp(s->valuestring, "OFF") == 0)))
 			abort();
 	}
 	free(cJSON_PrintUnformatted(patch));

@@ -48,7 +48,6 @@ static char *in_dir(const char *name)
 	return th_fixture_path(name);
 }
 
-
 /* mosquitto_pub as `user`; a denied publish still succeeds for the
  * publisher (MQTT 3.1.1 has no way to say no), the broker drops it. */
 static void publish(const char *user, const char *password, const char *topic, const char *payload,
@@ -84,7 +83,8 @@ static void expect_seen(const char *start, const char *needle)
 		return;
 	text = th_read_file(t.watch_log);
 	cr_assert_fail("never carried %s with %s; carried:\n%s\ndaemon log:\n%s", start,
-		       needle ? needle : "anything", text ? text : "", th_daemon_log(&th_fx.daemon));
+		       needle ? needle : "anything", text ? text : "",
+		       th_daemon_log(&th_fx.daemon));
 }
 
 /* What a client of `user` that subscribes now gets, retained, on

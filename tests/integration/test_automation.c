@@ -73,12 +73,13 @@ static void expect_trace(const char *automation, const char *needle)
 	char req[256], tag[64];
 	char *r = NULL;
 	for (int i = 0; i < WAIT_MS / 250; i++) {
-		snprintf(req, sizeof(req), "{\"automation\":\"%s\",\"transaction\":%d}",
-			 automation, ++transaction);
+		snprintf(req, sizeof(req), "{\"automation\":\"%s\",\"transaction\":%d}", automation,
+			 ++transaction);
 		snprintf(tag, sizeof(tag), "\"transaction\":%d}", transaction);
 		publish("smarthub/bridge/request/automation/trace", req);
 		free(r);
-		r = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/response/automation/trace", tag, 2000);
+		r = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/response/automation/trace", tag,
+				 2000);
 		if (r && strstr(r, needle)) {
 			free(r);
 			return;
@@ -166,11 +167,13 @@ Test(automation, disabled_does_not_run_and_conditions_are_traced)
 	/* The mqtt trigger: the condition does not hold while the fan is off. */
 	expect_json("smarthub/automation/guarded", "{\"enabled\":true}");
 	publish("test/a/go", "yes");
-	expect_trace("guarded", "condition 0 (device) not met: fan.state is \\\"OFF\\\", not \\\"ON\\\"");
+	expect_trace("guarded",
+		     "condition 0 (device) not met: fan.state is \\\"OFF\\\", not \\\"ON\\\"");
 
 	/* By hand, skipping the conditions. */
 	publish("smarthub/automation/fan_when_hot/set", "enable");
-	publish("smarthub/automation/fan_when_hot/set", "{\"trigger\":true,\"skip_conditions\":true}");
+	publish("smarthub/automation/fan_when_hot/set",
+		"{\"trigger\":true,\"skip_conditions\":true}");
 	expect_json("smarthub/fan", "{\"state\":\"ON\"}");
 	expect_json("smarthub/automation/fan_when_hot", "{\"enabled\":true,\"runs\":1}");
 	/* Now the condition holds. */

@@ -60,8 +60,8 @@ static void setup(void)
 				"    kind: light\n",
 				NULL, NULL);
 
-	t.trusted = th_fx.mqtt =
-		th_mqtt_connect_auth(th_fx.broker.port, "acl-trusted", "homeassistant", "ha-secret");
+	t.trusted = th_fx.mqtt = th_mqtt_connect_auth(th_fx.broker.port, "acl-trusted",
+						      "homeassistant", "ha-secret");
 	cr_assert_not_null(t.trusted);
 	cr_assert_eq(th_mqtt_subscribe(t.trusted, "smarthub/#"), 0);
 	cr_assert_eq(th_mqtt_subscribe(t.trusted, "homeassistant/#"), 0);

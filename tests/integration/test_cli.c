@@ -88,8 +88,8 @@ Test(cli, check_config_bare_lines_and_did_you_mean)
 Test(cli, unknown_driver_lists_the_drivers_found)
 {
 	char *path = config("devices:\n  lamp: {driver: virtul, kind: light}\n");
-	const char *args[] = {"--check-config", "-c", path, "--plugin-dir", SMARTHUB_PLUGIN_BUILD_DIR,
-			      NULL};
+	const char *args[] = {"--check-config",          "-c", path, "--plugin-dir",
+			      SMARTHUB_PLUGIN_BUILD_DIR, NULL};
 	char *out = NULL;
 	cr_expect_eq(smarthubd(args, &out), 78);
 	cr_expect(strstr(out, "drivers found: ") && strstr(out, "(did you mean 'virtual'?)"), "%s",

@@ -19,14 +19,16 @@ TestSuite(exec_env, .fini = th_fixture_teardown);
 Test(exec_env, a_tool_gets_a_clean_environment)
 {
 	char *tool = th_fixture_path("show-env");
-	cr_assert_eq(th_write_file(tool,
-				   "#!/bin/sh\n"
-				   "printf '{\"leak\":\"%s\",\"watchdog\":\"%s\",\"lang\":\"%s\","
-				   "\"home\":\"%s\",\"path\":\"%s\",\"extra\":\"%s\",\"count\":%d}' "
-				   "\"$SH_TEST_SECRET\" \"$WATCHDOG_USEC\" \"$LANG\" \"$HOME\" "
-				   "\"${PATH:+set}\" \"$EXTRA\" "
-				   "\"$(env | grep -cv '^\\(PATH\\|LANG\\|HOME\\|EXTRA\\|PWD\\|SHLVL\\|_\\)=')\"\n"),
-		     0);
+	cr_assert_eq(
+		th_write_file(tool,
+			      "#!/bin/sh\n"
+			      "printf '{\"leak\":\"%s\",\"watchdog\":\"%s\",\"lang\":\"%s\","
+			      "\"home\":\"%s\",\"path\":\"%s\",\"extra\":\"%s\",\"count\":%d}' "
+			      "\"$SH_TEST_SECRET\" \"$WATCHDOG_USEC\" \"$LANG\" \"$HOME\" "
+			      "\"${PATH:+set}\" \"$EXTRA\" "
+			      "\"$(env | grep -cv "
+			      "'^\\(PATH\\|LANG\\|HOME\\|EXTRA\\|PWD\\|SHLVL\\|_\\)=')\"\n"),
+		0);
 	cr_assert_eq(chmod(tool, 0755), 0);
 	char *body = th_strdupf("devices:\n"
 				"  envs:\n"

@@ -563,8 +563,8 @@ static void relay_quiesce(struct stream *s, const char *relay_log)
 			static unsigned asked;
 			char *tr = th_strdupf("quiesce-%u", ++asked);
 			cJSON *r = request("device/get", "\"id\":\"relay\"", tr);
-			const cJSON *len = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "data"),
-								"queue_length");
+			const cJSON *len =
+				cJSON_GetObjectItem(cJSON_GetObjectItem(r, "data"), "queue_length");
 
 			done = cJSON_IsNumber(len) && len->valueint == 0;
 			cJSON_Delete(r);
@@ -733,7 +733,8 @@ Test(faults, broker_restarts_under_a_command_stream)
 		  "the relay ran %zu commands that are not the %zu accepted, in order:\nran:      "
 		  "%.80s\naccepted: %.80s",
 		  count_lines(got), accepted, got, want);
-	cr_expect_str_eq(last_line(got), last_line(want), "the relay did not end at the last command");
+	cr_expect_str_eq(last_line(got), last_line(want),
+			 "the relay did not end at the last command");
 
 	size_t refused = 0;
 	for (size_t i = 0; i < n; i++)
@@ -1151,8 +1152,8 @@ Test(faults, writes_nothing_to_the_filesystem)
 	char *probe_out = NULL;
 	int probe_rc = th_run(probe, NULL, &probe_out, &status);
 	cr_assert(probe_rc == 0 && status == 0,
-		  "strace is missing or cannot trace here (rc %d, status %d): %s", probe_rc,
-		  status, probe_out ? probe_out : "");
+		  "strace is missing or cannot trace here (rc %d, status %d): %s", probe_rc, status,
+		  probe_out ? probe_out : "");
 	free(probe_out);
 
 	char *trace = path_in_dir("trace");

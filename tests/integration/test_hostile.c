@@ -403,10 +403,9 @@ Test(hostile, ten_thousand_bad_messages)
 	m = NULL;
 	int sent = 0;
 	for (; !m && sent < 10; sent++) {
-		cr_assert_eq(
-			th_mqtt_publish(evil, "smarthub/lamp/set", good, strlen(good), false), 0);
-		m = th_mqtt_wait_json(watch, "smarthub/lamp", "{\"brightness\":123}",
-				      WAIT_MS / 10);
+		cr_assert_eq(th_mqtt_publish(evil, "smarthub/lamp/set", good, strlen(good), false),
+			     0);
+		m = th_mqtt_wait_json(watch, "smarthub/lamp", "{\"brightness\":123}", WAIT_MS / 10);
 	}
 	if (!m) {
 		char *path = th_strdupf("%s/mosquitto.log", th_fx.broker.dir);
@@ -484,7 +483,8 @@ Test(hostile, a_command_cannot_forge_a_journal_line)
 	char *journal = th_strdupf("JOURNAL_STREAM=%llu:%llu", (unsigned long long)st.st_dev,
 				   (unsigned long long)st.st_ino);
 	const char *const env[] = {journal, NULL};
-	th_fixture_start_daemon(NULL, "devices:\n  d1: {driver: virtual, kind: light}\n", NULL, env);
+	th_fixture_start_daemon(NULL, "devices:\n  d1: {driver: virtual, kind: light}\n", NULL,
+				env);
 	char *m = th_mqtt_wait_json(watch, "smarthub/d1/availability", "{\"state\":\"online\"}",
 				    WAIT_MS);
 	cr_assert_not_null(m, "d1 never came online; log:\n%s", th_daemon_log(&th_fx.daemon));

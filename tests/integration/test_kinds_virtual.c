@@ -18,37 +18,37 @@
 static void start(void)
 {
 	th_fixture_start("devices:\n"
-			   "  blind: {driver: virtual, kind: cover, speed: 100}\n"
-			   "  door: {driver: virtual, kind: lock}\n"
-			   "  heating:\n"
-			   "    driver: virtual\n"
-			   "    kind: climate\n"
-			   "    modes: [off, heat]\n"
-			   "    min_temp: 10\n"
-			   "    max_temp: 25\n"
-			   "  fan: {driver: virtual, kind: fan, presets: [breeze, sleep]}\n"
-			   "  remote:\n"
-			   "    driver: virtual\n"
-			   "    kind: button\n"
-			   "    event_types: [double, single]\n"
-			   "    interval: 300ms\n"
-			   "  toilet:\n"
-			   "    driver: virtual\n"
-			   "    kind: custom\n"
-			   "    properties:\n"
-			   "      flush: {type: action}\n"
-			   "      seat: {type: enum, values: [up, down]}\n"
-			   "      water_temp: {type: number, min: 10, max: 40, unit: \"°C\"}\n"
-			   "  lamp: {driver: virtual, kind: light}\n"
-			   "scenes:\n"
-			   "  close_blind:\n"
-			   "    steps:\n"
-			   "      - {device: blind, set: {state: CLOSE}}\n"
-			   "      - {wait: {device: blind, state: {state: closed}}, timeout: 10s}\n"
-			   "  on_double:\n"
-			   "    steps:\n"
-			   "      - {wait: {device: remote, event: double}, timeout: 10s}\n"
-			   "      - {device: lamp, set: {state: \"ON\"}}\n");
+			 "  blind: {driver: virtual, kind: cover, speed: 100}\n"
+			 "  door: {driver: virtual, kind: lock}\n"
+			 "  heating:\n"
+			 "    driver: virtual\n"
+			 "    kind: climate\n"
+			 "    modes: [off, heat]\n"
+			 "    min_temp: 10\n"
+			 "    max_temp: 25\n"
+			 "  fan: {driver: virtual, kind: fan, presets: [breeze, sleep]}\n"
+			 "  remote:\n"
+			 "    driver: virtual\n"
+			 "    kind: button\n"
+			 "    event_types: [double, single]\n"
+			 "    interval: 300ms\n"
+			 "  toilet:\n"
+			 "    driver: virtual\n"
+			 "    kind: custom\n"
+			 "    properties:\n"
+			 "      flush: {type: action}\n"
+			 "      seat: {type: enum, values: [up, down]}\n"
+			 "      water_temp: {type: number, min: 10, max: 40, unit: \"°C\"}\n"
+			 "  lamp: {driver: virtual, kind: light}\n"
+			 "scenes:\n"
+			 "  close_blind:\n"
+			 "    steps:\n"
+			 "      - {device: blind, set: {state: CLOSE}}\n"
+			 "      - {wait: {device: blind, state: {state: closed}}, timeout: 10s}\n"
+			 "  on_double:\n"
+			 "    steps:\n"
+			 "      - {wait: {device: remote, event: double}, timeout: 10s}\n"
+			 "      - {device: lamp, set: {state: \"ON\"}}\n");
 	th_fixture_expect_online("lamp");
 }
 
@@ -69,7 +69,8 @@ static void set(const char *id, const char *payload)
 Test(kinds_virtual, scene_closes_the_cover_and_waits_until_closed)
 {
 	expect_json("smarthub/blind", "{\"state\":\"open\",\"position\":100}");
-	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/scene/close_blind/set", "run", 3, false), 0);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/scene/close_blind/set", "run", 3, false),
+		     0);
 	expect_json("smarthub/blind", "{\"state\":\"closing\"}");
 	expect_json("smarthub/blind", "{\"state\":\"closed\",\"position\":0}");
 	expect_json("smarthub/scene/close_blind", "{\"state\":\"running\"}");
@@ -114,7 +115,8 @@ Test(kinds_virtual, button_presses_are_unretained_events)
 	for (int i = 0; i < 200 && th_mqtt_count(th_fx.mqtt, "smarthub/remote/event") < 2; i++)
 		free(th_mqtt_wait(th_fx.mqtt, "smarthub/nothing", NULL, 50));
 	cr_expect_geq(th_mqtt_count(th_fx.mqtt, "smarthub/remote/event"), 2);
-	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/scene/on_double/set", "run", 3, false), 0);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/scene/on_double/set", "run", 3, false),
+		     0);
 	expect_json("smarthub/lamp", "{\"state\":\"ON\"}");
 	expect_json("smarthub/scene/on_double", "{\"state\":\"idle\"}");
 	char *m = th_mqtt_wait(th_fx.mqtt, "smarthub/remote", NULL, 0);

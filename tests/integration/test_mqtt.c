@@ -438,7 +438,8 @@ Test(mqtt, broker_restart_loses_nothing)
 	char *done = th_fixture_path("gate.done");
 	char *tool = th_fixture_path("gate.sh");
 	cr_assert_eq(mkfifo(fifo, 0600), 0);
-	cr_assert_eq(th_write_file(tool, "#!/bin/sh\nread x < \"$GATE\"\necho ran >> \"$DONE\"\n"), 0);
+	cr_assert_eq(th_write_file(tool, "#!/bin/sh\nread x < \"$GATE\"\necho ran >> \"$DONE\"\n"),
+		     0);
 	cr_assert_eq(chmod(tool, 0755), 0);
 	char *devices = th_strdupf("%s"
 				   "  gate:\n"
@@ -589,7 +590,8 @@ static cJSON *discovery(const char *topic)
 {
 	char *msg = th_mqtt_wait(th_fx.mqtt, topic, "unique_id", WAIT_MS);
 
-	cr_assert_not_null(msg, "no discovery on %s; log:\n%s", topic, th_daemon_log(&th_fx.daemon));
+	cr_assert_not_null(msg, "no discovery on %s; log:\n%s", topic,
+			   th_daemon_log(&th_fx.daemon));
 	cJSON *e = parse(msg);
 	free(msg);
 	cr_assert(cJSON_IsString(cJSON_GetObjectItem(e, "unique_id")));

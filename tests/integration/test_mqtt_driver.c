@@ -88,7 +88,7 @@ static void availability(const char *id, const char *state)
  * what `what` caused. */
 #define THEN(what)                                                                                 \
 	do {                                                                                       \
-		th_mqtt_clear(th_fx.mqtt);                                                             \
+		th_mqtt_clear(th_fx.mqtt);                                                         \
 		what;                                                                              \
 	} while (0)
 
@@ -430,9 +430,9 @@ Test(mqtt_driver, malformed_and_oversized_messages_change_nothing)
 	expect_json("smarthub/bulb", "{\"brightness\":100}");
 	th_mqtt_clear(th_fx.mqtt);
 	for (int i = 0; i < 20; i++)
-		cr_assert_eq(
-			th_mqtt_publish(th_fx.mqtt, "zigbee2mqtt/bulb", "{\"brightness\":", 14, false),
-			0);
+		cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "zigbee2mqtt/bulb", "{\"brightness\":", 14,
+					     false),
+			     0);
 	char big[1024];
 	memset(big, ' ', sizeof(big));
 	memcpy(big, "{\"brightness\":3", 15);
@@ -503,12 +503,13 @@ Test(mqtt_driver, homeassistant_discovery_off_unless_asked)
 		     "  bulb: {driver: mqtt, kind: light, preset: zigbee2mqtt, topic: bulb}\n"
 		     "  other: {driver: mqtt, kind: light, preset: zigbee2mqtt, topic: other,\n"
 		     "          homeassistant: true}\n");
-	char *msg = th_mqtt_wait(th_fx.mqtt, "homeassistant/light/smarthub_other/light/config", NULL,
-				 WAIT_MS);
+	char *msg = th_mqtt_wait(th_fx.mqtt, "homeassistant/light/smarthub_other/light/config",
+				 NULL, WAIT_MS);
 	cr_assert_not_null(msg);
 	free(msg);
 	/* Published together: the bulb's would be here by now. */
-	cr_assert_eq(th_mqtt_count(th_fx.mqtt, "homeassistant/light/smarthub_bulb/light/config"), 0);
+	cr_assert_eq(th_mqtt_count(th_fx.mqtt, "homeassistant/light/smarthub_bulb/light/config"),
+		     0);
 }
 
 Test(mqtt_driver, optimistic_device_without_state_topic)
@@ -553,11 +554,13 @@ Test(mqtt_driver, zigbee2mqtt_remote_action_is_an_event)
 		"devices:\n"
 		"  remote: {driver: mqtt, kind: button, preset: zigbee2mqtt, topic: remote}\n");
 	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "zigbee2mqtt/bridge/state", "online", 6, true), 0);
-	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "zigbee2mqtt/remote/availability", "online", 6, true),
-		     0);
+	cr_assert_eq(
+		th_mqtt_publish(th_fx.mqtt, "zigbee2mqtt/remote/availability", "online", 6, true),
+		0);
 	availability("remote", "online");
 	const char *press = "{\"action\":\"single\",\"battery\":90}";
-	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "zigbee2mqtt/remote", press, strlen(press), false), 0);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "zigbee2mqtt/remote", press, strlen(press), false),
+		     0);
 	expect_json("smarthub/remote/event", "{\"event\":\"single\"}");
 	expect_json("smarthub/remote", "{\"battery\":90}");
 	char *state = th_mqtt_last(th_fx.mqtt, "smarthub/remote");

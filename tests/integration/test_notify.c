@@ -169,8 +169,7 @@ static void expect_ready_then_clean_stop(bool abstract)
 
 	cr_assert_eq(th_daemon_signal(&th_fx.daemon, SIGTERM), 0);
 	at = (size_t)ready + 1;
-	cr_assert_geq(notify_wait(n, "STOPPING=1", &at, WAIT_MS), 0,
-		      "no STOPPING=1 after SIGTERM");
+	cr_assert_geq(notify_wait(n, "STOPPING=1", &at, WAIT_MS), 0, "no STOPPING=1 after SIGTERM");
 	int status = 0;
 	cr_assert_eq(th_daemon_wait(&th_fx.daemon, WAIT_MS, &status), 0, "smarthubd did not exit");
 	log = th_daemon_log(&th_fx.daemon);
@@ -208,7 +207,8 @@ Test(notify, reload_says_reloading_then_ready)
 	/* systemd needs MONOTONIC_USEC in the same datagram, on CLOCK_MONOTONIC:
 	 * so it lies between our readings around the signal. */
 	const char *mono = has_line(n->datagrams[reloading], "MONOTONIC_USEC=");
-	cr_assert_not_null(mono, "RELOADING=1 without MONOTONIC_USEC=: %s", n->datagrams[reloading]);
+	cr_assert_not_null(mono, "RELOADING=1 without MONOTONIC_USEC=: %s",
+			   n->datagrams[reloading]);
 	uint64_t usec = strtoull(mono + strlen("MONOTONIC_USEC="), NULL, 10);
 	cr_assert(usec >= before && usec <= after,
 		  "MONOTONIC_USEC=%" PRIu64 " is not CLOCK_MONOTONIC (%" PRIu64 "..%" PRIu64 ")",
@@ -224,12 +224,14 @@ Test(notify, bad_reload_keeps_running_and_says_ready)
 	size_t at = 0;
 	cr_assert_geq(notify_wait(n, "READY=1", &at, WAIT_MS), 0, "no READY=1");
 
-	cr_assert_eq(th_write_file(th_fx.daemon.config_path, "devices: [this is not a mapping\n"), 0);
+	cr_assert_eq(th_write_file(th_fx.daemon.config_path, "devices: [this is not a mapping\n"),
+		     0);
 	cr_assert_eq(th_daemon_signal(&th_fx.daemon, SIGHUP), 0);
 	cr_assert_geq(notify_wait(n, "RELOADING=1", &at, WAIT_MS), 0, "no RELOADING=1");
 	cr_assert_geq(notify_wait(n, "READY=1", &at, WAIT_MS), 0,
 		      "no READY=1 after a failed reload");
-	cr_assert_eq(th_daemon_wait(&th_fx.daemon, 0, NULL), -ETIMEDOUT, "a bad reload stopped the daemon");
+	cr_assert_eq(th_daemon_wait(&th_fx.daemon, 0, NULL), -ETIMEDOUT,
+		     "a bad reload stopped the daemon");
 
 	cr_assert_eq(th_daemon_signal(&th_fx.daemon, SIGTERM), 0);
 	int status = 0;

@@ -53,7 +53,6 @@ static char *in_dir(const char *name)
 	return th_fixture_path(name);
 }
 
-
 /* A broker that knows two users, the hub and the test's viewer, and lets
  * nobody else in; the viewer's mosquitto_sub records everything. */
 static void start_broker(void)
@@ -120,10 +119,11 @@ static char *config_yaml(const char *password_lines)
 				"%s"
 				"reconnect: {initial: 100ms, max: 300ms}\n",
 				password_lines);
-	char *yaml = th_fixture_config(mqtt, "devices:\n"
-					     "  lamp: {driver: virtual, kind: light}\n"
-					     "  dead: {driver: virtual, kind: switch, unreachable: true,"
-					     " connect_timeout: 100ms}\n");
+	char *yaml =
+		th_fixture_config(mqtt, "devices:\n"
+					"  lamp: {driver: virtual, kind: light}\n"
+					"  dead: {driver: virtual, kind: switch, unreachable: true,"
+					" connect_timeout: 100ms}\n");
 	free(mqtt);
 	return yaml;
 }
@@ -194,8 +194,7 @@ static void never_shown(const char *password_lines)
 	cr_assert_not_null(carried);
 	/* The response says where and what kind of error, but quotes nothing
 	 * of the file: every reader of the topic sees it. */
-	cr_expect(th_text_has_line(carried, "smarthub/bridge/response/reload ",
-				   "smarthub.yaml:") &&
+	cr_expect(th_text_has_line(carried, "smarthub/bridge/response/reload ", "smarthub.yaml:") &&
 			  th_text_has_line(carried, "smarthub/bridge/response/reload ",
 					   "invalid configuration"),
 		  "the failed reload's response does not say where and what:\n%s", carried);

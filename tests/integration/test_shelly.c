@@ -268,8 +268,8 @@ Test(shelly_auth, discovery_announces_the_meters)
 	rig_extra = "";
 	cr_assert_eq(th_mqtt_subscribe(th_fx.mqtt, "homeassistant/#"), 0);
 	expect_availability("online");
-	char *m = th_mqtt_wait(th_fx.mqtt, "homeassistant/switch/smarthub_relay/switch/config", NULL,
-			       WAIT_MS);
+	char *m = th_mqtt_wait(th_fx.mqtt, "homeassistant/switch/smarthub_relay/switch/config",
+			       NULL, WAIT_MS);
 	cr_assert_not_null(m, "log:\n%s", th_daemon_log(&th_fx.daemon));
 	free(m);
 	m = th_mqtt_wait(th_fx.mqtt, "homeassistant/sensor/smarthub_relay/power/config",

@@ -53,8 +53,8 @@ static void expect_json(const char *topic, const char *subset)
 
 static void expect_log(const char *needle)
 {
-	cr_assert(th_daemon_wait_log(&th_fx.daemon, needle, WAIT_MS), "no '%s' in the log:\n%s", needle,
-		  th_daemon_log(&th_fx.daemon));
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, needle, WAIT_MS), "no '%s' in the log:\n%s",
+		  needle, th_daemon_log(&th_fx.daemon));
 }
 
 Test(sysfs, readings_of_each_sensor_type)

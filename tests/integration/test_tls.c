@@ -51,7 +51,7 @@ static void start_broker(const char *server, bool require_client_cert)
 	make_server("server", "ca", "localhost", "IP:127.0.0.1,DNS:localhost");
 	make_server("elsewhere", "ca", "broker.example.org", "DNS:broker.example.org");
 	th_fixture_make_cert("client", "ca", "smarthub-client",
-		  "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n");
+			     "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n");
 
 	tls_port = th_free_port();
 	cr_assert_gt(tls_port, 0);
@@ -167,8 +167,9 @@ static int s_client(const char *check, const char *name, char **out)
 {
 	char *connect = th_strdupf("127.0.0.1:%d", tls_port);
 	char *ca = file("ca", "crt");
-	const char *argv[] = {"openssl", "s_client", "-connect", connect, "-CAfile", ca,
-			      "-verify_return_error", check, name, NULL};
+	const char *argv[] = {
+		"openssl", "s_client", "-connect", connect, "-CAfile", ca, "-verify_return_error",
+		check,     name,       NULL};
 	int status = -1;
 	cr_assert_eq(th_run(argv, NULL, out, &status), 0, "openssl did not run");
 	free(ca);

@@ -51,7 +51,8 @@ TestSuite(wled, .init = rig_start, .fini = rig_stop, .timeout = 120);
 static void set(const char *json)
 {
 	th_mqtt_clear(th_fx.mqtt);
-	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/strip/set", json, strlen(json), false), 0);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/strip/set", json, strlen(json), false),
+		     0);
 }
 
 static void expect_state(const char *subset)
@@ -176,8 +177,8 @@ Test(wled, malformed_answers_are_reported_not_believed)
 
 	/* An answer over the 256 KiB cap is refused whole, never parsed. */
 	fake_http_huge_next(fake_wled_http(rig.strip), 2, 300 * 1024);
-	cr_assert(th_daemon_wait_log(&th_fx.daemon, "larger than 262144 bytes", WAIT_MS), "log:\n%s",
-		  th_daemon_log(&th_fx.daemon));
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "larger than 262144 bytes", WAIT_MS),
+		  "log:\n%s", th_daemon_log(&th_fx.daemon));
 	cr_assert_eq(th_mqtt_count(th_fx.mqtt, "smarthub/strip/availability"), 0);
 
 	/* A command answered with garbage fails with the reason. */
@@ -210,8 +211,9 @@ Test(wled, slow_and_dropped_answers)
 	const char *cmd = "{\"brightness\":60}";
 	th_mqtt_clear(th_fx.mqtt);
 	for (int i = 0; i < 10 && !landed; i++) {
-		cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/strip/set", cmd, strlen(cmd), false),
-			     0);
+		cr_assert_eq(
+			th_mqtt_publish(th_fx.mqtt, "smarthub/strip/set", cmd, strlen(cmd), false),
+			0);
 		landed = fake_wled_wait(rig.strip, strip_is, want, 1000);
 	}
 	cr_assert(landed, "log:\n%s", th_daemon_log(&th_fx.daemon));

@@ -33,20 +33,19 @@ static void rig_start(void)
 	rig.other = fake_bulb_start();
 	cr_assert(rig.bulb && rig.other);
 	th_fixture_start_broker(NULL);
-	char *yaml =
-		th_strdupf("devices:\n"
-			   "  lamp:\n"
-			   "    driver: yeelight\n"
-			   "    kind: light\n"
-			   "    host: 127.0.0.1\n"
-			   "    port: %d\n"
-			   "    backoff: {initial: 100ms, max: 500ms}\n"
-			   "  desk:\n"
-			   "    driver: yeelight\n"
-			   "    kind: light\n"
-			   "    host: 127.0.0.1\n"
-			   "    port: %d\n",
-			   fake_bulb_port(rig.bulb), fake_bulb_port(rig.other));
+	char *yaml = th_strdupf("devices:\n"
+				"  lamp:\n"
+				"    driver: yeelight\n"
+				"    kind: light\n"
+				"    host: 127.0.0.1\n"
+				"    port: %d\n"
+				"    backoff: {initial: 100ms, max: 500ms}\n"
+				"  desk:\n"
+				"    driver: yeelight\n"
+				"    kind: light\n"
+				"    host: 127.0.0.1\n"
+				"    port: %d\n",
+				fake_bulb_port(rig.bulb), fake_bulb_port(rig.other));
 	th_fixture_start_daemon(NULL, yaml, NULL, NULL);
 	free(yaml);
 	th_fixture_expect_online("lamp");

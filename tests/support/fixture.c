@@ -164,11 +164,27 @@ void th_fixture_make_ca(const char *name)
 	char *key = cert_file(name, "key");
 	char *crt = cert_file(name, "crt");
 	char *subj = th_strdupf("/CN=smarthub test %s", name);
-	const char *argv[] = {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-			      "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out",
-			      crt, "-days", "2", "-subj", subj, "-addext",
-			      "basicConstraints=critical,CA:TRUE", "-addext",
-			      "keyUsage=critical,keyCertSign,cRLSign", NULL};
+	const char *argv[] = {"openssl",
+			      "req",
+			      "-x509",
+			      "-newkey",
+			      "ec",
+			      "-pkeyopt",
+			      "ec_paramgen_curve:prime256v1",
+			      "-nodes",
+			      "-keyout",
+			      key,
+			      "-out",
+			      crt,
+			      "-days",
+			      "2",
+			      "-subj",
+			      subj,
+			      "-addext",
+			      "basicConstraints=critical,CA:TRUE",
+			      "-addext",
+			      "keyUsage=critical,keyCertSign,cRLSign",
+			      NULL};
 	th_fixture_run_ok(argv);
 	free(subj);
 	free(crt);
@@ -185,13 +201,15 @@ void th_fixture_make_cert(const char *name, const char *ca, const char *cn, cons
 	char *ca_key = cert_file(ca, "key");
 	char *subj = th_strdupf("/CN=%s", cn);
 	cr_assert_eq(th_write_file(ext, ext_text), 0);
-	const char *req[] = {"openssl", "req", "-newkey", "ec", "-pkeyopt",
-			     "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", csr,
-			     "-subj", subj, NULL};
+	const char *req[] = {
+		"openssl", "req",     "-newkey", "ec",   "-pkeyopt", "ec_paramgen_curve:prime256v1",
+		"-nodes",  "-keyout", key,       "-out", csr,        "-subj",
+		subj,      NULL};
 	th_fixture_run_ok(req);
-	const char *sign[] = {"openssl", "x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey",
-			      ca_key, "-CAcreateserial", "-out", crt, "-days", "2", "-extfile",
-			      ext, NULL};
+	const char *sign[] = {"openssl", "x509", "-req",   "-in",  csr,
+			      "-CA",     ca_crt, "-CAkey", ca_key, "-CAcreateserial",
+			      "-out",    crt,    "-days",  "2",    "-extfile",
+			      ext,       NULL};
 	th_fixture_run_ok(sign);
 	free(subj);
 	free(ca_key);

@@ -77,7 +77,6 @@ char *th_fixture_expect_json(const char *topic, const char *subset);
 /* The same for a device's availability turning online. */
 void th_fixture_expect_online(const char *device);
 
-
 /* Runs argv to completion (th_run); fails the test with its output unless
  * it exits 0. */
 void th_fixture_run_ok(const char *const *argv);

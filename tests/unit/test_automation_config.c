@@ -58,8 +58,7 @@ Test(automation_config, issue_example_loads)
 {
 	char errors[4096];
 	struct sh_config *c = NULL;
-	int rc = load("location: {latitude: 52.37, longitude: 4.89}\n" DEVICES
-		      "automations:\n"
+	int rc = load("location: {latitude: 52.37, longitude: 4.89}\n" DEVICES "automations:\n"
 		      "  fan_when_hot:\n"
 		      "    mode: single\n"
 		      "    triggers:\n"
@@ -106,33 +105,37 @@ Test(automation_config, every_error_with_position_in_one_run)
 {
 	char errors[8192];
 	struct sh_config *c = NULL;
-	int rc = load(DEVICES "automations:\n"
-			      "  a:\n"
-			      "    triggers:\n"
-			      "      - {device: tmp, property: temperature, above: 30}\n"
-			      "      - {device: temp, property: temprature, above: 30}\n"
-			      "      - {device: temp, property: motion, above: 1}\n"
-			      "      - {device: temp, property: temperature, above: 30, below: 20}\n"
-			      "      - {device: temp, property: temperature, above: 30, for: -1s}\n"
-			      "      - {sun: sunset}\n"
-			      "      - {at: \"25:00\"}\n"
-			      "      - {at: \"07:30\", weekdays: [mon, fr]}\n"
-			      "      - {mqtt: \"a/+/b\", for: 1s}\n"
-			      "    steps:\n"
-			      "      - {device: fan, set: {state: \"ON\"}}\n",
-		      &c, errors, sizeof(errors));
+	int rc =
+		load(DEVICES "automations:\n"
+			     "  a:\n"
+			     "    triggers:\n"
+			     "      - {device: tmp, property: temperature, above: 30}\n"
+			     "      - {device: temp, property: temprature, above: 30}\n"
+			     "      - {device: temp, property: motion, above: 1}\n"
+			     "      - {device: temp, property: temperature, above: 30, below: 20}\n"
+			     "      - {device: temp, property: temperature, above: 30, for: -1s}\n"
+			     "      - {sun: sunset}\n"
+			     "      - {at: \"25:00\"}\n"
+			     "      - {at: \"07:30\", weekdays: [mon, fr]}\n"
+			     "      - {mqtt: \"a/+/b\", for: 1s}\n"
+			     "    steps:\n"
+			     "      - {device: fan, set: {state: \"ON\"}}\n",
+		     &c, errors, sizeof(errors));
 	cr_assert_eq(rc, -EINVAL);
 	cr_assert_null(c);
 	const char *want[] = {
 		":8:18: automations.a.triggers[0]: unknown device 'tmp'",
-		(":9:34: automations.a.triggers[1]: device 'temp' has no property 'temprature' (did "
+		(":9:34: automations.a.triggers[1]: device 'temp' has no property 'temprature' "
+		 "(did "
 		 "you mean 'temperature'?)"),
-		":10:34: automations.a.triggers[2]: property 'motion' of device 'temp' is not numeric",
+		":10:34: automations.a.triggers[2]: property 'motion' of device 'temp' is not "
+		"numeric",
 		":11:54: automations.a.triggers[3]: empty band",
 		":12:63: automations.a.triggers[4].for must not be negative",
 		":13:15: automations.a.triggers[5]: the sun needs a location",
 		":14:14: automations.a.triggers[6].at: bad time '25:00'",
-		":15:39: automations.a.triggers[7].weekdays: bad weekday 'fr' (did you mean 'fri'?)",
+		":15:39: automations.a.triggers[7].weekdays: bad weekday 'fr' (did you mean "
+		"'fri'?)",
 		":16:25: automations.a.triggers[8]: a mqtt trigger takes no for:",
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {

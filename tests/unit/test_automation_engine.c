@@ -64,8 +64,8 @@ static struct sh_automations *engine(struct world *w)
 	return e;
 }
 
-static void report(struct sh_automations *e, struct world *w, const char *device,
-		   const char *state, uint64_t now)
+static void report(struct sh_automations *e, struct world *w, const char *device, const char *state,
+		   uint64_t now)
 {
 	cJSON_DeleteItemFromObject(w->states, device);
 	cJSON_AddItemToObject(w->states, device, cJSON_Parse(state));
@@ -176,14 +176,15 @@ static const char *play(const char *cfg_text)
 
 Test(automation_engine, same_inputs_same_runs)
 {
-	static const char cfg[] = DEVICES "automations:\n"
-					  "  a:\n"
-					  "    triggers: [{device: temp, property: temperature, above: 30, "
-					  "for: 1s}]\n"
-					  "    steps: [{device: fan, set: {state: \"ON\"}}]\n"
-					  "  b:\n"
-					  "    triggers: [{device: temp, property: temperature, above: 30}]\n"
-					  "    steps: [{device: fan, set: {state: \"OFF\"}}]\n";
+	static const char cfg[] =
+		DEVICES "automations:\n"
+			"  a:\n"
+			"    triggers: [{device: temp, property: temperature, above: 30, "
+			"for: 1s}]\n"
+			"    steps: [{device: fan, set: {state: \"ON\"}}]\n"
+			"  b:\n"
+			"    triggers: [{device: temp, property: temperature, above: 30}]\n"
+			"    steps: [{device: fan, set: {state: \"OFF\"}}]\n";
 	char first[8192];
 	snprintf(first, sizeof(first), "%s", play(cfg));
 	/* b fires at each crossing (31, 35, 33, 31); a when 33, 34 held 1s,
@@ -194,24 +195,26 @@ Test(automation_engine, same_inputs_same_runs)
 
 Test(automation_engine, reload_keeps_unchanged_timers_and_restarts_changed)
 {
-	static const char v1[] = DEVICES "automations:\n"
-					 "  keep:\n"
-					 "    triggers: [{device: temp, property: temperature, above: 30, "
-					 "for: 10s}]\n"
-					 "    steps: [{device: fan, set: {state: \"ON\"}}]\n"
-					 "  change:\n"
-					 "    triggers: [{device: temp, property: temperature, above: 30, "
-					 "for: 10s}]\n"
-					 "    steps: [{device: fan, set: {state: \"OFF\"}}]\n";
-	static const char v2[] = DEVICES "automations:\n"
-					 "  keep:\n"
-					 "    triggers: [{device: temp, property: temperature, above: 30, "
-					 "for: 10s}]\n"
-					 "    steps: [{device: fan, set: {state: \"ON\"}}]\n"
-					 "  change:\n"
-					 "    triggers: [{device: temp, property: temperature, above: 30, "
-					 "for: 5s}]\n"
-					 "    steps: [{device: fan, set: {state: \"OFF\"}}]\n";
+	static const char v1[] =
+		DEVICES "automations:\n"
+			"  keep:\n"
+			"    triggers: [{device: temp, property: temperature, above: 30, "
+			"for: 10s}]\n"
+			"    steps: [{device: fan, set: {state: \"ON\"}}]\n"
+			"  change:\n"
+			"    triggers: [{device: temp, property: temperature, above: 30, "
+			"for: 10s}]\n"
+			"    steps: [{device: fan, set: {state: \"OFF\"}}]\n";
+	static const char v2[] =
+		DEVICES "automations:\n"
+			"  keep:\n"
+			"    triggers: [{device: temp, property: temperature, above: 30, "
+			"for: 10s}]\n"
+			"    steps: [{device: fan, set: {state: \"ON\"}}]\n"
+			"  change:\n"
+			"    triggers: [{device: temp, property: temperature, above: 30, "
+			"for: 5s}]\n"
+			"    steps: [{device: fan, set: {state: \"OFF\"}}]\n";
 	struct world w = {0};
 	struct sh_automations *e = engine(&w);
 	struct sh_config *c1 = load(v1);
@@ -259,11 +262,11 @@ Test(automation_engine, polar_day_has_no_sunrise_and_says_so)
 {
 	struct world w = {0};
 	struct sh_automations *e = engine(&w);
-	struct sh_config *c = load("location: {latitude: 78.22, longitude: 15.65}\n" DEVICES
-				   "automations:\n"
-				   "  dawn:\n"
-				   "    triggers: [{sun: sunrise}]\n"
-				   "    steps: [{device: fan, set: {state: \"ON\"}}]\n");
+	struct sh_config *c =
+		load("location: {latitude: 78.22, longitude: 15.65}\n" DEVICES "automations:\n"
+		     "  dawn:\n"
+		     "    triggers: [{sun: sunrise}]\n"
+		     "    steps: [{device: fan, set: {state: \"ON\"}}]\n");
 	sh_automations_apply(e, c, 1782043200000ull); /* 2026-06-21 12:00 UTC */
 	char *tr = trace_text(e, "dawn");
 	cr_assert(strstr(tr, "no sunrise on 2026-06-") && strstr(tr, "polar day"), "%s", tr);
@@ -289,9 +292,10 @@ Test(automation_engine, start_trigger_and_status)
 	cr_assert_str_eq(w.log, "boot;");
 	finish_runs(e, &w, 1780308000500ull);
 	char *s = status_text(e, "boot");
-	cr_assert_str_eq(s, "{\"enabled\":true,\"state\":\"idle\",\"last_triggered\":\"2026-06-01T10:"
-			    "00:00.000Z\",\"last_trigger\":{\"index\":0,\"type\":\"start\"},"
-			    "\"last_result\":\"ok\",\"error\":null,\"runs\":1}");
+	cr_assert_str_eq(s,
+			 "{\"enabled\":true,\"state\":\"idle\",\"last_triggered\":\"2026-06-01T10:"
+			 "00:00.000Z\",\"last_trigger\":{\"index\":0,\"type\":\"start\"},"
+			 "\"last_result\":\"ok\",\"error\":null,\"runs\":1}");
 	free(s);
 	sh_automations_free(e);
 	sh_config_free(c);
@@ -302,15 +306,16 @@ Test(automation_engine, start_trigger_and_status)
  * (through the state file); a downtime over max_gap drops the timer. */
 Test(automation_engine, state_file_survives_restart_within_max_gap)
 {
-	static const char cfg[] = DEVICES "automations:\n"
-					  "  slow:\n"
-					  "    max_gap: 1min\n"
-					  "    triggers: [{device: temp, property: temperature, above: 30, "
-					  "for: 2min}]\n"
-					  "    steps: [{device: fan, set: {state: \"ON\"}}]\n"
-					  "  off:\n"
-					  "    triggers: [{every: 1h}]\n"
-					  "    steps: [{device: fan, set: {state: \"OFF\"}}]\n";
+	static const char cfg[] =
+		DEVICES "automations:\n"
+			"  slow:\n"
+			"    max_gap: 1min\n"
+			"    triggers: [{device: temp, property: temperature, above: 30, "
+			"for: 2min}]\n"
+			"    steps: [{device: fan, set: {state: \"ON\"}}]\n"
+			"  off:\n"
+			"    triggers: [{every: 1h}]\n"
+			"    steps: [{device: fan, set: {state: \"OFF\"}}]\n";
 	char dir[] = "/tmp/sh-auto-state-XXXXXX";
 	cr_assert_not_null(mkdtemp(dir));
 	char path[128];
@@ -328,7 +333,7 @@ Test(automation_engine, state_file_survives_restart_within_max_gap)
 		report(e, &w, "temp", "{\"temperature\":20}", t);
 		report(e, &w, "temp", "{\"temperature\":31}", t + 1000);
 		cr_assert_eq(sh_automations_set_enabled(e, "off", false, t + 2000), 0);
-		sh_automations_tick(e, t + 15000); /* the throttled write */
+		sh_automations_tick(e, t + 15000);       /* the throttled write */
 		sh_automations_save(e, t + 20000, true); /* shutdown */
 		sh_automations_free(e);
 		cJSON_Delete(w.states);

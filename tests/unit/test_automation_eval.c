@@ -67,8 +67,8 @@ Test(automation_eval, hysteresis_rearms_only_at_threshold_minus_h)
 	cr_assert(strstr(why, "re-armed"), "%s", why);
 	cr_assert_eq(feed(&t, &s, "31", 5000), SH_TRIG_FIRE);
 
-	struct sh_trigger b = {.type = SH_TRIGGER_NUMERIC, .has_below = true, .below = 10,
-			       .hysteresis = 1};
+	struct sh_trigger b = {
+		.type = SH_TRIGGER_NUMERIC, .has_below = true, .below = 10, .hysteresis = 1};
 	struct sh_trigger_state sb = {0};
 	feed(&b, &sb, "12", 0);
 	cr_assert_eq(feed(&b, &sb, "9", 1), SH_TRIG_FIRE);
@@ -181,12 +181,12 @@ static void check_event(double lat, double lon, time_t day, enum sh_sun_event ev
  * 2012-06-21 (04:25 / 19:00 JST). */
 Test(automation_eval, sunrise_sunset_against_published_tables)
 {
-	check_event(52.0, 5.0, 1546344000, SH_SUN_SUNRISE, 1546328880); /* 2019-01-01 07:48 */
-	check_event(52.0, 5.0, 1546344000, SH_SUN_SUNSET, 1546357140);  /* 15:39 */
-	check_event(52.0, 5.0, 1553169600, SH_SUN_SUNRISE, 1553146860); /* 2019-03-21 05:41 */
-	check_event(52.0, 5.0, 1553169600, SH_SUN_SUNSET, 1553190840);  /* 17:54 */
-	check_event(52.0, 5.0, 1561118400, SH_SUN_SUNRISE, 1561087200); /* 2019-06-21 03:20 */
-	check_event(52.0, 5.0, 1561118400, SH_SUN_SUNSET, 1561147440);  /* 20:04 */
+	check_event(52.0, 5.0, 1546344000, SH_SUN_SUNRISE, 1546328880);     /* 2019-01-01 07:48 */
+	check_event(52.0, 5.0, 1546344000, SH_SUN_SUNSET, 1546357140);      /* 15:39 */
+	check_event(52.0, 5.0, 1553169600, SH_SUN_SUNRISE, 1553146860);     /* 2019-03-21 05:41 */
+	check_event(52.0, 5.0, 1553169600, SH_SUN_SUNSET, 1553190840);      /* 17:54 */
+	check_event(52.0, 5.0, 1561118400, SH_SUN_SUNRISE, 1561087200);     /* 2019-06-21 03:20 */
+	check_event(52.0, 5.0, 1561118400, SH_SUN_SUNSET, 1561147440);      /* 20:04 */
 	check_event(35.68, 139.69, 1340280000, SH_SUN_SUNRISE, 1340220300); /* 06-20 19:25 UTC */
 	check_event(35.68, 139.69, 1340280000, SH_SUN_SUNSET, 1340272800);  /* 10:00 UTC */
 }
@@ -195,10 +195,8 @@ Test(automation_eval, polar_day_and_night_have_no_events)
 {
 	time_t t;
 	/* Tromsø, midsummer and midwinter 2026. */
-	cr_assert_eq(sh_sun_event(69.65, 18.96, 1782043200, SH_SUN_SUNRISE, &t),
-		     SH_SUN_POLAR_DAY);
-	cr_assert_eq(sh_sun_event(69.65, 18.96, 1797854400, SH_SUN_SUNSET, &t),
-		     SH_SUN_POLAR_NIGHT);
+	cr_assert_eq(sh_sun_event(69.65, 18.96, 1782043200, SH_SUN_SUNRISE, &t), SH_SUN_POLAR_DAY);
+	cr_assert_eq(sh_sun_event(69.65, 18.96, 1797854400, SH_SUN_SUNSET, &t), SH_SUN_POLAR_NIGHT);
 	cr_assert_gt(sh_sun_elevation(69.65, 18.96, 1782043200 + 11 * 3600), 0.0);
 	cr_assert_lt(sh_sun_elevation(69.65, 18.96, 1797854400), 0.0);
 }
@@ -207,8 +205,8 @@ Test(automation_eval, time_condition_crosses_midnight)
 {
 	/* 2026-06-03 (Wednesday) 23:14 CEST = 21:14 UTC */
 	time_t t = 1780521240;
-	cr_assert_not(sh_condition_time_in(8 * 3600, true, 23 * 3600, true, SH_WEEKDAYS_ALL, t,
-					   why, sizeof(why)));
+	cr_assert_not(sh_condition_time_in(8 * 3600, true, 23 * 3600, true, SH_WEEKDAYS_ALL, t, why,
+					   sizeof(why)));
 	cr_assert_str_eq(why, "23:14 is not before 23:00");
 	cr_assert(sh_condition_time_in(22 * 3600, true, 6 * 3600, true, SH_WEEKDAYS_ALL, t, why,
 				       sizeof(why)));

@@ -67,9 +67,9 @@ Test(config_secrets, masking_has_no_cap)
 		len += (size_t)snprintf(text + len, cap - len, "  - !secret pw\n");
 	struct sh_diag diag = {0};
 	struct sh_node_doc *doc = NULL;
-	cr_assert_eq(sh_node_doc_parse(path_in("many.yaml"), text, len, SH_NODE_SUBSTITUTE, &doc,
-				       &diag),
-		     0);
+	cr_assert_eq(
+		sh_node_doc_parse(path_in("many.yaml"), text, len, SH_NODE_SUBSTITUTE, &doc, &diag),
+		0);
 	const struct sh_node *list = sh_node_get(sh_node_doc_root(doc), "list");
 	cr_assert_not_null(list);
 	cr_assert_eq(list->n_items, N);
@@ -113,8 +113,9 @@ Test(config_secrets, environment_values_are_masked)
 	cr_expect_not(sh_node_is_secret(sh_node_get(mqtt, "client_id")), "a default is no secret");
 	sh_config_free(c);
 
-	path = put("bad.yaml", "devices:\n  lamp:\n    driver: virtual\n    kind: light\n"
-			       "    connect_timeout: ${SH_TEST_TOKEN}\n",
+	path = put("bad.yaml",
+		   "devices:\n  lamp:\n    driver: virtual\n    kind: light\n"
+		   "    connect_timeout: ${SH_TEST_TOKEN}\n",
 		   0600);
 	cr_assert_eq(sh_config_load(path, &c, &diag), -EINVAL);
 	cr_assert_gt(diag.count, 0);
@@ -155,8 +156,7 @@ Test(config_secrets, a_secrets_file_others_may_read_is_warned_about)
 	int rc;
 	char *log = load_logged(path, &rc);
 	cr_assert_eq(rc, 0);
-	cr_expect(strstr(log, secrets) && strstr(log, "accessible to group or others"), "%s",
-		  log);
+	cr_expect(strstr(log, secrets) && strstr(log, "accessible to group or others"), "%s", log);
 	free(log);
 
 	cr_assert_eq(chmod(secrets, 0600), 0);

@@ -391,8 +391,8 @@ Test(device, the_speaker_needs_its_plug)
 	cr_assert_eq(err, 0);
 	struct avail_wait w = {"spk", false, before};
 	cr_assert(hf_run_until(&f, availability_seen, &w, GUARD_MS));
-	cr_assert(strstr(sh_device_last_error(hf_device(&f, "spk")), "lost power"),
-		  "%s", sh_device_last_error(hf_device(&f, "spk")));
+	cr_assert(strstr(sh_device_last_error(hf_device(&f, "spk")), "lost power"), "%s",
+		  sh_device_last_error(hf_device(&f, "spk")));
 }
 
 Test(device, a_speaker_whose_plug_is_removed_by_a_reload_loses_power)

@@ -37,7 +37,7 @@ Test(list, append_prepend_remove_keep_order)
 	cr_assert(sh_list_empty(&head));
 	cr_assert_null(sh_list_first(&head));
 
-	struct item a = { 1 }, b = { 2 }, c = { 3 };
+	struct item a = {1}, b = {2}, c = {3};
 	sh_list_init(&b.link);
 	cr_assert_not(sh_list_linked(&b.link));
 	sh_list_append(&head, &b.link);
@@ -95,10 +95,9 @@ Test(duration, formats_as_the_config_writes_it)
 		uint64_t ms;
 		const char *text;
 	} cases[] = {
-		{ 0, "0ms" },	     { 1, "1ms" },	     { 250, "250ms" },	 { 1000, "1s" },
-		{ 1500, "1.5s" },    { 1050, "1050ms" },     { 10000, "10s" },	 { 60000, "1m" },
-		{ 90000, "90s" }, { 3600000, "1h" }, { 7200000, "2h" },
-		{ 3660000, "61m" },
+		{0, "0ms"},     {1, "1ms"},       {250, "250ms"},  {1000, "1s"},
+		{1500, "1.5s"}, {1050, "1050ms"}, {10000, "10s"},  {60000, "1m"},
+		{90000, "90s"}, {3600000, "1h"},  {7200000, "2h"}, {3660000, "61m"},
 	};
 	char buf[SH_DURATION_BUF];
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
@@ -111,7 +110,7 @@ Test(duration, formats_as_the_config_writes_it)
 
 Test(ratelimit, burst_then_suppress_then_report_suppressed)
 {
-	struct sh_ratelimit rl = { .interval_ms = 1000, .burst = 2 };
+	struct sh_ratelimit rl = {.interval_ms = 1000, .burst = 2};
 	unsigned suppressed = 99;
 	cr_assert(sh_ratelimit_allow(&rl, 5000, &suppressed));
 	cr_assert_eq(suppressed, 0);
@@ -128,7 +127,7 @@ Test(ratelimit, burst_then_suppress_then_report_suppressed)
 
 Test(ratelimit, time_zero_still_opens_a_window)
 {
-	struct sh_ratelimit rl = { .interval_ms = 1000, .burst = 1 };
+	struct sh_ratelimit rl = {.interval_ms = 1000, .burst = 1};
 	cr_assert(sh_ratelimit_allow(&rl, 0, NULL));
 	cr_assert_not(sh_ratelimit_allow(&rl, 10, NULL));
 }

@@ -175,7 +175,8 @@ Test(yeelight_proto, ids_wrap_and_skip_zero)
 Test(yeelight_proto, hsv_mode_reports_an_advertised_color_mode)
 {
 	struct yl_message m;
-	const char *line = "{\"method\":\"props\",\"params\":{\"rgb\":\"255\",\"color_mode\":\"3\"}}";
+	const char *line =
+		"{\"method\":\"props\",\"params\":{\"rgb\":\"255\",\"color_mode\":\"3\"}}";
 	cr_assert_eq(PARSE(line, &m), 0);
 	cJSON *s = yl_props_to_state(&m.props);
 	cr_assert_str_eq(cJSON_GetObjectItem(s, "color_mode")->valuestring, "rgb");

@@ -282,8 +282,8 @@ struct sh_host {
 	/* Publishes `len` bytes (copied). -ENOTCONN while the hub is not
 	 * connected (nothing is queued: re-send on the link callback), -EPERM
 	 * under the hub's base topic, -EINVAL for a topic with wildcards. */
-	int (*mqtt_publish)(struct sh_device *dev, const char *topic, const void *payload, size_t len,
-			    int qos, bool retain);
+	int (*mqtt_publish)(struct sh_device *dev, const char *topic, const void *payload,
+			    size_t len, int qos, bool retain);
 	/* Calls cb with up = true each time the hub's broker connection is
 	 * (re)established, after subscriptions are restored, and up = false
 	 * when it is lost; when already up, once on a later loop iteration. */
