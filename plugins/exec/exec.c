@@ -16,6 +16,7 @@
  */
 /* pipe2, posix_spawn_file_actions_addchdir_np and _addclosefrom_np. */
 #define _GNU_SOURCE
+#include "exec_group.h"
 #include "exec_parse.h"
 #include "util/duration.h"
 
@@ -222,25 +223,10 @@ static void first_err_line(struct exec_run *run, char *buf, size_t len)
 
 static void deliver(struct exec_run *run, int err, const char *reason);
 
-/* Signals a run's process group, and only that group. Until the leader is
- * reaped (running, or a zombie), its pid and so the group id are ours. Once
- * it is, libev may have reaped it before our callback ran: Linux keeps the
- * number taken while any process still has it as its group id, so while
- * stragglers live, -pid reaches only them; when none is left the number
- * may belong to a new process, which exists only then, and nothing is
- * sent. (A new process taking the number and making itself a group leader
- * between the check and the kill is the one window left.) */
+/* Signals a run's process group, and only while it is the run's. */
 static void signal_group(const struct exec_run *run, int sig)
 {
-	siginfo_t info;
-	if (!run->exited &&
-	    waitid(P_PID, (id_t)run->pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0) {
-		kill(-run->pid, sig);
-		return;
-	}
-	if (kill(run->pid, 0) == 0 || errno != ESRCH)
-		return;
-	kill(-run->pid, sig);
+	exec_group_signal(run->pid, run->exited, sig);
 }
 
 static void on_kill_timer(struct sh_device *dev, void *data)
