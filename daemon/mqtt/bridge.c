@@ -23,9 +23,13 @@
 #include "mqtt/bridge_internal.h"
 #include "mqtt/driver_mqtt.h"
 #include "mqtt/nodelay.h"
+#include "mqtt/paho.h"
 
+#include <MQTTAsync.h>
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -50,17 +54,61 @@
 static const char bridge_online[] = "{\"state\":\"online\"}";
 static const char bridge_offline[] = "{\"state\":\"offline\"}";
 
-uint64_t sh_bridge_now_ms(const struct sh_bridge *b)
-{
-	return (uint64_t)(ev_now(b->loop) * 1000.0);
-}
+enum sh_bridge_conn {
+	SH_BRIDGE_IDLE,       /* not started, or stopped */
+	SH_BRIDGE_CONNECTING, /* a connect is outstanding in Paho */
+	SH_BRIDGE_CONNECTED,
+	SH_BRIDGE_WAITING, /* the retry timer runs */
+};
 
-const char *sh_bridge_topic(const struct sh_bridge *b, char *buf, size_t len, const char *a,
-			    const char *sub)
-{
-	snprintf(buf, len, "%s/%s%s%s", b->base, a, sub ? "/" : "", sub ? sub : "");
-	return buf;
-}
+/* The transport's state: no other file sees it (the pieces get `env`). */
+struct sh_bridge {
+	struct sh_hub *hub;
+	struct ev_loop *loop;
+
+	/* Settings copied from the first configuration: a reload does not move
+	 * the bridge to another broker or base topic (that needs a restart).
+	 * `set` is what the pieces share (bridge_settings.h). */
+	struct sh_bridge_settings set;
+	char *url; /* as Paho wants it: tcp:// or ssl:// */
+	char *client_id;
+	char *username;
+	char *password;
+	char *ca_file, *cert_file, *key_file;
+	unsigned keepalive_s;
+	struct sh_backoff reconnect;
+	char *will_topic;
+
+	MQTTAsync client;
+	MQTTAsync_willOptions will;
+	MQTTAsync_SSLOptions ssl;
+	enum sh_bridge_conn conn;
+	bool stopped;
+	unsigned failures;      /* consecutive failed attempts */
+	char last_failure[256]; /* logged once, then again only when it changes */
+	struct sh_paho paho;    /* the Paho library in use (plain or TLS) */
+	/* OpenSSL's reason for the last failed TLS handshake, which Paho's
+	 * failure message ("TCP/TLS connect failure") leaves out. Written and
+	 * read on Paho's threads only, under tls_error_lock. */
+	pthread_mutex_t tls_error_lock;
+	char tls_error[128];
+	struct sh_inbox *inbox;
+	ev_async wake;
+	ev_timer retry;
+	ev_timer sync;    /* coalesces device list changes into one publication */
+	ev_timer trim;    /* gives the heap back after a burst of publications */
+	size_t published; /* since the last trim */
+	atomic_bool disconnected;
+
+	/* The pieces, each with its own state: the retained table (retained.c),
+	 * the topic API (bridge_api.c), automations and drivers' MQTT; `env`
+	 * is what they are lent. */
+	struct sh_bridge_env env;
+	struct sh_retained retained;
+	struct sh_bridge_api *api;
+	struct sh_bridge_autos *autos;
+	struct sh_mqtt_drivers *drivers; /* the drivers' MQTT (driver_mqtt.c) */
+};
 
 /* --- Paho's threads: copy and wake, nothing more ------------------------ */
 
@@ -225,7 +273,7 @@ static int publish_retained(void *ctx, const char *topic, const void *payload, s
 {
 	struct sh_bridge *b = ctx;
 
-	return sh_bridge_publish(b, topic, payload, len, b->qos, true);
+	return sh_bridge_publish(b, topic, payload, len, b->set.qos, true);
 }
 
 int sh_bridge_publish_json(struct sh_bridge *b, const char *topic, const cJSON *json, int qos,
@@ -279,12 +327,12 @@ void sh_bridge_subscribe(struct sh_bridge *b)
 	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
 	int rc;
 
-	sh_bridge_topic(b, topics[n++], SH_BRIDGE_TOPIC_MAX, "+", "set");
-	sh_bridge_topic(b, topics[n++], SH_BRIDGE_TOPIC_MAX, "+", "get");
-	sh_bridge_topic(b, topics[n++], SH_BRIDGE_TOPIC_MAX, "scene", "+/set");
-	sh_bridge_topic(b, topics[n++], SH_BRIDGE_TOPIC_MAX, "bridge", "request/#");
-	if (b->discovery && b->ha_status_topic)
-		snprintf(topics[n++], SH_BRIDGE_TOPIC_MAX, "%s", b->ha_status_topic);
+	sh_bridge_topic(&b->set, topics[n++], SH_BRIDGE_TOPIC_MAX, "+", "set");
+	sh_bridge_topic(&b->set, topics[n++], SH_BRIDGE_TOPIC_MAX, "+", "get");
+	sh_bridge_topic(&b->set, topics[n++], SH_BRIDGE_TOPIC_MAX, "scene", "+/set");
+	sh_bridge_topic(&b->set, topics[n++], SH_BRIDGE_TOPIC_MAX, "bridge", "request/#");
+	if (b->set.discovery && b->set.ha_status_topic)
+		snprintf(topics[n++], SH_BRIDGE_TOPIC_MAX, "%s", b->set.ha_status_topic);
 	for (int i = 0; i < n; i++) {
 		list[i] = topics[i];
 		qos[i] = 1;
@@ -294,7 +342,40 @@ void sh_bridge_subscribe(struct sh_bridge *b)
 	rc = b->paho.subscribe_many(b->client, n, list, qos, &opts);
 	if (rc != MQTTASYNC_SUCCESS)
 		sh_log_error("mqtt: subscribe: %s", b->paho.strerror(rc));
-	sh_bridge_autos_subscribe(b);
+	sh_bridge_autos_subscribe(b->autos);
+}
+
+int sh_bridge_subscribe_filters(struct sh_bridge *b, const char *who, char *const *filters,
+				const int *qos, int n)
+{
+	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+	int rc;
+
+	if (b->conn != SH_BRIDGE_CONNECTED)
+		return -ENOTCONN;
+	if (n <= 0)
+		return 0;
+	/* Paho takes non-const arrays it does not write. */
+	rc = b->paho.subscribe_many(b->client, n, (char **)filters, (int *)qos, &opts);
+	if (rc != MQTTASYNC_SUCCESS) {
+		sh_log_error("mqtt: %s subscribe %s%s: %s", who, filters[0], n > 1 ? ", ..." : "",
+			     b->paho.strerror(rc));
+		return -EIO;
+	}
+	return 0;
+}
+
+void sh_bridge_unsubscribe_filter(struct sh_bridge *b, const char *filter)
+{
+	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+
+	if (b->conn == SH_BRIDGE_CONNECTED)
+		(void)b->paho.unsubscribe(b->client, filter, &opts);
+}
+
+bool sh_bridge_stopped(const struct sh_bridge *b)
+{
+	return b->stopped;
 }
 
 static void connected(struct sh_bridge *b)
@@ -313,7 +394,7 @@ static void connected(struct sh_bridge *b)
 	sh_bridge_subscribe(b);
 	sh_mqtt_drivers_link(b->drivers, true);
 	sh_bridge_publish(b, b->will_topic, bridge_online, strlen(bridge_online), 1, true);
-	sh_bridge_api_publish_all(b);
+	sh_bridge_api_publish_all(b->api);
 	/* Publishing everything builds large transient JSON and Paho copies
 	 * every publication until its thread wrote it; glibc keeps the freed
 	 * memory below live allocations unless asked to give it back
@@ -376,7 +457,9 @@ static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 
 static void on_sync(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	sh_bridge_api_sync(w->data);
+	struct sh_bridge *b = w->data;
+
+	sh_bridge_api_sync(b->api);
 }
 
 void sh_bridge_schedule_sync(struct sh_bridge *b)
@@ -393,9 +476,10 @@ static void handle(struct sh_bridge *b, struct sh_inbox_item *item)
 	case SH_INBOX_MESSAGE:
 		if (b->conn != SH_BRIDGE_CONNECTED)
 			break;
-		sh_bridge_autos_feed(b, item);
-		if (!sh_mqtt_drivers_route(b->drivers, item) && !sh_bridge_autos_message(b, item))
-			sh_bridge_api_message(b, item);
+		sh_bridge_autos_feed(b->autos, item);
+		if (!sh_mqtt_drivers_route(b->drivers, item) &&
+		    !sh_bridge_autos_message(b->autos, item))
+			sh_bridge_api_message(b->api, item);
 		break;
 	case SH_INBOX_CONNECTED:
 		connected(b);
@@ -412,7 +496,8 @@ static void handle(struct sh_bridge *b, struct sh_inbox_item *item)
 		break;
 	case SH_INBOX_SUBSCRIBE_FAILED:
 		sh_log_error("mqtt: subscribe: %s", item->reason ? item->reason : "refused");
-		sh_bridge_api_error(b, NULL, NULL, "the broker refused the bridge's subscriptions");
+		sh_bridge_api_error(b->api, NULL, NULL,
+				    "the broker refused the bridge's subscriptions");
 		break;
 	}
 }
@@ -440,7 +525,7 @@ static void on_wake(struct ev_loop *loop, ev_async *w, int revents)
 
 		snprintf(msg, sizeof(msg), "inbox full: dropped %zu incoming message%s", dropped,
 			 dropped == 1 ? "" : "s");
-		sh_bridge_api_error(b, NULL, NULL, msg);
+		sh_bridge_api_error(b->api, NULL, NULL, msg);
 	}
 }
 
@@ -483,7 +568,7 @@ int sh_bridge_new(struct sh_hub *hub, struct sh_scene_engine *scenes, struct sh_
 	const struct sh_mqtt_config *m;
 	struct sh_bridge *b;
 	char topic[SH_BRIDGE_TOPIC_MAX];
-	int r = -ENOMEM;
+	int r;
 
 	if (!config)
 		return -EINVAL;
@@ -493,38 +578,39 @@ int sh_bridge_new(struct sh_hub *hub, struct sh_scene_engine *scenes, struct sh_
 		return -ENOMEM;
 	pthread_mutex_init(&b->tls_error_lock, NULL);
 	b->hub = hub;
-	b->scenes = scenes;
 	b->loop = sh_hub_loop(hub);
 	sh_retained_init(&b->retained, publish_retained, b);
+	b->env = (struct sh_bridge_env){.bridge = b,
+					.hub = hub,
+					.scenes = scenes,
+					.loop = b->loop,
+					.set = &b->set,
+					.retained = &b->retained};
 	/* Every default was resolved by the configuration (config.c's
 	 * set_defaults): nothing here repeats one. */
+	r = sh_bridge_settings_init(&b->set, config);
+	if (r < 0)
+		goto err_free;
+	r = -ENOMEM;
 	b->url = paho_url(m->url);
 	if (!b->url)
 		goto err_free;
 	if (dup_opt(&b->client_id, m->client_id) || dup_opt(&b->username, m->username) ||
 	    dup_opt(&b->password, m->password) || dup_opt(&b->ca_file, m->ca_file) ||
-	    dup_opt(&b->cert_file, m->cert_file) || dup_opt(&b->key_file, m->key_file) ||
-	    dup_opt(&b->base, m->base_topic))
+	    dup_opt(&b->cert_file, m->cert_file) || dup_opt(&b->key_file, m->key_file))
 		goto err_free;
 	b->keepalive_s = m->keepalive_s;
-	b->qos = m->qos;
-	b->retain = m->retain;
-	b->max_payload = m->max_payload;
 	b->reconnect = m->reconnect;
 	/* A zero delay would reconnect in a tight loop. */
 	if (!b->reconnect.initial_ms)
 		b->reconnect.initial_ms = 1;
 	if (b->reconnect.max_ms < b->reconnect.initial_ms)
 		b->reconnect.max_ms = b->reconnect.initial_ms;
-	b->discovery = config->homeassistant.discovery;
-	if (dup_opt(&b->ha_prefix, config->homeassistant.prefix))
-		goto err_free;
-	if (dup_opt(&b->ha_status_topic, config->homeassistant.status_topic))
-		goto err_free;
-	if (dup_opt(&b->will_topic, sh_bridge_topic(b, topic, sizeof(topic), "bridge", "state")))
+	if (dup_opt(&b->will_topic,
+		    sh_bridge_topic(&b->set, topic, sizeof(topic), "bridge", "state")))
 		goto err_free;
 
-	r = sh_inbox_new(m->inbox_limit, m->inbox_bytes, b->max_payload, &b->inbox);
+	r = sh_inbox_new(m->inbox_limit, m->inbox_bytes, b->set.max_payload, &b->inbox);
 	if (r < 0)
 		goto err_free;
 
@@ -542,9 +628,14 @@ int sh_bridge_new(struct sh_hub *hub, struct sh_scene_engine *scenes, struct sh_
 	b->ssl.ssl_error_cb = on_tls_error;
 	b->ssl.ssl_error_context = b;
 
-	r = sh_bridge_api_new(b, m->events_per_second);
+	r = sh_bridge_api_new(&b->env, m->events_per_second, &b->api);
 	if (r < 0)
 		goto err_inbox;
+	b->env.api = b->api;
+	r = sh_bridge_autos_new(&b->env, &b->autos);
+	if (r < 0)
+		goto err_inbox;
+	b->env.autos = b->autos;
 
 	ev_async_init(&b->wake, on_wake);
 	b->wake.data = b;
@@ -572,8 +663,8 @@ int sh_bridge_new(struct sh_hub *hub, struct sh_scene_engine *scenes, struct sh_
 		r = -EINVAL;
 		goto err_client;
 	}
-	r = sh_hub_listen(hub, sh_bridge_api_on_event, b);
-	if (r < 0 || (r = sh_mqtt_drivers_new(b, &b->drivers)) < 0)
+	r = sh_hub_listen(hub, sh_bridge_api_on_event, b->api);
+	if (r < 0 || (r = sh_mqtt_drivers_new(&b->env, &b->drivers)) < 0)
 		goto err_client;
 	*out = b;
 	return 0;
@@ -591,16 +682,15 @@ err_free:
 void sh_bridge_config_applied(struct sh_bridge *b)
 {
 	const struct sh_config *config = sh_hub_config(b->hub);
-	const struct sh_homeassistant_config *ha;
 	char *url;
-	bool was_discovery = b->discovery;
 
 	if (!config)
 		return;
 	/* Moving to another broker or base topic would strand every retained
 	 * topic and subscription: that takes a restart, and we say so. */
 	url = paho_url(config->mqtt.url);
-	if ((url && strcmp(url, b->url) != 0) || strcmp(config->mqtt.base_topic, b->base) != 0 ||
+	if ((url && strcmp(url, b->url) != 0) ||
+	    strcmp(config->mqtt.base_topic, b->set.base) != 0 ||
 	    strcmp(config->mqtt.client_id, b->client_id) != 0)
 		sh_log_warning("mqtt: url, base_topic and client_id changes take effect after a "
 			       "restart");
@@ -608,23 +698,23 @@ void sh_bridge_config_applied(struct sh_bridge *b)
 
 	/* Discovery follows the file: the next sync publishes what is new and
 	 * clears what is no longer wanted (all of it when turned off). */
-	ha = &config->homeassistant;
-	b->discovery = ha->discovery;
-	if (strcmp(ha->prefix, b->ha_prefix) != 0) {
-		char *prefix = strdup(ha->prefix);
-
-		if (prefix) {
-			free(b->ha_prefix);
-			b->ha_prefix = prefix;
-		}
-	}
-	if (b->discovery && !was_discovery && b->conn == SH_BRIDGE_CONNECTED)
+	if (sh_bridge_settings_apply(&b->set, config) && b->conn == SH_BRIDGE_CONNECTED)
 		sh_bridge_subscribe(b);
 }
 
 void sh_bridge_set_reload_handler(struct sh_bridge *b, sh_reload_fn fn, void *ctx)
 {
-	sh_bridge_api_set_reload(b, fn, ctx);
+	sh_bridge_api_set_reload(b->api, fn, ctx);
+}
+
+void sh_bridge_set_automations(struct sh_bridge *b, const struct sh_bridge_automation_ops *ops)
+{
+	sh_bridge_autos_set(b->autos, ops);
+}
+
+void sh_bridge_automation_changed(struct sh_bridge *b, const char *name)
+{
+	sh_bridge_autos_changed(b->autos, name);
 }
 
 int sh_bridge_start(struct sh_bridge *b)
@@ -708,7 +798,8 @@ void sh_bridge_free(struct sh_bridge *b)
 {
 	if (!b)
 		return;
-	sh_hub_unlisten(b->hub, sh_bridge_api_on_event, b);
+	if (b->api)
+		sh_hub_unlisten(b->hub, sh_bridge_api_on_event, b->api);
 	sh_mqtt_drivers_free(b->drivers);
 	if (b->loop) {
 		ev_timer_stop(b->loop, &b->retry);
@@ -720,8 +811,8 @@ void sh_bridge_free(struct sh_bridge *b)
 	if (b->client)
 		b->paho.destroy(&b->client);
 	sh_paho_close(&b->paho);
-	sh_bridge_api_free(b);
-	sh_bridge_autos_free(b);
+	sh_bridge_api_free(b->api);
+	sh_bridge_autos_free(b->autos);
 	sh_retained_free(&b->retained);
 	sh_inbox_free(b->inbox);
 	free(b->url);
@@ -736,10 +827,23 @@ void sh_bridge_free(struct sh_bridge *b)
 	free(b->ca_file);
 	free(b->cert_file);
 	free(b->key_file);
-	free(b->base);
-	free(b->ha_prefix);
-	free(b->ha_status_topic);
+	sh_bridge_settings_free(&b->set);
 	free(b->will_topic);
 	pthread_mutex_destroy(&b->tls_error_lock);
 	free(b);
+}
+
+void sh_bridge_inject(struct sh_bridge *b, const char *topic, const void *payload, size_t len,
+		      bool retained)
+{
+	struct sh_inbox_item *item;
+
+	if (sh_inbox_push_message(b->inbox, topic, 0, payload, len, retained) < 0)
+		return;
+	while ((item = sh_inbox_pop(b->inbox))) {
+		if (item->type == SH_INBOX_MESSAGE)
+			sh_bridge_api_message(b->api, item);
+		sh_inbox_item_free(item);
+	}
+	(void)sh_inbox_take_dropped(b->inbox);
 }

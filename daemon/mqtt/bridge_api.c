@@ -32,15 +32,15 @@
 #include <strings.h>
 
 /* A scene/run request waiting for its scene's end. The scene engine holds
- * it as the `done` context; if the bridge goes first, `bridge` becomes NULL
+ * it as the `done` context; if the bridge goes first, `api` becomes NULL
  * and the completion only frees it. */
 struct sh_pending_run {
-	struct sh_bridge *bridge;
+	struct sh_bridge_api *api;
 	cJSON *transaction;  /* the request's, echoed; may be NULL */
 	struct sh_list link; /* in api->runs */
 };
 
-/* The topic API's own state; the transport (struct sh_bridge) holds it. */
+/* The topic API's own state; the transport holds the pointer. */
 /* Requests that cost the loop in proportion to the configuration (a whole
  * reload, the whole device list, all of discovery): each has its own
  * mqtt.requests_per_minute, so a client repeating one cannot starve the
@@ -54,7 +54,8 @@ enum expensive_request {
 };
 
 struct sh_bridge_api {
-	struct sh_ratelimit events; /* bridge/event, mqtt.events_per_second */
+	const struct sh_bridge_env *env; /* the transport's, borrowed */
+	struct sh_ratelimit events;      /* bridge/event, mqtt.events_per_second */
 	struct sh_ratelimit expensive[EXPENSIVE_COUNT];
 	ev_tstamp started;   /* for health_check's uptime */
 	sh_reload_fn reload; /* bridge/request/reload; may be NULL */
@@ -71,7 +72,7 @@ struct sh_bridge_api {
 
 #define SH_BRIDGE_LISTS_INTERVAL 1.0 /* seconds */
 
-static void publish_lists(struct sh_bridge *b, bool force);
+static void publish_lists(struct sh_bridge_api *a, bool force);
 
 static void lists_due(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -79,45 +80,46 @@ static void lists_due(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /* A device's availability changed: the lists follow, coalesced. */
-static void schedule_lists(struct sh_bridge *b)
+static void schedule_lists(struct sh_bridge_api *a)
 {
-	struct sh_bridge_api *a = b->api;
 	if (ev_is_active(&a->lists))
 		return;
-	ev_tstamp delay = a->lists_at + SH_BRIDGE_LISTS_INTERVAL - ev_now(b->loop);
+	ev_tstamp delay = a->lists_at + SH_BRIDGE_LISTS_INTERVAL - ev_now(a->env->loop);
 	ev_timer_set(&a->lists, delay > 0 ? delay : 0, 0);
-	ev_timer_start(b->loop, &a->lists);
+	ev_timer_start(a->env->loop, &a->lists);
 }
 
-int sh_bridge_api_new(struct sh_bridge *b, unsigned events_per_second)
+int sh_bridge_api_new(const struct sh_bridge_env *env, unsigned events_per_second,
+		      struct sh_bridge_api **out)
 {
 	struct sh_bridge_api *a = calloc(1, sizeof(*a));
 
 	if (!a)
 		return -ENOMEM;
+	a->env = env;
 	a->events.interval_ms = 1000;
 	a->events.burst = events_per_second;
 	for (size_t i = 0; i < EXPENSIVE_COUNT; i++) {
 		a->expensive[i].interval_ms = 60000;
-		a->expensive[i].burst = sh_hub_config(b->hub)->mqtt.requests_per_minute;
+		a->expensive[i].burst = sh_hub_config(env->hub)->mqtt.requests_per_minute;
 	}
-	a->started = ev_now(b->loop);
+	a->started = ev_now(env->loop);
 	sh_list_init(&a->runs);
 	ev_timer_init(&a->lists, lists_due, 0, 0);
-	a->lists.data = b;
-	b->api = a;
+	a->lists.data = a;
+	*out = a;
 	return 0;
 }
 
-void sh_bridge_api_set_reload(struct sh_bridge *b, sh_reload_fn fn, void *ctx)
+void sh_bridge_api_set_reload(struct sh_bridge_api *a, sh_reload_fn fn, void *ctx)
 {
-	b->api->reload = fn;
-	b->api->reload_ctx = ctx;
+	a->reload = fn;
+	a->reload_ctx = ctx;
 }
 
 /* --- events ------------------------------------------------------------ */
 
-void sh_bridge_api_error(struct sh_bridge *b, struct sh_device *dev, const char *topic,
+void sh_bridge_api_error(struct sh_bridge_api *a, struct sh_device *dev, const char *topic,
 			 const char *message)
 {
 	unsigned suppressed = 0;
@@ -127,7 +129,7 @@ void sh_bridge_api_error(struct sh_bridge *b, struct sh_device *dev, const char 
 	/* A flood of bad commands must flood neither the log nor the broker:
 	 * both follow mqtt.events_per_second, and the next event that goes out
 	 * says how many were left out. */
-	if (!sh_ratelimit_allow(&b->api->events, sh_bridge_now_ms(b), &suppressed))
+	if (!sh_ratelimit_allow(&a->events, sh_bridge_now_ms(a->env), &suppressed))
 		return;
 	sh_log_notice("mqtt: %s%s%s%s%s", dev ? sh_device_id(dev) : "", dev ? ": " : "", message,
 		      topic ? " on " : "", topic ? topic : "");
@@ -147,16 +149,17 @@ void sh_bridge_api_error(struct sh_bridge *b, struct sh_device *dev, const char 
 	if (suppressed)
 		cJSON_AddNumberToObject(ev, "suppressed", suppressed);
 	sh_bridge_publish_json(
-		b, sh_bridge_topic(b, event_topic, sizeof(event_topic), "bridge", "event"), ev,
-		b->qos, false);
+		a->env->bridge,
+		sh_bridge_topic(a->env->set, event_topic, sizeof(event_topic), "bridge", "event"),
+		ev, a->env->set->qos, false);
 	cJSON_Delete(ev);
 }
 
-static void errorf(struct sh_bridge *b, struct sh_device *dev, const char *topic, const char *fmt,
-		   ...) __attribute__((format(printf, 4, 5)));
+static void errorf(struct sh_bridge_api *a, struct sh_device *dev, const char *topic,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-static void errorf(struct sh_bridge *b, struct sh_device *dev, const char *topic, const char *fmt,
-		   ...)
+static void errorf(struct sh_bridge_api *a, struct sh_device *dev, const char *topic,
+		   const char *fmt, ...)
 {
 	char message[512];
 	va_list ap;
@@ -164,7 +167,7 @@ static void errorf(struct sh_bridge *b, struct sh_device *dev, const char *topic
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
-	sh_bridge_api_error(b, dev, topic, message);
+	sh_bridge_api_error(a, dev, topic, message);
 }
 
 /* --- commands the bridge submitted ------------------------------------------ */
@@ -172,23 +175,23 @@ static void errorf(struct sh_bridge *b, struct sh_device *dev, const char *topic
 /* The device ended a command from <id>/set (merged ones end together):
  * a failure becomes an event. Completion is asynchronous (a later loop
  * iteration), and sh_hub_stop ends every command before the bridge is
- * freed, so `b` is alive here. */
+ * freed, so `a` is alive here. */
 static void on_command_done(void *ctx, struct sh_device *dev, uint64_t id, int err,
 			    const char *reason)
 {
-	struct sh_bridge *b = ctx;
+	struct sh_bridge_api *a = ctx;
 	char topic[SH_BRIDGE_TOPIC_MAX];
 
 	(void)id;
-	if (!err || b->stopped)
+	if (!err || sh_bridge_stopped(a->env->bridge))
 		return;
-	errorf(b, dev, sh_bridge_topic(b, topic, sizeof(topic), sh_device_id(dev), "set"),
+	errorf(a, dev, sh_bridge_topic(a->env->set, topic, sizeof(topic), sh_device_id(dev), "set"),
 	       "command failed: %s", reason ? reason : strerror(-err));
 }
 
 /* --- retained publications -------------------------------------------------- */
 
-static void publish_state(struct sh_bridge *b, struct sh_device *dev, bool force)
+static void publish_state(struct sh_bridge_api *a, struct sh_device *dev, bool force)
 {
 	const cJSON *state = sh_device_state(dev);
 	char topic[SH_BRIDGE_TOPIC_MAX];
@@ -201,42 +204,43 @@ static void publish_state(struct sh_bridge *b, struct sh_device *dev, bool force
 	text = cJSON_PrintUnformatted(state);
 	if (!text)
 		return;
-	sh_bridge_topic(b, topic, sizeof(topic), sh_device_id(dev), NULL);
-	if (b->retain)
-		sh_retained_put(&b->retained, topic, sh_device_id(dev), text, force);
+	sh_bridge_topic(a->env->set, topic, sizeof(topic), sh_device_id(dev), NULL);
+	if (a->env->set->retain)
+		sh_retained_put(a->env->retained, topic, sh_device_id(dev), text, force);
 	else
-		sh_bridge_publish(b, topic, text, strlen(text), b->qos, false);
+		sh_bridge_publish(a->env->bridge, topic, text, strlen(text), a->env->set->qos,
+				  false);
 	cJSON_free(text);
 }
 
-static void publish_availability(struct sh_bridge *b, struct sh_device *dev, bool force)
+static void publish_availability(struct sh_bridge_api *a, struct sh_device *dev, bool force)
 {
 	char topic[SH_BRIDGE_TOPIC_MAX], payload[64];
 
 	snprintf(payload, sizeof(payload), "{\"state\":\"%s\"}", sh_device_availability(dev));
-	sh_bridge_topic(b, topic, sizeof(topic), sh_device_id(dev), "availability");
-	sh_retained_put(&b->retained, topic, sh_device_id(dev), payload, force);
+	sh_bridge_topic(a->env->set, topic, sizeof(topic), sh_device_id(dev), "availability");
+	sh_retained_put(a->env->retained, topic, sh_device_id(dev), payload, force);
 }
 
-static void put_json(struct sh_bridge *b, const char *topic, const char *owner, const cJSON *json,
-		     bool force)
+static void put_json(struct sh_bridge_api *a, const char *topic, const char *owner,
+		     const cJSON *json, bool force)
 {
 	char *text = cJSON_PrintUnformatted(json);
 
 	if (text)
-		sh_retained_put(&b->retained, topic, owner, text, force);
+		sh_retained_put(a->env->retained, topic, owner, text, force);
 	cJSON_free(text);
 }
 
-static void publish_scene(struct sh_bridge *b, const char *name, bool force)
+static void publish_scene(struct sh_bridge_api *a, const char *name, bool force)
 {
 	char topic[SH_BRIDGE_TOPIC_MAX];
-	cJSON *status = sh_scene_status(b->scenes, name);
+	cJSON *status = sh_scene_status(a->env->scenes, name);
 
 	if (!status)
 		return;
-	sh_bridge_topic(b, topic, sizeof(topic), "scene", name);
-	put_json(b, topic, NULL, status, force);
+	sh_bridge_topic(a->env->set, topic, sizeof(topic), "scene", name);
+	put_json(a, topic, NULL, status, force);
 	cJSON_Delete(status);
 }
 
@@ -265,14 +269,14 @@ static cJSON *device_json(struct sh_device *dev)
  * at the last list's size, so it rarely grows. 0 or -ENOMEM (nothing to
  * free then).
  */
-static int devices_text(struct sh_bridge *b, struct sh_jbuf *out)
+static int devices_text(struct sh_bridge_api *a, struct sh_jbuf *out)
 {
-	size_t n = sh_hub_device_count(b->hub);
+	size_t n = sh_hub_device_count(a->env->hub);
 
-	sh_jbuf_init(out, b->api->devices_len + b->api->devices_len / 16);
+	sh_jbuf_init(out, a->devices_len + a->devices_len / 16);
 	sh_jbuf_add(out, "[", 1);
 	for (size_t i = 0; i < n && !sh_jbuf_error(out); i++) {
-		cJSON *d = device_json(sh_hub_device_at(b->hub, i));
+		cJSON *d = device_json(sh_hub_device_at(a->env->hub, i));
 
 		if (i)
 			sh_jbuf_add(out, ",", 1);
@@ -284,19 +288,19 @@ static int devices_text(struct sh_bridge *b, struct sh_jbuf *out)
 		sh_jbuf_free(out);
 		return -ENOMEM;
 	}
-	b->api->devices_len = out->len;
+	a->devices_len = out->len;
 	return 0;
 }
 
-static cJSON *scenes_json(struct sh_bridge *b)
+static cJSON *scenes_json(struct sh_bridge_api *a)
 {
-	const struct sh_config *config = sh_hub_config(b->hub);
+	const struct sh_config *config = sh_hub_config(a->env->hub);
 	cJSON *list = cJSON_CreateArray();
 
 	for (size_t i = 0; config && i < config->n_scenes; i++) {
 		const struct sh_scene_config *sc = &config->scenes[i];
 		cJSON *s = cJSON_CreateObject();
-		cJSON *status = sh_scene_status(b->scenes, sc->name);
+		cJSON *status = sh_scene_status(a->env->scenes, sc->name);
 		const cJSON *state = cJSON_GetObjectItemCaseSensitive(status, "state");
 
 		cJSON_AddStringToObject(s, "name", sc->name);
@@ -311,47 +315,49 @@ static cJSON *scenes_json(struct sh_bridge *b)
 	return list;
 }
 
-static void publish_lists(struct sh_bridge *b, bool force)
+static void publish_lists(struct sh_bridge_api *a, bool force)
 {
 	char topic[SH_BRIDGE_TOPIC_MAX];
 	struct sh_jbuf devices;
 	cJSON *list;
 
-	b->api->lists_at = ev_now(b->loop);
-	ev_timer_stop(b->loop, &b->api->lists);
+	a->lists_at = ev_now(a->env->loop);
+	ev_timer_stop(a->env->loop, &a->lists);
 
-	sh_bridge_topic(b, topic, sizeof(topic), "bridge", "devices");
-	if (devices_text(b, &devices) == 0) {
-		sh_retained_put_len(&b->retained, topic, NULL, devices.data, devices.len, force);
+	sh_bridge_topic(a->env->set, topic, sizeof(topic), "bridge", "devices");
+	if (devices_text(a, &devices) == 0) {
+		sh_retained_put_len(a->env->retained, topic, NULL, devices.data, devices.len,
+				    force);
 		sh_jbuf_free(&devices);
 	} else {
 		/* Out of memory: what the broker holds stays, and is kept. */
-		sh_retained_keep(&b->retained, topic);
+		sh_retained_keep(a->env->retained, topic);
 	}
-	list = scenes_json(b);
-	put_json(b, sh_bridge_topic(b, topic, sizeof(topic), "bridge", "scenes"), NULL, list,
-		 force);
+	list = scenes_json(a);
+	put_json(a, sh_bridge_topic(a->env->set, topic, sizeof(topic), "bridge", "scenes"), NULL,
+		 list, force);
 	cJSON_Delete(list);
 }
 
-static struct sh_discovery_opts discovery_opts(const struct sh_bridge *b)
+static struct sh_discovery_opts discovery_opts(const struct sh_bridge_api *a)
 {
-	return (struct sh_discovery_opts){
-		.prefix = b->ha_prefix, .base_topic = b->base, .version = SMARTHUB_VERSION};
+	return (struct sh_discovery_opts){.prefix = a->env->set->ha_prefix,
+					  .base_topic = a->env->set->base,
+					  .version = SMARTHUB_VERSION};
 }
 
 /* Puts every entry of a {topic: payload} object. */
-static void put_discovery(struct sh_bridge *b, const char *owner, cJSON *all, bool force)
+static void put_discovery(struct sh_bridge_api *a, const char *owner, cJSON *all, bool force)
 {
 	const cJSON *e;
 
-	cJSON_ArrayForEach(e, all) put_json(b, e->string, owner, e, force);
+	cJSON_ArrayForEach(e, all) put_json(a, e->string, owner, e, force);
 	cJSON_Delete(all);
 }
 
-static void discovery_device(struct sh_bridge *b, struct sh_device *dev, bool force)
+static void discovery_device(struct sh_bridge_api *a, struct sh_device *dev, bool force)
 {
-	struct sh_discovery_opts opts = discovery_opts(b);
+	struct sh_discovery_opts opts = discovery_opts(a);
 	const struct sh_device_config *dc = sh_device_config(dev);
 	struct sh_discovery_device d = {
 		.id = sh_device_id(dev),
@@ -367,22 +373,22 @@ static void discovery_device(struct sh_bridge *b, struct sh_device *dev, bool fo
 		.spec = dc ? &dc->spec : NULL,
 	};
 
-	if (b->discovery)
-		put_discovery(b, d.id, sh_discovery_device(&opts, &d), force);
+	if (a->env->set->discovery)
+		put_discovery(a, d.id, sh_discovery_device(&opts, &d), force);
 }
 
-static void discovery_all(struct sh_bridge *b, bool force)
+static void discovery_all(struct sh_bridge_api *a, bool force)
 {
-	const struct sh_config *config = sh_hub_config(b->hub);
-	struct sh_discovery_opts opts = discovery_opts(b);
+	const struct sh_config *config = sh_hub_config(a->env->hub);
+	struct sh_discovery_opts opts = discovery_opts(a);
 
-	if (!b->discovery)
+	if (!a->env->set->discovery)
 		return;
-	put_discovery(b, NULL, sh_discovery_bridge(&opts), force);
-	for (size_t i = 0; i < sh_hub_device_count(b->hub); i++)
-		discovery_device(b, sh_hub_device_at(b->hub, i), force);
+	put_discovery(a, NULL, sh_discovery_bridge(&opts), force);
+	for (size_t i = 0; i < sh_hub_device_count(a->env->hub); i++)
+		discovery_device(a, sh_hub_device_at(a->env->hub, i), force);
 	for (size_t i = 0; config && i < config->n_scenes; i++)
-		put_discovery(b, NULL,
+		put_discovery(a, NULL,
 			      sh_discovery_scene(&opts, config->scenes[i].name,
 						 config->scenes[i].friendly_name),
 			      force);
@@ -390,94 +396,95 @@ static void discovery_all(struct sh_bridge *b, bool force)
 
 /* Everything retained the bridge owns, in the order a subscriber wants
  * it: availability before state, the lists, scene status, discovery. */
-static void publish_everything(struct sh_bridge *b, bool force)
+static void publish_everything(struct sh_bridge_api *a, bool force)
 {
-	const struct sh_config *config = sh_hub_config(b->hub);
+	const struct sh_config *config = sh_hub_config(a->env->hub);
 
-	sh_retained_begin(&b->retained);
-	for (size_t i = 0; i < sh_hub_device_count(b->hub); i++) {
-		struct sh_device *dev = sh_hub_device_at(b->hub, i);
+	sh_retained_begin(a->env->retained);
+	for (size_t i = 0; i < sh_hub_device_count(a->env->hub); i++) {
+		struct sh_device *dev = sh_hub_device_at(a->env->hub, i);
 
-		publish_availability(b, dev, force);
-		publish_state(b, dev, false);
+		publish_availability(a, dev, force);
+		publish_state(a, dev, false);
 		/* A device's state topic stays its own while it exists, even
 		 * before it reported, so the sync does not clear it. */
-		if (b->retain) {
+		if (a->env->set->retain) {
 			char topic[SH_BRIDGE_TOPIC_MAX];
 
-			sh_retained_keep(&b->retained, sh_bridge_topic(b, topic, sizeof(topic),
-								       sh_device_id(dev), NULL));
+			sh_retained_keep(a->env->retained,
+					 sh_bridge_topic(a->env->set, topic, sizeof(topic),
+							 sh_device_id(dev), NULL));
 		}
 	}
-	publish_lists(b, force);
+	publish_lists(a, force);
 	for (size_t i = 0; config && i < config->n_scenes; i++)
-		publish_scene(b, config->scenes[i].name, force);
-	discovery_all(b, force);
-	sh_bridge_autos_publish(b, force);
-	sh_retained_end(&b->retained);
+		publish_scene(a, config->scenes[i].name, force);
+	discovery_all(a, force);
+	sh_bridge_autos_publish(a->env->autos, force);
+	sh_retained_end(a->env->retained);
 }
 
-void sh_bridge_api_publish_all(struct sh_bridge *b)
+void sh_bridge_api_publish_all(struct sh_bridge_api *a)
 {
 	/* A new session: the broker may have lost what it held (no
 	 * persistence), so everything goes out again. */
-	sh_retained_invalidate(&b->retained);
-	publish_everything(b, true);
+	sh_retained_invalidate(a->env->retained);
+	publish_everything(a, true);
 }
 
-void sh_bridge_api_sync(struct sh_bridge *b)
+void sh_bridge_api_sync(struct sh_bridge_api *a)
 {
-	publish_everything(b, false);
+	publish_everything(a, false);
 }
 
 /* --- hub events ------------------------------------------------------------- */
 
 void sh_bridge_api_on_event(void *ctx, const struct sh_event *ev)
 {
-	struct sh_bridge *b = ctx;
+	struct sh_bridge_api *a = ctx;
 
 	switch (ev->type) {
 	case SH_EV_DEVICE_STATE:
-		publish_state(b, ev->device, false);
+		publish_state(a, ev->device, false);
 		/* A sensor's first report may name readings its discovery did
 		 * not know yet; unchanged payloads are not sent again. */
-		if (b->discovery && strcmp(sh_device_kind(ev->device), "sensor") == 0)
-			discovery_device(b, ev->device, false);
+		if (a->env->set->discovery && strcmp(sh_device_kind(ev->device), "sensor") == 0)
+			discovery_device(a, ev->device, false);
 		break;
 	case SH_EV_DEVICE_AVAILABILITY:
-		publish_availability(b, ev->device, false);
-		schedule_lists(b);
+		publish_availability(a, ev->device, false);
+		schedule_lists(a);
 		break;
 	case SH_EV_DEVICE_ADDED:
-		publish_availability(b, ev->device, false);
-		publish_state(b, ev->device, false);
-		sh_bridge_schedule_sync(b);
+		publish_availability(a, ev->device, false);
+		publish_state(a, ev->device, false);
+		sh_bridge_schedule_sync(a->env->bridge);
 		break;
 	case SH_EV_DEVICE_REMOVED:
 		/* The device is about to be freed: clear its topics now. */
-		sh_retained_clear_owner(&b->retained, sh_device_id(ev->device));
-		sh_bridge_schedule_sync(b);
+		sh_retained_clear_owner(a->env->retained, sh_device_id(ev->device));
+		sh_bridge_schedule_sync(a->env->bridge);
 		break;
 	case SH_EV_CONFIG_APPLIED:
-		sh_bridge_config_applied(b);
-		sh_bridge_schedule_sync(b);
+		sh_bridge_config_applied(a->env->bridge);
+		sh_bridge_schedule_sync(a->env->bridge);
 		break;
 	case SH_EV_SCENE_STATE:
 		if (ev->scene)
-			publish_scene(b, ev->scene, false);
+			publish_scene(a, ev->scene, false);
 		break;
 	case SH_EV_ERROR:
-		sh_bridge_api_error(b, ev->device, ev->topic, ev->reason ? ev->reason : "error");
+		sh_bridge_api_error(a, ev->device, ev->topic, ev->reason ? ev->reason : "error");
 		break;
 	case SH_EV_DEVICE_EVENT:
 		/* A momentary event: unretained, so nobody replays a stale press. */
 		if (ev->device && ev->data) {
 			char topic[SH_BRIDGE_TOPIC_MAX];
 
-			sh_bridge_publish_json(b,
-					       sh_bridge_topic(b, topic, sizeof(topic),
+			sh_bridge_publish_json(a->env->bridge,
+					       sh_bridge_topic(a->env->set, topic, sizeof(topic),
 							       sh_device_id(ev->device), "event"),
-					       ev->data, b->qos, false);
+					       ev->data, a->env->set->qos, false);
 		}
 		break;
 	case SH_EV_DEVICE_CONNECTING:
@@ -526,7 +533,7 @@ static cJSON *plain_state(const char *s, size_t len)
 	return NULL;
 }
 
-static void device_set(struct sh_bridge *b, struct sh_device *dev, const char *topic,
+static void device_set(struct sh_bridge_api *a, struct sh_device *dev, const char *topic,
 		       const char *payload, size_t len)
 {
 	char reason[256] = "";
@@ -542,46 +549,46 @@ static void device_set(struct sh_bridge *b, struct sh_device *dev, const char *t
 		 * hostile payload fails here instead of exhausting the stack. */
 		cmd = cJSON_ParseWithLength(text, n);
 		if (!cmd) {
-			errorf(b, dev, topic, "payload is not valid JSON%s",
+			errorf(a, dev, topic, "payload is not valid JSON%s",
 			       sh_kind_switch_like(sh_device_kind(dev)) ? " (nor ON, OFF or TOGGLE)"
 									: "");
 			return;
 		}
 		if (!cJSON_IsObject(cmd)) {
 			cJSON_Delete(cmd);
-			errorf(b, dev, topic, "payload must be a JSON object");
+			errorf(a, dev, topic, "payload must be a JSON object");
 			return;
 		}
 	}
 	/* Commands from MQTT are the last-value-wins kind (a slider, a
 	 * dashboard): while the device is busy they merge, so it catches up
 	 * with a burst at its last value (DESIGN.md, "Devices and drivers"). */
-	rc = sh_device_submit_merge(dev, cmd, on_command_done, b, NULL, reason, sizeof(reason));
+	rc = sh_device_submit_merge(dev, cmd, on_command_done, a, NULL, reason, sizeof(reason));
 	if (rc < 0)
-		errorf(b, dev, topic, "%s", reason[0] ? reason : strerror(-rc));
+		errorf(a, dev, topic, "%s", reason[0] ? reason : strerror(-rc));
 }
 
-static void device_get(struct sh_bridge *b, struct sh_device *dev, const char *topic)
+static void device_get(struct sh_bridge_api *a, struct sh_device *dev, const char *topic)
 {
 	int rc = sh_device_refresh(dev);
 	bool known = cJSON_GetArraySize(sh_device_state(dev)) > 0;
 
 	if (rc == -ENOTCONN)
-		errorf(b, dev, topic,
+		errorf(a, dev, topic,
 		       known ? "device is offline; its last known state is published"
 			     : "device is offline and has never reported a state");
 	/* What the hub knows now; a refresh that changes it publishes again.
 	 * A device that never reported has nothing to say (docs/mqtt.md). */
 	if (known)
-		publish_state(b, dev, true);
+		publish_state(a, dev, true);
 }
 
 /* --- inbound: scenes --------------------------------------------------------- */
 
-static void scene_set(struct sh_bridge *b, const char *name, const char *topic, const char *payload,
-		      size_t len)
+static void scene_set(struct sh_bridge_api *a, const char *name, const char *topic,
+		      const char *payload, size_t len)
 {
-	struct sh_scene_engine *engine = b->scenes;
+	struct sh_scene_engine *engine = a->env->scenes;
 	char reason[256] = "";
 	size_t n;
 	const char *text = trim(payload, len, &n);
@@ -594,19 +601,19 @@ static void scene_set(struct sh_bridge *b, const char *name, const char *topic, 
 	if (word_is(text, n, "run")) {
 		rc = sh_scene_run(engine, name, NULL, NULL, reason, sizeof(reason));
 		if (rc < 0)
-			errorf(b, NULL, topic, "%s", reason[0] ? reason : strerror(-rc));
+			errorf(a, NULL, topic, "%s", reason[0] ? reason : strerror(-rc));
 	} else if (word_is(text, n, "cancel")) {
 		rc = sh_scene_cancel(engine, name);
 		if (rc < 0)
-			errorf(b, NULL, topic, "unknown scene %s", name);
+			errorf(a, NULL, topic, "unknown scene %s", name);
 	} else {
-		errorf(b, NULL, topic, "scene command must be run or cancel");
+		errorf(a, NULL, topic, "scene command must be run or cancel");
 	}
 }
 
 /* --- inbound: requests -------------------------------------------------------- */
 
-void sh_bridge_respond(struct sh_bridge *b, const char *what, const char *error, cJSON *data,
+void sh_bridge_respond(struct sh_bridge_api *a, const char *what, const char *error, cJSON *data,
 		       const cJSON *transaction)
 {
 	char topic[SH_BRIDGE_TOPIC_MAX], sub[SH_BRIDGE_TOPIC_MAX];
@@ -625,14 +632,15 @@ void sh_bridge_respond(struct sh_bridge *b, const char *what, const char *error,
 	if (transaction)
 		cJSON_AddItemToObject(r, "transaction", cJSON_Duplicate(transaction, true));
 	snprintf(sub, sizeof(sub), "response/%s", what);
-	sh_bridge_publish_json(b, sh_bridge_topic(b, topic, sizeof(topic), "bridge", sub), r, 1,
-			       false);
+	sh_bridge_publish_json(a->env->bridge,
+			       sh_bridge_topic(a->env->set, topic, sizeof(topic), "bridge", sub), r,
+			       1, false);
 	cJSON_Delete(r);
 }
 
 /* sh_bridge_respond() for a success whose data is JSON text already (the device
  * list): the response is written around it, not parsed into a tree. */
-static void respond_text(struct sh_bridge *b, const char *what, const struct sh_jbuf *data,
+static void respond_text(struct sh_bridge_api *a, const char *what, const struct sh_jbuf *data,
 			 const cJSON *transaction)
 {
 	char topic[SH_BRIDGE_TOPIC_MAX], sub[SH_BRIDGE_TOPIC_MAX];
@@ -649,10 +657,11 @@ static void respond_text(struct sh_bridge *b, const char *what, const struct sh_
 	sh_jbuf_puts(&r, "}");
 	snprintf(sub, sizeof(sub), "response/%s", what);
 	if (!sh_jbuf_error(&r))
-		sh_bridge_publish(b, sh_bridge_topic(b, topic, sizeof(topic), "bridge", sub),
+		sh_bridge_publish(a->env->bridge,
+				  sh_bridge_topic(a->env->set, topic, sizeof(topic), "bridge", sub),
 				  r.data, r.len, 1, false);
 	else
-		sh_bridge_respond(b, what, "out of memory", NULL, transaction);
+		sh_bridge_respond(a, what, "out of memory", NULL, transaction);
 	sh_jbuf_free(&r);
 }
 
@@ -663,24 +672,24 @@ static const char *string_member(const cJSON *obj, const char *key)
 	return cJSON_IsString(item) ? item->valuestring : NULL;
 }
 
-static void run_detach(struct sh_bridge *b, struct sh_pending_run *run)
+static void run_detach(struct sh_bridge_api *a, struct sh_pending_run *run)
 {
 	sh_list_remove(&run->link);
-	b->api->n_runs--;
+	a->n_runs--;
 }
 
 static void on_scene_done(void *ctx, const char *scene, const cJSON *result)
 {
 	struct sh_pending_run *run = ctx;
-	struct sh_bridge *b = run->bridge;
+	struct sh_bridge_api *a = run->api;
 
-	if (b) {
+	if (a) {
 		const char *status = string_member(result, "status");
 		const char *error = string_member(result, "error");
 		bool ok = status && strcmp(status, "ok") == 0;
 
-		run_detach(b, run);
-		sh_bridge_respond(b, "scene/run",
+		run_detach(a, run);
+		sh_bridge_respond(a, "scene/run",
 				  ok ? NULL
 				     : (error    ? error
 					: status ? status
@@ -691,7 +700,7 @@ static void on_scene_done(void *ctx, const char *scene, const cJSON *result)
 	free(run);
 }
 
-static void request_scene_run(struct sh_bridge *b, const cJSON *req, const cJSON *transaction)
+static void request_scene_run(struct sh_bridge_api *a, const cJSON *req, const cJSON *transaction)
 {
 	const char *name = string_member(req, "scene");
 	struct sh_pending_run *run;
@@ -699,45 +708,45 @@ static void request_scene_run(struct sh_bridge *b, const cJSON *req, const cJSON
 	int rc;
 
 	if (!name) {
-		sh_bridge_respond(b, "scene/run", "scene (a string) is required", NULL,
+		sh_bridge_respond(a, "scene/run", "scene (a string) is required", NULL,
 				  transaction);
 		return;
 	}
-	if (b->api->n_runs >= SH_BRIDGE_PENDING_RUNS_MAX) {
-		sh_bridge_respond(b, "scene/run",
+	if (a->n_runs >= SH_BRIDGE_PENDING_RUNS_MAX) {
+		sh_bridge_respond(a, "scene/run",
 				  "too many scene runs are waiting for their response", NULL,
 				  transaction);
 		return;
 	}
 	run = calloc(1, sizeof(*run));
 	if (!run) {
-		sh_bridge_respond(b, "scene/run", "out of memory", NULL, transaction);
+		sh_bridge_respond(a, "scene/run", "out of memory", NULL, transaction);
 		return;
 	}
-	run->bridge = b;
+	run->api = a;
 	run->transaction = transaction ? cJSON_Duplicate(transaction, true) : NULL;
-	sh_list_append(&b->api->runs, &run->link);
-	b->api->n_runs++;
-	rc = sh_scene_run(b->scenes, name, on_scene_done, run, reason, sizeof(reason));
+	sh_list_append(&a->runs, &run->link);
+	a->n_runs++;
+	rc = sh_scene_run(a->env->scenes, name, on_scene_done, run, reason, sizeof(reason));
 	if (rc < 0) {
-		run_detach(b, run);
+		run_detach(a, run);
 		cJSON_Delete(run->transaction);
 		free(run);
-		sh_bridge_respond(b, "scene/run", reason[0] ? reason : strerror(-rc), NULL,
+		sh_bridge_respond(a, "scene/run", reason[0] ? reason : strerror(-rc), NULL,
 				  transaction);
 	}
 	/* Otherwise on_scene_done answers, however long the scene takes. */
 }
 
-static cJSON *health_json(struct sh_bridge *b)
+static cJSON *health_json(struct sh_bridge_api *a)
 {
 	cJSON *d = cJSON_CreateObject();
 
 	cJSON_AddTrueToObject(d, "healthy");
 	cJSON_AddNumberToObject(d, "uptime_s",
-				(double)(long long)(ev_now(b->loop) - b->api->started));
-	cJSON_AddNumberToObject(d, "devices_online", (double)sh_hub_devices_online(b->hub));
-	cJSON_AddNumberToObject(d, "devices", (double)sh_hub_device_count(b->hub));
+				(double)(long long)(ev_now(a->env->loop) - a->started));
+	cJSON_AddNumberToObject(d, "devices_online", (double)sh_hub_devices_online(a->env->hub));
+	cJSON_AddNumberToObject(d, "devices", (double)sh_hub_device_count(a->env->hub));
 	cJSON_AddStringToObject(d, "version", SMARTHUB_VERSION);
 	return d;
 }
@@ -758,8 +767,8 @@ static cJSON *device_get_json(struct sh_device *dev)
 	return d;
 }
 
-static void request(struct sh_bridge *b, const char *what, const char *topic, const char *payload,
-		    size_t len)
+static void request(struct sh_bridge_api *a, const char *what, const char *topic,
+		    const char *payload, size_t len)
 {
 	size_t n;
 	const char *text = trim(payload, len, &n);
@@ -770,8 +779,8 @@ static void request(struct sh_bridge *b, const char *what, const char *topic, co
 	if (!cJSON_IsObject(req)) {
 		/* No transaction to echo: say it on the event topic too, since
 		 * the requester may not be able to match the response. */
-		sh_bridge_respond(b, what, "payload must be a JSON object", NULL, NULL);
-		errorf(b, NULL, topic, "request payload must be a JSON object");
+		sh_bridge_respond(a, what, "payload must be a JSON object", NULL, NULL);
+		errorf(a, NULL, topic, "request payload must be a JSON object");
 		cJSON_Delete(req);
 		return;
 	}
@@ -781,63 +790,62 @@ static void request(struct sh_bridge *b, const char *what, const char *topic, co
 		   : strcmp(what, "devices") == 0 ? EXPENSIVE_DEVICES
 		   : strcmp(what, "scenes") == 0  ? EXPENSIVE_SCENES
 						  : -1;
-	if (kind >= 0 && !sh_ratelimit_allow(&b->api->expensive[kind], sh_bridge_now_ms(b), NULL)) {
+	if (kind >= 0 && !sh_ratelimit_allow(&a->expensive[kind], sh_bridge_now_ms(a->env), NULL)) {
 		snprintf(reason, sizeof(reason),
 			 "rate limited: at most %u %s requests a minute (mqtt.requests_per_minute)",
-			 b->api->expensive[kind].burst, what);
-		sh_bridge_respond(b, what, reason, NULL, transaction);
+			 a->expensive[kind].burst, what);
+		sh_bridge_respond(a, what, reason, NULL, transaction);
 		cJSON_Delete(req);
 		return;
 	}
 
 	if (strcmp(what, "health_check") == 0) {
-		sh_bridge_respond(b, what, NULL, health_json(b), transaction);
+		sh_bridge_respond(a, what, NULL, health_json(a), transaction);
 	} else if (strcmp(what, "devices") == 0) {
 		struct sh_jbuf list;
 
-		if (devices_text(b, &list) == 0) {
-			respond_text(b, what, &list, transaction);
+		if (devices_text(a, &list) == 0) {
+			respond_text(a, what, &list, transaction);
 			sh_jbuf_free(&list);
 		} else {
-			sh_bridge_respond(b, what, "out of memory", NULL, transaction);
+			sh_bridge_respond(a, what, "out of memory", NULL, transaction);
 		}
 	} else if (strcmp(what, "scenes") == 0) {
-		sh_bridge_respond(b, what, NULL, scenes_json(b), transaction);
+		sh_bridge_respond(a, what, NULL, scenes_json(a), transaction);
 	} else if (strcmp(what, "device/get") == 0) {
 		const char *id = string_member(req, "id");
-		struct sh_device *dev = id ? sh_hub_find_device(b->hub, id) : NULL;
+		struct sh_device *dev = id ? sh_hub_find_device(a->env->hub, id) : NULL;
 
 		if (!id)
-			sh_bridge_respond(b, what, "id (a string) is required", NULL, transaction);
+			sh_bridge_respond(a, what, "id (a string) is required", NULL, transaction);
 		else if (!dev)
-			sh_bridge_respond(b, what, "unknown device", NULL, transaction);
+			sh_bridge_respond(a, what, "unknown device", NULL, transaction);
 		else
-			sh_bridge_respond(b, what, NULL, device_get_json(dev), transaction);
+			sh_bridge_respond(a, what, NULL, device_get_json(dev), transaction);
 	} else if (strcmp(what, "scene/run") == 0) {
-		request_scene_run(b, req, transaction);
+		request_scene_run(a, req, transaction);
 	} else if (strcmp(what, "scene/cancel") == 0) {
 		const char *name = string_member(req, "scene");
 
 		if (!name)
-			sh_bridge_respond(b, what, "scene (a string) is required", NULL,
+			sh_bridge_respond(a, what, "scene (a string) is required", NULL,
 					  transaction);
-		else if (sh_scene_cancel(b->scenes, name) < 0)
-			sh_bridge_respond(b, what, "unknown scene", NULL, transaction);
+		else if (sh_scene_cancel(a->env->scenes, name) < 0)
+			sh_bridge_respond(a, what, "unknown scene", NULL, transaction);
 		else
-			sh_bridge_respond(b, what, NULL, NULL, transaction);
+			sh_bridge_respond(a, what, NULL, NULL, transaction);
 	} else if (strcmp(what, "reload") == 0) {
-		int rc = b->api->reload ? b->api->reload(b->api->reload_ctx, reason, sizeof(reason))
-					: -ENOTSUP;
+		int rc = a->reload ? a->reload(a->reload_ctx, reason, sizeof(reason)) : -ENOTSUP;
 
 		if (rc < 0 && !reason[0])
 			snprintf(reason, sizeof(reason), "%s",
-				 b->api->reload ? strerror(-rc) : "reload is not available");
-		sh_bridge_respond(b, what, rc < 0 ? reason : NULL, NULL, transaction);
+				 a->reload ? strerror(-rc) : "reload is not available");
+		sh_bridge_respond(a, what, rc < 0 ? reason : NULL, NULL, transaction);
 	} else {
 		char q[64 * 4 + 8];
 		snprintf(reason, sizeof(reason), "unknown request %s",
 			 sh_log_quote(q, sizeof(q), what, 64));
-		sh_bridge_respond(b, what, reason, NULL, transaction);
+		sh_bridge_respond(a, what, reason, NULL, transaction);
 	}
 	cJSON_Delete(req);
 }
@@ -852,44 +860,45 @@ static bool is_birth(const char *payload, size_t len)
 	return word_is(text, n, "online");
 }
 
-void sh_bridge_api_message(struct sh_bridge *b, const struct sh_inbox_item *item)
+void sh_bridge_api_message(struct sh_bridge_api *a, const struct sh_inbox_item *item)
 {
 	const char *topic = item->topic;
-	size_t base_len = strlen(b->base);
+	size_t base_len = strlen(a->env->set->base);
 	const char *rest, *slash;
 	char id[SH_BRIDGE_TOPIC_MAX];
 	struct sh_device *dev;
 
-	if (b->discovery && b->ha_status_topic && strcmp(topic, b->ha_status_topic) == 0) {
+	if (a->env->set->discovery && a->env->set->ha_status_topic &&
+	    strcmp(topic, a->env->set->ha_status_topic) == 0) {
 		/* Home Assistant (re)started and forgot its entities. */
 		if (item->too_large || !is_birth(item->payload, item->len))
 			return;
-		if (!sh_ratelimit_allow(&b->api->expensive[EXPENSIVE_HA_BIRTH], sh_bridge_now_ms(b),
+		if (!sh_ratelimit_allow(&a->expensive[EXPENSIVE_HA_BIRTH], sh_bridge_now_ms(a->env),
 					NULL)) {
 			sh_log_debug("mqtt: Home Assistant birth ignored: more than %u a minute",
-				     b->api->expensive[EXPENSIVE_HA_BIRTH].burst);
+				     a->expensive[EXPENSIVE_HA_BIRTH].burst);
 			return;
 		}
 		sh_log_info("mqtt: Home Assistant is online; publishing discovery");
-		discovery_all(b, true);
+		discovery_all(a, true);
 		return;
 	}
-	if (strncmp(topic, b->base, base_len) != 0 || topic[base_len] != '/')
+	if (strncmp(topic, a->env->set->base, base_len) != 0 || topic[base_len] != '/')
 		return;
 	rest = topic + base_len + 1;
 
 	/* A retained command would run again on every reconnect. */
 	if (item->retained) {
-		errorf(b, NULL, topic, "retained commands are ignored; publish without retain");
+		errorf(a, NULL, topic, "retained commands are ignored; publish without retain");
 		return;
 	}
 	if (item->too_large) {
-		errorf(b, NULL, topic, "payload of %zu bytes exceeds the limit of %zu", item->len,
-		       b->max_payload);
+		errorf(a, NULL, topic, "payload of %zu bytes exceeds the limit of %zu", item->len,
+		       a->env->set->max_payload);
 		return;
 	}
 	if (strncmp(rest, "bridge/request/", 15) == 0) {
-		request(b, rest + 15, topic, item->payload, item->len);
+		request(a, rest + 15, topic, item->payload, item->len);
 		return;
 	}
 	slash = strrchr(rest, '/');
@@ -898,37 +907,36 @@ void sh_bridge_api_message(struct sh_bridge *b, const struct sh_inbox_item *item
 	memcpy(id, rest, (size_t)(slash - rest));
 	id[slash - rest] = '\0';
 	if (strncmp(id, "scene/", 6) == 0 && strcmp(slash, "/set") == 0 && !strchr(id + 6, '/')) {
-		scene_set(b, id + 6, topic, item->payload, item->len);
+		scene_set(a, id + 6, topic, item->payload, item->len);
 		return;
 	}
 	if (strchr(id, '/') || (strcmp(slash, "/set") != 0 && strcmp(slash, "/get") != 0))
 		return;
-	dev = sh_hub_find_device(b->hub, id);
+	dev = sh_hub_find_device(a->env->hub, id);
 	if (!dev) {
 		char q[64 * 4 + 8];
-		errorf(b, NULL, topic, "unknown device %s", sh_log_quote(q, sizeof(q), id, 64));
+		errorf(a, NULL, topic, "unknown device %s", sh_log_quote(q, sizeof(q), id, 64));
 		return;
 	}
 	if (strcmp(slash, "/set") == 0)
-		device_set(b, dev, topic, item->payload, item->len);
+		device_set(a, dev, topic, item->payload, item->len);
 	else
-		device_get(b, dev, topic);
+		device_get(a, dev, topic);
 }
 
-void sh_bridge_api_free(struct sh_bridge *b)
+void sh_bridge_api_free(struct sh_bridge_api *a)
 {
 	struct sh_list *first;
 
-	if (!b->api)
+	if (!a)
 		return;
 	/* The scene engine may still call on_scene_done; it then only frees. */
-	while ((first = sh_list_first(&b->api->runs))) {
+	while ((first = sh_list_first(&a->runs))) {
 		struct sh_pending_run *run = sh_list_entry(first, struct sh_pending_run, link);
 
-		run_detach(b, run);
-		run->bridge = NULL;
+		run_detach(a, run);
+		run->api = NULL;
 	}
-	ev_timer_stop(b->loop, &b->api->lists);
-	free(b->api);
-	b->api = NULL;
+	ev_timer_stop(a->env->loop, &a->lists);
+	free(a);
 }

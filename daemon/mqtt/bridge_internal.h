@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the bridge's pieces share: the transport (struct sh_bridge) and the
- * calls between the pieces. Each piece keeps its own state in its own
- * struct:
+ * What the bridge's pieces share: what the transport lends them (struct
+ * sh_bridge_env), the settings (bridge_settings.h) and the calls between
+ * the pieces. Each piece keeps its own state in its own struct, private
+ * to its file:
  *
+ *   bridge_settings.c the settings the pieces share, and what a reload
+ *                     may change of them
  *   bridge.c          the transport, struct sh_bridge: the Paho connection,
  *                     connect and reconnect with backoff, TCP_NODELAY
  *                     (nodelay.c), the inbox drain in bounded batches, the
@@ -16,8 +19,10 @@
  *   bridge_api.c      struct sh_bridge_api: the topic API, hub events out,
  *                     commands and requests in, the lists (streamed, jbuf.c),
  *                     discovery and error events
- *   bridge_automations.c, driver_mqtt.c  automation topics and the drivers'
- *                     MQTT, on the same connection
+ *   bridge_automations.c  struct sh_bridge_autos: automation topics and
+ *                     the mqtt triggers' subscriptions
+ *   driver_mqtt.c     struct sh_mqtt_drivers: the drivers' MQTT, on the
+ *                     same connection
  *
  * Commands the API submits report back through their `done` callback,
  * which the hub runs on a later loop iteration: no piece needs
@@ -33,13 +38,10 @@
 #include "util/inbox.h"
 #include "util/log.h"
 
-#include "mqtt/paho.h"
+#include "mqtt/bridge_settings.h"
 #include "mqtt/retained.h"
-#include <MQTTAsync.h>
 #include <cjson/cJSON.h>
 #include <ev.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -48,75 +50,31 @@
 /* Longest topic the bridge builds. */
 #define SH_BRIDGE_TOPIC_MAX 512
 
-enum sh_bridge_conn {
-	SH_BRIDGE_IDLE,       /* not started, or stopped */
-	SH_BRIDGE_CONNECTING, /* a connect is outstanding in Paho */
-	SH_BRIDGE_CONNECTED,
-	SH_BRIDGE_WAITING, /* the retry timer runs */
-};
-
 struct sh_bridge_api;
+struct sh_bridge_autos;
 
-/* bridge_automations.c's state. */
-struct sh_bridge_autos {
-	struct sh_bridge_automation_ops ops; /* count NULL: none */
-	char **filters;                      /* subscribed for mqtt triggers */
-	size_t n_filters;
-};
-
-struct sh_bridge {
+/* What the transport lends each piece when it makes it: the pieces keep a
+ * pointer to the transport's one instance and reach the transport only
+ * through it and the functions below, never through struct sh_bridge
+ * (private to bridge.c). Everything here lives from sh_bridge_new to
+ * sh_bridge_free; api and autos are set once each piece exists. */
+struct sh_bridge_env {
+	struct sh_bridge *bridge; /* the transport: publishing, subscribing */
 	struct sh_hub *hub;
 	struct sh_scene_engine *scenes; /* borrowed from main */
 	struct ev_loop *loop;
-
-	/* Settings copied from the first configuration: a reload does not move
-	 * the bridge to another broker or base topic (that needs a restart). */
-	char *url; /* as Paho wants it: tcp:// or ssl:// */
-	char *client_id;
-	char *username;
-	char *password;
-	char *ca_file, *cert_file, *key_file;
-	char *base;
-	unsigned keepalive_s;
-	int qos;
-	bool retain;
-	size_t max_payload;
-	struct sh_backoff reconnect;
-	bool discovery;
-	char *ha_prefix;
-	char *ha_status_topic;
-	char *will_topic;
-
-	MQTTAsync client;
-	MQTTAsync_willOptions will;
-	MQTTAsync_SSLOptions ssl;
-	enum sh_bridge_conn conn;
-	bool stopped;
-	unsigned failures;      /* consecutive failed attempts */
-	char last_failure[256]; /* logged once, then again only when it changes */
-	struct sh_paho paho;    /* the Paho library in use (plain or TLS) */
-	/* OpenSSL's reason for the last failed TLS handshake, which Paho's
-	 * failure message ("TCP/TLS connect failure") leaves out. Written and
-	 * read on Paho's threads only, under tls_error_lock. */
-	pthread_mutex_t tls_error_lock;
-	char tls_error[128];
-	struct sh_inbox *inbox;
-	ev_async wake;
-	ev_timer retry;
-	ev_timer sync;    /* coalesces device list changes into one publication */
-	ev_timer trim;    /* gives the heap back after a burst of publications */
-	size_t published; /* since the last trim */
-	atomic_bool disconnected;
-
-	/* The pieces, each with its own state: the retained table (retained.c),
-	 * the topic API (bridge_api.c), automations and drivers' MQTT. */
-	struct sh_retained retained;
-	struct sh_bridge_api *api;
-	struct sh_bridge_autos autos;
-	struct sh_mqtt_drivers *drivers; /* the drivers' MQTT (driver_mqtt.c) */
+	const struct sh_bridge_settings *set; /* read-only; follows reloads */
+	struct sh_retained *retained;         /* the retained table */
+	struct sh_bridge_api *api;            /* error events and responses */
+	struct sh_bridge_autos *autos;        /* automation topics */
 };
 
-/* --- bridge.c ------------------------------------------------------------ */
+static inline uint64_t sh_bridge_now_ms(const struct sh_bridge_env *env)
+{
+	return (uint64_t)(ev_now(env->loop) * 1000.0);
+}
+
+/* --- bridge.c: the transport ------------------------------------------------ */
 
 /* Publishes when connected; a no-op returning -ENOTCONN otherwise (the
  * state stays in the hub and goes out on the next connect). */
@@ -125,55 +83,72 @@ int sh_bridge_publish(struct sh_bridge *b, const char *topic, const void *payloa
 /* Prints `json` (borrowed) and publishes it. */
 int sh_bridge_publish_json(struct sh_bridge *b, const char *topic, const cJSON *json, int qos,
 			   bool retain);
-/* bridge_api.c: publishes {"status","data","error","transaction"} on
- * <base>/bridge/response/<what>; `data` is taken, `transaction` borrowed. */
-void sh_bridge_respond(struct sh_bridge *b, const char *what, const char *error, cJSON *data,
-		       const cJSON *transaction);
-/* Builds "<base>/<a>[/<b>]" into buf. */
-const char *sh_bridge_topic(const struct sh_bridge *b, char *buf, size_t len, const char *a,
-			    const char *sub);
-/* Subscribes to every topic the bridge listens to (again). */
-void sh_bridge_subscribe(struct sh_bridge *b);
+/* Subscribes to n filters (borrowed) for a piece (`who` names it in the
+ * log) on the current connection. 0, -ENOTCONN when not connected (the
+ * piece subscribes again on the next connect), or -EIO (logged). */
+int sh_bridge_subscribe_filters(struct sh_bridge *b, const char *who, char *const *filters,
+				const int *qos, int n);
+/* Unsubscribes one filter when connected; a new session has none anyway. */
+void sh_bridge_unsubscribe_filter(struct sh_bridge *b, const char *filter);
+/* Whether sh_bridge_stop ran: nothing is published or logged for the
+ * broker any more. */
+bool sh_bridge_stopped(const struct sh_bridge *b);
 /* A configuration was put in force: picks up what can change without a
  * reconnect (discovery on/off and its prefix) and warns about the rest. */
 void sh_bridge_config_applied(struct sh_bridge *b);
 /* Runs sh_bridge_api_sync soon, once however often it is asked. */
 void sh_bridge_schedule_sync(struct sh_bridge *b);
-uint64_t sh_bridge_now_ms(const struct sh_bridge *b);
+/* For tests/fuzz/fuzz_router.c: one message (all borrowed) through the
+ * real inbox to the topic API, as the loop would take it, whether or not
+ * the bridge was started. */
+void sh_bridge_inject(struct sh_bridge *b, const char *topic, const void *payload, size_t len,
+		      bool retained);
 
 /* --- bridge_api.c ---------------------------------------------------------- */
 
-/* The hub listener. */
+/* Makes the topic API: events rate-limited to events_per_second, uptime
+ * counted from now. `env` is borrowed for the API's life. 0 or -ENOMEM. */
+int sh_bridge_api_new(const struct sh_bridge_env *env, unsigned events_per_second,
+		      struct sh_bridge_api **out);
+/* The hub listener; ctx is the struct sh_bridge_api. */
 void sh_bridge_api_on_event(void *ctx, const struct sh_event *event);
 /* One inbound message from the inbox. */
-void sh_bridge_api_message(struct sh_bridge *b, const struct sh_inbox_item *item);
+void sh_bridge_api_message(struct sh_bridge_api *a, const struct sh_inbox_item *item);
 /* After a (re)connect: every retained topic again. */
-void sh_bridge_api_publish_all(struct sh_bridge *b);
+void sh_bridge_api_publish_all(struct sh_bridge_api *a);
 /* Publishes what changed in the lists and discovery, clears what left. */
-void sh_bridge_api_sync(struct sh_bridge *b);
+void sh_bridge_api_sync(struct sh_bridge_api *a);
 /* An error event on bridge/event, rate-limited. dev and topic may be NULL. */
-void sh_bridge_api_error(struct sh_bridge *b, struct sh_device *dev, const char *topic,
+void sh_bridge_api_error(struct sh_bridge_api *a, struct sh_device *dev, const char *topic,
 			 const char *message);
-/* Creates b->api: events rate-limited to events_per_second, uptime counted
- * from now. 0 or -ENOMEM. */
-int sh_bridge_api_new(struct sh_bridge *b, unsigned events_per_second);
+/* Publishes {"status","data","error","transaction"} on
+ * <base>/bridge/response/<what>; `data` is taken, `transaction` borrowed. */
+void sh_bridge_respond(struct sh_bridge_api *a, const char *what, const char *error, cJSON *data,
+		       const cJSON *transaction);
 /* Who answers bridge/request/reload. */
-void sh_bridge_api_set_reload(struct sh_bridge *b, sh_reload_fn fn, void *ctx);
+void sh_bridge_api_set_reload(struct sh_bridge_api *a, sh_reload_fn fn, void *ctx);
 /* Detaches pending scene/run requests (the scene engine may still end
- * them; they are then only freed) and frees b->api; NULL accepted. */
-void sh_bridge_api_free(struct sh_bridge *b);
+ * them; they are then only freed) and frees the API; NULL accepted. */
+void sh_bridge_api_free(struct sh_bridge_api *a);
 
 /* --- bridge_automations.c ---------------------------------------------------- */
 
+/* Makes the automation piece, with no automations until set. `env` is
+ * borrowed for its life. 0 or -ENOMEM. */
+int sh_bridge_autos_new(const struct sh_bridge_env *env, struct sh_bridge_autos **out);
+/* sh_bridge_set_automations and sh_bridge_automation_changed (bridge.h). */
+void sh_bridge_autos_set(struct sh_bridge_autos *au, const struct sh_bridge_automation_ops *ops);
+void sh_bridge_autos_changed(struct sh_bridge_autos *au, const char *name);
 /* Every automation's retained status (and discovery), in a sync. */
-void sh_bridge_autos_publish(struct sh_bridge *b, bool force);
+void sh_bridge_autos_publish(struct sh_bridge_autos *au, bool force);
 /* Subscribes automation/+/set and the triggers' filters (on connect). */
-void sh_bridge_autos_subscribe(struct sh_bridge *b);
+void sh_bridge_autos_subscribe(struct sh_bridge_autos *au);
 /* Hands a message to the mqtt triggers (unless a command topic). */
-void sh_bridge_autos_feed(struct sh_bridge *b, const struct sh_inbox_item *item);
+void sh_bridge_autos_feed(struct sh_bridge_autos *au, const struct sh_inbox_item *item);
 /* automation/<name>/set and bridge/request/automation/trace: true when
  * the message was one of them. */
-bool sh_bridge_autos_message(struct sh_bridge *b, const struct sh_inbox_item *item);
-void sh_bridge_autos_free(struct sh_bridge *b);
+bool sh_bridge_autos_message(struct sh_bridge_autos *au, const struct sh_inbox_item *item);
+/* Frees the piece and its filter copies; NULL accepted. */
+void sh_bridge_autos_free(struct sh_bridge_autos *au);
 
 #endif

@@ -49,7 +49,7 @@ struct driver_watch {
 };
 
 struct sh_mqtt_drivers {
-	struct sh_bridge *b;
+	const struct sh_bridge_env *env; /* the transport's, borrowed */
 	struct sh_mqtt_service service;
 	struct driver_sub *subs;
 	size_t n_subs, cap_subs;
@@ -116,7 +116,7 @@ bool sh_mqtt_filter_overlaps(const char *filter, const char *base)
 
 static bool connected(const struct sh_mqtt_drivers *d)
 {
-	return d->b->conn == SH_BRIDGE_CONNECTED;
+	return sh_bridge_connected(d->env->bridge);
 }
 
 static bool filter_in_use(const struct sh_mqtt_drivers *d, const char *filter, size_t skip)
@@ -129,25 +129,12 @@ static bool filter_in_use(const struct sh_mqtt_drivers *d, const char *filter, s
 
 static void broker_subscribe(struct sh_mqtt_drivers *d, char **filters, int *qos, int n)
 {
-	struct sh_bridge *b = d->b;
-	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
-	int rc;
-
-	if (n == 0 || !connected(d))
-		return;
-	rc = b->paho.subscribe_many(b->client, n, filters, qos, &opts);
-	if (rc != MQTTASYNC_SUCCESS)
-		sh_log_error("mqtt: driver subscribe %s%s: %s", filters[0], n > 1 ? ", ..." : "",
-			     b->paho.strerror(rc));
+	(void)sh_bridge_subscribe_filters(d->env->bridge, "driver", filters, qos, n);
 }
 
 static void broker_unsubscribe(struct sh_mqtt_drivers *d, const char *filter)
 {
-	struct sh_bridge *b = d->b;
-	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
-
-	if (connected(d))
-		(void)b->paho.unsubscribe(b->client, filter, &opts);
+	sh_bridge_unsubscribe_filter(d->env->bridge, filter);
 }
 
 /* Every distinct filter again, in batches; a new session has none. */
@@ -246,7 +233,7 @@ static int svc_subscribe(void *ctx, struct sh_device *dev, const char *filter, i
 
 	if (!sh_mqtt_filter_valid(filter) || qos < 0 || qos > 2)
 		return -EINVAL;
-	if (sh_mqtt_filter_overlaps(filter, d->b->base))
+	if (sh_mqtt_filter_overlaps(filter, d->env->set->base))
 		return -EPERM;
 	compact(d);
 	for (size_t i = 0; i < d->n_subs; i++)
@@ -288,11 +275,11 @@ static int svc_publish(void *ctx, struct sh_device *dev, const char *topic, cons
 
 	if (!topic_valid(topic) || qos < 0 || qos > 2)
 		return -EINVAL;
-	if (sh_mqtt_filter_overlaps(topic, d->b->base))
+	if (sh_mqtt_filter_overlaps(topic, d->env->set->base))
 		return -EPERM;
 	if (!connected(d))
 		return -ENOTCONN;
-	return sh_bridge_publish(d->b, topic, payload ? payload : "", len, qos, retain);
+	return sh_bridge_publish(d->env->bridge, topic, payload ? payload : "", len, qos, retain);
 }
 
 static int svc_watch_link(void *ctx, struct sh_device *dev, sh_mqtt_link_cb cb, void *data)
@@ -309,7 +296,7 @@ static int svc_watch_link(void *ctx, struct sh_device *dev, sh_mqtt_link_cb cb, 
 		(struct driver_watch){.dev = dev, .cb = cb, .data = data, .pending = connected(d)};
 	/* Never inside the caller's call: on a later loop iteration. */
 	if (connected(d) && !ev_is_active(&d->pending))
-		ev_timer_start(d->b->loop, &d->pending);
+		ev_timer_start(d->env->loop, &d->pending);
 	return 0;
 }
 
@@ -360,7 +347,7 @@ void sh_mqtt_drivers_link(struct sh_mqtt_drivers *d, bool up)
 {
 	if (!d)
 		return;
-	ev_timer_stop(d->b->loop, &d->pending);
+	ev_timer_stop(d->env->loop, &d->pending);
 	for (size_t i = 0; i < d->n_watches; i++)
 		d->watches[i].pending = false;
 	if (up)
@@ -388,11 +375,13 @@ bool sh_mqtt_drivers_route(struct sh_mqtt_drivers *d, const struct sh_inbox_item
 		if (item->too_large) {
 			unsigned suppressed = 0;
 
-			if (sh_ratelimit_allow(&d->oversized, sh_bridge_now_ms(d->b), &suppressed))
+			if (sh_ratelimit_allow(&d->oversized, sh_bridge_now_ms(d->env),
+					       &suppressed))
 				sh_log_warning(
 					"mqtt: %s: payload of %zu bytes exceeds mqtt.max_payload "
 					"(%zu); dropped (%u more since the last report)",
-					item->topic, item->len, d->b->max_payload, suppressed);
+					item->topic, item->len, d->env->set->max_payload,
+					suppressed);
 			break;
 		}
 		s->cb(s->dev, item->topic, item->payload, item->len, item->retained, s->data);
@@ -404,13 +393,13 @@ bool sh_mqtt_drivers_route(struct sh_mqtt_drivers *d, const struct sh_inbox_item
 
 /* --- lifecycle ------------------------------------------------------------------ */
 
-int sh_mqtt_drivers_new(struct sh_bridge *b, struct sh_mqtt_drivers **out)
+int sh_mqtt_drivers_new(const struct sh_bridge_env *env, struct sh_mqtt_drivers **out)
 {
 	struct sh_mqtt_drivers *d = calloc(1, sizeof(*d));
 
 	if (!d)
 		return -ENOMEM;
-	d->b = b;
+	d->env = env;
 	d->service = (struct sh_mqtt_service){
 		.ctx = d,
 		.subscribe = svc_subscribe,
@@ -422,7 +411,7 @@ int sh_mqtt_drivers_new(struct sh_bridge *b, struct sh_mqtt_drivers **out)
 	d->oversized = (struct sh_ratelimit){.interval_ms = 60000, .burst = 1};
 	ev_timer_init(&d->pending, on_pending, 0.0, 0.0);
 	d->pending.data = d;
-	sh_hub_set_mqtt_service(b->hub, &d->service);
+	sh_hub_set_mqtt_service(env->hub, &d->service);
 	*out = d;
 	return 0;
 }
@@ -431,9 +420,9 @@ void sh_mqtt_drivers_free(struct sh_mqtt_drivers *d)
 {
 	if (!d)
 		return;
-	if (sh_hub_mqtt_service(d->b->hub) == &d->service)
-		sh_hub_set_mqtt_service(d->b->hub, NULL);
-	ev_timer_stop(d->b->loop, &d->pending);
+	if (sh_hub_mqtt_service(d->env->hub) == &d->service)
+		sh_hub_set_mqtt_service(d->env->hub, NULL);
+	ev_timer_stop(d->env->loop, &d->pending);
 	for (size_t i = 0; i < d->n_subs; i++)
 		free(d->subs[i].filter);
 	free(d->subs);

@@ -12,7 +12,7 @@
 
 #include <stdbool.h>
 
-struct sh_bridge;
+struct sh_bridge_env;
 struct sh_inbox_item;
 struct sh_mqtt_drivers;
 
@@ -22,8 +22,9 @@ struct sh_mqtt_drivers;
 /* Link watches of all devices together. */
 #define SH_MQTT_WATCHES_MAX 8192
 
-/* Makes the table and registers it with the bridge's hub. 0 or -ENOMEM. */
-int sh_mqtt_drivers_new(struct sh_bridge *b, struct sh_mqtt_drivers **out);
+/* Makes the table and registers it with the hub; `env` is borrowed for
+ * the table's life. 0 or -ENOMEM. */
+int sh_mqtt_drivers_new(const struct sh_bridge_env *env, struct sh_mqtt_drivers **out);
 /* Unregisters and frees; NULL accepted. */
 void sh_mqtt_drivers_free(struct sh_mqtt_drivers *d);
 /* The bridge's connection came up (subscribes everything again, then

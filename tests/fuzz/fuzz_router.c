@@ -108,15 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Through the inbox as Paho's thread would put it there, and out as
 	 * the loop takes it (the bridge is not started, so its wake-up
 	 * watcher is not either: the target takes the loop's part). */
-	if (sh_inbox_push_message(bridge->inbox, topic, 0, payload, plen, retained) < 0)
-		return 0;
-	struct sh_inbox_item *item;
-	while ((item = sh_inbox_pop(bridge->inbox))) {
-		if (item->type == SH_INBOX_MESSAGE)
-			sh_bridge_api_message(bridge, item);
-		sh_inbox_item_free(item);
-	}
-	(void)sh_inbox_take_dropped(bridge->inbox);
+	sh_bridge_inject(bridge, topic, payload, plen, retained);
 	/* The command queues and the drivers' reports. */
 	for (int i = 0; i < 8; i++)
 		ev_run(loop, EVRUN_NOWAIT);
