@@ -108,12 +108,29 @@ static void watchdog_ping(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* --- configuration ----------------------------------------------------------- */
 
+static const char *build_tree_plugins(const struct sh_config *config);
+
 /* `bare`: --check-config prints plain "file:line:column: message" lines,
- * without the log's prefix, for editors and CI to parse. */
-static int load_config(const char *path, struct sh_config **out, bool bare)
+ * without the log's prefix, for editors and CI to parse. A file with
+ * errors has its devices' driver options checked too, so that one run
+ * shows every error, in file order. */
+static int load_config(const char *path, const char *plugin_dir, struct sh_config **out, bool bare)
 {
 	struct sh_diag diag = {0};
-	int r = sh_config_load(path, out, &diag);
+	int r = sh_config_load_all(path, out, &diag);
+	if (r < 0 && *out) {
+		struct sh_hub *hub = NULL;
+		if (sh_hub_new(ev_default_loop(EVFLAG_AUTO), &hub) == 0) {
+			const char *dir = plugin_dir ? plugin_dir : build_tree_plugins(*out);
+			if (dir)
+				sh_hub_set_plugin_dir(hub, dir);
+			sh_hub_check(hub, *out, &diag);
+			sh_diag_sort(&diag, 0, (*out)->path);
+		}
+		sh_hub_free(hub);
+		sh_config_free(*out);
+		*out = NULL;
+	}
 	if (r < 0) {
 		if (bare)
 			sh_diag_print(&diag, stderr);
@@ -142,6 +159,7 @@ static int reload(struct daemon *d, char *reason, size_t reason_len)
 	if (r == 0)
 		r = sh_hub_apply(d->hub, config, false, &diag);
 	if (r < 0) {
+		sh_diag_sort(&diag, 0, d->config_path);
 		sh_diag_log(&diag);
 		/* The reason goes out on bridge/response/reload too: a position and
 		 * a class, never the file's text (which may hold a value from the
@@ -362,6 +380,7 @@ static int check_config(struct sh_hub *hub, struct sh_config *config, const stru
 	struct sh_diag diag = {0};
 	int r = sh_hub_check(hub, config, &diag);
 	if (r < 0) {
+		sh_diag_sort(&diag, 0, config->path);
 		sh_diag_print(&diag, stderr);
 		sh_diag_clear(&diag);
 		return SH_EX_CONFIG;
@@ -512,7 +531,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	struct sh_config *config = NULL;
-	if (load_config(o.config_path, &config, o.check_only) < 0)
+	if (load_config(o.config_path, o.plugin_dir, &config, o.check_only) < 0)
 		return SH_EX_CONFIG;
 	if (!o.plugin_dir)
 		o.plugin_dir = build_tree_plugins(config);
@@ -557,6 +576,7 @@ int main(int argc, char **argv)
 	}
 	struct sh_diag diag = {0};
 	if (sh_hub_apply(d.hub, config, false, &diag) < 0) {
+		sh_diag_sort(&diag, 0, config->path);
 		sh_diag_log(&diag);
 		sh_diag_clear(&diag);
 		sh_config_free(config);

@@ -649,10 +649,12 @@ static void load_device(struct sh_loader *ld, struct sh_device_config *d,
 	get_string(ld, node, prefix, "driver", &d->driver);
 	if (!drv || sh_node_is_null(drv))
 		sh_loader_key_error(ld, node, "missing key 'driver' in %s", prefix);
-	else if (d->driver && !driver_name_valid(d->driver))
+	else if (d->driver && !driver_name_valid(d->driver)) {
 		sh_loader_error(ld, drv,
 				"%s.driver must be a plugin name (letters, digits, '_', '-')",
 				prefix);
+		d->driver = NULL; /* no plugin to look for */
+	}
 
 	const struct sh_node *kind = sh_node_get(node, "kind");
 	get_string(ld, node, prefix, "kind", &d->kind);
@@ -891,57 +893,27 @@ static void load_root(struct sh_loader *ld, const struct sh_node *root)
 	sh_config_load_automations(ld, sh_node_get(root, "automations"));
 }
 
-/* The position of a message "<file>:<line>:<column>: ..." of `file`, for
- * sorting; other messages (no position, another file) sort first. */
-static unsigned long long message_position(const char *msg, const char *file)
-{
-	size_t n = strlen(file);
-
-	if (strncmp(msg, file, n) || msg[n] != ':')
-		return 0;
-	const char *s = msg + n + 1;
-	char *end;
-	unsigned long line = strtoul(s, &end, 10);
-	if (end == s || *end != ':')
-		return 0;
-	s = end + 1;
-	unsigned long column = strtoul(s, &end, 10);
-	if (end == s)
-		return 0;
-	return (unsigned long long)(unsigned)line << 32 | (unsigned)column;
-}
-
-/* The checks run section by section, and cross references last; a reader
- * fixes a file top to bottom, so the errors of this load are put in file
- * order (a stable insertion sort; SH_DIAG_LIMIT keeps it small). */
-static void sort_errors(struct sh_diag *diag, size_t from, const char *file)
-{
-	for (size_t i = from + 1; i < diag->count; i++) {
-		char *msg = diag->messages[i];
-		unsigned long long pos = message_position(msg, file);
-		size_t j = i;
-		while (j > from && message_position(diag->messages[j - 1], file) > pos) {
-			diag->messages[j] = diag->messages[j - 1];
-			j--;
-		}
-		diag->messages[j] = msg;
-	}
-}
-
-static int config_load(const char *path, struct sh_config **out, struct sh_diag *diag);
+static int config_load(const char *path, struct sh_config **out, struct sh_diag *diag,
+		       bool keep_invalid);
 
 int sh_config_load(const char *path, struct sh_config **out, struct sh_diag *diag)
 {
 	if (diag)
-		return config_load(path, out, diag);
+		return config_load(path, out, diag, false);
 	/* Errors must be counted to be refused, even when nobody reads them. */
 	struct sh_diag local = {0};
-	int r = config_load(path, out, &local);
+	int r = config_load(path, out, &local, false);
 	sh_diag_clear(&local);
 	return r;
 }
 
-static int config_load(const char *path, struct sh_config **out, struct sh_diag *diag)
+int sh_config_load_all(const char *path, struct sh_config **out, struct sh_diag *diag)
+{
+	return config_load(path, out, diag, true);
+}
+
+static int config_load(const char *path, struct sh_config **out, struct sh_diag *diag,
+		       bool keep_invalid)
 {
 	size_t messages_before = diag ? diag->count : 0;
 	size_t errors_before = sh_diag_errors(diag);
@@ -976,8 +948,13 @@ static int config_load(const char *path, struct sh_config **out, struct sh_diag 
 		return -ENOMEM;
 	}
 	if (sh_diag_errors(diag) != errors_before) {
-		sort_errors(diag, messages_before, path);
-		sh_config_free(c);
+		/* The checks run section by section, and cross references
+		 * last; a reader fixes a file top to bottom. */
+		sh_diag_sort(diag, messages_before, path);
+		if (keep_invalid)
+			*out = c;
+		else
+			sh_config_free(c);
 		return -EINVAL;
 	}
 	*out = c;

@@ -294,6 +294,15 @@ struct sh_config {
  * the caller wants no messages; the file is refused all the same.
  */
 int sh_config_load(const char *path, struct sh_config **out, struct sh_diag *diag);
+/*
+ * As sh_config_load, but a file that was read and parsed yet breaks the
+ * schema (-EINVAL) still gives *out: the configuration as far as it could
+ * be read, so that a check can go on to the drivers' options and one run
+ * reports every error of the file (--check-config, start-up). Its devices
+ * whose driver or kind could not be read have them NULL. Never apply it;
+ * the caller frees it with sh_config_free. `diag` must not be NULL.
+ */
+int sh_config_load_all(const char *path, struct sh_config **out, struct sh_diag *diag);
 void sh_config_free(struct sh_config *config);
 /* Another reference to `config` (returned, for the holder to keep). */
 struct sh_config *sh_config_hold(const struct sh_config *config);

@@ -152,6 +152,35 @@ static bool read_position(const char *c, unsigned long *line, unsigned long *col
 	return end[0] == ':' && end[1] == ' ' && *line > 0 && *column > 0;
 }
 
+/* The position of a message "<file>:<line>:<column>: ..." of `file` as one
+ * number for sorting; other messages (no position, another file) are 0. */
+static unsigned long long position_in(const char *msg, const char *file)
+{
+	size_t n = strlen(file);
+	unsigned long line, column;
+
+	if (strncmp(msg, file, n) != 0 || !read_position(msg + n, &line, &column))
+		return 0;
+	return (unsigned long long)(unsigned)line << 32 | (unsigned)column;
+}
+
+/* A stable insertion sort: SH_DIAG_LIMIT keeps the list small. */
+void sh_diag_sort(struct sh_diag *diag, size_t from, const char *file)
+{
+	if (!diag || !file)
+		return;
+	for (size_t i = from + 1; i < diag->count; i++) {
+		char *msg = diag->messages[i];
+		unsigned long long pos = position_in(msg, file);
+		size_t j = i;
+		while (j > from && position_in(diag->messages[j - 1], file) > pos) {
+			diag->messages[j] = diag->messages[j - 1];
+			j--;
+		}
+		diag->messages[j] = msg;
+	}
+}
+
 /* The "file:line:column" a message starts with, or "" (a message without a
  * position, such as "cannot read ..."). */
 static void message_position(const char *msg, char *buf, size_t size)

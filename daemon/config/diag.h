@@ -32,6 +32,10 @@ void sh_diag_addv(struct sh_diag *diag, const struct sh_node *at, const char *fm
 void sh_diag_add_at(struct sh_diag *diag, const char *file, unsigned line, unsigned column,
 		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 size_t sh_diag_errors(const struct sh_diag *diag); /* count + dropped */
+/* Puts the messages from index `from` on in file order: those of `file`
+ * by line and column, after the others (no position, another file), which
+ * keep their order. The sort is stable. */
+void sh_diag_sort(struct sh_diag *diag, size_t from, const char *file);
 /* Writes every message, one a line. */
 void sh_diag_print(const struct sh_diag *diag, FILE *out);
 /* Logs every message at error level. */

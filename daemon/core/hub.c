@@ -170,6 +170,11 @@ size_t sh_hub_devices_online(const struct sh_hub *hub)
 	return hub->n_online;
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* Appends to `buf` the drivers `dir` holds and the nearest to `want`
  * ("; drivers found: exec, mpd, virtual (did you mean 'virtual'?)"), for a
  * driver whose plugin is not there. At most 64 names are listed. */
@@ -191,6 +196,7 @@ static void drivers_found(const char *dir, const char *want, char *buf, size_t l
 	}
 	if (d)
 		closedir(d);
+	qsort(list, n, sizeof(list[0]), name_cmp); /* readdir's order is the disk's */
 	list[n] = NULL;
 	off += (size_t)snprintf(buf + off, off < len ? len - off : 0, "; drivers found: ");
 	for (size_t i = 0; i < n && off < len; i++)
@@ -309,11 +315,13 @@ static int load_plugins(struct sh_hub *hub, const struct sh_config *config, stru
 	int result = 0;
 	for (size_t i = 0; i < config->n_devices; i++) {
 		const struct sh_device_config *dc = &config->devices[i];
-		if (find_plugin(hub->plugins, hub->n_plugins, dc->driver))
+		/* No driver: a configuration with errors, being checked. */
+		if (!dc->driver || find_plugin(hub->plugins, hub->n_plugins, dc->driver))
 			continue;
 		bool reported = false;
 		for (size_t j = 0; j < i; j++)
-			if (strcmp(config->devices[j].driver, dc->driver) == 0)
+			if (config->devices[j].driver &&
+			    strcmp(config->devices[j].driver, dc->driver) == 0)
 				reported = true;
 		if (reported)
 			continue;
@@ -374,6 +382,10 @@ static int create_devices(struct sh_hub *hub, struct sh_config_ref *ref, struct 
 	int result = 0;
 	for (size_t i = 0; i < config->n_devices; i++) {
 		const struct sh_device_config *dc = &config->devices[i];
+		if (!dc->driver || !dc->kind) {
+			result = -EINVAL; /* the configuration said why */
+			continue;
+		}
 		struct sh_device *old = sh_hub_find_device(hub, dc->id);
 		if (old && sh_device_config(old)->fingerprint && dc->fingerprint &&
 		    strcmp(sh_device_config(old)->fingerprint, dc->fingerprint) == 0)

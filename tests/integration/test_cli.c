@@ -85,6 +85,47 @@ Test(cli, check_config_bare_lines_and_did_you_mean)
 	free(path);
 }
 
+/* A general typo, a driver option typo and a misspelt common key, with the
+ * general section last in the file: one run shows all three, as bare
+ * lines in file order, and so does a plain start. */
+Test(cli, every_error_in_one_run_in_file_order)
+{
+	char *path = config("devices:\n"
+			    "  lamp:\n"
+			    "    driver: virtual\n"
+			    "    kind: light\n"
+			    "    conect_delay: 1s\n"
+			    "  plug:\n"
+			    "    driver: virtual\n"
+			    "    kind: switch\n"
+			    "    comand_timeout: 2s\n"
+			    "mqtt:\n"
+			    "  keepalve: 5\n");
+	const char *args[] = {"--check-config",          "-c", path, "--plugin-dir",
+			      SMARTHUB_PLUGIN_BUILD_DIR, NULL};
+	char *out = NULL;
+	cr_expect_eq(smarthubd(args, &out), 78);
+	char *want = th_strdupf(
+		"%1$s:5:5: device lamp: unknown option 'conect_delay' for driver virtual (did you "
+		"mean 'connect_delay'?)\n"
+		"%1$s:9:5: device plug: unknown key 'comand_timeout' (did you mean the common key "
+		"'command_timeout'?)\n"
+		"%1$s:11:3: unknown key 'keepalve' in mqtt (did you mean 'keepalive'?)\n",
+		path);
+	cr_expect_str_eq(out, want);
+	free(want);
+	free(out);
+
+	/* Starting with it logs the same three and refuses to run. */
+	const char *start[] = {"-c", path, "--plugin-dir", SMARTHUB_PLUGIN_BUILD_DIR, NULL};
+	cr_expect_eq(smarthubd(start, &out), 78);
+	const char *a = strstr(out, "conect_delay");
+	const char *b = a ? strstr(a, "comand_timeout") : NULL;
+	cr_expect(b && strstr(b, "keepalve"), "all three, in file order:\n%s", out);
+	free(out);
+	free(path);
+}
+
 Test(cli, unknown_driver_lists_the_drivers_found)
 {
 	char *path = config("devices:\n  lamp: {driver: virtul, kind: light}\n");
@@ -94,6 +135,10 @@ Test(cli, unknown_driver_lists_the_drivers_found)
 	cr_expect_eq(smarthubd(args, &out), 78);
 	cr_expect(strstr(out, "drivers found: ") && strstr(out, "(did you mean 'virtual'?)"), "%s",
 		  out);
+	/* Sorted, so a user finds a name in a long list. */
+	const char *exec = strstr(out, "exec, ");
+	const char *virt = strstr(out, "virtual, ");
+	cr_expect(exec && virt && exec < virt, "%s", out);
 	free(out);
 	free(path);
 }

@@ -790,3 +790,36 @@ Test(config, diag_is_bounded)
 	sh_diag_clear(&diag);
 	cr_expect_eq(sh_diag_errors(&diag), 0);
 }
+
+/* sh_config_load_all keeps a file with errors as far as it could be read,
+ * for the check of the drivers' options that follows; devices whose
+ * driver or kind could not be read have none. */
+Test(config, load_all_keeps_an_invalid_file_for_the_driver_check)
+{
+	const char *path =
+		write_file("all.yaml", "devices:\n"
+				       "  lamp: {driver: virtual, kind: light, port: 1}\n"
+				       "  odd: {driver: 'a/b', kind: light}\n"
+				       "  weird: {driver: virtual, kind: lamp}\n"
+				       "mqtt: {keepalve: 5}\n");
+	struct sh_config *config = NULL;
+	struct sh_diag diag = {0};
+	cr_assert_eq(sh_config_load_all(path, &config, &diag), -EINVAL);
+	cr_assert_not_null(config);
+	cr_expect_eq(diag.count, 3);
+	const struct sh_device_config *d = sh_config_find_device(config, "lamp");
+	cr_assert_not_null(d);
+	cr_expect_str_eq(d->driver, "virtual");
+	cr_expect_str_eq(d->kind, "light");
+	cr_expect_not_null(sh_node_get(d->options, "port"));
+	cr_expect_null(sh_config_find_device(config, "odd")->driver);
+	cr_expect_null(sh_config_find_device(config, "weird")->kind);
+	/* In file order: the mqtt section comes last. */
+	cr_expect(strstr(diag.messages[2], "keepalve"), "%s", diag.messages[2]);
+	sh_diag_clear(&diag);
+	sh_config_free(config);
+
+	/* sh_config_load refuses the same file outright. */
+	cr_expect_eq(sh_config_load(path, &config, NULL), -EINVAL);
+	cr_expect_null(config);
+}
