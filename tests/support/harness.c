@@ -1228,6 +1228,41 @@ int th_mqtt_publish(struct th_mqtt *c, const char *topic, const char *payload, s
 	return op_wait(op);
 }
 
+/* QoS 0 messages queued at once by th_mqtt_publish_lines: below Paho's
+ * default maxBufferedMessages (100), past which it refuses a send. */
+#define TH_MQTT_BURST_WINDOW 64
+
+int th_mqtt_publish_lines(struct th_mqtt *c, const char *topic, const char *lines)
+{
+	size_t queued = 0;
+	for (const char *line = lines; *line;) {
+		size_t len = strcspn(line, "\n");
+		const char *next = line[len] ? line + len + 1 : line + len;
+		MQTTAsync_message msg = MQTTAsync_message_initializer;
+		msg.payload = (void *)line;
+		msg.payloadlen = (int)len;
+		msg.qos = 0;
+		MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+		/* The last of each window, and the very last, is waited for:
+		 * Paho calls back once a QoS 0 message is on the socket. */
+		bool wait = ++queued == TH_MQTT_BURST_WINDOW || !*next;
+		struct th_op *op = wait ? op_begin(c, &ro) : NULL;
+		int rc = MQTTAsync_sendMessage(c->client, topic, &msg, &ro);
+		if (rc != MQTTASYNC_SUCCESS) {
+			int r = rc == MQTTASYNC_DISCONNECTED ? -ENOTCONN : -EIO;
+			return op ? op_cancel(op, r) : r;
+		}
+		if (op) {
+			int r = op_wait(op);
+			if (r < 0)
+				return r;
+			queued = 0;
+		}
+		line = next;
+	}
+	return 0;
+}
+
 typedef bool (*match_fn)(const struct th_msg *m, const void *arg);
 
 static bool match_contains(const struct th_msg *m, const void *arg)

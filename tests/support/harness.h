@@ -166,6 +166,11 @@ int th_mqtt_subscribe(struct th_mqtt *c, const char *filter);
  * -EACCES when the broker's ACL refuses it, -ENOTCONN while disconnected. */
 int th_mqtt_publish(struct th_mqtt *c, const char *topic, const char *payload, size_t len,
 		    bool retained);
+/* Publishes each line of `lines` to `topic` at QoS 0, as mosquitto_pub -l
+ * sends a file: a burst, as fast as the connection takes it. Returns once
+ * the last line has been written to the socket (QoS 0 goes out in order,
+ * so then every line has). 0 or -errno. */
+int th_mqtt_publish_lines(struct th_mqtt *c, const char *topic, const char *lines);
 /* Waits at most timeout_ms for a message on exactly `topic` whose payload
  * contains `contains` (NULL = any). Messages already received count too:
  * returns a copy of the oldest match, NUL-terminated, caller frees; NULL on
