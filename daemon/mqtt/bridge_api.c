@@ -369,7 +369,6 @@ static void discovery_device(struct sh_bridge_api *a, struct sh_device *dev, boo
 		.device_class = dc ? dc->device_class : NULL,
 		.state_class = dc ? dc->state_class : NULL,
 		.metadata = sh_device_metadata(dev),
-		.options = dc ? dc->options : NULL,
 		.spec = dc ? &dc->spec : NULL,
 	};
 

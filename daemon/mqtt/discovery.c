@@ -79,25 +79,6 @@ char *sh_discovery_slug(const char *in, char *out, size_t len)
 	return out;
 }
 
-/* A scalar option of the driver's map, or NULL. Our own lookup keeps this
- * module free of the config loader. */
-static const struct sh_node *option(const struct sh_node *options, const char *key)
-{
-	if (!options || options->type != SH_NODE_MAP)
-		return NULL;
-	for (size_t i = 0; i < options->n_items; i++)
-		if (options->items[i]->key && strcmp(options->items[i]->key, key) == 0)
-			return options->items[i];
-	return NULL;
-}
-
-static const char *option_string(const struct sh_node *options, const char *key)
-{
-	const struct sh_node *n = option(options, key);
-
-	return n && n->type == SH_NODE_SCALAR ? n->value : NULL;
-}
-
 /* Jinja reaches a key as value_json.key only when it is an identifier. */
 void sh_discovery_value_template(char *buf, size_t len, const char *key)
 {
@@ -499,16 +480,12 @@ static void sensor(cJSON *out, const struct sh_discovery_opts *opts,
 	}
 }
 
-/* A device of the mqtt driver (a Zigbee2MQTT bulb, a Tasmota plug) is
- * already announced by its own bridge or firmware: announcing it again
- * would show it twice, so only `homeassistant: true` in its options does. */
+/* A device its driver declares announced elsewhere (a Zigbee2MQTT bulb, a
+ * Tasmota plug: their own bridge or firmware does it) would show twice in
+ * Home Assistant if announced here too. */
 static bool announced_elsewhere(const struct sh_discovery_device *dev)
 {
-	const char *own = option_string(dev->options, "homeassistant");
-
-	return dev->driver && strcmp(dev->driver, "mqtt") == 0 &&
-	       !(own &&
-		 (strcmp(own, "true") == 0 || strcmp(own, "yes") == 0 || strcmp(own, "on") == 0));
+	return cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(dev->metadata, "discovery"));
 }
 
 cJSON *sh_discovery_device(const struct sh_discovery_opts *opts,

@@ -47,11 +47,9 @@ struct sh_discovery_device {
 	 * "readings" announces readings before the device reported any, with
 	 * their unit/device_class/state_class; a light's "color_modes",
 	 * "supports_flash", "max_transition", "min_mireds"/"max_mireds",
-	 * "effects"; "model", "manufacturer", "sw_version". */
+	 * "effects"; "model", "manufacturer", "sw_version"; "discovery"
+	 * false: announced by its own firmware or bridge, so none here. */
 	const cJSON *metadata;
-	/* The mqtt driver's options, for its `homeassistant` key only (its
-	 * devices are announced by their own firmware); NULL otherwise. */
-	const struct sh_node *options;
 	/* The device's kind options (modes, presets, event_types, custom
 	 * properties); NULL: the kind's defaults. */
 	const struct sh_kind_spec *spec;

@@ -16,7 +16,7 @@
 struct mq_options {
 	enum mq_preset preset;
 	bool optimistic;    /* commands are done when sent (no state topic) */
-	bool homeassistant; /* read so it is an option; discovery.c uses it */
+	bool homeassistant; /* announce it here too: metadata "discovery" */
 	long long max_message;
 	uint64_t command_timeout_ms; /* the device's, for our own earlier timer */
 };

@@ -530,6 +530,20 @@ static void mq_destroy(void *priv)
 	free(m);
 }
 
+/* Zigbee2MQTT, Tasmota, Shelly and ESPHome announce their devices to Home
+ * Assistant themselves: the hub does too only when the device says
+ * `homeassistant: true`. */
+static int mq_declare_discovery(struct mq_dev *m)
+{
+	cJSON *meta = cJSON_CreateObject();
+	int r = -ENOMEM;
+
+	if (meta && cJSON_AddBoolToObject(meta, "discovery", m->o.homeassistant))
+		r = m->host->set_metadata(m->dev, meta);
+	cJSON_Delete(meta);
+	return r;
+}
+
 static int mq_create(struct sh_device *dev, const struct sh_host *host, void **priv)
 {
 	struct mq_dev *m = calloc(1, sizeof(*m));
@@ -543,6 +557,8 @@ static int mq_create(struct sh_device *dev, const struct sh_host *host, void **p
 	m->observed = cJSON_CreateObject();
 	if (r == 0 && !m->observed)
 		r = -ENOMEM;
+	if (r == 0)
+		r = mq_declare_discovery(m);
 	if (r < 0) {
 		mq_destroy(m);
 		return r;

@@ -395,7 +395,6 @@ static int expect_file_valid(const cJSON *schema, const char *path, const cJSON 
 						  .unit = d->unit,
 						  .device_class = d->device_class,
 						  .state_class = d->state_class,
-						  .options = d->options,
 						  .spec = &d->spec,
 						  .metadata = sensor_meta ? sensor_meta : metadata};
 		cJSON *all = sh_discovery_device(&opts, &dev);

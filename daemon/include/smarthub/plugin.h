@@ -215,7 +215,9 @@ struct sh_host {
 	 * "color_modes" (array of "onoff", "brightness", "color_temp", "rgb",
 	 * "hs", "xy"), "min_mireds"/"max_mireds", "effects" (array), "readings"
 	 * (object: state key -> {"unit","device_class","state_class"}),
-	 * "model", "manufacturer", "sw_version". The daemon reads no driver
+	 * "model", "manufacturer", "sw_version", "discovery" (bool; false: the
+	 * device is announced to Home Assistant elsewhere, by its own firmware
+	 * or bridge, and the hub leaves it out). The daemon reads no driver
 	 * option to learn these; discovery shows what was set when it next
 	 * publishes (start-up, reconnect, reload). Returns 0, -EINVAL (not an
 	 * object) or -ENOMEM. */
