@@ -11,6 +11,12 @@
  * Paho. The loop thread drains the whole inbox on each wake-up (ev_async
  * coalesces wake-ups) and does every connect, subscribe and publish.
  *
+ * The connection is MQTT 5, so that the hub can tell the broker its
+ * Maximum Packet Size (max_payload plus BRIDGE_PACKET_HEADROOM): the broker
+ * then drops larger packets for the hub instead of sending them, and Paho
+ * never reads them into memory. A broker that refuses MQTT 5 gets 3.1.1,
+ * with a warning, until the next start.
+ *
  * Reconnection is ours, not Paho's automaticReconnect (which never retries
  * a first connect that failed): a failed attempt or a lost connection
  * starts an ev_timer with mqtt.reconnect's backoff, and the next attempt
@@ -24,6 +30,7 @@
 #include "mqtt/driver_mqtt.h"
 #include "mqtt/nodelay.h"
 #include "mqtt/paho.h"
+#include "util/macros.h"
 
 #include <MQTTAsync.h>
 #include <errno.h>
@@ -50,6 +57,17 @@
 /* Subscriptions of every connection, under the base topic (plus the Home
  * Assistant status topic). */
 #define BRIDGE_SUBSCRIPTIONS_MAX 5
+/* What a packet to the hub holds besides its payload: the fixed header, the
+ * topic (the hub's are at most SH_BRIDGE_TOPIC_MAX) and the properties a
+ * client adds (a Response Topic, Correlation Data). A packet within it
+ * whose payload is over max_payload still arrives and gets its event. */
+#define BRIDGE_PACKET_HEADROOM 4096
+/* MQTT's own bound on a packet (a four-byte remaining length). */
+#define BRIDGE_PACKET_MAX 268435455u
+/* Publications Paho holds before its thread writes them. Paho's default
+ * for a client made with options is 100, far fewer than the burst after a
+ * connect (a few topics per device, for up to 4096 devices). */
+#define BRIDGE_PAHO_BUFFERED_MAX (1 << 20)
 
 static const char bridge_online[] = "{\"state\":\"online\"}";
 static const char bridge_offline[] = "{\"state\":\"offline\"}";
@@ -99,6 +117,10 @@ struct sh_bridge {
 	ev_timer trim;    /* gives the heap back after a burst of publications */
 	size_t published; /* since the last trim */
 	atomic_bool disconnected;
+	/* MQTT 5 until a broker refuses it; then 3.1.1 until a restart (a
+	 * Paho client that connected with 3.1.1 cannot go back to 5). */
+	bool mqtt5;
+	atomic_bool mqtt5_refused; /* set on Paho's thread with the refusal */
 
 	/* The pieces, each with its own state: the retained table (retained.c),
 	 * the topic API (bridge_api.c), automations and drivers' MQTT; `env`
@@ -124,6 +146,11 @@ static void push_event(struct sh_bridge *b, enum sh_inbox_type type, const char 
 }
 
 static void on_connect_success(void *ctx, MQTTAsync_successData *response)
+{
+	push_event(ctx, SH_INBOX_CONNECTED, NULL);
+}
+
+static void on_connect_success5(void *ctx, MQTTAsync_successData5 *response)
 {
 	push_event(ctx, SH_INBOX_CONNECTED, NULL);
 }
@@ -164,45 +191,87 @@ static int on_tls_error(const char *str, size_t len, void *ctx)
 	return 0;
 }
 
-/* MQTT 3.1.1 CONNACK return codes: Paho reports a refusal as the code
- * with the message "CONNACK return code", which tells a user nothing. */
+/* CONNACK codes: MQTT 3.1.1's return codes 1-5 (which a broker without
+ * MQTT 5 sends to an MQTT 5 client too) and MQTT 5's reason codes. Paho
+ * reports a refusal as the code with the message "CONNACK return code",
+ * which tells a user nothing. */
 static const char *connack_reason(int rc)
 {
-	static const char *const reasons[] = {
-		[1] = "unacceptable protocol version",
-		[2] = "client identifier rejected",
-		[3] = "server unavailable",
-		[4] = "bad user name or password",
-		[5] = "not authorized",
+	static const struct {
+		int code;
+		const char *reason;
+	} reasons[] = {
+		{1, "unacceptable protocol version"},
+		{2, "client identifier rejected"},
+		{3, "server unavailable"},
+		{4, "bad user name or password"},
+		{5, "not authorized"},
+		{MQTTREASONCODE_UNSPECIFIED_ERROR, "unspecified error"},
+		{MQTTREASONCODE_MALFORMED_PACKET, "malformed packet"},
+		{MQTTREASONCODE_PROTOCOL_ERROR, "protocol error"},
+		{MQTTREASONCODE_IMPLEMENTATION_SPECIFIC_ERROR, "implementation specific error"},
+		{MQTTREASONCODE_UNSUPPORTED_PROTOCOL_VERSION, "unsupported protocol version"},
+		{MQTTREASONCODE_CLIENT_IDENTIFIER_NOT_VALID, "client identifier rejected"},
+		{MQTTREASONCODE_BAD_USER_NAME_OR_PASSWORD, "bad user name or password"},
+		{MQTTREASONCODE_NOT_AUTHORIZED, "not authorized"},
+		{MQTTREASONCODE_SERVER_UNAVAILABLE, "server unavailable"},
+		{MQTTREASONCODE_SERVER_BUSY, "server busy"},
+		{MQTTREASONCODE_BANNED, "banned"},
+		{MQTTREASONCODE_BAD_AUTHENTICATION_METHOD, "bad authentication method"},
+		{MQTTREASONCODE_PACKET_TOO_LARGE, "packet too large"},
+		{MQTTREASONCODE_QUOTA_EXCEEDED, "quota exceeded"},
+		{MQTTREASONCODE_USE_ANOTHER_SERVER, "use another server"},
+		{MQTTREASONCODE_SERVER_MOVED, "server moved"},
+		{MQTTREASONCODE_CONNECTION_RATE_EXCEEDED, "connection rate exceeded"},
 	};
 
-	return rc >= 1 && rc <= 5 ? reasons[rc] : NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(reasons); i++)
+		if (reasons[i].code == rc)
+			return reasons[i].reason;
+	return NULL;
 }
 
-static void on_connect_failure(void *ctx, MQTTAsync_failureData *response)
+/* Both connect failure callbacks: says why, and whether the broker refused
+ * MQTT 5 itself (a 3.1.1 broker answers "unacceptable protocol version",
+ * an MQTT 5 one that will not speak it "unsupported protocol version"). */
+static void connect_failed(struct sh_bridge *b, int code, const char *message, bool mqtt5)
 {
-	struct sh_bridge *b = ctx;
 	char reason[256], tls_error[sizeof(b->tls_error)];
+	bool refused = message && strstr(message, "CONNACK") && connack_reason(code);
 
 	pthread_mutex_lock(&b->tls_error_lock);
 	snprintf(tls_error, sizeof(tls_error), "%s", b->tls_error);
 	b->tls_error[0] = '\0';
 	pthread_mutex_unlock(&b->tls_error_lock);
-	if (response && response->message && strstr(response->message, "CONNACK") &&
-	    connack_reason(response->code))
-		snprintf(reason, sizeof(reason), "refused by the broker: %s",
-			 connack_reason(response->code));
-	else if (response && response->message)
-		snprintf(reason, sizeof(reason), "%s", response->message);
-	else if (response)
-		snprintf(reason, sizeof(reason), "%s", b->paho.strerror(response->code));
+	if (refused)
+		snprintf(reason, sizeof(reason), "refused by the broker: %s", connack_reason(code));
+	else if (message)
+		snprintf(reason, sizeof(reason), "%s", message);
 	else
-		snprintf(reason, sizeof(reason), "connect failed");
+		snprintf(reason, sizeof(reason), "%s", b->paho.strerror(code));
 	if (tls_error[0]) {
 		size_t n = strlen(reason);
 		snprintf(reason + n, sizeof(reason) - n, ": %s", tls_error);
 	}
-	push_event(ctx, SH_INBOX_CONNECT_FAILED, reason);
+	if (mqtt5 && refused && (code == 1 || code == MQTTREASONCODE_UNSUPPORTED_PROTOCOL_VERSION))
+		atomic_store(&b->mqtt5_refused, true);
+	push_event(b, SH_INBOX_CONNECT_FAILED, reason);
+}
+
+static void on_connect_failure(void *ctx, MQTTAsync_failureData *response)
+{
+	if (response)
+		connect_failed(ctx, response->code, response->message, false);
+	else
+		connect_failed(ctx, MQTTASYNC_FAILURE, "connect failed", false);
+}
+
+static void on_connect_failure5(void *ctx, MQTTAsync_failureData5 *response)
+{
+	if (response)
+		connect_failed(ctx, response->code, response->message, true);
+	else
+		connect_failed(ctx, MQTTASYNC_FAILURE, "connect failed", true);
 }
 
 static void on_connection_lost(void *ctx, char *cause)
@@ -229,6 +298,29 @@ static void on_subscribe_failure(void *ctx, MQTTAsync_failureData *response)
 {
 	push_event(ctx, SH_INBOX_SUBSCRIBE_FAILED,
 		   response && response->message ? response->message : "subscribe refused");
+}
+
+static void on_subscribe_failure5(void *ctx, MQTTAsync_failureData5 *response)
+{
+	push_event(ctx, SH_INBOX_SUBSCRIBE_FAILED,
+		   response && response->message ? response->message : "subscribe refused");
+}
+
+/* MQTT 5 answers a SUBSCRIBE of several filters with a reason code each,
+ * and Paho calls this even when the broker refused some or all of them. */
+static void on_subscribe_done5(void *ctx, MQTTAsync_successData5 *response)
+{
+	int refused = 0;
+
+	if (response->alt.sub.reasonCodeCount > 1 && response->alt.sub.reasonCodes) {
+		for (int i = 0; i < response->alt.sub.reasonCodeCount; i++)
+			refused += response->alt.sub.reasonCodes[i] >=
+				   MQTTREASONCODE_UNSPECIFIED_ERROR;
+	} else {
+		refused = response->reasonCode >= MQTTREASONCODE_UNSPECIFIED_ERROR;
+	}
+	if (refused)
+		push_event(ctx, SH_INBOX_SUBSCRIBE_FAILED, "subscribe refused");
 }
 
 static void on_disconnect_done(void *ctx, MQTTAsync_successData *response)
@@ -337,7 +429,12 @@ void sh_bridge_subscribe(struct sh_bridge *b)
 		list[i] = topics[i];
 		qos[i] = 1;
 	}
-	opts.onFailure = on_subscribe_failure;
+	if (b->mqtt5) {
+		opts.onSuccess5 = on_subscribe_done5;
+		opts.onFailure5 = on_subscribe_failure5;
+	} else {
+		opts.onFailure = on_subscribe_failure;
+	}
 	opts.context = b;
 	rc = b->paho.subscribe_many(b->client, n, list, qos, &opts);
 	if (rc != MQTTASYNC_SUCCESS)
@@ -385,7 +482,7 @@ static void connected(struct sh_bridge *b)
 	b->conn = SH_BRIDGE_CONNECTED;
 	b->failures = 0;
 	b->last_failure[0] = '\0';
-	sh_log_notice("mqtt: connected to %s", b->url);
+	sh_log_notice("mqtt: connected to %s with MQTT %s", b->url, b->mqtt5 ? "5" : "3.1.1");
 	/* Before anything is published: see nodelay.h for why and how. */
 	int n = sh_mqtt_nodelay(b->url);
 	if (n <= 0)
@@ -410,27 +507,54 @@ static void on_trim(struct ev_loop *loop, ev_timer *w, int revents)
 	malloc_trim(0);
 }
 
+/* The Maximum Packet Size the hub declares. */
+static unsigned max_packet_size(const struct sh_bridge *b)
+{
+	if (b->set.max_payload >= BRIDGE_PACKET_MAX - BRIDGE_PACKET_HEADROOM)
+		return BRIDGE_PACKET_MAX;
+	return (unsigned)b->set.max_payload + BRIDGE_PACKET_HEADROOM;
+}
+
 static void start_connect(struct sh_bridge *b)
 {
 	MQTTAsync_connectOptions opts = MQTTAsync_connectOptions_initializer;
+	MQTTAsync_connectOptions opts5 = MQTTAsync_connectOptions_initializer5;
+	MQTTProperties props = MQTTProperties_initializer;
 	int rc;
 
+	if (b->mqtt5) {
+		MQTTProperty max = {.identifier = MQTTPROPERTY_CODE_MAXIMUM_PACKET_SIZE,
+				    .value.integer4 = max_packet_size(b)};
+
+		opts = opts5;
+		opts.cleanstart = 1;
+		opts.onSuccess5 = on_connect_success5;
+		opts.onFailure5 = on_connect_failure5;
+		/* Paho copies the properties; without the property (no memory)
+		 * the connection still works, only unbounded. */
+		if (b->paho.properties_add(&props, &max) == 0)
+			opts.connectProperties = &props;
+	} else {
+		opts.cleansession = 1;
+		opts.MQTTVersion = MQTTVERSION_3_1_1;
+		opts.onSuccess = on_connect_success;
+		opts.onFailure = on_connect_failure;
+	}
 	opts.keepAliveInterval = (int)b->keepalive_s;
-	opts.cleansession = 1;
 	opts.will = &b->will;
 	opts.username = b->username;
 	opts.password = b->password;
 	opts.connectTimeout = BRIDGE_CONNECT_TIMEOUT_S;
 	opts.ssl = strncmp(b->url, "ssl://", 6) == 0 ? &b->ssl : NULL;
-	opts.MQTTVersion = MQTTVERSION_3_1_1;
 	opts.automaticReconnect = 0;
-	opts.onSuccess = on_connect_success;
-	opts.onFailure = on_connect_failure;
 	opts.context = b;
 
 	b->conn = SH_BRIDGE_CONNECTING;
-	sh_log_debug("mqtt: connecting to %s", b->url);
+	atomic_store(&b->mqtt5_refused, false);
+	sh_log_debug("mqtt: connecting to %s with MQTT %s (maximum packet size %u)", b->url,
+		     b->mqtt5 ? "5" : "3.1.1", b->mqtt5 ? max_packet_size(b) : 0);
 	rc = b->paho.connect(b->client, &opts);
+	b->paho.properties_free(&props);
 	if (rc != MQTTASYNC_SUCCESS) {
 		connection_down(b, "connect", b->paho.strerror(rc));
 		return;
@@ -485,8 +609,20 @@ static void handle(struct sh_bridge *b, struct sh_inbox_item *item)
 		connected(b);
 		break;
 	case SH_INBOX_CONNECT_FAILED:
-		if (b->conn == SH_BRIDGE_CONNECTING)
-			connection_down(b, "connect to", item->reason ? item->reason : "failed");
+		if (b->conn != SH_BRIDGE_CONNECTING)
+			break;
+		if (b->mqtt5 && atomic_exchange(&b->mqtt5_refused, false)) {
+			/* Said once: the broker will not change its mind until
+			 * it is upgraded, and the hub until it restarts. */
+			sh_log_warning("mqtt: %s refused MQTT 5 (%s); falling back to MQTT 3.1.1, "
+				       "where the broker cannot be told the hub's maximum packet "
+				       "size (mqtt.max_payload) and requests get no response topic",
+				       b->url, item->reason ? item->reason : "refused");
+			b->mqtt5 = false;
+			start_connect(b);
+			break;
+		}
+		connection_down(b, "connect to", item->reason ? item->reason : "failed");
 		break;
 	case SH_INBOX_LOST:
 		if (b->conn == SH_BRIDGE_CONNECTED) {
@@ -652,7 +788,11 @@ int sh_bridge_new(struct sh_hub *hub, struct sh_scene_engine *scenes, struct sh_
 		sh_log_error("mqtt: %s", reason);
 		goto err_inbox;
 	}
-	r = b->paho.create(&b->client, b->url, b->client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL);
+	MQTTAsync_createOptions create = MQTTAsync_createOptions_initializer5;
+	create.maxBufferedMessages = BRIDGE_PAHO_BUFFERED_MAX;
+	b->mqtt5 = true;
+	r = b->paho.create(&b->client, b->url, b->client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL,
+			   &create);
 	if (r != MQTTASYNC_SUCCESS) {
 		sh_log_error("mqtt: %s: %s", b->url, b->paho.strerror(r));
 		r = -EINVAL;

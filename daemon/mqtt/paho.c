@@ -40,7 +40,7 @@ int sh_paho_open(struct sh_paho *paho, bool tls, char *reason, size_t reason_len
 		const char *name;
 		void *slot;
 	} symbols[] = {
-		{"MQTTAsync_create", &paho->create},
+		{"MQTTAsync_createWithOptions", &paho->create},
 		{"MQTTAsync_setCallbacks", &paho->set_callbacks},
 		{"MQTTAsync_connect", &paho->connect},
 		{"MQTTAsync_disconnect", &paho->disconnect},
@@ -53,6 +53,9 @@ int sh_paho_open(struct sh_paho *paho, bool tls, char *reason, size_t reason_len
 		{"MQTTAsync_freeMessage", &paho->free_message},
 		{"MQTTAsync_free", &paho->free},
 		{"MQTTAsync_strerror", &paho->strerror},
+		{"MQTTProperties_add", &paho->properties_add},
+		{"MQTTProperties_free", &paho->properties_free},
+		{"MQTTProperties_getProperty", &paho->properties_get},
 	};
 	for (size_t i = 0; i < sizeof(symbols) / sizeof(symbols[0]); i++) {
 		if (!bind(paho->handle, symbols[i].name, symbols[i].slot, reason, reason_len)) {

@@ -7,7 +7,8 @@
  * docs/performance.md), more than the rest of the daemon with 100 devices.
  *
  * The table holds the few calls the bridge makes; types and constants come
- * from MQTTAsync.h as usual. Owned by the bridge, filled once before the
+ * from MQTTAsync.h as usual. `create` is MQTTAsync_createWithOptions: the
+ * client is made for MQTT 5 and may still connect with 3.1.1. Owned by the bridge, filled once before the
  * client is created and read-only afterwards (Paho's threads call
  * strerror through it too).
  */
@@ -21,7 +22,8 @@
 struct sh_paho {
 	void *handle;
 	int (*create)(MQTTAsync *handle, const char *server_uri, const char *client_id,
-		      int persistence_type, void *persistence_context);
+		      int persistence_type, void *persistence_context,
+		      MQTTAsync_createOptions *options);
 	int (*set_callbacks)(MQTTAsync handle, void *context, MQTTAsync_connectionLost *cl,
 			     MQTTAsync_messageArrived *ma, MQTTAsync_deliveryComplete *dc);
 	int (*connect)(MQTTAsync handle, const MQTTAsync_connectOptions *options);
@@ -39,6 +41,11 @@ struct sh_paho {
 	void (*free_message)(MQTTAsync_message **msg);
 	void (*free)(void *ptr);
 	const char *(*strerror)(int code);
+	/* MQTT 5 properties (MQTTProperties.h): the connect's, a response's,
+	 * and a request's read back. */
+	int (*properties_add)(MQTTProperties *props, const MQTTProperty *prop);
+	void (*properties_free)(MQTTProperties *props);
+	MQTTProperty *(*properties_get)(MQTTProperties *props, enum MQTTPropertyCodes id);
 };
 
 /* Opens the plain (tls false) or the TLS library. 0, or -ELIBACC with a
