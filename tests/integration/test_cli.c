@@ -5,29 +5,17 @@
  * prints bare file:line:column lines with did-you-mean for driver options
  * and misspelt common keys, --help shows the default plugin directory and
  * --explain/--graph, and --explain of an unknown scene lists the scenes.
+ * Nothing here runs the daemon or a broker: of the fixture, only the
+ * temporary directory and its teardown are used.
  */
-#include "harness.h"
+#include "fixture.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static char *dir;
-
-static void setup(void)
-{
-	dir = th_tempdir();
-	cr_assert_not_null(dir);
-}
-
-static void teardown(void)
-{
-	th_rmtree(dir);
-	free(dir);
-}
-
-TestSuite(cli, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(cli, .fini = th_fixture_teardown, .timeout = 60);
 
 /* Runs smarthubd with `args` (NULL-terminated, at most 8); returns the
  * exit status and the output in *out. */
@@ -45,7 +33,7 @@ static int smarthubd(const char *const *args, char **out)
 
 static char *config(const char *text)
 {
-	char *path = th_strdupf("%s/smarthub.yaml", dir);
+	char *path = th_fixture_path("smarthub.yaml");
 	cr_assert_eq(th_write_file(path, text), 0);
 	return path;
 }

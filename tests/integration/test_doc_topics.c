@@ -7,15 +7,13 @@
  * hub only listens to (/set, /get, bridge/request/, Home Assistant's
  * status) are left out: nothing is published there.
  */
-#include "harness.h"
+#include "fixture.h"
 
 #include <criterion/criterion.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define WAIT_MS 15000
 
 static const char *const files[] = {"README.md", "docs/mqtt.md", "docs/configuration.md",
 				    "config/smarthub.yaml"};
@@ -61,20 +59,17 @@ static void to_regex(const char *pattern, char *re, size_t len)
 	re[o] = '\0';
 }
 
-/* Every published topic of the watch log, one per line. */
-static bool published(const char *log, const char *pattern)
+/* Whether one of `topics` (one a line) matches the pattern. */
+static bool published(const char *topics, const char *pattern)
 {
 	char re[512];
 	regex_t rx;
 	to_regex(pattern, re, sizeof(re));
 	cr_assert_eq(regcomp(&rx, re, REG_EXTENDED | REG_NOSUB), 0, "%s", re);
 	bool hit = false;
-	for (const char *line = log; line && *line && !hit;) {
-		const char *space = strchr(line, ' ');
+	for (const char *line = topics; line && *line && !hit;) {
 		const char *nl = strchr(line, '\n');
-		size_t len = space && (!nl || space < nl) ? (size_t)(space - line)
-			     : nl                         ? (size_t)(nl - line)
-							  : strlen(line);
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
 		char topic[512];
 		snprintf(topic, sizeof(topic), "%.*s", (int)len, line);
 		hit = regexec(&rx, topic, 0, NULL, 0) == 0;
@@ -84,50 +79,47 @@ static bool published(const char *log, const char *pattern)
 	return hit;
 }
 
+TestSuite(doc_topics, .fini = th_fixture_teardown);
+
+/* Waits for a message on a topic matching `filter`. */
+static void expect_topic(const char *filter)
+{
+	char *m = th_mqtt_wait_filter(th_fx.mqtt, filter, TH_WAIT_MS);
+	cr_assert_not_null(m, "nothing on %s; daemon log:\n%s", filter,
+			   th_daemon_log(&th_fx.daemon));
+	free(m);
+}
+
+static void pub(const char *topic, const char *payload)
+{
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, topic, payload, strlen(payload), false), 0);
+}
+
 Test(doc_topics, every_published_topic_pattern_in_the_docs_is_real, .timeout = 120)
 {
-	struct th_broker broker = {0};
-	struct th_daemon daemon_ = {0};
-	cr_assert_eq(th_broker_start(&broker, 0), 0);
-	char *dir = th_tempdir();
-	char *watch_log = th_strdupf("%s/watch.log", dir);
-	char port[16];
-	snprintf(port, sizeof(port), "%d", broker.port);
-	const char *argv[] = {"mosquitto_sub",   "-h", "127.0.0.1",  "-p", port, "-v", "-t",
-			      "homeassistant/#", "-t", "smarthub/#", NULL};
-	pid_t watcher = th_spawn(argv, NULL, watch_log);
-	cr_assert_gt(watcher, 0);
-	struct th_mqtt *c = th_mqtt_connect(broker.port, "doc-topics");
-	cr_assert_not_null(c);
-	bool seen = false;
-	for (int i = 0; i < 50 && !seen; i++) {
-		cr_assert_eq(th_mqtt_publish(c, "smarthub/probe", "x", 1, false), 0);
-		seen = th_wait_file_line(watch_log, "smarthub/probe", NULL, 200);
-	}
-	cr_assert(seen);
-
-	char *yaml = th_strdupf("mqtt:\n  url: tcp://127.0.0.1:%d\n"
+	/* The recording client sees everything under smarthub/# and
+	 * homeassistant/# from before the daemon starts. */
+	th_fixture_start_broker(NULL);
+	th_fixture_start_daemon(NULL,
 				"homeassistant:\n  discovery: true\n"
 				"devices:\n"
 				"  lamp: {driver: virtual, kind: light}\n"
 				"  remote: {driver: virtual, kind: button, interval: 200ms}\n"
 				"scenes:\n  evening:\n    steps:\n"
 				"      - {device: lamp, set: {state: \"ON\"}}\n",
-				broker.port);
-	cr_assert_eq(th_daemon_start(&daemon_, yaml, NULL, NULL), 0);
-	free(yaml);
-	cr_assert(th_wait_file_line(watch_log, "smarthub/lamp ", NULL, WAIT_MS));
-	cr_assert(th_wait_file_line(watch_log, "smarthub/remote/event ", NULL, WAIT_MS));
+				NULL, NULL);
+	expect_topic("smarthub/lamp");
+	expect_topic("smarthub/remote/event");
 	/* A response, an error event and a scene status. */
-	cr_assert_eq(th_mqtt_publish(c, "smarthub/bridge/request/health_check", "{}", 2, false), 0);
-	cr_assert_eq(th_mqtt_publish(c, "smarthub/lamp/set", "{\"nope\":1}", 10, false), 0);
-	cr_assert_eq(th_mqtt_publish(c, "smarthub/scene/evening/set", "run", 3, false), 0);
-	cr_assert(th_wait_file_line(watch_log, "smarthub/bridge/response/", NULL, WAIT_MS));
-	cr_assert(th_wait_file_line(watch_log, "smarthub/bridge/event ", NULL, WAIT_MS));
-	cr_assert(th_wait_file_line(watch_log, "smarthub/scene/evening ", NULL, WAIT_MS));
-	cr_assert(th_wait_file_line(watch_log, "homeassistant/event/", NULL, WAIT_MS));
+	pub("smarthub/bridge/request/health_check", "{}");
+	pub("smarthub/lamp/set", "{\"nope\":1}");
+	pub("smarthub/scene/evening/set", "run");
+	expect_topic("smarthub/bridge/response/#");
+	expect_topic("smarthub/bridge/event");
+	expect_topic("smarthub/scene/evening");
+	expect_topic("homeassistant/event/#");
 
-	char *log = th_read_file(watch_log);
+	char *topics = th_mqtt_topics(th_fx.mqtt);
 	int checked = 0;
 	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
 		char *path = th_strdupf("%s/%s", SMARTHUB_SOURCE_DIR, files[f]);
@@ -156,7 +148,7 @@ Test(doc_topics, every_published_topic_pattern_in_the_docs_is_real, .timeout = 1
 			if (!generic || pattern[strlen(pattern) - 1] == '/' ||
 			    listened_only(pattern) || strstr(pattern, "..."))
 				continue;
-			cr_expect(published(log, pattern),
+			cr_expect(published(topics, pattern),
 				  "%s names %s; the daemon published no such topic", files[f],
 				  pattern);
 			checked++;
@@ -165,12 +157,5 @@ Test(doc_topics, every_published_topic_pattern_in_the_docs_is_real, .timeout = 1
 		free(path);
 	}
 	cr_expect_geq(checked, 15, "%d patterns checked", checked);
-	free(log);
-	th_mqtt_close(c);
-	th_daemon_stop(&daemon_);
-	th_child_stop(watcher, 2000);
-	th_broker_stop(&broker);
-	th_rmtree(dir);
-	free(dir);
-	free(watch_log);
+	free(topics);
 }

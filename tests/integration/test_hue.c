@@ -11,7 +11,7 @@
  */
 #include "../fakes/fake_http.c"
 #include "../fakes/fake_hue.c"
-#include "harness.h"
+#include "fixture.h"
 
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -19,115 +19,31 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#define WAIT_MS 10000
+#define WAIT_MS TH_WAIT_MS
 #define BRIDGE_ID "001788fffe123456"
 
-static struct {
-	char *dir; /* certificates, secrets.yaml and the daemon's files */
-	struct th_broker broker;
-	struct th_daemon daemon;
-	struct th_mqtt *mqtt;
-	struct fake_hue *bridge;
-} rig;
+/* The fake bridge; the rest (broker, daemon, directory) is th_fx. */
+static struct fake_hue *bridge;
 
-static void openssl(const char *const *argv)
-{
-	char *out = NULL;
-	int status = -1;
-	cr_assert_eq(th_run(argv, NULL, &out, &status), 0, "openssl did not run");
-	cr_assert_eq(status, 0, "%s failed:\n%s", argv[1], out ? out : "");
-	free(out);
-}
-
-/* <name>.crt/.key: a CA when ca is NULL, else a server certificate signed
- * by it for 127.0.0.1 and the bridge id, as a bridge's names itself. */
-static void make_cert(const char *name, const char *ca)
-{
-	char *key = th_strdupf("%s/%s.key", rig.dir, name);
-	char *crt = th_strdupf("%s/%s.crt", rig.dir, name);
-	if (!ca) {
-		char *subj = th_strdupf("/CN=smarthub test %s", name);
-		const char *argv[] = {"openssl",
-				      "req",
-				      "-x509",
-				      "-newkey",
-				      "ec",
-				      "-pkeyopt",
-				      "ec_paramgen_curve:prime256v1",
-				      "-nodes",
-				      "-keyout",
-				      key,
-				      "-out",
-				      crt,
-				      "-days",
-				      "2",
-				      "-subj",
-				      subj,
-				      "-addext",
-				      "basicConstraints=critical,CA:TRUE",
-				      "-addext",
-				      "keyUsage=critical,keyCertSign,cRLSign",
-				      NULL};
-		openssl(argv);
-		free(subj);
-	} else {
-		char *csr = th_strdupf("%s/%s.csr", rig.dir, name);
-		char *ext = th_strdupf("%s/%s.ext", rig.dir, name);
-		char *ca_crt = th_strdupf("%s/%s.crt", rig.dir, ca);
-		char *ca_key = th_strdupf("%s/%s.key", rig.dir, ca);
-		cr_assert_eq(th_write_file(ext, "subjectAltName=IP:127.0.0.1,DNS:" BRIDGE_ID "\n"
-						"extendedKeyUsage=serverAuth\n"
-						"basicConstraints=CA:FALSE\n"),
-			     0);
-		const char *req[] = {"openssl",
-				     "req",
-				     "-newkey",
-				     "ec",
-				     "-pkeyopt",
-				     "ec_paramgen_curve:prime256v1",
-				     "-nodes",
-				     "-keyout",
-				     key,
-				     "-out",
-				     csr,
-				     "-subj",
-				     "/CN=" BRIDGE_ID,
-				     NULL};
-		openssl(req);
-		const char *sign[] = {"openssl", "x509", "-req",   "-in",  csr,
-				      "-CA",     ca_crt, "-CAkey", ca_key, "-CAcreateserial",
-				      "-out",    crt,    "-days",  "2",    "-extfile",
-				      ext,       NULL};
-		openssl(sign);
-		free(ca_key);
-		free(ca_crt);
-		free(ext);
-		free(csr);
-	}
-	free(crt);
-	free(key);
-}
-
-/* The bridge with its certificates, the broker and the test client. */
+/* The bridge with its certificates (a CA, another CA, and the bridge's,
+ * for 127.0.0.1 and the bridge id as a bridge names itself), the broker
+ * with the recording client, and the key in secrets.yaml. */
 static void rig_setup(void)
 {
-	memset(&rig, 0, sizeof(rig));
-	rig.dir = th_tempdir();
-	cr_assert_not_null(rig.dir);
-	make_cert("ca", NULL);
-	make_cert("other-ca", NULL);
-	make_cert("bridge", "ca");
-	char *crt = th_strdupf("%s/bridge.crt", rig.dir);
-	char *key = th_strdupf("%s/bridge.key", rig.dir);
-	rig.bridge = fake_hue_start(crt, key);
-	cr_assert_not_null(rig.bridge);
+	th_fixture_make_ca("ca");
+	th_fixture_make_ca("other-ca");
+	th_fixture_make_cert("bridge", "ca", BRIDGE_ID,
+			     "subjectAltName=IP:127.0.0.1,DNS:" BRIDGE_ID "\n"
+			     "extendedKeyUsage=serverAuth\n"
+			     "basicConstraints=CA:FALSE\n");
+	char *crt = th_fixture_path("bridge.crt");
+	char *key = th_fixture_path("bridge.key");
+	bridge = fake_hue_start(crt, key);
+	cr_assert_not_null(bridge);
 	free(crt);
 	free(key);
-	cr_assert_eq(th_broker_start(&rig.broker, 0), 0);
-	rig.mqtt = th_mqtt_connect(rig.broker.port, "test-hue");
-	cr_assert_not_null(rig.mqtt);
-	cr_assert_eq(th_mqtt_subscribe(rig.mqtt, "smarthub/#"), 0);
-	char *secrets = th_strdupf("%s/secrets.yaml", rig.dir);
+	th_fixture_start_broker(NULL);
+	char *secrets = th_fixture_path("secrets.yaml");
 	cr_assert_eq(th_write_file(secrets, "hue_key: " FAKE_HUE_KEY "\n"), 0);
 	free(secrets);
 }
@@ -135,26 +51,21 @@ static void rig_setup(void)
 /* The daemon with one lamp: the issue's syntax, then `extra` options. */
 static void daemon_start(const char *light, const char *ca, const char *extra)
 {
-	char *yaml =
-		th_strdupf("mqtt:\n"
-			   "  url: tcp://127.0.0.1:%d\n"
-			   "devices:\n"
+	char *body =
+		th_strdupf("devices:\n"
 			   "  lamp: {driver: hue, kind: light, host: 127.0.0.1, port: %d,"
 			   " application_key: !secret hue_key, light: \"%s\", ca_file: %s/%s.crt,"
 			   " backoff: {initial: 100ms, max: 500ms}%s%s}\n",
-			   rig.broker.port, fake_http_port(fake_hue_http(rig.bridge)), light,
-			   rig.dir, ca, extra ? ", " : "", extra ? extra : "");
-	rig.daemon.dir = strdup(rig.dir);
-	cr_assert_eq(th_daemon_start(&rig.daemon, yaml, NULL, NULL), 0);
-	free(yaml);
+			   fake_http_port(fake_hue_http(bridge)), light, th_fixture_dir(), ca,
+			   extra ? ", " : "", extra ? extra : "");
+	th_fixture_start_daemon(NULL, body, NULL, NULL);
+	free(body);
 }
 
 static void expect_availability(const char *state)
 {
 	char *subset = th_strdupf("{\"state\":\"%s\"}", state);
-	char *m = th_mqtt_wait_json(rig.mqtt, "smarthub/lamp/availability", subset, WAIT_MS);
-	cr_assert_not_null(m, "lamp never %s; log:\n%s", state, th_daemon_log(&rig.daemon));
-	free(m);
+	free(th_fixture_expect_json("smarthub/lamp/availability", subset));
 	free(subset);
 }
 
@@ -164,8 +75,8 @@ static void push_start(void)
 	/* Polling once an hour: what arrives in a test came by the stream. */
 	daemon_start("Living lamp", "ca", "poll_interval: 1h");
 	expect_availability("online");
-	cr_assert(fake_http_wait_streams(fake_hue_http(rig.bridge), 1, WAIT_MS),
-		  "the event stream is opened; log:\n%s", th_daemon_log(&rig.daemon));
+	cr_assert(fake_http_wait_streams(fake_hue_http(bridge), 1, WAIT_MS),
+		  "the event stream is opened; log:\n%s", th_daemon_log(&th_fx.daemon));
 }
 
 static void poll_start(void)
@@ -177,14 +88,9 @@ static void poll_start(void)
 
 static void rig_stop(void)
 {
-	th_daemon_stop(&rig.daemon); /* removes rig.dir too */
-	th_mqtt_close(rig.mqtt);
-	th_broker_stop(&rig.broker);
-	fake_hue_stop(rig.bridge);
-	if (rig.dir) {
-		th_rmtree(rig.dir);
-		free(rig.dir);
-	}
+	th_fixture_teardown();
+	fake_hue_stop(bridge);
+	bridge = NULL;
 }
 
 TestSuite(hue, .init = push_start, .fini = rig_stop, .timeout = 120);
@@ -193,18 +99,14 @@ TestSuite(hue_setup, .init = rig_setup, .fini = rig_stop, .timeout = 120);
 
 static void set(const char *json)
 {
-	th_mqtt_clear(rig.mqtt);
-	cr_assert_eq(th_mqtt_publish(rig.mqtt, "smarthub/lamp/set", json, strlen(json), false), 0);
+	th_mqtt_clear(th_fx.mqtt);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/lamp/set", json, strlen(json), false),
+		     0);
 }
 
 static void expect_state(const char *subset)
 {
-	char *m = th_mqtt_wait_json(rig.mqtt, "smarthub/lamp", subset, WAIT_MS);
-	char *last = th_mqtt_last(rig.mqtt, "smarthub/lamp");
-	cr_assert_not_null(m, "lamp never had %s; last: %s; log:\n%s", subset, last ? last : "none",
-			   th_daemon_log(&rig.daemon));
-	free(last);
-	free(m);
+	free(th_fixture_expect_json("smarthub/lamp", subset));
 }
 
 static bool put_count_at_least(const struct fake_hue_state *s, void *arg)
@@ -215,9 +117,10 @@ static bool put_count_at_least(const struct fake_hue_state *s, void *arg)
 static struct fake_hue_state after_puts(unsigned n)
 {
 	struct fake_hue_state s;
-	bool ok = fake_hue_wait(rig.bridge, put_count_at_least, &n, WAIT_MS);
-	fake_hue_get(rig.bridge, &s);
-	cr_assert(ok, "%u PUTs expected, %u came; log:\n%s", n, s.puts, th_daemon_log(&rig.daemon));
+	bool ok = fake_hue_wait(bridge, put_count_at_least, &n, WAIT_MS);
+	fake_hue_get(bridge, &s);
+	cr_assert(ok, "%u PUTs expected, %u came; log:\n%s", n, s.puts,
+		  th_daemon_log(&th_fx.daemon));
 	return s;
 }
 
@@ -252,7 +155,7 @@ Test(hue, set_and_confirm)
 		  "red is about x 0.70 y 0.30: %s", s.last_put);
 	expect_state("{\"color\":{\"r\":255,\"g\":0,\"b\":0},\"color_mode\":\"rgb\"}");
 	/* The bridge's event for it does not turn red into another colour. */
-	char *last = th_mqtt_last(rig.mqtt, "smarthub/lamp");
+	char *last = th_mqtt_last(th_fx.mqtt, "smarthub/lamp");
 	cr_assert(strstr(last, "\"r\":255,\"g\":0,\"b\":0"), "%s", last);
 	free(last);
 
@@ -264,58 +167,58 @@ Test(hue, set_and_confirm)
 
 Test(hue, change_in_the_app_is_pushed)
 {
-	th_mqtt_clear(rig.mqtt);
-	fake_hue_change(rig.bridge, true, 20.0, true);
+	th_mqtt_clear(th_fx.mqtt);
+	fake_hue_change(bridge, true, 20.0, true);
 	expect_state("{\"state\":\"ON\",\"brightness\":51}");
 }
 
 Test(hue, dropped_stream_is_reopened_and_missed_changes_reread)
 {
-	fake_http_stream_close(fake_hue_http(rig.bridge));
-	fake_hue_change(rig.bridge, true, 40.0, false); /* no one hears it */
-	th_mqtt_clear(rig.mqtt);
-	cr_assert(fake_http_wait_streams(fake_hue_http(rig.bridge), 1, WAIT_MS));
+	fake_http_stream_close(fake_hue_http(bridge));
+	fake_hue_change(bridge, true, 40.0, false); /* no one hears it */
+	th_mqtt_clear(th_fx.mqtt);
+	cr_assert(fake_http_wait_streams(fake_hue_http(bridge), 1, WAIT_MS));
 	expect_state("{\"state\":\"ON\",\"brightness\":102}");
-	cr_assert(th_daemon_wait_log(&rig.daemon, "event stream", WAIT_MS));
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "event stream", WAIT_MS));
 	/* And the new stream carries events. */
-	th_mqtt_clear(rig.mqtt);
-	fake_hue_change(rig.bridge, false, 40.0, true);
+	th_mqtt_clear(th_fx.mqtt);
+	fake_hue_change(bridge, false, 40.0, true);
 	expect_state("{\"state\":\"OFF\"}");
 }
 
 Test(hue, vanishing_bridge_makes_the_lamp_offline_until_it_is_back)
 {
-	th_mqtt_clear(rig.mqtt);
-	fake_http_set_down(fake_hue_http(rig.bridge), true);
+	th_mqtt_clear(th_fx.mqtt);
+	fake_http_set_down(fake_hue_http(bridge), true);
 	expect_availability("offline");
-	fake_hue_change(rig.bridge, true, 60.0, false);
-	th_mqtt_clear(rig.mqtt);
-	fake_http_set_down(fake_hue_http(rig.bridge), false);
+	fake_hue_change(bridge, true, 60.0, false);
+	th_mqtt_clear(th_fx.mqtt);
+	fake_http_set_down(fake_hue_http(bridge), false);
 	expect_availability("online");
 	expect_state("{\"state\":\"ON\",\"brightness\":153}");
-	cr_assert(fake_http_wait_streams(fake_hue_http(rig.bridge), 1, WAIT_MS));
+	cr_assert(fake_http_wait_streams(fake_hue_http(bridge), 1, WAIT_MS));
 }
 
 Test(hue, malformed_events_and_answers_are_reported)
 {
-	cr_assert_gt(fake_http_stream_send(fake_hue_http(rig.bridge), "data: {not json\n\n"), 0);
-	cr_assert(th_daemon_wait_log(&rig.daemon, "not CLIP v2", WAIT_MS), "log:\n%s",
-		  th_daemon_log(&rig.daemon));
+	cr_assert_gt(fake_http_stream_send(fake_hue_http(bridge), "data: {not json\n\n"), 0);
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "not CLIP v2", WAIT_MS), "log:\n%s",
+		  th_daemon_log(&th_fx.daemon));
 	/* A read answered with garbage: a complaint, not an offline lamp. */
-	fake_http_garbage_next(fake_hue_http(rig.bridge), 1, "[1,2,3]");
-	th_mqtt_clear(rig.mqtt);
-	cr_assert_eq(th_mqtt_publish(rig.mqtt, "smarthub/lamp/get", "", 0, false), 0);
-	cr_assert(th_daemon_wait_log(&rig.daemon, "answer is not CLIP v2", WAIT_MS), "log:\n%s",
-		  th_daemon_log(&rig.daemon));
-	cr_assert_eq(th_mqtt_count(rig.mqtt, "smarthub/lamp/availability"), 0);
+	fake_http_garbage_next(fake_hue_http(bridge), 1, "[1,2,3]");
+	th_mqtt_clear(th_fx.mqtt);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/lamp/get", "", 0, false), 0);
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "answer is not CLIP v2", WAIT_MS), "log:\n%s",
+		  th_daemon_log(&th_fx.daemon));
+	cr_assert_eq(th_mqtt_count(th_fx.mqtt, "smarthub/lamp/availability"), 0);
 	/* Events still work. */
-	fake_hue_change(rig.bridge, true, 100.0, true);
+	fake_hue_change(bridge, true, 100.0, true);
 	expect_state("{\"state\":\"ON\",\"brightness\":255}");
 }
 
 Test(hue, slow_bridge_still_works)
 {
-	fake_http_set_delay(fake_hue_http(rig.bridge), 400);
+	fake_http_set_delay(fake_hue_http(bridge), 400);
 	/* Commands to one device run one after the other: the second PUT
 	 * goes out only once the slow answer to the first came back. */
 	set("{\"state\":\"ON\"}");
@@ -325,8 +228,8 @@ Test(hue, slow_bridge_still_works)
 	cr_assert(s.lamp.on && s.lamp.brightness > 3.9 && s.lamp.brightness < 4.0, "%s",
 		  s.last_put);
 	expect_state("{\"state\":\"ON\",\"brightness\":10}");
-	fake_http_set_delay(fake_hue_http(rig.bridge), 0);
-	char *ev = th_mqtt_last(rig.mqtt, "smarthub/bridge/event");
+	fake_http_set_delay(fake_hue_http(bridge), 0);
+	char *ev = th_mqtt_last(th_fx.mqtt, "smarthub/bridge/event");
 	cr_assert_null(ev, "no command failed: %s", ev);
 }
 
@@ -334,18 +237,18 @@ Test(hue, slow_bridge_still_works)
  * fails verification, which is an error event and an offline lamp. */
 Test(hue, changed_certificate_is_a_tls_error_event)
 {
-	char *ca = th_strdupf("%s/ca.crt", rig.dir);
-	char *other = th_strdupf("%s/other-ca.crt", rig.dir);
+	char *ca = th_fixture_path("ca.crt");
+	char *other = th_fixture_path("other-ca.crt");
 	char *text = th_read_file(other);
 	cr_assert_not_null(text);
 	cr_assert_eq(th_write_file(ca, text), 0);
-	th_mqtt_clear(rig.mqtt);
-	fake_http_set_down(fake_hue_http(rig.bridge), true);
-	fake_http_set_down(fake_hue_http(rig.bridge), false);
+	th_mqtt_clear(th_fx.mqtt);
+	fake_http_set_down(fake_hue_http(bridge), true);
+	fake_http_set_down(fake_hue_http(bridge), false);
 	expect_availability("offline");
-	char *ev = th_mqtt_wait(rig.mqtt, "smarthub/lamp/event", "TLS", WAIT_MS);
+	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/lamp/event", "TLS", WAIT_MS);
 	cr_assert_not_null(ev, "a TLS failure is an error event; log:\n%s",
-			   th_daemon_log(&rig.daemon));
+			   th_daemon_log(&th_fx.daemon));
 	cr_assert(strstr(ev, "\"event\":\"error\""), "%s", ev);
 	free(ev);
 	free(text);
@@ -356,25 +259,25 @@ Test(hue, changed_certificate_is_a_tls_error_event)
 /* The user removes the hub in the Hue app: the key is refused. */
 Test(hue, revoked_key_is_an_error_event)
 {
-	fake_hue_revoke_key(rig.bridge);
-	th_mqtt_clear(rig.mqtt);
-	fake_http_set_down(fake_hue_http(rig.bridge), true);
-	fake_http_set_down(fake_hue_http(rig.bridge), false);
+	fake_hue_revoke_key(bridge);
+	th_mqtt_clear(th_fx.mqtt);
+	fake_http_set_down(fake_hue_http(bridge), true);
+	fake_http_set_down(fake_hue_http(bridge), false);
 	expect_availability("offline");
-	char *ev = th_mqtt_wait(rig.mqtt, "smarthub/lamp/event", "application key", WAIT_MS);
+	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/lamp/event", "application key", WAIT_MS);
 	cr_assert_not_null(ev, "a refused key is an error event; log:\n%s",
-			   th_daemon_log(&rig.daemon));
+			   th_daemon_log(&th_fx.daemon));
 	free(ev);
-	cr_assert(th_daemon_wait_log(&rig.daemon, "unauthorized user", WAIT_MS));
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "unauthorized user", WAIT_MS));
 }
 
 Test(hue_poll, change_in_the_app_is_seen_by_polling)
 {
-	th_mqtt_clear(rig.mqtt);
-	fake_hue_change(rig.bridge, true, 20.0, false);
+	th_mqtt_clear(th_fx.mqtt);
+	fake_hue_change(bridge, true, 20.0, false);
 	expect_state("{\"state\":\"ON\",\"brightness\":51}");
 	struct fake_http_stats st;
-	fake_http_stats(fake_hue_http(rig.bridge), &st);
+	fake_http_stats(fake_hue_http(bridge), &st);
 	cr_assert_eq(st.streams, 0, "event_stream: false opens none");
 	set("{\"state\":\"OFF\"}");
 	expect_state("{\"state\":\"OFF\"}");
@@ -390,25 +293,25 @@ Test(hue_setup, light_by_id_with_the_bridge_id_as_tls_name)
 Test(hue_setup, wrong_ca_is_a_tls_failure)
 {
 	daemon_start("Living lamp", "other-ca", NULL);
-	cr_assert(th_daemon_wait_log(&rig.daemon, "certificate", WAIT_MS), "log:\n%s",
-		  th_daemon_log(&rig.daemon));
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "certificate", WAIT_MS), "log:\n%s",
+		  th_daemon_log(&th_fx.daemon));
 	struct fake_http_stats st;
-	fake_http_stats(fake_hue_http(rig.bridge), &st);
+	fake_http_stats(fake_hue_http(bridge), &st);
 	cr_assert_gt(st.tls_failed, 0);
 	cr_assert_eq(st.requests, 0, "nothing is sent to an unverified bridge");
 }
 
 Test(hue_setup, wrong_key_is_reported)
 {
-	char *secrets = th_strdupf("%s/secrets.yaml", rig.dir);
+	char *secrets = th_fixture_path("secrets.yaml");
 	cr_assert_eq(th_write_file(secrets, "hue_key: not-the-key\n"), 0);
 	free(secrets);
 	daemon_start("Living lamp", "ca", NULL);
-	cr_assert(th_daemon_wait_log(&rig.daemon, "refused the application key", WAIT_MS),
-		  "log:\n%s", th_daemon_log(&rig.daemon));
-	cr_assert(th_daemon_wait_log(&rig.daemon, "unauthorized user", WAIT_MS));
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "refused the application key", WAIT_MS),
+		  "log:\n%s", th_daemon_log(&th_fx.daemon));
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "unauthorized user", WAIT_MS));
 
-	char *log = th_daemon_log(&rig.daemon);
+	char *log = th_daemon_log(&th_fx.daemon);
 	cr_assert_null(strstr(log, "not-the-key"), "the key never reaches the log");
 	free(log);
 }
@@ -416,8 +319,8 @@ Test(hue_setup, wrong_key_is_reported)
 Test(hue_setup, unknown_light_name_is_reported)
 {
 	daemon_start("Kitchen", "ca", NULL);
-	cr_assert(th_daemon_wait_log(&rig.daemon, "no light of that id or name", WAIT_MS),
-		  "log:\n%s", th_daemon_log(&rig.daemon));
+	cr_assert(th_daemon_wait_log(&th_fx.daemon, "no light of that id or name", WAIT_MS),
+		  "log:\n%s", th_daemon_log(&th_fx.daemon));
 }
 
 static bool asked_twice(const struct fake_hue_state *s, void *arg)
@@ -428,15 +331,15 @@ static bool asked_twice(const struct fake_hue_state *s, void *arg)
 /* The user presses the button while smarthubd --hue-pair asks. */
 static void *press_later(void *arg)
 {
-	if (fake_hue_wait(rig.bridge, asked_twice, NULL, WAIT_MS))
-		fake_hue_press_button(rig.bridge);
+	if (fake_hue_wait(bridge, asked_twice, NULL, WAIT_MS))
+		fake_hue_press_button(bridge);
 	return NULL;
 }
 
 Test(hue_setup, pairing_prints_the_key_once_the_button_is_pressed)
 {
-	char *hostport = th_strdupf("127.0.0.1:%d", fake_http_port(fake_hue_http(rig.bridge)));
-	char *ca = th_strdupf("%s/ca.crt", rig.dir);
+	char *hostport = th_strdupf("127.0.0.1:%d", fake_http_port(fake_hue_http(bridge)));
+	char *ca = th_fixture_path("ca.crt");
 	const char *argv[] = {SMARTHUBD_PATH,
 			      "--hue-pair",
 			      hostport,

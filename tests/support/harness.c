@@ -1284,8 +1284,27 @@ static bool match_json(const struct th_msg *m, const void *arg)
 	return ok;
 }
 
-static char *wait_match(struct th_mqtt *c, const char *topic, match_fn fn, const void *arg,
-			int timeout_ms)
+/* Whether `topic` matches the MQTT filter (`+` one level, a final `#` the
+ * rest; a filter without them is the topic itself). */
+static bool topic_matches(const char *filter, const char *topic)
+{
+	for (;;) {
+		if (filter[0] == '#' && filter[1] == '\0')
+			return true;
+		size_t f = strcspn(filter, "/"), t = strcspn(topic, "/");
+		if (!(f == 1 && filter[0] == '+') && (f != t || strncmp(filter, topic, f) != 0))
+			return false;
+		if (!filter[f] || !topic[t])
+			return !filter[f] && !topic[t];
+		filter += f + 1;
+		topic += t + 1;
+	}
+}
+
+/* The oldest message whose topic is `topic` (or, with `filter`, matches
+ * it) and for which fn holds; its payload, malloc'd, or NULL on timeout. */
+static char *wait_match(struct th_mqtt *c, const char *topic, bool filter, match_fn fn,
+			const void *arg, int timeout_ms)
 {
 	struct timespec ts;
 	deadline_ts(&ts, timeout_ms);
@@ -1299,7 +1318,9 @@ static char *wait_match(struct th_mqtt *c, const char *topic, match_fn fn, const
 		for (; checked < c->next_seq; checked++) {
 			const struct th_msg *m =
 				&c->ring[(c->head + (checked - first)) % TH_MQTT_MAX_MESSAGES];
-			if (strcmp(m->topic, topic) == 0 && fn(m, arg)) {
+			bool hit = filter ? topic_matches(topic, m->topic)
+					  : strcmp(m->topic, topic) == 0;
+			if (hit && fn(m, arg)) {
 				found = strdup(m->payload);
 				break;
 			}
@@ -1318,7 +1339,12 @@ static char *wait_match(struct th_mqtt *c, const char *topic, match_fn fn, const
 
 char *th_mqtt_wait(struct th_mqtt *c, const char *topic, const char *contains, int timeout_ms)
 {
-	return wait_match(c, topic, match_contains, contains, timeout_ms);
+	return wait_match(c, topic, false, match_contains, contains, timeout_ms);
+}
+
+char *th_mqtt_wait_filter(struct th_mqtt *c, const char *filter, int timeout_ms)
+{
+	return wait_match(c, filter, true, match_contains, NULL, timeout_ms);
 }
 
 char *th_mqtt_wait_json(struct th_mqtt *c, const char *topic, const char *subset, int timeout_ms)
@@ -1330,7 +1356,7 @@ char *th_mqtt_wait_json(struct th_mqtt *c, const char *topic, const char *subset
 		cJSON_Delete(want);
 		return NULL;
 	}
-	char *r = wait_match(c, topic, match_json, want, timeout_ms);
+	char *r = wait_match(c, topic, false, match_json, want, timeout_ms);
 	cJSON_Delete(want);
 	return r;
 }
@@ -1373,6 +1399,22 @@ size_t th_mqtt_count(struct th_mqtt *c, const char *topic)
 			n++;
 	pthread_mutex_unlock(&c->lock);
 	return n;
+}
+
+char *th_mqtt_topics(struct th_mqtt *c)
+{
+	pthread_mutex_lock(&c->lock);
+	size_t len = 1;
+	for (size_t i = 0; i < c->count; i++)
+		len += strlen(c->ring[(c->head + i) % TH_MQTT_MAX_MESSAGES].topic) + 1;
+	char *out = malloc(len), *o = out;
+	if (!out)
+		fatal("out of memory");
+	for (size_t i = 0; i < c->count; i++)
+		o += sprintf(o, "%s\n", c->ring[(c->head + i) % TH_MQTT_MAX_MESSAGES].topic);
+	*o = '\0';
+	pthread_mutex_unlock(&c->lock);
+	return out;
 }
 
 void th_mqtt_clear(struct th_mqtt *c)

@@ -179,6 +179,9 @@ char *th_mqtt_wait(struct th_mqtt *c, const char *topic, const char *contains, i
 /* The same, matching when the payload is a JSON object holding every member
  * of the JSON object `subset`, each deeply equal. */
 char *th_mqtt_wait_json(struct th_mqtt *c, const char *topic, const char *subset, int timeout_ms);
+/* The same for a message of any payload on a topic matching the MQTT
+ * filter (`+`, `#`); its payload, or NULL on timeout. */
+char *th_mqtt_wait_filter(struct th_mqtt *c, const char *filter, int timeout_ms);
 /* The latest payload received on exactly `topic`, or NULL. Caller frees. */
 char *th_mqtt_last(struct th_mqtt *c, const char *topic);
 /* Whether the latest message on `topic` was retained: subscriptions are
@@ -187,6 +190,8 @@ char *th_mqtt_last(struct th_mqtt *c, const char *topic);
 bool th_mqtt_last_retained(struct th_mqtt *c, const char *topic);
 /* How many messages (still kept) arrived on exactly `topic`. */
 size_t th_mqtt_count(struct th_mqtt *c, const char *topic);
+/* The topic of every message kept, oldest first, one a line. Caller frees. */
+char *th_mqtt_topics(struct th_mqtt *c);
 /* Forgets everything received so far. */
 void th_mqtt_clear(struct th_mqtt *c);
 /* Disconnects and frees; accepts NULL. */
