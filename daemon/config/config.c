@@ -18,6 +18,7 @@
 #include "config/config_internal.h"
 #include "kinds/kind.h"
 #include "util/log.h"
+#include "util/suggest.h"
 #include "util/worker.h"
 
 #include <errno.h>
@@ -70,56 +71,6 @@ void sh_loader_name(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Edit distance, for "did you mean". Keys are short; longer ones are not
- * compared at all. */
-static unsigned edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	unsigned row[33];
-
-	if (la > 32 || lb > 32)
-		return 99;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = (unsigned)j;
-	for (size_t i = 1; i <= la; i++) {
-		unsigned diag = row[0];
-		row[0] = (unsigned)i;
-		for (size_t j = 1; j <= lb; j++) {
-			unsigned up = row[j];
-			unsigned best = diag + (a[i - 1] != b[j - 1]);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
-const char *sh_loader_suggest(const char *word, const char *const *allowed, bool *known)
-{
-	const char *best = NULL;
-	/* Suggest only near misses: "keepalve", not "foo" for "qos". */
-	size_t len = strlen(word);
-	unsigned best_d = (unsigned)(len / 3 > 0 ? len / 3 : 1) + 1;
-
-	*known = false;
-	for (size_t k = 0; allowed[k]; k++) {
-		if (!strcmp(word, allowed[k])) {
-			*known = true;
-			return NULL;
-		}
-		unsigned d = edit_distance(word, allowed[k]);
-		if (d < best_d) {
-			best_d = d;
-			best = allowed[k];
-		}
-	}
-	return best;
-}
-
 void sh_loader_check_keys(struct sh_loader *ld, const struct sh_node *map, const char *where,
 			  const char *const *allowed)
 {
@@ -128,7 +79,7 @@ void sh_loader_check_keys(struct sh_loader *ld, const struct sh_node *map, const
 	for (size_t i = 0; i < map->n_items; i++) {
 		const struct sh_node *item = map->items[i];
 		bool known;
-		const char *best = sh_loader_suggest(item->key, allowed, &known);
+		const char *best = sh_suggest(item->key, allowed, &known);
 		if (known)
 			continue;
 		if (best)
@@ -514,15 +465,9 @@ static const char *const device_keys[] = {"driver",
 					  "state_class",
 					  NULL};
 
-const char *sh_config_suggest(const char *word, const char *const *allowed)
-{
-	bool known;
-	return sh_loader_suggest(word, allowed, &known);
-}
-
 const char *sh_config_suggest_device_key(const char *key)
 {
-	return sh_config_suggest(key, device_keys);
+	return sh_suggest(key, device_keys, NULL);
 }
 
 static bool is_device_key(const char *key)

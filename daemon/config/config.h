@@ -322,9 +322,6 @@ const struct sh_automation_config *sh_config_find_automation(const struct sh_con
  * Returns 0 or -EINVAL. */
 int sh_duration_parse(const char *text, uint64_t *ms);
 
-/* "Did you mean": the name of `allowed` (NULL-terminated) nearest to
- * `word` when it is a near miss, else NULL (also when `word` is one). */
-const char *sh_config_suggest(const char *word, const char *const *allowed);
 /* The key common to every device nearest to `key` ("conect_timeout" ->
  * "connect_timeout"), or NULL. */
 const char *sh_config_suggest_device_key(const char *key);

@@ -23,6 +23,7 @@
  */
 #include "config/config_internal.h"
 #include "kinds/kind.h"
+#include "util/suggest.h"
 
 #include <errno.h>
 #include <math.h>
@@ -145,7 +146,7 @@ static enum prop_class prop_class(const struct sh_device_config *d, const char *
 		else if (!checked_kinds[i + 1])
 			return PROP_ANY;
 	props_of(d, &p);
-	*suggest = sh_loader_suggest(name, p.names, &known);
+	*suggest = sh_suggest(name, p.names, &known);
 	enum prop_class c = PROP_UNKNOWN;
 	for (size_t i = 0; known && i < p.n; i++)
 		if (!strcmp(p.names[i], name))
@@ -329,10 +330,9 @@ static unsigned read_weekdays(struct actx *a, const struct sh_node *n)
 				bit = k;
 		if (bit == 7) {
 			bool known;
-			const char *best =
-				d->type == SH_NODE_SCALAR
-					? sh_loader_suggest(d->value, weekday_names, &known)
-					: NULL;
+			const char *best = d->type == SH_NODE_SCALAR
+						   ? sh_suggest(d->value, weekday_names, &known)
+						   : NULL;
 			sh_loader_error(a->ld, d, "%s.weekdays: bad weekday %s (%s%s%s)", a->where,
 					sh_node_quote(d, quoted, sizeof(quoted)),
 					best ? "did you mean '"

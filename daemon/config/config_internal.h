@@ -53,9 +53,6 @@ void sh_loader_key_error(struct sh_loader *ld, const struct sh_node *node, const
  * "unknown key 'k' in <where>", with a suggestion when one is close. */
 void sh_loader_check_keys(struct sh_loader *ld, const struct sh_node *map, const char *where,
 			  const char *const *allowed);
-/* The entry of `allowed` (NULL-terminated) closest to `word` when it is a
- * near miss, for "did you mean"; NULL otherwise. *known: `word` is one. */
-const char *sh_loader_suggest(const char *word, const char *const *allowed, bool *known);
 /* True for a map; false and an error "<name> must be a mapping" otherwise
  * (silently false for an absent or null node). */
 bool sh_loader_expect_map(struct sh_loader *ld, const struct sh_node *node, const char *name);

@@ -11,7 +11,7 @@
 #include "core/device_internal.h"
 #include "kinds/kind.h"
 #include "config/node.h"
-#include "config/config_internal.h" /* sh_loader_suggest */
+#include "util/suggest.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -793,12 +793,11 @@ static const char *asked_near(const struct sh_device *dev, const char *key)
 {
 	const char *names[SH_DEVICE_ASKED_BYTES / 2 + 1];
 	size_t n = 0;
-	bool known;
 
 	for (size_t at = 0; at < dev->asked_len; at += strlen(dev->asked_keys + at) + 1)
 		names[n++] = dev->asked_keys + at;
 	names[n] = NULL;
-	return sh_loader_suggest(key, names, &known);
+	return sh_suggest(key, names, NULL);
 }
 
 int sh_device_create(struct sh_hub *hub, struct sh_config_ref *ref,

@@ -12,6 +12,7 @@
 #include "config/node.h"
 #include "core/mqtt_service.h"
 #include "util/hash.h"
+#include "util/suggest.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -793,6 +794,12 @@ void sh_host_release_all(struct sh_device *dev)
 		m->release(m->ctx, dev);
 }
 
+/* 2.1: the rule of the daemon's own messages (util/suggest.c). */
+static const char *host_suggest(const char *word, const char *const *names)
+{
+	return word ? sh_suggest(word, names, NULL) : NULL;
+}
+
 const struct sh_host sh_host_api = {
 	.abi_version = SH_PLUGIN_ABI_VERSION,
 	.size = sizeof(struct sh_host),
@@ -834,4 +841,5 @@ const struct sh_host sh_host_api = {
 	.state_update = host_state_update,
 	.command_done = host_command_done,
 	.event = host_event,
+	.suggest = host_suggest,
 };

@@ -10,6 +10,7 @@
 #include "core/device_internal.h"
 #include "config/node.h"
 #include "util/hash.h"
+#include "util/suggest.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -203,7 +204,7 @@ static void drivers_found(const char *dir, const char *want, char *buf, size_t l
 		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", list[i]);
 	if (!n && off < len)
 		off += (size_t)snprintf(buf + off, len - off, "none");
-	const char *near = sh_config_suggest(want, list);
+	const char *near = sh_suggest(want, list, NULL);
 	if (near && off < len)
 		snprintf(buf + off, len - off, " (did you mean '%s'?)", near);
 }

@@ -27,51 +27,11 @@ static const char *const preset_keys[] = {"topic",     "base",      "full_topic"
 static const char *const prop_keys[] = {"path", "map", "scale", NULL};
 static const char *const formats[] = {"json", "plain", NULL};
 
-static unsigned edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	unsigned row[33];
-
-	if (la > 32 || lb > 32)
-		return 99;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = (unsigned)j;
-	for (size_t i = 1; i <= la; i++) {
-		unsigned diag = row[0];
-		row[0] = (unsigned)i;
-		for (size_t j = 1; j <= lb; j++) {
-			unsigned up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = up;
-		}
-	}
-	return row[lb];
-}
-
-const char *mq_did_you_mean(const char *word, const char *const *names)
-{
-	unsigned best_d = (unsigned)(strlen(word) / 3 > 0 ? strlen(word) / 3 : 1) + 1;
-	const char *best = NULL;
-
-	for (size_t i = 0; names[i]; i++) {
-		unsigned d = edit_distance(word, names[i]);
-		if (names[i][0] && d < best_d) {
-			best_d = d;
-			best = names[i];
-		}
-	}
-	return best;
-}
-
 /* "unknown X 'y' (did you mean 'z'?)" at the node. */
 static void unknown(struct sh_device *dev, const struct sh_host *h, const struct sh_node *at,
 		    const char *what, const char *word, const char *const *names)
 {
-	const char *near = mq_did_you_mean(word, names);
+	const char *near = h->suggest(word, names);
 
 	if (near)
 		h->config_error(dev, at, "unknown %s '%s' (did you mean '%s'?)", what, word, near);

@@ -26,8 +26,4 @@ struct mq_options {
 int mq_options_read(struct sh_device *dev, const struct sh_host *host, struct mq_options *o,
 		    struct mq_layout *l);
 
-/* The closest of `names` (NULL-terminated) to `word` within a few edits,
- * or NULL. */
-const char *mq_did_you_mean(const char *word, const char *const *names);
-
 #endif

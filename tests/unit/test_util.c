@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * util's containers and formatters: the intrusive list, the FNV-1a hash,
- * the duration formatter, ARRAY_SIZE and the log rate limiter.
+ * the duration formatter, ARRAY_SIZE, the log rate limiter and "did you
+ * mean".
  */
 #include "util/duration.h"
 #include "util/hash.h"
 #include "util/list.h"
 #include "util/log.h"
 #include "util/macros.h"
+#include "util/suggest.h"
 
 #include <criterion/criterion.h>
 #include <string.h>
@@ -146,4 +148,20 @@ Test(list, splice_moves_everything_in_order)
 	int v[4];
 	cr_assert_eq(values(&a, v, 4), 4);
 	cr_assert(v[0] == 1 && v[1] == 2 && v[2] == 3 && v[3] == 4);
+}
+
+Test(util, suggest_proposes_near_misses_only)
+{
+	static const char *const names[] = {"", "keepalive", "qos", "connect_timeout", NULL};
+	bool known = true;
+
+	cr_expect_str_eq(sh_suggest("keepalve", names, &known), "keepalive");
+	cr_expect_not(known);
+	cr_expect_str_eq(sh_suggest("conect_timeout", names, NULL), "connect_timeout");
+	/* Far from everything: nothing, and never the empty name. */
+	cr_expect_null(sh_suggest("foo", names, NULL));
+	cr_expect_null(sh_suggest("q", names, NULL));
+	cr_expect_null(sh_suggest("qos", names, &known));
+	cr_expect(known);
+	cr_expect_null(sh_suggest("anything", NULL, NULL));
 }

@@ -63,7 +63,7 @@ extern "C" {
 /* The major is bumped on an incompatible change of struct sh_driver or
  * struct sh_host, the minor when something is appended to either. */
 #define SH_PLUGIN_ABI_MAJOR 2u
-#define SH_PLUGIN_ABI_MINOR 0u
+#define SH_PLUGIN_ABI_MINOR 1u
 #define SH_PLUGIN_ABI_VERSION ((SH_PLUGIN_ABI_MAJOR << 16) | SH_PLUGIN_ABI_MINOR)
 #define SH_PLUGIN_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 #define SH_PLUGIN_ABI_MINOR_OF(v) ((uint32_t)(v)&0xffffu)
@@ -309,6 +309,15 @@ struct sh_host {
 	 * published unretained on <base>/<id>/event and seen by automations
 	 * and scene waits. Borrowed. Every call is an event, repeats included. */
 	void (*event)(struct sh_device *dev, const cJSON *event);
+
+	/* --- 2.1 ---------------------------------------------------------------
+	 * "Did you mean", by the daemon's own rule, so a driver's messages
+	 * read like the configuration's: the entry of `names` (NULL-terminated)
+	 * that `word` is a near miss of, or NULL (also when `word` is one of
+	 * them). Returns a pointer into `names`. For option values and nested
+	 * keys: an unknown top-level option gets its suggestion from the
+	 * daemon, among the keys the driver asked for. Any time. */
+	const char *(*suggest)(const char *word, const char *const *names);
 
 	/* New functions of later 2.x minors are appended here. */
 };
