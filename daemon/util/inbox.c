@@ -8,12 +8,13 @@
  * oversized payloads are never copied. No payload is parsed here (this
  * runs on Paho's threads): "superseded" goes by the topic alone.
  *
- * Items form one singly linked FIFO so that connection events keep their
+ * Items form one FIFO (util/list.h) so that connection events keep their
  * order relative to messages. Dropping the oldest message walks past at
  * most SH_INBOX_CONTROL_LIMIT connection events, so it stays cheap.
  */
 #include "util/inbox.h"
 #include "util/hash.h"
+#include "util/list.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -22,11 +23,10 @@
 
 struct sh_inbox {
 	pthread_mutex_t lock;
-	struct sh_inbox_item *head;
-	struct sh_inbox_item *tail;
-	size_t messages; /* message items in the list */
-	size_t controls; /* connection events in the list */
-	size_t bytes;    /* what the message items cost (item_cost) */
+	struct sh_list items; /* struct sh_inbox_item, oldest first */
+	size_t messages;      /* message items in the list */
+	size_t controls;      /* connection events in the list */
+	size_t bytes;         /* what the message items cost (item_cost) */
 	size_t message_limit;
 	size_t byte_limit;
 	size_t max_payload;
@@ -41,6 +41,11 @@ static size_t item_cost(const struct sh_inbox_item *item)
 	return item->payload ? n + item->len + 1 : n;
 }
 
+static struct sh_inbox_item *item_of(struct sh_list *link)
+{
+	return sh_list_entry(link, struct sh_inbox_item, link);
+}
+
 int sh_inbox_new(size_t message_limit, size_t byte_limit, size_t max_payload, struct sh_inbox **out)
 {
 	struct sh_inbox *inbox = calloc(1, sizeof(*inbox));
@@ -51,6 +56,7 @@ int sh_inbox_new(size_t message_limit, size_t byte_limit, size_t max_payload, st
 		free(inbox);
 		return -ENOMEM;
 	}
+	sh_list_init(&inbox->items);
 	inbox->message_limit = message_limit ? message_limit : 1;
 	inbox->byte_limit = byte_limit;
 	inbox->max_payload = max_payload;
@@ -68,43 +74,52 @@ void sh_inbox_item_free(struct sh_inbox_item *item)
 	free(item);
 }
 
+/* Frees every item of `list` (the inbox's, or victims taken off it). */
+static void free_list(struct sh_list *list)
+{
+	struct sh_list *link;
+
+	while ((link = sh_list_first(list))) {
+		sh_list_remove(link);
+		sh_inbox_item_free(item_of(link));
+	}
+}
+
 void sh_inbox_free(struct sh_inbox *inbox)
 {
 	if (!inbox)
 		return;
-	while (inbox->head) {
-		struct sh_inbox_item *next = inbox->head->next;
-
-		sh_inbox_item_free(inbox->head);
-		inbox->head = next;
-	}
+	free_list(&inbox->items);
 	pthread_mutex_destroy(&inbox->lock);
 	free(inbox);
+}
+
+/* Unlinks `it` and takes it off the counts; the caller holds the lock. */
+static void take(struct sh_inbox *inbox, struct sh_inbox_item *it)
+{
+	sh_list_remove(&it->link);
+	if (it->type == SH_INBOX_MESSAGE) {
+		inbox->messages--;
+		inbox->bytes -= item_cost(it);
+	} else {
+		inbox->controls--;
+	}
 }
 
 /* Unlinks the first item of type `message` (true) or of a connection event
  * (false); the caller holds the lock. */
 static struct sh_inbox_item *unlink_oldest(struct sh_inbox *inbox, bool message)
 {
-	struct sh_inbox_item *prev = NULL;
+	struct sh_list *link;
 
-	for (struct sh_inbox_item *it = inbox->head; it; prev = it, it = it->next) {
-		if ((it->type == SH_INBOX_MESSAGE) != message)
-			continue;
-		if (prev)
-			prev->next = it->next;
-		else
-			inbox->head = it->next;
-		if (inbox->tail == it)
-			inbox->tail = prev;
-		it->next = NULL;
-		if (message) {
-			inbox->messages--;
-			inbox->bytes -= item_cost(it);
-		} else {
-			inbox->controls--;
+	sh_list_for_each(link, &inbox->items)
+	{
+		struct sh_inbox_item *it = item_of(link);
+
+		if ((it->type == SH_INBOX_MESSAGE) == message) {
+			take(inbox, it);
+			return it;
 		}
-		return it;
 	}
 	return NULL;
 }
@@ -120,7 +135,8 @@ static struct sh_inbox_item *unlink_superseded(struct sh_inbox *inbox)
 		size_t n;
 	} * t;
 	size_t cap = 16, mask;
-	struct sh_inbox_item *prev = NULL, *it;
+	struct sh_inbox_item *found = NULL;
+	struct sh_list *link;
 
 	while (cap < 2 * inbox->messages)
 		cap *= 2;
@@ -128,9 +144,14 @@ static struct sh_inbox_item *unlink_superseded(struct sh_inbox *inbox)
 	if (!t)
 		return NULL;
 	mask = cap - 1;
-	for (it = inbox->head; it; it = it->next) {
+	sh_list_for_each(link, &inbox->items)
+	{
+		const struct sh_inbox_item *it = item_of(link);
 		size_t i;
 
+		/* clang's analyzer loses the list's shape once a victim moved to
+		 * the caller's list (list.h's note); every link here is an item's. */
+		// NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
 		if (it->type != SH_INBOX_MESSAGE)
 			continue;
 		for (i = it->topic_hash & mask; t[i].n && t[i].h != it->topic_hash;)
@@ -138,36 +159,33 @@ static struct sh_inbox_item *unlink_superseded(struct sh_inbox *inbox)
 		t[i].h = it->topic_hash;
 		t[i].n++;
 	}
-	for (it = inbox->head; it; prev = it, it = it->next) {
+	sh_list_for_each(link, &inbox->items)
+	{
+		struct sh_inbox_item *it = item_of(link);
 		size_t i;
 
+		/* clang's analyzer loses the list's shape once a victim moved to
+		 * the caller's list (list.h's note); every link here is an item's. */
+		// NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
 		if (it->type != SH_INBOX_MESSAGE)
 			continue;
 		for (i = it->topic_hash & mask; t[i].h != it->topic_hash;)
 			i = (i + 1) & mask;
-		if (t[i].n > 1)
+		if (t[i].n > 1) {
+			found = it;
 			break;
+		}
 	}
 	free(t);
-	if (!it)
-		return NULL;
-	if (prev)
-		prev->next = it->next;
-	else
-		inbox->head = it->next;
-	if (inbox->tail == it)
-		inbox->tail = prev;
-	it->next = NULL;
-	inbox->messages--;
-	inbox->bytes -= item_cost(it);
-	return it;
+	if (found)
+		take(inbox, found);
+	return found;
 }
 
-/* Appends `item` making room first; the victims are returned as a list
- * so that they are freed after the lock is released. */
-static struct sh_inbox_item *append(struct sh_inbox *inbox, struct sh_inbox_item *item)
+/* Appends `item` making room first; the victims go to `victims` so that
+ * they are freed after the lock is released. */
+static void append(struct sh_inbox *inbox, struct sh_inbox_item *item, struct sh_list *victims)
 {
-	struct sh_inbox_item *victims = NULL;
 	bool message = item->type == SH_INBOX_MESSAGE;
 	size_t cost = message ? item_cost(item) : 0;
 
@@ -178,42 +196,40 @@ static struct sh_inbox_item *append(struct sh_inbox *inbox, struct sh_inbox_item
 
 			if (!victim)
 				victim = unlink_oldest(inbox, true);
-
-			victim->next = victims;
-			victims = victim;
+			if (!victim) /* cannot be: messages counts the list's */
+				break;
+			sh_list_append(victims, &victim->link);
 			inbox->dropped++;
 		}
 		inbox->bytes += cost;
 	} else if (inbox->controls >= SH_INBOX_CONTROL_LIMIT) {
-		victims = unlink_oldest(inbox, false);
+		struct sh_inbox_item *victim = unlink_oldest(inbox, false);
+
+		if (victim)
+			sh_list_append(victims, &victim->link);
 	}
-	if (inbox->tail)
-		inbox->tail->next = item;
-	else
-		inbox->head = item;
-	inbox->tail = item;
+	sh_list_append(&inbox->items, &item->link);
 	if (message)
 		inbox->messages++;
 	else
 		inbox->controls++;
-	return victims;
 }
 
-static void free_list(struct sh_inbox_item *list)
+/* Appends under the lock, then frees what made room. */
+static void push(struct sh_inbox *inbox, struct sh_inbox_item *item)
 {
-	while (list) {
-		struct sh_inbox_item *next = list->next;
+	struct sh_list victims = SH_LIST_INIT(victims);
 
-		sh_inbox_item_free(list);
-		list = next;
-	}
+	pthread_mutex_lock(&inbox->lock);
+	append(inbox, item, &victims);
+	pthread_mutex_unlock(&inbox->lock);
+	free_list(&victims);
 }
 
 int sh_inbox_push_message(struct sh_inbox *inbox, const char *topic, size_t topic_len,
 			  const void *payload, size_t len, bool retained)
 {
 	struct sh_inbox_item *item = calloc(1, sizeof(*item));
-	struct sh_inbox_item *victim;
 
 	if (!topic_len)
 		topic_len = strlen(topic);
@@ -238,10 +254,7 @@ int sh_inbox_push_message(struct sh_inbox *inbox, const char *topic, size_t topi
 		item->payload[len] = '\0';
 	}
 
-	pthread_mutex_lock(&inbox->lock);
-	victim = append(inbox, item);
-	pthread_mutex_unlock(&inbox->lock);
-	free_list(victim);
+	push(inbox, item);
 	return 0;
 
 err_item:
@@ -256,7 +269,6 @@ err_count:
 int sh_inbox_push_event(struct sh_inbox *inbox, enum sh_inbox_type type, const char *reason)
 {
 	struct sh_inbox_item *item = calloc(1, sizeof(*item));
-	struct sh_inbox_item *victim;
 
 	if (!item)
 		return -ENOMEM;
@@ -268,30 +280,20 @@ int sh_inbox_push_event(struct sh_inbox *inbox, enum sh_inbox_type type, const c
 			return -ENOMEM;
 		}
 	}
-	pthread_mutex_lock(&inbox->lock);
-	victim = append(inbox, item);
-	pthread_mutex_unlock(&inbox->lock);
-	free_list(victim);
+	push(inbox, item);
 	return 0;
 }
 
 struct sh_inbox_item *sh_inbox_pop(struct sh_inbox *inbox)
 {
-	struct sh_inbox_item *item;
+	struct sh_inbox_item *item = NULL;
+	struct sh_list *link;
 
 	pthread_mutex_lock(&inbox->lock);
-	item = inbox->head;
-	if (item) {
-		inbox->head = item->next;
-		if (!inbox->head)
-			inbox->tail = NULL;
-		if (item->type == SH_INBOX_MESSAGE) {
-			inbox->messages--;
-			inbox->bytes -= item_cost(item);
-		} else {
-			inbox->controls--;
-		}
-		item->next = NULL;
+	link = sh_list_first(&inbox->items);
+	if (link) {
+		item = item_of(link);
+		take(inbox, item);
 	}
 	pthread_mutex_unlock(&inbox->lock);
 	return item;

@@ -24,6 +24,8 @@
 #ifndef SMARTHUB_INBOX_H
 #define SMARTHUB_INBOX_H
 
+#include "util/list.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -48,7 +50,7 @@ struct sh_inbox_item {
 	bool retained;
 	unsigned long long topic_hash; /* messages: sh_hash_str(topic) */
 	char *reason;                  /* connection events; may be NULL */
-	struct sh_inbox_item *next;
+	struct sh_list link;           /* in the inbox; detached once popped */
 };
 
 struct sh_inbox;
