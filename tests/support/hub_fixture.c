@@ -68,7 +68,7 @@ int hf_reload(struct hf *f, const char *yaml, struct sh_diag *diag_out)
 	return r;
 }
 
-int hf_start(struct hf *f, const char *yaml)
+int hf_init(struct hf *f, const char *plugin_dir)
 {
 	memset(f, 0, sizeof(*f));
 	f->loop = ev_default_loop(0);
@@ -78,7 +78,16 @@ int hf_start(struct hf *f, const char *yaml)
 	int r = sh_hub_new(f->loop, &f->hub);
 	if (r < 0)
 		return r;
-	sh_hub_set_plugin_dir(f->hub, SMARTHUB_PLUGIN_BUILD_DIR);
+	if (plugin_dir)
+		sh_hub_set_plugin_dir(f->hub, plugin_dir);
+	return 0;
+}
+
+int hf_start(struct hf *f, const char *yaml)
+{
+	int r = hf_init(f, SMARTHUB_PLUGIN_BUILD_DIR);
+	if (r < 0)
+		return r;
 	r = sh_scenes_new(f->hub, &f->scenes);
 	if (r < 0)
 		return r;

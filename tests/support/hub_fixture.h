@@ -34,8 +34,14 @@ struct hf {
 	size_t n_events, cap_events;
 };
 
-/* Writes yaml to a temp file, loads and applies it; 0 or -errno with the
- * diagnostics printed to stderr. */
+/* The hub alone, with no configuration yet, no scene engine and no
+ * recording: for a test of a configuration the hub refuses (hf_reload with
+ * a diag). Plugins from plugin_dir (NULL: the configuration says). 0 or
+ * -errno. */
+int hf_init(struct hf *f, const char *plugin_dir);
+/* hf_init with the build tree's plugins, the scene engine and the
+ * recording, then yaml written to a temp file, loaded and applied; 0 or
+ * -errno with the diagnostics printed to stderr. */
 int hf_start(struct hf *f, const char *yaml);
 /* Loads yaml as a new configuration and applies it (a reload). Errors go to
  * `diag` if given, else stderr. */

@@ -47,6 +47,23 @@ static uint64_t submit(const char *id, const char *json, char *reason, size_t le
 	return cmd_id;
 }
 
+/* Submits a command the device must accept; its id. */
+static uint64_t submit_ok(const char *id, const char *json)
+{
+	char reason[256];
+	int err;
+	uint64_t cmd_id = submit(id, json, reason, sizeof(reason), &err);
+	cr_assert_eq(err, 0, "%s: %s refused: %s", id, json, reason);
+	return cmd_id;
+}
+
+/* The hub on `yaml`, every device of it online. */
+static void start_online(const char *yaml)
+{
+	cr_assert_eq(hf_start(&f, yaml), 0);
+	cr_assert(hf_wait_all_online(&f, GUARD_MS));
+}
+
 Test(device, all_devices_start_connecting_before_the_first_is_online)
 {
 	char *yaml = many_devices_yaml(100, "connect_delay: 300ms");
@@ -120,25 +137,19 @@ Test(device, depends_on_orders_connection_and_recovers)
 {
 	/* amp answers commands in 5 s but the hub waits 100 ms: the timed-out
 	 * command takes amp offline, which must take speaker down with it. */
-	cr_assert_eq(hf_start(&f,
-			      "devices:\n"
-			      "  speaker: { driver: virtual, kind: speaker, depends_on: [amp] }\n"
-			      "  amp: { driver: virtual, kind: switch, connect_delay: 100ms,\n"
-			      "         command_delay: 5s, command_timeout: 100ms,\n"
-			      "         backoff: { initial: 50ms, max: 50ms, jitter: 0 } }\n"
-			      "  lamp: { driver: virtual, kind: light }\n"),
-		     0);
-	cr_assert(hf_wait_all_online(&f, GUARD_MS));
+	start_online("devices:\n"
+		     "  speaker: { driver: virtual, kind: speaker, depends_on: [amp] }\n"
+		     "  amp: { driver: virtual, kind: switch, connect_delay: 100ms,\n"
+		     "         command_delay: 5s, command_timeout: 100ms,\n"
+		     "         backoff: { initial: 50ms, max: 50ms, jitter: 0 } }\n"
+		     "  lamp: { driver: virtual, kind: light }\n");
 	long amp_online = hf_find_availability(&f, "amp", true, 0);
 	long speaker_connecting = hf_find(&f, SH_EV_DEVICE_CONNECTING, "speaker", 0);
 	cr_assert_gt(speaker_connecting, amp_online,
 		     "speaker began connecting before amp was online");
 
 	size_t mark = f.n_events;
-	char reason[256];
-	int err;
-	submit("amp", "{\"state\":\"ON\"}", reason, sizeof(reason), &err);
-	cr_assert_eq(err, 0, "%s", reason);
+	submit_ok("amp", "{\"state\":\"ON\"}");
 	/* amp goes offline (timeout), speaker follows, both come back in order. */
 	struct speaker_back_arg arg = {.mark = mark};
 	cr_assert(hf_run_until(&f, speaker_back, &arg, GUARD_MS), "speaker never came back");
@@ -179,18 +190,13 @@ static bool commands_done(struct hf *fx, void *arg)
 
 Test(device, commands_to_one_device_run_one_at_a_time_in_order)
 {
-	cr_assert_eq(hf_start(&f, "devices:\n"
-				  "  a: { driver: virtual, kind: light, command_delay: 20ms }\n"),
-		     0);
-	cr_assert(hf_wait_all_online(&f, GUARD_MS));
+	start_online("devices:\n"
+		     "  a: { driver: virtual, kind: light, command_delay: 20ms }\n");
 	uint64_t ids[5];
-	char reason[256];
 	for (int i = 0; i < 5; i++) {
 		char json[64];
-		int err;
 		snprintf(json, sizeof(json), "{\"brightness\":%d}", 10 * (i + 1));
-		ids[i] = submit("a", json, reason, sizeof(reason), &err);
-		cr_assert_eq(err, 0, "%s", reason);
+		ids[i] = submit_ok("a", json);
 	}
 	struct order_check c = {"a", 5};
 	cr_assert(hf_run_until(&f, commands_done, &c, GUARD_MS));
@@ -216,17 +222,11 @@ Test(device, commands_to_one_device_run_one_at_a_time_in_order)
 
 Test(device, commands_to_two_devices_overlap)
 {
-	cr_assert_eq(hf_start(&f, "devices:\n"
-				  "  a: { driver: virtual, kind: light, command_delay: 200ms }\n"
-				  "  b: { driver: virtual, kind: switch, command_delay: 200ms }\n"),
-		     0);
-	cr_assert(hf_wait_all_online(&f, GUARD_MS));
-	char reason[256];
-	int err;
-	submit("a", "{\"state\":\"ON\"}", reason, sizeof(reason), &err);
-	cr_assert_eq(err, 0);
-	submit("b", "{\"state\":\"ON\"}", reason, sizeof(reason), &err);
-	cr_assert_eq(err, 0);
+	start_online("devices:\n"
+		     "  a: { driver: virtual, kind: light, command_delay: 200ms }\n"
+		     "  b: { driver: virtual, kind: switch, command_delay: 200ms }\n");
+	submit_ok("a", "{\"state\":\"ON\"}");
+	submit_ok("b", "{\"state\":\"ON\"}");
 	struct order_check c = {"b", 1};
 	cr_assert(hf_run_until(&f, commands_done, &c, GUARD_MS));
 	long b_started = hf_find(&f, SH_EV_COMMAND_STARTED, "b", 0);
@@ -236,15 +236,10 @@ Test(device, commands_to_two_devices_overlap)
 
 Test(device, min_interval_spaces_commands)
 {
-	cr_assert_eq(hf_start(&f, "devices:\n"
-				  "  a: { driver: virtual, kind: light, min_interval: 150ms }\n"),
-		     0);
-	cr_assert(hf_wait_all_online(&f, GUARD_MS));
-	char reason[256];
-	int err;
+	start_online("devices:\n"
+		     "  a: { driver: virtual, kind: light, min_interval: 150ms }\n");
 	for (int i = 0; i < 3; i++) {
-		submit("a", "{\"state\":\"TOGGLE\"}", reason, sizeof(reason), &err);
-		cr_assert_eq(err, 0, "%s", reason);
+		submit_ok("a", "{\"state\":\"TOGGLE\"}");
 	}
 	struct order_check c = {"a", 3};
 	cr_assert(hf_run_until(&f, commands_done, &c, GUARD_MS));
@@ -271,8 +266,7 @@ Test(device, full_queue_and_offline_device_are_refused_with_reasons)
 	char reason[256];
 	int err;
 	for (int i = 0; i < 3; i++) { /* one running, two waiting */
-		submit("slow", "{\"state\":\"ON\"}", reason, sizeof(reason), &err);
-		cr_assert_eq(err, 0, "%s", reason);
+		submit_ok("slow", "{\"state\":\"ON\"}");
 	}
 	submit("slow", "{\"state\":\"OFF\"}", reason, sizeof(reason), &err);
 	cr_assert_eq(err, -ENOBUFS);
@@ -293,12 +287,8 @@ Test(device, queue_while_offline_applies_the_latest_command_on_reconnect)
 				  "  late: { driver: virtual, kind: light, connect_delay: 200ms,\n"
 				  "          queue_while_offline: true }\n"),
 		     0);
-	char reason[256];
-	int err;
-	submit("late", "{\"brightness\":10}", reason, sizeof(reason), &err);
-	cr_assert_eq(err, 0, "%s", reason);
-	submit("late", "{\"brightness\":99}", reason, sizeof(reason), &err);
-	cr_assert_eq(err, 0, "%s", reason);
+	submit_ok("late", "{\"brightness\":10}");
+	submit_ok("late", "{\"brightness\":99}");
 	struct order_check c = {"late", 2}; /* the superseded one and the applied one */
 	cr_assert(hf_run_until(&f, commands_done, &c, GUARD_MS));
 	cr_assert_eq(hf_count(&f, SH_EV_COMMAND_STARTED, "late"), 1);
@@ -308,8 +298,7 @@ Test(device, queue_while_offline_applies_the_latest_command_on_reconnect)
 
 Test(device, toggle_is_resolved_against_the_state)
 {
-	cr_assert_eq(hf_start(&f, "devices:\n  s: { driver: virtual, kind: switch }\n"), 0);
-	cr_assert(hf_wait_all_online(&f, GUARD_MS));
+	start_online("devices:\n  s: { driver: virtual, kind: switch }\n");
 	char reason[256];
 	int err;
 	submit("s", "{\"state\":\"TOGGLE\"}", reason, sizeof(reason), &err);
@@ -328,15 +317,13 @@ Test(device, toggle_is_resolved_against_the_state)
 
 Test(device, max_connecting_caps_simultaneous_attempts)
 {
-	cr_assert_eq(hf_start(&f, "hub: { max_connecting: 2 }\n"
-				  "devices:\n"
-				  "  a: { driver: virtual, kind: light, connect_delay: 30ms }\n"
-				  "  b: { driver: virtual, kind: light, connect_delay: 30ms }\n"
-				  "  c: { driver: virtual, kind: light, connect_delay: 30ms }\n"
-				  "  d: { driver: virtual, kind: light, connect_delay: 30ms }\n"
-				  "  e: { driver: virtual, kind: light, connect_delay: 30ms }\n"),
-		     0);
-	cr_assert(hf_wait_all_online(&f, GUARD_MS));
+	start_online("hub: { max_connecting: 2 }\n"
+		     "devices:\n"
+		     "  a: { driver: virtual, kind: light, connect_delay: 30ms }\n"
+		     "  b: { driver: virtual, kind: light, connect_delay: 30ms }\n"
+		     "  c: { driver: virtual, kind: light, connect_delay: 30ms }\n"
+		     "  d: { driver: virtual, kind: light, connect_delay: 30ms }\n"
+		     "  e: { driver: virtual, kind: light, connect_delay: 30ms }\n");
 	int connecting = 0;
 	for (size_t i = 0; i < f.n_events; i++) {
 		if (f.events[i].type == SH_EV_DEVICE_CONNECTING)
@@ -387,8 +374,7 @@ Test(device, the_speaker_needs_its_plug)
 	/* The plug goes off: the speaker hears it through watch_peer and
 	 * loses its power at once, with no polling. */
 	size_t before = f.n_events;
-	submit("plug", "{\"state\":\"OFF\"}", reason, sizeof(reason), &err);
-	cr_assert_eq(err, 0);
+	submit_ok("plug", "{\"state\":\"OFF\"}");
 	struct avail_wait w = {"spk", false, before};
 	cr_assert(hf_run_until(&f, availability_seen, &w, GUARD_MS));
 	cr_assert(strstr(sh_device_last_error(hf_device(&f, "spk")), "lost power"), "%s",
@@ -425,11 +411,7 @@ Test(device, a_speaker_whose_plug_is_removed_by_a_reload_loses_power)
 Test(device, needs_power_must_name_a_device)
 {
 	struct sh_diag diag = {0};
-	memset(&f, 0, sizeof(f));
-	f.loop = ev_default_loop(0);
-	f.dir = th_tempdir();
-	cr_assert_eq(sh_hub_new(f.loop, &f.hub), 0);
-	sh_hub_set_plugin_dir(f.hub, SMARTHUB_PLUGIN_BUILD_DIR);
+	cr_assert_eq(hf_init(&f, SMARTHUB_PLUGIN_BUILD_DIR), 0);
 	int r = hf_reload(&f,
 			  "devices:\n"
 			  "  spk: { driver: virtual, kind: speaker, needs_power: nosuch }\n",
@@ -443,11 +425,9 @@ Test(device, needs_power_must_name_a_device)
 
 Test(device, sensors_report_readings)
 {
-	cr_assert_eq(hf_start(&f, "devices:\n"
-				  "  climate: { driver: virtual, kind: sensor, interval: 50ms,\n"
-				  "             readings: [temperature, humidity, motion] }\n"),
-		     0);
-	cr_assert(hf_wait_all_online(&f, GUARD_MS));
+	start_online("devices:\n"
+		     "  climate: { driver: virtual, kind: sensor, interval: 50ms,\n"
+		     "             readings: [temperature, humidity, motion] }\n");
 	hf_run_for(&f, 300);
 	const cJSON *state = sh_device_state(hf_device(&f, "climate"));
 	cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(state, "temperature")));
@@ -464,10 +444,7 @@ static void expect_refused(const char *driver, const char *message)
 				"  ok: { driver: virtual, kind: light }\n"
 				"  bad: { driver: %s, kind: light }\n",
 				SMARTHUB_TEST_PLUGIN_DIR, driver);
-	memset(&f, 0, sizeof(f));
-	f.loop = ev_default_loop(0);
-	f.dir = th_tempdir();
-	cr_assert_eq(sh_hub_new(f.loop, &f.hub), 0);
+	cr_assert_eq(hf_init(&f, NULL), 0);
 	int r = hf_reload(&f, yaml, &diag);
 	free(yaml);
 	cr_assert_lt(r, 0);
@@ -540,7 +517,23 @@ static void submit_watched(const char *id, const char *json, struct completion *
 	cr_assert_eq(err, 0, "%s", reason);
 }
 
-Test(device, a_plugin_built_for_2_0_loads_and_its_reports_come_later)
+/* Submits `json` to `id` and checks the contract: the completion comes
+ * once, on a later loop iteration, never inside sh_device_submit, and
+ * without an error. */
+static void expect_completed_later(const char *id, const char *json, struct completion *c)
+{
+	submit_watched(id, json, c);
+	cr_assert_eq(c->calls, 0);
+	cr_assert(hf_run_until(&f, completed, c, GUARD_MS));
+	cr_assert_eq(c->calls, 1);
+	cr_assert_eq(c->calls_inside, 0);
+	cr_assert_eq(c->err, 0);
+}
+
+/* A lamp, then by a reload `old`, a light of the abi20 test plugin (built
+ * for ABI 2.0; its connected() and command_done() come from inside the
+ * call). Not waited for. */
+static void start_with_old_plugin(void)
 {
 	cr_assert_eq(hf_start(&f, "devices:\n  lamp: { driver: virtual, kind: light }\n"), 0);
 	/* The virtual plugin stays loaded; abi20 comes from the test folder. */
@@ -551,18 +544,18 @@ Test(device, a_plugin_built_for_2_0_loads_and_its_reports_come_later)
 			       "  old: { driver: abi20, kind: light }\n",
 			       NULL),
 		     0);
+}
+
+Test(device, a_plugin_built_for_2_0_loads_and_its_reports_come_later)
+{
+	start_with_old_plugin();
 	/* connected() came from inside connect(): not yet delivered. */
 	cr_assert_not(sh_device_online(hf_device(&f, "old")));
 	cr_assert(hf_wait_online(&f, "old", GUARD_MS));
 
 	/* command_done() inside command(): the submitter hears of it later. */
 	struct completion c = {0};
-	submit_watched("old", "{\"state\":\"ON\"}", &c);
-	cr_assert_eq(c.calls, 0);
-	cr_assert(hf_run_until(&f, completed, &c, GUARD_MS));
-	cr_assert_eq(c.calls, 1);
-	cr_assert_eq(c.calls_inside, 0);
-	cr_assert_eq(c.err, 0);
+	expect_completed_later("old", "{\"state\":\"ON\"}", &c);
 	/* In order: the state the command reported before its completion. */
 	long state = hf_find(&f, SH_EV_DEVICE_STATE, "old", 0);
 	long done = hf_find(&f, SH_EV_COMMAND_DONE, "old", 0);
@@ -588,14 +581,7 @@ static bool polled(struct hf *fx, void *arg)
 
 Test(device, polls_wait_for_a_running_command_and_report_events)
 {
-	cr_assert_eq(hf_start(&f, "devices:\n  lamp: { driver: virtual, kind: light }\n"), 0);
-	sh_hub_set_plugin_dir(f.hub, SMARTHUB_TEST_PLUGIN_DIR);
-	cr_assert_eq(hf_reload(&f,
-			       "devices:\n"
-			       "  lamp: { driver: virtual, kind: light }\n"
-			       "  old: { driver: abi20, kind: light }\n",
-			       NULL),
-		     0);
+	start_with_old_plugin();
 	cr_assert(hf_wait_online(&f, "old", GUARD_MS));
 	struct polls_wait w = {2};
 	cr_assert(hf_run_until(&f, polled, &w, GUARD_MS));
@@ -615,14 +601,7 @@ Test(device, polls_wait_for_a_running_command_and_report_events)
 
 Test(device, reports_of_a_device_removed_before_delivery_are_dropped)
 {
-	cr_assert_eq(hf_start(&f, "devices:\n  lamp: { driver: virtual, kind: light }\n"), 0);
-	sh_hub_set_plugin_dir(f.hub, SMARTHUB_TEST_PLUGIN_DIR);
-	cr_assert_eq(hf_reload(&f,
-			       "devices:\n"
-			       "  lamp: { driver: virtual, kind: light }\n"
-			       "  old: { driver: abi20, kind: light }\n",
-			       NULL),
-		     0);
+	start_with_old_plugin();
 	cr_assert(hf_wait_online(&f, "old", GUARD_MS));
 	/* The state and the completion wait in the queue; the reload removes
 	 * the device before the loop turns. */
@@ -645,11 +624,7 @@ Test(device, a_refused_command_completes_later_too)
 	cr_assert_eq(hf_start(&f, "devices:\n  lamp: { driver: virtual, kind: light }\n"), 0);
 	cr_assert(hf_wait_online(&f, "lamp", GUARD_MS));
 	struct completion c = {0};
-	submit_watched("lamp", "{\"brightness\":10}", &c);
-	cr_assert_eq(c.calls, 0);
-	cr_assert(hf_run_until(&f, completed, &c, GUARD_MS));
-	cr_assert_eq(c.calls_inside, 0);
-	cr_assert_eq(c.err, 0);
+	expect_completed_later("lamp", "{\"brightness\":10}", &c);
 }
 
 Test(device, missing_plugin_is_refused)
@@ -660,11 +635,7 @@ Test(device, missing_plugin_is_refused)
 Test(device, unknown_driver_option_is_reported_with_its_position)
 {
 	struct sh_diag diag = {0};
-	memset(&f, 0, sizeof(f));
-	f.loop = ev_default_loop(0);
-	f.dir = th_tempdir();
-	cr_assert_eq(sh_hub_new(f.loop, &f.hub), 0);
-	sh_hub_set_plugin_dir(f.hub, SMARTHUB_PLUGIN_BUILD_DIR);
+	cr_assert_eq(hf_init(&f, SMARTHUB_PLUGIN_BUILD_DIR), 0);
 	int r = hf_reload(&f,
 			  "devices:\n"
 			  "  a: { driver: virtual, kind: light,\n"
@@ -684,12 +655,10 @@ Test(device, unknown_driver_option_is_reported_with_its_position)
 
 Test(device, reload_keeps_unchanged_devices_connected)
 {
-	cr_assert_eq(hf_start(&f, "devices:\n"
-				  "  keep: { driver: virtual, kind: light }\n"
-				  "  change: { driver: virtual, kind: light }\n"
-				  "  drop: { driver: virtual, kind: switch }\n"),
-		     0);
-	cr_assert(hf_wait_all_online(&f, GUARD_MS));
+	start_online("devices:\n"
+		     "  keep: { driver: virtual, kind: light }\n"
+		     "  change: { driver: virtual, kind: light }\n"
+		     "  drop: { driver: virtual, kind: switch }\n");
 	struct sh_device *keep = hf_device(&f, "keep");
 	char reason[256];
 	int err;
@@ -720,8 +689,7 @@ Test(device, reload_keeps_unchanged_devices_connected)
 
 Test(device, a_bad_reload_changes_nothing)
 {
-	cr_assert_eq(hf_start(&f, "devices:\n  a: { driver: virtual, kind: light }\n"), 0);
-	cr_assert(hf_wait_all_online(&f, GUARD_MS));
+	start_online("devices:\n  a: { driver: virtual, kind: light }\n");
 	struct sh_diag diag = {0};
 	cr_assert_lt(hf_reload(&f, "devices:\n  a: { driver: virtual, kind: toaster }\n", &diag),
 		     0);
