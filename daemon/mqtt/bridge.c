@@ -43,8 +43,6 @@
 
 /* Paho's own bound on one connect attempt. */
 #define BRIDGE_CONNECT_TIMEOUT_S 10
-/* How long past Paho's own connect timeout the bridge waits for its answer. */
-#define BRIDGE_CONNECT_GUARD_S 5
 /* Inbox items handled per loop wake-up. Then the loop turns (timers,
  * device I/O, the watchdog) before the next batch: whatever arrives, no
  * flood holds the loop longer than this many messages. */
@@ -553,30 +551,21 @@ static void start_connect(struct sh_bridge *b)
 	atomic_store(&b->mqtt5_refused, false);
 	sh_log_debug("mqtt: connecting to %s with MQTT %s (maximum packet size %u)", b->url,
 		     b->mqtt5 ? "5" : "3.1.1", b->mqtt5 ? max_packet_size(b) : 0);
-	rc = b->paho.connect(b->client, &opts);
+	/* Paho answers every connect it accepts, by its own timeout at the
+	 * latest; a second connect while one is pending would be dropped
+	 * without an answer, so there is no timer of ours on top. */
+	rc = sh_paho_connect(&b->paho, b->client, &opts);
 	b->paho.properties_free(&props);
-	if (rc != MQTTASYNC_SUCCESS) {
+	if (rc != MQTTASYNC_SUCCESS)
 		connection_down(b, "connect", b->paho.strerror(rc));
-		return;
-	}
-	/* A guard on Paho: should neither onSuccess nor onFailure ever come
-	 * (seen once under valgrind after a broker restart), the retry timer
-	 * ends the attempt itself rather than waiting forever. */
-	ev_timer_stop(b->loop, &b->retry);
-	ev_timer_set(&b->retry, BRIDGE_CONNECT_TIMEOUT_S + BRIDGE_CONNECT_GUARD_S, 0.0);
-	ev_timer_start(b->loop, &b->retry);
 }
 
 static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct sh_bridge *b = w->data;
 
-	if (b->stopped)
-		return;
-	if (b->conn == SH_BRIDGE_WAITING)
+	if (!b->stopped && b->conn == SH_BRIDGE_WAITING)
 		start_connect(b);
-	else if (b->conn == SH_BRIDGE_CONNECTING)
-		connection_down(b, "connect to", "no answer from the MQTT library in time");
 }
 
 static void on_sync(struct ev_loop *loop, ev_timer *w, int revents)

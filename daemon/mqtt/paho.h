@@ -53,5 +53,23 @@ struct sh_paho {
 int sh_paho_open(struct sh_paho *paho, bool tls, char *reason, size_t reason_len);
 /* Unloads; the client must be destroyed first. Accepts an unopened table. */
 void sh_paho_close(struct sh_paho *paho);
+/*
+ * MQTTAsync_connect with every asynchronous signal blocked in the calling
+ * thread for the duration of the call, so that the send and receive
+ * threads Paho starts inside it inherit a mask that blocks them all.
+ *
+ * Why: Paho 1.3.12's receive thread notices that a TCP connect completed
+ * only after a whole poll() for reading (up to 1 s) returns normally; a
+ * signal handled on that thread makes poll() fail with EINTR and the
+ * round is dropped. A signal on that thread at least once a second (libev's
+ * SIGCHLD handler, with exec devices polling every second) therefore stalls
+ * every connect until Paho's connect timeout ("TCP connect timeout"), for
+ * as long as the signals come. The kernel gives a process signal to the
+ * main thread when it can, so this was seen only under valgrind, which
+ * hands it to whichever thread sits in a blocking system call. With the
+ * mask, signals reach only the loop thread, whose libev handles them.
+ */
+int sh_paho_connect(const struct sh_paho *paho, MQTTAsync client,
+		    const MQTTAsync_connectOptions *options);
 
 #endif
