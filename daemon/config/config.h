@@ -122,6 +122,7 @@ enum sh_step_type {
  * state; the pseudo-field "availability" compares with "online"/"offline". */
 struct sh_wait_condition {
 	char *device;
+	char *kind;   /* the device's kind, for plans (--explain); NULL if unknown */
 	cJSON *state; /* object; NULL for an event condition */
 	char *event;  /* met by the device's next event of this name ({"event":...}) */
 	const struct sh_node *node;
@@ -139,6 +140,7 @@ struct sh_step {
 	size_t n_children;
 	/* DEVICE: command validated against the device kind at load */
 	char *device;
+	char *kind; /* the device's kind, for plans (--explain); NULL if unknown */
 	cJSON *set; /* object */
 	/* DELAY */
 	uint64_t delay_ms;

@@ -88,8 +88,10 @@ static void parse_device_step(struct scene_ctx *sc, struct sh_step *step,
 		return;
 	}
 	const struct sh_device_config *d = step_device(sc, dev, where);
-	if (d)
+	if (d) {
 		step->device = d->id;
+		step->kind = d->kind;
+	}
 	if (set->type != SH_NODE_MAP) {
 		sh_loader_error(ld, set,
 				"%s.set must be a mapping of properties (e.g. { state: \"ON\" })",
@@ -121,8 +123,10 @@ static bool parse_event_condition(struct scene_ctx *sc, struct sh_wait_condition
 				  const char *where)
 {
 	const struct sh_device_config *d = step_device(sc, dev, where);
-	if (d)
+	if (d) {
 		cond->device = d->id;
+		cond->kind = d->kind;
+	}
 	if (event->type != SH_NODE_SCALAR || !event->value[0]) {
 		sh_loader_error(sc->ld, event, "%s.event must be an event name (single, double...)",
 				where);
@@ -163,8 +167,10 @@ static bool parse_condition(struct scene_ctx *sc, struct sh_wait_condition *cond
 		return false;
 	}
 	const struct sh_device_config *d = step_device(sc, dev, where);
-	if (d)
+	if (d) {
 		cond->device = d->id;
+		cond->kind = d->kind;
+	}
 	sh_loader_name(name, sizeof(name), "%s.state", where);
 	if (state->type != SH_NODE_MAP || state->n_items == 0) {
 		sh_loader_error(ld, state,

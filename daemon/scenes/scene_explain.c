@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Scene plans for people: `smarthubd --check-config --explain <scene>`
- * prints a scene's step tree as indented text, and `--graph <scene>` as a
- * Graphviz dot digraph, so the plan can be read before anything runs.
+ * prints a scene's step tree as indented text, each device with its kind,
+ * and `--graph <scene>` as a Graphviz dot digraph, so the plan can be read
+ * before anything runs.
  *
  * Pure functions of the configuration: nothing here touches the hub, the
  * loop or a device. Owns nothing beyond the duration of one call.
@@ -32,7 +33,14 @@ static void json_text(const cJSON *json, char *buf, size_t len)
 	free(text);
 }
 
-/* "living_speaker {"availability":"online"} or hall_motion {...}" */
+/* A device's kind as a plan shows it: what the step drives or waits on. */
+static const char *kind_of(const char *kind)
+{
+	return kind ? kind : "?";
+}
+
+/* "living_speaker (speaker) {"availability":"online"} or hall_motion
+ * (sensor) {...}" */
 static void conditions_text(const struct sh_step *step, char *buf, size_t len)
 {
 	size_t used = 0;
@@ -44,8 +52,9 @@ static void conditions_text(const struct sh_step *step, char *buf, size_t len)
 			snprintf(state, sizeof(state), "event %s", step->conditions[i].event);
 		else
 			json_text(step->conditions[i].state, state, sizeof(state));
-		int n = snprintf(buf + used, len - used, "%s%s %s", i ? " or " : "",
-				 step->conditions[i].device, state);
+		int n = snprintf(buf + used, len - used, "%s%s (%s) %s", i ? " or " : "",
+				 step->conditions[i].device, kind_of(step->conditions[i].kind),
+				 state);
 		if (n < 0)
 			break;
 		used += (size_t)n;
@@ -67,7 +76,8 @@ static void step_text(const struct sh_step *step, char *buf, size_t len)
 		break;
 	case SH_STEP_DEVICE:
 		json_text(step->set, text, sizeof(text));
-		snprintf(buf, len, "device %s set %s", step->device, text);
+		snprintf(buf, len, "device %s (%s) set %s", step->device, kind_of(step->kind),
+			 text);
 		break;
 	case SH_STEP_DELAY:
 		snprintf(buf, len, "delay %s",
