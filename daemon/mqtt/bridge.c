@@ -280,10 +280,28 @@ static void on_connection_lost(void *ctx, char *cause)
 static int on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *message)
 {
 	struct sh_bridge *b = ctx;
+	struct sh_inbox_reply reply = {0};
+	MQTTProperty *p = NULL;
 
-	sh_inbox_push_message(
-		b->inbox, topic, topic_len > 0 ? (size_t)topic_len : 0, message->payload,
-		message->payloadlen > 0 ? (size_t)message->payloadlen : 0, message->retained);
+	/* An MQTT 5 request names where its response goes (bridge_api.c
+	 * decides whether to answer there). */
+	if (message->struct_version >= 1 && message->properties.count > 0)
+		p = b->paho.properties_get(&message->properties, MQTTPROPERTY_CODE_RESPONSE_TOPIC);
+	if (p) {
+		reply.topic = p->value.data.data;
+		reply.topic_len = p->value.data.len > 0 ? (size_t)p->value.data.len : 0;
+		p = b->paho.properties_get(&message->properties,
+					   MQTTPROPERTY_CODE_CORRELATION_DATA);
+		if (p) {
+			reply.correlation = p->value.data.data;
+			reply.correlation_len =
+				p->value.data.len > 0 ? (size_t)p->value.data.len : 0;
+		}
+	}
+	sh_inbox_push_reply(b->inbox, topic, topic_len > 0 ? (size_t)topic_len : 0,
+			    message->payload,
+			    message->payloadlen > 0 ? (size_t)message->payloadlen : 0,
+			    message->retained, reply.topic ? &reply : NULL);
 	b->paho.free_message(&message);
 	b->paho.free(topic);
 	wake(b);
@@ -337,14 +355,27 @@ static void on_disconnect_failed(void *ctx, MQTTAsync_failureData *response)
 
 /* --- publishing ---------------------------------------------------------- */
 
-int sh_bridge_publish(struct sh_bridge *b, const char *topic, const void *payload, size_t len,
-		      int qos, bool retain)
+/* Both ways out; `props` (MQTT 5 only, copied by Paho) may be NULL. */
+static int send_publication(struct sh_bridge *b, const char *topic, const void *payload, size_t len,
+			    int qos, bool retain, const MQTTProperties *props)
 {
 	int rc;
 
 	if (b->conn != SH_BRIDGE_CONNECTED)
 		return -ENOTCONN;
-	rc = b->paho.send(b->client, topic, (int)len, payload, qos, retain, NULL);
+	if (props && b->mqtt5) {
+		MQTTAsync_message msg = MQTTAsync_message_initializer;
+		MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+
+		msg.payload = (void *)payload;
+		msg.payloadlen = (int)len;
+		msg.qos = qos;
+		msg.retained = retain;
+		msg.properties = *props;
+		rc = b->paho.send_message(b->client, topic, &msg, &ro);
+	} else {
+		rc = b->paho.send(b->client, topic, (int)len, payload, qos, retain, NULL);
+	}
 	/* After a burst (thousands of devices coming online after the
 	 * connect), once Paho's thread has written it out: the heap back. */
 	if (++b->published >= BRIDGE_TRIM_AFTER && !ev_is_active(&b->trim))
@@ -356,6 +387,30 @@ int sh_bridge_publish(struct sh_bridge *b, const char *topic, const void *payloa
 		return -EIO;
 	}
 	return 0;
+}
+
+int sh_bridge_publish(struct sh_bridge *b, const char *topic, const void *payload, size_t len,
+		      int qos, bool retain)
+{
+	return send_publication(b, topic, payload, len, qos, retain, NULL);
+}
+
+int sh_bridge_publish_reply(struct sh_bridge *b, const char *topic, const void *payload, size_t len,
+			    const void *correlation, size_t correlation_len)
+{
+	MQTTProperties props = MQTTProperties_initializer;
+	MQTTProperty data = {.identifier = MQTTPROPERTY_CODE_CORRELATION_DATA};
+	int rc;
+
+	if (correlation_len > UINT16_MAX)
+		return -EINVAL;
+	data.value.data.data = (char *)correlation;
+	data.value.data.len = (int)correlation_len;
+	if (correlation && b->paho.properties_add(&props, &data) != 0)
+		return -ENOMEM;
+	rc = send_publication(b, topic, payload, len, 1, false, &props);
+	b->paho.properties_free(&props);
+	return rc;
 }
 
 /* The retained table's way out: retained, at mqtt.qos. */

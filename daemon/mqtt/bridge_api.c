@@ -36,7 +36,10 @@
  * and the completion only frees it. */
 struct sh_pending_run {
 	struct sh_bridge_api *api;
-	cJSON *transaction;  /* the request's, echoed; may be NULL */
+	cJSON *transaction;   /* the request's, echoed; may be NULL */
+	char *response_topic; /* the request's MQTT 5 reply address; may be NULL */
+	void *correlation;
+	size_t correlation_len;
 	struct sh_list link; /* in api->runs */
 };
 
@@ -612,11 +615,54 @@ static void scene_set(struct sh_bridge_api *a, const char *name, const char *top
 
 /* --- inbound: requests -------------------------------------------------------- */
 
-void sh_bridge_respond(struct sh_bridge_api *a, const char *what, const char *error, cJSON *data,
-		       const cJSON *transaction)
+/* Whether the hub answers on a requester's Response Topic: only below
+ * <base>/bridge/response/, so that a request cannot make the hub publish
+ * where its requester may not (a device's command topic, discovery), and
+ * with no wildcard, which the broker takes as a protocol error in a
+ * PUBLISH and answers by disconnecting the hub. */
+static bool response_topic_allowed(const struct sh_bridge_api *a, const char *topic)
+{
+	char prefix[SH_BRIDGE_TOPIC_MAX];
+	size_t n;
+
+	sh_bridge_topic(a->env->set, prefix, sizeof(prefix), "bridge", "response/");
+	n = strlen(prefix);
+	return strlen(topic) < SH_BRIDGE_TOPIC_MAX && strncmp(topic, prefix, n) == 0 && topic[n] &&
+	       !strpbrk(topic, "+#");
+}
+
+/* The one way out for a response (`text`, len bytes): on the request's
+ * Response Topic with its Correlation Data when it gave an allowed one,
+ * else on <base>/bridge/response/<what>. */
+static void deliver(struct sh_bridge_api *a, const char *what, const char *text, size_t len,
+		    const struct sh_bridge_reply *to)
 {
 	char topic[SH_BRIDGE_TOPIC_MAX], sub[SH_BRIDGE_TOPIC_MAX];
+
+	snprintf(sub, sizeof(sub), "response/%s", what);
+	sh_bridge_topic(a->env->set, topic, sizeof(topic), "bridge", sub);
+	if (to && to->response_topic) {
+		char q[64 * 4 + 8];
+
+		if (response_topic_allowed(a, to->response_topic)) {
+			sh_bridge_publish_reply(a->env->bridge, to->response_topic, text, len,
+						to->correlation, to->correlation_len);
+			return;
+		}
+		errorf(a, NULL, topic,
+		       "response topic %s refused: it must be below %s/bridge/response/ and have "
+		       "no wildcard",
+		       sh_log_quote(q, sizeof(q), to->response_topic, 64), a->env->set->base);
+	}
+	sh_bridge_publish(a->env->bridge, topic, text, len, 1, false);
+}
+
+void sh_bridge_respond(struct sh_bridge_api *a, const char *what, const char *error, cJSON *data,
+		       const struct sh_bridge_reply *to)
+{
+	const cJSON *transaction = to ? to->transaction : NULL;
 	cJSON *r = cJSON_CreateObject();
+	char *text;
 
 	if (!r) {
 		cJSON_Delete(data);
@@ -630,19 +676,19 @@ void sh_bridge_respond(struct sh_bridge_api *a, const char *what, const char *er
 		cJSON_AddNullToObject(r, "error");
 	if (transaction)
 		cJSON_AddItemToObject(r, "transaction", cJSON_Duplicate(transaction, true));
-	snprintf(sub, sizeof(sub), "response/%s", what);
-	sh_bridge_publish_json(a->env->bridge,
-			       sh_bridge_topic(a->env->set, topic, sizeof(topic), "bridge", sub), r,
-			       1, false);
+	text = cJSON_PrintUnformatted(r);
+	if (text)
+		deliver(a, what, text, strlen(text), to);
+	cJSON_free(text);
 	cJSON_Delete(r);
 }
 
 /* sh_bridge_respond() for a success whose data is JSON text already (the device
  * list): the response is written around it, not parsed into a tree. */
 static void respond_text(struct sh_bridge_api *a, const char *what, const struct sh_jbuf *data,
-			 const cJSON *transaction)
+			 const struct sh_bridge_reply *to)
 {
-	char topic[SH_BRIDGE_TOPIC_MAX], sub[SH_BRIDGE_TOPIC_MAX];
+	const cJSON *transaction = to->transaction;
 	struct sh_jbuf r;
 
 	sh_jbuf_init(&r, data->len + 128);
@@ -654,13 +700,10 @@ static void respond_text(struct sh_bridge_api *a, const char *what, const struct
 		sh_jbuf_json(&r, transaction);
 	}
 	sh_jbuf_puts(&r, "}");
-	snprintf(sub, sizeof(sub), "response/%s", what);
 	if (!sh_jbuf_error(&r))
-		sh_bridge_publish(a->env->bridge,
-				  sh_bridge_topic(a->env->set, topic, sizeof(topic), "bridge", sub),
-				  r.data, r.len, 1, false);
+		deliver(a, what, r.data, r.len, to);
 	else
-		sh_bridge_respond(a, what, "out of memory", NULL, transaction);
+		sh_bridge_respond(a, what, "out of memory", NULL, to);
 	sh_jbuf_free(&r);
 }
 
@@ -677,6 +720,31 @@ static void run_detach(struct sh_bridge_api *a, struct sh_pending_run *run)
 	a->n_runs--;
 }
 
+static void run_free(struct sh_pending_run *run)
+{
+	cJSON_Delete(run->transaction);
+	free(run->response_topic);
+	free(run->correlation);
+	free(run);
+}
+
+/* The run's own copy of where its response goes; false when out of memory. */
+static bool run_keep(struct sh_pending_run *run, const struct sh_bridge_reply *to)
+{
+	if (to->transaction && !(run->transaction = cJSON_Duplicate(to->transaction, true)))
+		return false;
+	if (to->response_topic && !(run->response_topic = strdup(to->response_topic)))
+		return false;
+	if (to->correlation) {
+		run->correlation = malloc(to->correlation_len ? to->correlation_len : 1);
+		if (!run->correlation)
+			return false;
+		memcpy(run->correlation, to->correlation, to->correlation_len);
+		run->correlation_len = to->correlation_len;
+	}
+	return true;
+}
+
 static void on_scene_done(void *ctx, const char *scene, const cJSON *result)
 {
 	struct sh_pending_run *run = ctx;
@@ -687,19 +755,26 @@ static void on_scene_done(void *ctx, const char *scene, const cJSON *result)
 		const char *error = string_member(result, "error");
 		bool ok = status && strcmp(status, "ok") == 0;
 
+		const struct sh_bridge_reply to = {
+			.transaction = run->transaction,
+			.response_topic = run->response_topic,
+			.correlation = run->correlation,
+			.correlation_len = run->correlation_len,
+		};
+
 		run_detach(a, run);
 		sh_bridge_respond(a, "scene/run",
 				  ok ? NULL
 				     : (error    ? error
 					: status ? status
 						 : "failed"),
-				  cJSON_Duplicate(result, true), run->transaction);
+				  cJSON_Duplicate(result, true), &to);
 	}
-	cJSON_Delete(run->transaction);
-	free(run);
+	run_free(run);
 }
 
-static void request_scene_run(struct sh_bridge_api *a, const cJSON *req, const cJSON *transaction)
+static void request_scene_run(struct sh_bridge_api *a, const cJSON *req,
+			      const struct sh_bridge_reply *to)
 {
 	const char *name = string_member(req, "scene");
 	struct sh_pending_run *run;
@@ -707,32 +782,29 @@ static void request_scene_run(struct sh_bridge_api *a, const cJSON *req, const c
 	int rc;
 
 	if (!name) {
-		sh_bridge_respond(a, "scene/run", "scene (a string) is required", NULL,
-				  transaction);
+		sh_bridge_respond(a, "scene/run", "scene (a string) is required", NULL, to);
 		return;
 	}
 	if (a->n_runs >= SH_BRIDGE_PENDING_RUNS_MAX) {
 		sh_bridge_respond(a, "scene/run",
-				  "too many scene runs are waiting for their response", NULL,
-				  transaction);
+				  "too many scene runs are waiting for their response", NULL, to);
 		return;
 	}
 	run = calloc(1, sizeof(*run));
-	if (!run) {
-		sh_bridge_respond(a, "scene/run", "out of memory", NULL, transaction);
+	if (!run || !run_keep(run, to)) {
+		if (run)
+			run_free(run);
+		sh_bridge_respond(a, "scene/run", "out of memory", NULL, to);
 		return;
 	}
 	run->api = a;
-	run->transaction = transaction ? cJSON_Duplicate(transaction, true) : NULL;
 	sh_list_append(&a->runs, &run->link);
 	a->n_runs++;
 	rc = sh_scene_run(a->env->scenes, name, on_scene_done, run, reason, sizeof(reason));
 	if (rc < 0) {
 		run_detach(a, run);
-		cJSON_Delete(run->transaction);
-		free(run);
-		sh_bridge_respond(a, "scene/run", reason[0] ? reason : strerror(-rc), NULL,
-				  transaction);
+		run_free(run);
+		sh_bridge_respond(a, "scene/run", reason[0] ? reason : strerror(-rc), NULL, to);
 	}
 	/* Otherwise on_scene_done answers, however long the scene takes. */
 }
@@ -766,24 +838,24 @@ static cJSON *device_get_json(struct sh_device *dev)
 	return d;
 }
 
-static void request(struct sh_bridge_api *a, const char *what, const char *topic,
-		    const char *payload, size_t len)
+static void request(struct sh_bridge_api *a, const char *what, const struct sh_inbox_item *item)
 {
+	const char *topic = item->topic;
 	size_t n;
-	const char *text = trim(payload, len, &n);
+	const char *text = trim(item->payload, item->len, &n);
 	cJSON *req = n ? cJSON_ParseWithLength(text, n) : cJSON_CreateObject();
-	const cJSON *transaction;
+	struct sh_bridge_reply to = sh_bridge_reply_of(item, NULL);
 	char reason[256] = "";
 
 	if (!cJSON_IsObject(req)) {
 		/* No transaction to echo: say it on the event topic too, since
 		 * the requester may not be able to match the response. */
-		sh_bridge_respond(a, what, "payload must be a JSON object", NULL, NULL);
+		sh_bridge_respond(a, what, "payload must be a JSON object", NULL, &to);
 		errorf(a, NULL, topic, "request payload must be a JSON object");
 		cJSON_Delete(req);
 		return;
 	}
-	transaction = cJSON_GetObjectItemCaseSensitive(req, "transaction");
+	to.transaction = cJSON_GetObjectItemCaseSensitive(req, "transaction");
 
 	int kind = strcmp(what, "reload") == 0    ? EXPENSIVE_RELOAD
 		   : strcmp(what, "devices") == 0 ? EXPENSIVE_DEVICES
@@ -793,58 +865,57 @@ static void request(struct sh_bridge_api *a, const char *what, const char *topic
 		snprintf(reason, sizeof(reason),
 			 "rate limited: at most %u %s requests a minute (mqtt.requests_per_minute)",
 			 a->expensive[kind].burst, what);
-		sh_bridge_respond(a, what, reason, NULL, transaction);
+		sh_bridge_respond(a, what, reason, NULL, &to);
 		cJSON_Delete(req);
 		return;
 	}
 
 	if (strcmp(what, "health_check") == 0) {
-		sh_bridge_respond(a, what, NULL, health_json(a), transaction);
+		sh_bridge_respond(a, what, NULL, health_json(a), &to);
 	} else if (strcmp(what, "devices") == 0) {
 		struct sh_jbuf list;
 
 		if (devices_text(a, &list) == 0) {
-			respond_text(a, what, &list, transaction);
+			respond_text(a, what, &list, &to);
 			sh_jbuf_free(&list);
 		} else {
-			sh_bridge_respond(a, what, "out of memory", NULL, transaction);
+			sh_bridge_respond(a, what, "out of memory", NULL, &to);
 		}
 	} else if (strcmp(what, "scenes") == 0) {
-		sh_bridge_respond(a, what, NULL, scenes_json(a), transaction);
+		sh_bridge_respond(a, what, NULL, scenes_json(a), &to);
 	} else if (strcmp(what, "device/get") == 0) {
 		const char *id = string_member(req, "id");
 		struct sh_device *dev = id ? sh_hub_find_device(a->env->hub, id) : NULL;
 
 		if (!id)
-			sh_bridge_respond(a, what, "id (a string) is required", NULL, transaction);
+			sh_bridge_respond(a, what, "id (a string) is required", NULL, &to);
 		else if (!dev)
-			sh_bridge_respond(a, what, "unknown device", NULL, transaction);
+			sh_bridge_respond(a, what, "unknown device", NULL, &to);
 		else
-			sh_bridge_respond(a, what, NULL, device_get_json(dev), transaction);
+			sh_bridge_respond(a, what, NULL, device_get_json(dev), &to);
 	} else if (strcmp(what, "scene/run") == 0) {
-		request_scene_run(a, req, transaction);
+		request_scene_run(a, req, &to);
 	} else if (strcmp(what, "scene/cancel") == 0) {
 		const char *name = string_member(req, "scene");
 
 		if (!name)
-			sh_bridge_respond(a, what, "scene (a string) is required", NULL,
-					  transaction);
+			sh_bridge_respond(a, what, "scene (a string) is required", NULL, &to);
 		else if (sh_scene_cancel(a->env->scenes, name) < 0)
-			sh_bridge_respond(a, what, "unknown scene", NULL, transaction);
+			sh_bridge_respond(a, what, "unknown scene", NULL, &to);
 		else
-			sh_bridge_respond(a, what, NULL, NULL, transaction);
+			sh_bridge_respond(a, what, NULL, NULL, &to);
 	} else if (strcmp(what, "reload") == 0) {
 		int rc = a->reload ? a->reload(a->reload_ctx, reason, sizeof(reason)) : -ENOTSUP;
 
 		if (rc < 0 && !reason[0])
 			snprintf(reason, sizeof(reason), "%s",
 				 a->reload ? strerror(-rc) : "reload is not available");
-		sh_bridge_respond(a, what, rc < 0 ? reason : NULL, NULL, transaction);
+		sh_bridge_respond(a, what, rc < 0 ? reason : NULL, NULL, &to);
 	} else {
 		char q[64 * 4 + 8];
 		snprintf(reason, sizeof(reason), "unknown request %s",
 			 sh_log_quote(q, sizeof(q), what, 64));
-		sh_bridge_respond(a, what, reason, NULL, transaction);
+		sh_bridge_respond(a, what, reason, NULL, &to);
 	}
 	cJSON_Delete(req);
 }
@@ -897,7 +968,7 @@ void sh_bridge_api_message(struct sh_bridge_api *a, const struct sh_inbox_item *
 		return;
 	}
 	if (strncmp(rest, "bridge/request/", 15) == 0) {
-		request(a, rest + 15, topic, item->payload, item->len);
+		request(a, rest + 15, item);
 		return;
 	}
 	slash = strrchr(rest, '/');

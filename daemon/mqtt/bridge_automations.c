@@ -237,26 +237,25 @@ void sh_bridge_autos_feed(struct sh_bridge_autos *au, const struct sh_inbox_item
 	au->ops.message(au->ops.ctx, item->topic, item->payload, item->len);
 }
 
-static void trace_request(struct sh_bridge_autos *au, const char *payload, size_t len)
+static void trace_request(struct sh_bridge_autos *au, const struct sh_inbox_item *item)
 {
-	cJSON *req = cJSON_ParseWithLength(payload, len);
-	const cJSON *transaction = cJSON_GetObjectItemCaseSensitive(req, "transaction");
+	cJSON *req = cJSON_ParseWithLength(item->payload, item->len);
+	const struct sh_bridge_reply to =
+		sh_bridge_reply_of(item, cJSON_GetObjectItemCaseSensitive(req, "transaction"));
 	const char *name =
 		cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(req, "automation"));
 	char error[320];
 
 	if (!name) {
 		sh_bridge_respond(au->env->api, "automation/trace",
-				  "expected {\"automation\": \"<name>\"}", NULL, transaction);
+				  "expected {\"automation\": \"<name>\"}", NULL, &to);
 	} else {
 		cJSON *trace = au->ops.trace(au->ops.ctx, name);
 		if (!trace) {
 			snprintf(error, sizeof(error), "unknown automation '%.200s'", name);
-			sh_bridge_respond(au->env->api, "automation/trace", error, NULL,
-					  transaction);
+			sh_bridge_respond(au->env->api, "automation/trace", error, NULL, &to);
 		} else {
-			sh_bridge_respond(au->env->api, "automation/trace", NULL, trace,
-					  transaction);
+			sh_bridge_respond(au->env->api, "automation/trace", NULL, trace, &to);
 		}
 	}
 	cJSON_Delete(req);
@@ -272,7 +271,7 @@ bool sh_bridge_autos_message(struct sh_bridge_autos *au, const struct sh_inbox_i
 	const char *rest = topic + n + 1;
 	if (!strcmp(rest, "bridge/request/automation/trace")) {
 		if (!item->retained && !item->too_large)
-			trace_request(au, item->payload, item->len);
+			trace_request(au, item);
 		return true;
 	}
 	if (strncmp(rest, "automation/", 11))

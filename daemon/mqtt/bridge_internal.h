@@ -80,6 +80,11 @@ static inline uint64_t sh_bridge_now_ms(const struct sh_bridge_env *env)
  * state stays in the hub and goes out on the next connect). */
 int sh_bridge_publish(struct sh_bridge *b, const char *topic, const void *payload, size_t len,
 		      int qos, bool retain);
+/* A response on a requester's MQTT 5 Response Topic (checked by the
+ * caller), at QoS 1, with its Correlation Data (may be NULL); everything
+ * borrowed. 0, -ENOTCONN, -EINVAL (correlation over 64 KiB) or -EIO. */
+int sh_bridge_publish_reply(struct sh_bridge *b, const char *topic, const void *payload, size_t len,
+			    const void *correlation, size_t correlation_len);
 /* Prints `json` (borrowed) and publishes it. */
 int sh_bridge_publish_json(struct sh_bridge *b, const char *topic, const cJSON *json, int qos,
 			   bool retain);
@@ -121,10 +126,31 @@ void sh_bridge_api_sync(struct sh_bridge_api *a);
 /* An error event on bridge/event, rate-limited. dev and topic may be NULL. */
 void sh_bridge_api_error(struct sh_bridge_api *a, struct sh_device *dev, const char *topic,
 			 const char *message);
-/* Publishes {"status","data","error","transaction"} on
- * <base>/bridge/response/<what>; `data` is taken, `transaction` borrowed. */
+/* Where a response goes, all borrowed: the request's `transaction` (may be
+ * NULL), echoed in the response, and for an MQTT 5 request its Response
+ * Topic and Correlation Data (NULL when it gave none). */
+struct sh_bridge_reply {
+	const cJSON *transaction;
+	const char *response_topic;
+	const void *correlation;
+	size_t correlation_len;
+};
+
+/* A request's reply address, borrowing from the inbox item. */
+static inline struct sh_bridge_reply sh_bridge_reply_of(const struct sh_inbox_item *item,
+							const cJSON *transaction)
+{
+	return (struct sh_bridge_reply){transaction, item->response_topic, item->correlation,
+					item->correlation_len};
+}
+
+/* The one response writer: {"status","data","error","transaction"} on the
+ * request's Response Topic with its Correlation Data when it is below
+ * <base>/bridge/response/ (else an error event says why not), otherwise on
+ * <base>/bridge/response/<what>. `data` is taken, `to` (may be NULL: no
+ * transaction, the default topic) borrowed. */
 void sh_bridge_respond(struct sh_bridge_api *a, const char *what, const char *error, cJSON *data,
-		       const cJSON *transaction);
+		       const struct sh_bridge_reply *to);
 /* Who answers bridge/request/reload. */
 void sh_bridge_api_set_reload(struct sh_bridge_api *a, sh_reload_fn fn, void *ctx);
 /* Detaches pending scene/run requests (the scene engine may still end

@@ -38,6 +38,10 @@ static size_t item_cost(const struct sh_inbox_item *item)
 {
 	size_t n = SH_INBOX_ITEM_COST + (item->topic ? strlen(item->topic) + 1 : 0);
 
+	if (item->response_topic)
+		n += 16 + strlen(item->response_topic) + 1;
+	if (item->correlation)
+		n += 16 + item->correlation_len;
 	return item->payload ? n + item->len + 1 : n;
 }
 
@@ -70,6 +74,8 @@ void sh_inbox_item_free(struct sh_inbox_item *item)
 		return;
 	free(item->topic);
 	free(item->payload);
+	free(item->response_topic);
+	free(item->correlation);
 	free(item->reason);
 	free(item);
 }
@@ -226,8 +232,34 @@ static void push(struct sh_inbox *inbox, struct sh_inbox_item *item)
 	free_list(&victims);
 }
 
+/* Copies the reply address into `item`; false when out of memory. */
+static bool copy_reply(struct sh_inbox_item *item, const struct sh_inbox_reply *reply)
+{
+	if (reply->topic) {
+		item->response_topic = strndup(reply->topic, reply->topic_len);
+		if (!item->response_topic)
+			return false;
+	}
+	if (reply->correlation) {
+		/* At least one byte, so that an empty one is still "given". */
+		item->correlation = malloc(reply->correlation_len ? reply->correlation_len : 1);
+		if (!item->correlation)
+			return false;
+		memcpy(item->correlation, reply->correlation, reply->correlation_len);
+		item->correlation_len = reply->correlation_len;
+	}
+	return true;
+}
+
 int sh_inbox_push_message(struct sh_inbox *inbox, const char *topic, size_t topic_len,
 			  const void *payload, size_t len, bool retained)
+{
+	return sh_inbox_push_reply(inbox, topic, topic_len, payload, len, retained, NULL);
+}
+
+int sh_inbox_push_reply(struct sh_inbox *inbox, const char *topic, size_t topic_len,
+			const void *payload, size_t len, bool retained,
+			const struct sh_inbox_reply *reply)
 {
 	struct sh_inbox_item *item = calloc(1, sizeof(*item));
 
@@ -242,6 +274,8 @@ int sh_inbox_push_message(struct sh_inbox *inbox, const char *topic, size_t topi
 	if (!item->topic)
 		goto err_item;
 	item->topic_hash = sh_hash_str(item->topic);
+	if (reply && !copy_reply(item, reply))
+		goto err_item;
 	if (len > inbox->max_payload) {
 		/* Only the length travels: the loop reports it, nothing parses it. */
 		item->too_large = true;

@@ -49,15 +49,27 @@ struct sh_inbox_item {
 	bool too_large;
 	bool retained;
 	unsigned long long topic_hash; /* messages: sh_hash_str(topic) */
-	char *reason;                  /* connection events; may be NULL */
-	struct sh_list link;           /* in the inbox; detached once popped */
+	char *response_topic;          /* MQTT 5 Response Topic; NULL if none */
+	void *correlation;             /* MQTT 5 Correlation Data; NULL if none */
+	size_t correlation_len;
+	char *reason;        /* connection events; may be NULL */
+	struct sh_list link; /* in the inbox; detached once popped */
 };
 
 struct sh_inbox;
 
 /* What one message costs against byte_limit beyond its topic and payload
- * bytes: the item and three allocations' headers. */
+ * bytes: the item and three allocations' headers (and one more header for
+ * each of a Response Topic and Correlation Data, with their bytes). */
 #define SH_INBOX_ITEM_COST (sizeof(struct sh_inbox_item) + 3 * 16)
+
+/* An MQTT 5 request's reply address, as the message carried it. */
+struct sh_inbox_reply {
+	const char *topic; /* the Response Topic (topic_len bytes); NULL: none */
+	size_t topic_len;
+	const void *correlation; /* Correlation Data; NULL: none */
+	size_t correlation_len;
+};
 
 /* Returns 0 or -ENOMEM. A `message_limit` of 0 is taken as 1; a message
  * larger than `byte_limit` on its own still gets in when the inbox holds
@@ -74,6 +86,12 @@ void sh_inbox_free(struct sh_inbox *inbox);
  */
 int sh_inbox_push_message(struct sh_inbox *inbox, const char *topic, size_t topic_len,
 			  const void *payload, size_t len, bool retained);
+/* The same with the message's reply address (NULL: none), copied into the
+ * item's response_topic and correlation (bounded by MQTT itself: 64 KiB
+ * each, and by the packet size the bridge declares). */
+int sh_inbox_push_reply(struct sh_inbox *inbox, const char *topic, size_t topic_len,
+			const void *payload, size_t len, bool retained,
+			const struct sh_inbox_reply *reply);
 /* Queues a connection event; `reason` (may be NULL) is copied. 0 or -ENOMEM. */
 int sh_inbox_push_event(struct sh_inbox *inbox, enum sh_inbox_type type, const char *reason);
 

@@ -38,7 +38,9 @@ static void teardown(void)
 
 TestSuite(mqtt5, .fini = teardown);
 
-static const char lamp_yaml[] = "devices:\n  lamp: {driver: virtual, kind: light}\n";
+static const char lamp_yaml[] = "devices:\n  lamp: {driver: virtual, kind: light}\n"
+				"scenes:\n  evening:\n    steps:\n"
+				"      - {device: lamp, set: {state: \"ON\"}}\n";
 
 static void publish(const char *topic, const char *payload, size_t len)
 {
@@ -128,4 +130,115 @@ Test(mqtt5, a_broker_that_refuses_mqtt5_gets_3_1_1_with_a_warning)
 	publish("smarthub/bridge/request/health_check", "{\"transaction\":\"t311\"}", 23);
 	free(th_fixture_expect_json("smarthub/bridge/response/health_check",
 				    "{\"status\":\"ok\",\"transaction\":\"t311\"}"));
+}
+
+/* Runs a mosquitto client (mosquitto_rr, mosquitto_pub) against the
+ * fixture's broker with `args` (NULL-terminated); its output, which must
+ * come with exit status 0. Caller frees. */
+static char *run_client(const char *program, const char *const *args)
+{
+	const char *argv[32] = {program, "-h", "127.0.0.1", "-p"};
+	char port[16];
+	size_t n = 4;
+	char *out = NULL;
+	int status = -1;
+
+	snprintf(port, sizeof(port), "%d", th_fx.broker.port);
+	argv[n++] = port;
+	for (; *args && n < 31; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	cr_assert_eq(th_run(argv, NULL, &out, &status), 0);
+	cr_assert_eq(status, 0, "%s exited with %d: %s", program, status, out);
+	return out;
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+Test(mqtt5, mosquitto_rr_gets_the_answer_on_its_response_topic)
+{
+	th_fixture_start(lamp_yaml);
+	th_fixture_expect_online("lamp");
+
+	/* The device list, answered with the request's Correlation Data. */
+	char *out = run_client("mosquitto_rr",
+			       (const char *const[]){"-V", "5", "-W", "15", "-t",
+						     "smarthub/bridge/request/devices", "-e",
+						     "smarthub/bridge/response/devices/rr-1", "-m",
+						     "", "-D", "publish", "correlation-data",
+						     "corr-42", "-F", "%D %p", NULL});
+	cr_assert(starts_with(out, "corr-42 {\"status\":\"ok\""), "%s", out);
+	cr_assert(strstr(out, "\"id\":\"lamp\""), "%s", out);
+	free(out);
+
+	/* A scene run answers when the scene ends: the address is kept. */
+	out = run_client("mosquitto_rr",
+			 (const char *const[]){
+				 "-V", "5", "-W", "15", "-t", "smarthub/bridge/request/scene/run",
+				 "-e", "smarthub/bridge/response/scene/rr-2", "-m",
+				 "{\"scene\":\"evening\",\"transaction\":\"t-2\"}", "-D", "publish",
+				 "correlation-data", "c2", "-F", "%D %p", NULL});
+	cr_assert(starts_with(out, "c2 {\"status\":\"ok\""), "%s", out);
+	cr_assert(strstr(out, "\"transaction\":\"t-2\""), "%s", out);
+	free(out);
+
+	/* Not on the shared topic as well: only the requester gets it. */
+	cr_assert_eq(th_mqtt_count(th_fx.mqtt, "smarthub/bridge/response/devices"), 0);
+	cr_assert_eq(th_mqtt_count(th_fx.mqtt, "smarthub/bridge/response/scene/run"), 0);
+}
+
+Test(mqtt5, a_3_1_1_client_still_matches_its_response_by_transaction)
+{
+	th_fixture_start(lamp_yaml);
+	th_fixture_expect_online("lamp");
+	free(run_client("mosquitto_pub",
+			(const char *const[]){"-V", "mqttv311", "-t",
+					      "smarthub/bridge/request/health_check", "-m",
+					      "{\"transaction\":\"old-1\"}", NULL}));
+	free(th_fixture_expect_json("smarthub/bridge/response/health_check",
+				    "{\"status\":\"ok\",\"transaction\":\"old-1\"}"));
+}
+
+Test(mqtt5, a_response_topic_elsewhere_is_refused_with_an_event)
+{
+	th_fixture_start(lamp_yaml);
+	th_fixture_expect_online("lamp");
+	struct th_mqtt *watch = th_fixture_client("watch-elsewhere");
+	cr_assert_eq(th_mqtt_subscribe(watch, "elsewhere/#"), 0);
+
+	/* A device's command topic of another system, which the requester
+	 * might not be allowed to publish to itself. */
+	free(run_client("mosquitto_pub",
+			(const char *const[]){"-V", "5", "-t",
+					      "smarthub/bridge/request/health_check", "-D",
+					      "publish", "response-topic", "elsewhere/plug/set",
+					      "-m", "{\"transaction\":\"t-3\"}", NULL}));
+	free(th_fixture_expect_json("smarthub/bridge/response/health_check",
+				    "{\"status\":\"ok\",\"transaction\":\"t-3\"}"));
+	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "response topic", WAIT_MS);
+	cr_assert(ev && strstr(ev, "elsewhere/plug/set") && strstr(ev, "refused"), "%s", ev);
+	free(ev);
+	cr_assert_eq(th_mqtt_count(watch, "elsewhere/plug/set"), 0);
+
+	/* A wildcard, which the broker would take as a protocol error from
+	 * the hub: refused the same way, and the hub stays connected. */
+	th_mqtt_clear(th_fx.mqtt);
+	free(run_client(
+		"mosquitto_pub",
+		(const char *const[]){"-V", "5", "-t", "smarthub/bridge/request/health_check", "-D",
+				      "publish", "response-topic", "smarthub/bridge/response/#",
+				      "-m", "{\"transaction\":\"t-4\"}", NULL}));
+	free(th_fixture_expect_json("smarthub/bridge/response/health_check",
+				    "{\"transaction\":\"t-4\"}"));
+	ev = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "response/#", WAIT_MS);
+	cr_assert(ev && strstr(ev, "refused"), "%s", ev);
+	free(ev);
+	lamp_answers(99);
+	char *log = th_daemon_log(&th_fx.daemon);
+	cr_assert_null(strstr(log, "connection lost"), "%s", log);
+	free(log);
+	th_mqtt_close(watch);
 }

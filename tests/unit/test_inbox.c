@@ -2,7 +2,8 @@
 /*
  * Tests of the bridge's inbox (daemon/util/inbox.c): order, the oldest message
  * making room for a new one, connection events surviving a flood,
- * oversized payloads never copied, and many threads pushing at once.
+ * oversized payloads never copied, a request's reply address kept and
+ * counted, and many threads pushing at once.
  */
 #include "util/inbox.h"
 
@@ -226,5 +227,30 @@ Test(inbox, concurrent_producers_are_counted_exactly)
 	}
 	dropped += sh_inbox_take_dropped(inbox);
 	cr_assert_eq(received + dropped, (size_t)PRODUCERS * PER_PRODUCER);
+	sh_inbox_free(inbox);
+}
+
+Test(inbox, keeps_a_requests_reply_address_and_counts_it)
+{
+	struct sh_inbox *inbox;
+	const unsigned char corr[] = {0, 1, 2, 0xff};
+	const struct sh_inbox_reply reply = {"r/topic/junk", 7, corr, sizeof(corr)};
+
+	cr_assert_eq(sh_inbox_new(8, 1 << 20, 100, &inbox), 0);
+	cr_assert_eq(sh_inbox_push_reply(inbox, "t", 0, "{}", 2, false, &reply), 0);
+	cr_assert_eq(sh_inbox_bytes(inbox), SH_INBOX_ITEM_COST + sizeof("t") + 3 + 16 +
+						    sizeof("r/topic") + 16 + sizeof(corr));
+	push(inbox, "u", "{}");
+
+	struct sh_inbox_item *item = sh_inbox_pop(inbox);
+	cr_assert_str_eq(item->response_topic, "r/topic");
+	cr_assert_eq(item->correlation_len, sizeof(corr));
+	cr_assert_arr_eq(item->correlation, corr, sizeof(corr));
+	sh_inbox_item_free(item);
+	item = sh_inbox_pop(inbox);
+	cr_assert_null(item->response_topic);
+	cr_assert_null(item->correlation);
+	sh_inbox_item_free(item);
+	cr_assert_eq(sh_inbox_bytes(inbox), 0);
 	sh_inbox_free(inbox);
 }
