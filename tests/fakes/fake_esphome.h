@@ -17,9 +17,8 @@ struct fake_esphome {
 	unsigned commands;
 };
 
+/* A change at the device (its own automation, a button):
+ * fake_mqtt_switch(&e->m, &e->on, ...); stopped with fake_mqtt_stop(&e->m). */
 int fake_esphome_start(struct fake_esphome *e, int port, const char *prefix, const char *object_id);
-/* A change at the device (its own automation, a button). */
-void fake_esphome_set(struct fake_esphome *e, bool on);
-void fake_esphome_stop(struct fake_esphome *e);
 
 #endif

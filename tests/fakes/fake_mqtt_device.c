@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static atomic_ulong fake_seq;
@@ -108,6 +109,41 @@ int fake_mqtt_start(struct fake_mqtt *f, int port, const char *client_id, const 
 		r = pthread_cond_timedwait(&f->cond, &f->lock, &deadline);
 	pthread_mutex_unlock(&f->lock);
 	return f->up ? 0 : -1;
+}
+
+/* A kind's birth: online on the will topic, then the rest. */
+static void fm_kind_birth(struct fake_mqtt *f, void *ctx)
+{
+	fake_mqtt_publish(f, f->will_topic, f->kind->birth_payload, true);
+	if (f->kind->birth)
+		f->kind->birth(f, ctx);
+}
+
+int fake_mqtt_start_kind(struct fake_mqtt *f, int port, const struct fake_mqtt_kind *kind,
+			 const char *name, void *ctx)
+{
+	char id[160], will[FAKE_MQTT_TOPIC_MAX];
+
+	snprintf(id, sizeof(id), "%s%s", kind->client_prefix, name);
+	snprintf(will, sizeof(will), "%s%s%s", kind->will_prefix, name, kind->will_suffix);
+	f->kind = kind;
+	return fake_mqtt_start(f, port, id, will, kind->will_payload, kind->on_message,
+			       fm_kind_birth, ctx);
+}
+
+void fake_mqtt_switch(struct fake_mqtt *f, bool *on, enum fake_mqtt_switch to)
+{
+	pthread_mutex_lock(&f->lock);
+	*on = to == FAKE_MQTT_TOGGLE ? !*on : to == FAKE_MQTT_ON;
+	f->kind->report(f, f->ctx);
+	pthread_mutex_unlock(&f->lock);
+}
+
+bool fake_mqtt_switched(bool on, const char *payload)
+{
+	if (strcasecmp(payload, "TOGGLE") == 0 || strcmp(payload, "2") == 0)
+		return !on;
+	return strcasecmp(payload, "ON") == 0 || strcmp(payload, "1") == 0;
 }
 
 void fake_mqtt_subscribe(struct fake_mqtt *f, const char *filter)

@@ -9,8 +9,9 @@
 #include <string.h>
 
 /* Caller holds the lock. */
-static void shelly_notify_status(struct fake_shelly *s)
+static void shelly_notify_status(struct fake_mqtt *f, void *ctx)
 {
+	struct fake_shelly *s = ctx;
 	char topic[FAKE_MQTT_TOPIC_MAX], p[512];
 
 	snprintf(topic, sizeof(topic), "%s/events/rpc", s->prefix);
@@ -18,7 +19,7 @@ static void shelly_notify_status(struct fake_shelly *s)
 		 "{\"src\":\"%s\",\"dst\":\"%s/events\",\"method\":\"NotifyStatus\","
 		 "\"params\":{\"ts\":1700000000.5,\"switch:0\":{\"id\":0,\"output\":%s}}}",
 		 s->prefix, s->prefix, s->on ? "true" : "false");
-	fake_mqtt_publish(&s->m, topic, p, false);
+	fake_mqtt_publish(f, topic, p, false);
 }
 
 static void shelly_on_message(struct fake_mqtt *f, const char *topic, const char *payload,
@@ -49,7 +50,7 @@ static void shelly_on_message(struct fake_mqtt *f, const char *topic, const char
 			 id->valueint, s->prefix, src->valuestring, was ? "true" : "false");
 		fake_mqtt_publish(f, answer, p, false);
 		if (was != s->on)
-			shelly_notify_status(s);
+			shelly_notify_status(f, s);
 	} else if (strcmp(method, "Switch.GetStatus") == 0) {
 		s->get_status++;
 		snprintf(p, sizeof(p),
@@ -68,36 +69,30 @@ static void shelly_on_message(struct fake_mqtt *f, const char *topic, const char
 	cJSON_Delete(req);
 }
 
+/* After <prefix>/online true (the one retained topic, the device's will):
+ * its RPC topic. */
 static void shelly_birth(struct fake_mqtt *f, void *ctx)
 {
 	struct fake_shelly *s = ctx;
 	char topic[FAKE_MQTT_TOPIC_MAX];
 
-	/* <prefix>/online is the one retained topic (the device's will). */
-	fake_mqtt_publish(f, f->will_topic, "true", true);
 	snprintf(topic, sizeof(topic), "%s/rpc", s->prefix);
 	fake_mqtt_subscribe(f, topic);
 }
 
+static const struct fake_mqtt_kind shelly_kind = {
+	.client_prefix = "fake-",
+	.will_prefix = "",
+	.will_suffix = "/online",
+	.will_payload = "false",
+	.birth_payload = "true",
+	.on_message = shelly_on_message,
+	.birth = shelly_birth,
+	.report = shelly_notify_status,
+};
+
 int fake_shelly_start(struct fake_shelly *s, int port, const char *prefix)
 {
-	char will[FAKE_MQTT_TOPIC_MAX], id[128];
-
 	snprintf(s->prefix, sizeof(s->prefix), "%s", prefix);
-	snprintf(will, sizeof(will), "%s/online", prefix);
-	snprintf(id, sizeof(id), "fake-%s", prefix);
-	return fake_mqtt_start(&s->m, port, id, will, "false", shelly_on_message, shelly_birth, s);
-}
-
-void fake_shelly_press(struct fake_shelly *s)
-{
-	pthread_mutex_lock(&s->m.lock);
-	s->on = !s->on;
-	shelly_notify_status(s);
-	pthread_mutex_unlock(&s->m.lock);
-}
-
-void fake_shelly_stop(struct fake_shelly *s)
-{
-	fake_mqtt_stop(&s->m);
+	return fake_mqtt_start_kind(&s->m, port, &shelly_kind, prefix, s);
 }

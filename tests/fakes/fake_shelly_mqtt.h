@@ -20,9 +20,8 @@ struct fake_shelly {
 	char last_src[128];
 };
 
+/* Its physical button: fake_mqtt_switch(&s->m, &s->on, ...), and
+ * NotifyStatus goes out; stopped with fake_mqtt_stop(&s->m). */
 int fake_shelly_start(struct fake_shelly *s, int port, const char *prefix);
-/* The physical button: the output toggles and NotifyStatus goes out. */
-void fake_shelly_press(struct fake_shelly *s);
-void fake_shelly_stop(struct fake_shelly *s);
 
 #endif

@@ -23,9 +23,8 @@ struct fake_tasmota {
 	unsigned long confirm_seq; /* ... and when it was confirmed */
 };
 
+/* Its button: fake_mqtt_switch(&t->m, &t->on, ...); stopped with
+ * fake_mqtt_stop(&t->m). */
 int fake_tasmota_start(struct fake_tasmota *t, int port, const char *topic);
-/* The button on the plug. */
-void fake_tasmota_press(struct fake_tasmota *t);
-void fake_tasmota_stop(struct fake_tasmota *t);
 
 #endif

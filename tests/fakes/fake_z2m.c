@@ -116,8 +116,3 @@ void fake_z2m_bridge(struct fake_z2m *z, bool online)
 	fake_mqtt_publish(&z->m, t, online ? "{\"state\":\"online\"}" : "{\"state\":\"offline\"}",
 			  true);
 }
-
-void fake_z2m_stop(struct fake_z2m *z)
-{
-	fake_mqtt_stop(&z->m);
-}

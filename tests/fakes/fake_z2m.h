@@ -36,6 +36,6 @@ int fake_z2m_start(struct fake_z2m *z, int port, const char *base, const char *n
 void fake_z2m_change(struct fake_z2m *z, bool on, int brightness);
 /* Zigbee2MQTT itself stops or starts: <base>/bridge/state. */
 void fake_z2m_bridge(struct fake_z2m *z, bool online);
-void fake_z2m_stop(struct fake_z2m *z);
+/* Stopped with fake_mqtt_stop(&z->m). */
 
 #endif

@@ -43,10 +43,10 @@ static struct {
 
 static void teardown(void)
 {
-	fake_z2m_stop(&t.z);
-	fake_tasmota_stop(&t.plug);
-	fake_shelly_stop(&t.shelly);
-	fake_esphome_stop(&t.esp);
+	fake_mqtt_stop(&t.z.m);
+	fake_mqtt_stop(&t.plug.m);
+	fake_mqtt_stop(&t.shelly.m);
+	fake_mqtt_stop(&t.esp.m);
 	th_daemon_stop(&t.daemon2);
 	th_fixture_teardown();
 	memset(&t, 0, sizeof(t));
@@ -207,7 +207,7 @@ Test(mqtt_driver, tasmota_plug)
 	cr_assert(t.plug.on);
 	expect_json("smarthub/plug", "{\"state\":\"ON\"}");
 	/* The button on the plug. */
-	fake_tasmota_press(&t.plug);
+	fake_mqtt_switch(&t.plug.m, &t.plug.on, FAKE_MQTT_TOGGLE);
 	expect_json("smarthub/plug", "{\"state\":\"OFF\"}");
 	/* Power lost: the broker publishes Offline on tele/plug1/LWT. */
 	THEN(fake_mqtt_kill(&t.plug.m, th_fx.broker.port));
@@ -240,7 +240,7 @@ Test(mqtt_driver, shelly_gen2_relay)
 	cr_assert_eq(t.shelly.sets, 1);
 	expect_json("smarthub/relay", "{\"state\":\"ON\"}");
 	/* The button: NotifyStatus on <prefix>/events/rpc. */
-	fake_shelly_press(&t.shelly);
+	fake_mqtt_switch(&t.shelly.m, &t.shelly.on, FAKE_MQTT_TOGGLE);
 	expect_json("smarthub/relay", "{\"state\":\"OFF\"}");
 	THEN(fake_mqtt_kill(&t.shelly.m, th_fx.broker.port));
 	availability("relay", "offline");
@@ -261,7 +261,7 @@ Test(mqtt_driver, esphome_switch)
 	scene_ok("on");
 	cr_assert(t.esp.on);
 	expect_json("smarthub/fan", "{\"state\":\"ON\"}");
-	fake_esphome_set(&t.esp, false);
+	fake_mqtt_switch(&t.esp.m, &t.esp.on, FAKE_MQTT_OFF);
 	expect_json("smarthub/fan", "{\"state\":\"OFF\"}");
 	THEN(fake_mqtt_kill(&t.esp.m, th_fx.broker.port));
 	availability("fan", "offline");
