@@ -29,88 +29,20 @@
 #define PASSWORD "Zq7-hunter2-correct-horse-Vk9"
 #define VIEWER_PASSWORD "viewer-pass"
 
-/* Beyond the fixture (whose directory holds passwd, the subscriber's log
- * and the daemon's files; its client stays unused: the broker lets nobody
- * in anonymously). */
-static struct {
-	char *sub_log;
-	pid_t sub;
-} t;
-
-static void teardown(void)
-{
-	if (t.sub > 0)
-		th_child_stop(t.sub, 2000);
-	th_fixture_teardown();
-	free(t.sub_log);
-	memset(&t, 0, sizeof(t));
-}
-
-TestSuite(secrets, .fini = teardown, .timeout = 120);
-
-static char *in_dir(const char *name)
-{
-	return th_fixture_path(name);
-}
+TestSuite(secrets, .fini = th_fixture_teardown, .timeout = 120);
 
 /* A broker that knows two users, the hub and the test's viewer, and lets
- * nobody else in; the viewer's mosquitto_sub records everything. */
+ * nobody else in; the viewer watches everything. */
 static void start_broker(void)
 {
-	char *passwd = in_dir("passwd");
-	const char *hub[] = {"mosquitto_passwd", "-b", "-c", passwd, "hub", PASSWORD, NULL};
-	th_fixture_run_ok(hub);
-	const char *viewer[] = {"mosquitto_passwd", "-b", passwd, "viewer", VIEWER_PASSWORD, NULL};
-	th_fixture_run_ok(viewer);
-	char *extra = th_strdupf("allow_anonymous false\npassword_file %s\n", passwd);
-	cr_assert_eq(th_broker_start_conf(&th_fx.broker, 0, extra), 0);
-	free(extra);
-	free(passwd);
-
-	t.sub_log = in_dir("sub.log");
-	char port[16];
-	snprintf(port, sizeof(port), "%d", th_fx.broker.port);
-	const char *sub[] = {"mosquitto_sub",
-			     "-h",
-			     "127.0.0.1",
-			     "-p",
-			     port,
-			     "-u",
-			     "viewer",
-			     "-P",
-			     VIEWER_PASSWORD,
-			     "-i",
-			     "test-secrets-viewer",
-			     "-t",
-			     "smarthub/#",
-			     "-v",
-			     NULL};
-	t.sub = th_spawn(sub, NULL, t.sub_log);
-	cr_assert_gt(t.sub, 0);
+	const char *users[] = {"hub", PASSWORD, "viewer", VIEWER_PASSWORD, NULL};
+	th_fixture_start_broker_users(users, NULL);
+	th_fixture_watch("viewer", VIEWER_PASSWORD, "test-secrets-viewer");
 }
 
 static void publish(const char *topic, const char *payload)
 {
-	char port[16];
-	snprintf(port, sizeof(port), "%d", th_fx.broker.port);
-	const char *argv[] = {"mosquitto_pub", "-h", "127.0.0.1",     "-p", port, "-u",
-			      "viewer",        "-P", VIEWER_PASSWORD, "-q", "1",  "-t",
-			      topic,           "-m", payload,         NULL};
-	th_fixture_run_ok(argv);
-}
-
-/* Waits until the subscriber has seen a line starting with `start` and
- * holding `needle`. */
-static void expect_seen(const char *start, const char *needle)
-{
-	char *text = NULL;
-
-	if (th_wait_file_line(t.sub_log, start, needle, WAIT_MS))
-		return;
-	text = th_read_file(t.sub_log);
-	cr_assert_fail("the broker never carried %s with %s; it carried:\n%s\ndaemon log:\n%s",
-		       start, needle ? needle : "anything", text ? text : "",
-		       th_daemon_log(&th_fx.daemon));
+	th_fixture_publish_as("viewer", VIEWER_PASSWORD, topic, payload, false);
 }
 
 static char *config_yaml(const char *password_lines)
@@ -131,7 +63,7 @@ static char *config_yaml(const char *password_lines)
 /* smarthubd --check-config on `yaml`: its output (caller frees). */
 static char *check_config(const char *yaml, int *status)
 {
-	char *path = in_dir("check.yaml");
+	char *path = th_fixture_path("check.yaml");
 	cr_assert_eq(th_write_file(path, yaml), 0);
 	const char *bin = getenv("SMARTHUBD_PATH") ? getenv("SMARTHUBD_PATH") : SMARTHUBD_PATH;
 	const char *argv[] = {
@@ -161,36 +93,36 @@ static void never_shown(const char *password_lines)
 	free(out);
 
 	th_fixture_start_daemon_yaml(yaml, NULL, NULL);
-	expect_seen("smarthub/bridge/state {\"state\":\"online\"}", NULL);
-	expect_seen("smarthub/lamp/availability {\"state\":\"online\"}", NULL);
+	th_fixture_expect_seen("smarthub/bridge/state {\"state\":\"online\"}", NULL);
+	th_fixture_expect_seen("smarthub/lamp/availability {\"state\":\"online\"}", NULL);
 
 	publish("smarthub/bridge/request/health_check", "{\"transaction\":\"h1\"}");
 	publish("smarthub/bridge/request/devices", "{\"transaction\":\"d1\"}");
 	publish("smarthub/bridge/request/device/get", "{\"id\":\"lamp\",\"transaction\":\"g1\"}");
 	publish("smarthub/bridge/request/reload", "{\"transaction\":\"r1\"}");
-	expect_seen("smarthub/bridge/response/reload ", "\"r1\"");
+	th_fixture_expect_seen("smarthub/bridge/response/reload ", "\"r1\"");
 	/* A reload that fails, next to the secret. */
 	char *bad = th_strdupf("%s  keepalve: 5\n", yaml);
 	cr_assert_eq(th_write_file(th_fx.daemon.config_path, bad), 0);
 	free(bad);
 	publish("smarthub/bridge/request/reload", "{\"transaction\":\"r2\"}");
-	expect_seen("smarthub/bridge/response/reload ", "\"r2\"");
+	th_fixture_expect_seen("smarthub/bridge/response/reload ", "\"r2\"");
 	cr_assert_eq(th_write_file(th_fx.daemon.config_path, yaml), 0);
 	cr_assert_eq(th_daemon_signal(&th_fx.daemon, SIGHUP), 0);
 	publish("smarthub/dead/set", "{\"state\":\"ON\"}");
 	publish("smarthub/lamp/set", "{\"sparkle\":1}");
 	publish("smarthub/lamp/set", "{\"state\":\"ON\",\"brightness\":42}");
-	expect_seen("smarthub/lamp ", "\"brightness\":42");
-	expect_seen("smarthub/bridge/event ", "sparkle");
+	th_fixture_expect_seen("smarthub/lamp ", "\"brightness\":42");
+	th_fixture_expect_seen("smarthub/bridge/event ", "sparkle");
 
 	cr_assert_eq(th_daemon_signal(&th_fx.daemon, SIGTERM), 0);
 	cr_assert_eq(th_daemon_wait(&th_fx.daemon, WAIT_MS, &status), 0);
-	expect_seen("smarthub/bridge/state {\"state\":\"offline\"}", NULL);
+	th_fixture_expect_seen("smarthub/bridge/state {\"state\":\"offline\"}", NULL);
 
 	char *log = th_daemon_log(&th_fx.daemon);
 	cr_expect(strstr(log, "mqtt: connected"), "log:\n%s", log);
 	cr_expect(strstr(log, "keepalve"), "the failed reload is not in the log:\n%s", log);
-	char *carried = th_read_file(t.sub_log);
+	char *carried = th_read_file(th_fx.watch_log);
 	cr_assert_not_null(carried);
 	/* The response says where and what kind of error, but quotes nothing
 	 * of the file: every reader of the topic sees it. */
@@ -210,7 +142,7 @@ static void never_shown(const char *password_lines)
 Test(secrets, secret_from_secrets_yaml_is_never_shown)
 {
 	start_broker();
-	char *secrets = in_dir("secrets.yaml");
+	char *secrets = th_fixture_path("secrets.yaml");
 	cr_assert_eq(th_write_file(secrets, "mqtt_password: \"" PASSWORD "\"\n"), 0);
 	free(secrets);
 	never_shown("password: !secret mqtt_password\n");
@@ -219,7 +151,7 @@ Test(secrets, secret_from_secrets_yaml_is_never_shown)
 Test(secrets, password_file_is_never_shown)
 {
 	start_broker();
-	char *file = in_dir("mqtt.pass");
+	char *file = th_fixture_path("mqtt.pass");
 	cr_assert_eq(th_write_file(file, PASSWORD "\n"), 0);
 	char *lines = th_strdupf("password_file: %s\n", file);
 	never_shown(lines);
@@ -231,7 +163,7 @@ Test(secrets, password_file_is_never_shown)
  * names the place, never the value. */
 Test(secrets, misplaced_secret_is_not_shown_in_errors)
 {
-	char *secrets = in_dir("secrets.yaml");
+	char *secrets = th_fixture_path("secrets.yaml");
 	cr_assert_eq(th_write_file(secrets, "mqtt_password: \"" PASSWORD "\"\n"), 0);
 	free(secrets);
 	const char *const yamls[] = {
@@ -261,7 +193,7 @@ Test(secrets, misplaced_secret_is_not_shown_in_errors)
 Test(secrets, wrong_password_is_refused_with_a_clear_error)
 {
 	start_broker();
-	char *file = in_dir("mqtt.pass");
+	char *file = th_fixture_path("mqtt.pass");
 	cr_assert_eq(th_write_file(file, "not-the-password\n"), 0);
 	char *lines = th_strdupf("password_file: %s\n", file);
 	char *yaml = config_yaml(lines);

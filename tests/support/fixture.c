@@ -6,6 +6,7 @@
 #include "fixture.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,9 @@ void th_fixture_stop_daemon(void)
 
 void th_fixture_teardown(void)
 {
+	if (th_fx.watch > 0)
+		th_child_stop(th_fx.watch, 2000);
+	free(th_fx.watch_log);
 	th_mqtt_close(th_fx.mqtt);
 	th_fixture_stop_daemon();
 	th_broker_stop(&th_fx.broker);
@@ -53,6 +57,78 @@ void th_fixture_start_broker(const char *extra_conf)
 			   : th_broker_start(&th_fx.broker, port);
 	cr_assert_eq(r, 0, "mosquitto did not start: %s", strerror(-r));
 	th_fx.mqtt = th_fixture_client("test-fixture");
+}
+
+void th_fixture_start_broker_users(const char *const *users, const char *extra_conf)
+{
+	char *passwd = th_fixture_path("passwd");
+	for (size_t i = 0; users[i] && users[i + 1]; i += 2) {
+		const char *create[] = {"mosquitto_passwd", "-b",         "-c", passwd,
+					users[i],           users[i + 1], NULL};
+		const char *add[] = {"mosquitto_passwd", "-b",         passwd,
+				     users[i],           users[i + 1], NULL};
+		th_fixture_run_ok(i == 0 ? create : add);
+	}
+	char *conf = th_strdupf("allow_anonymous false\npassword_file %s\n%s", passwd,
+				extra_conf ? extra_conf : "");
+	int r = th_broker_start_conf(&th_fx.broker, th_fx.broker.port, conf);
+	cr_assert_eq(r, 0, "mosquitto did not start: %s", strerror(-r));
+	free(conf);
+	free(passwd);
+}
+
+/* The broker's port, as mosquitto's clients take it. */
+static void port_arg(char *buf, size_t len)
+{
+	snprintf(buf, len, "%d", th_fx.broker.port);
+}
+
+void th_fixture_watch(const char *user, const char *password, const char *client_id)
+{
+	char port[16];
+	port_arg(port, sizeof(port));
+	cr_assert_eq(th_fx.watch, 0, "one watcher a test");
+	th_fx.watch_log = th_fixture_path("watch.log");
+	const char *argv[] = {
+		"mosquitto_sub", "-h", "127.0.0.1", "-p", port,         "-u", user, "-P",
+		password,        "-i", client_id,   "-t", "smarthub/#", "-v", NULL};
+	th_fx.watch = th_spawn(argv, NULL, th_fx.watch_log);
+	cr_assert_gt(th_fx.watch, 0, "cannot start mosquitto_sub");
+}
+
+void th_fixture_expect_seen(const char *start, const char *needle)
+{
+	if (th_wait_file_line(th_fx.watch_log, start, needle, TH_WAIT_MS))
+		return;
+	char *text = th_read_file(th_fx.watch_log);
+	cr_assert_fail("the broker never carried %s with %s; it carried:\n%s\ndaemon log:\n%s",
+		       start, needle ? needle : "anything", text ? text : "",
+		       th_daemon_log(&th_fx.daemon));
+}
+
+void th_fixture_publish_as(const char *user, const char *password, const char *topic,
+			   const char *payload, bool retain)
+{
+	char port[16];
+	port_arg(port, sizeof(port));
+	const char *argv[] = {"mosquitto_pub",
+			      "-h",
+			      "127.0.0.1",
+			      "-p",
+			      port,
+			      "-u",
+			      user,
+			      "-P",
+			      password,
+			      "-q",
+			      "1",
+			      "-t",
+			      topic,
+			      "-m",
+			      payload,
+			      retain ? "-r" : NULL,
+			      NULL};
+	th_fixture_run_ok(argv);
 }
 
 struct th_mqtt *th_fixture_client(const char *client_id)

@@ -26,6 +26,8 @@ struct th_fixture {
 	struct th_mqtt *mqtt; /* subscribed to smarthub/# and homeassistant/# */
 	char *url;            /* the daemon's mqtt.url if set (malloc'd, freed by
 				 the teardown); else tcp://127.0.0.1:<port> */
+	pid_t watch;          /* th_fixture_watch's mosquitto_sub, or 0 */
+	char *watch_log;      /* ... and what it printed (malloc'd) */
 };
 
 extern struct th_fixture th_fx;
@@ -45,6 +47,23 @@ char *th_fixture_path(const char *name);
  * started first, against a broker that is not there yet), else on a free
  * port. */
 void th_fixture_start_broker(const char *extra_conf);
+/* A broker that lets in only `users` ({name, password, name, password,
+ * ..., NULL}: written to <dir>/passwd with mosquitto_passwd), with extra
+ * mosquitto.conf lines (NULL: none). No recording client: it would be
+ * anonymous; th_fixture_watch watches as a user. */
+void th_fixture_start_broker_users(const char *const *users, const char *extra_conf);
+/* mosquitto_sub -v on smarthub/# as `user`, printing to <dir>/watch.log,
+ * until the teardown. */
+void th_fixture_watch(const char *user, const char *password, const char *client_id);
+/* Waits until the watcher printed a line starting with `start` and
+ * holding `needle` (NULL: anything); fails the test with what it printed
+ * and the daemon's log if none comes. */
+void th_fixture_expect_seen(const char *start, const char *needle);
+/* mosquitto_pub of one message at QoS 1 as `user` (retained if asked);
+ * fails the test unless it ran. A publish the broker's ACL denies still
+ * succeeds for an MQTT 3.1.1 publisher: the broker drops it. */
+void th_fixture_publish_as(const char *user, const char *password, const char *topic,
+			   const char *payload, bool retain);
 /* Another recording client, subscribed to smarthub/# and homeassistant/#
  * (a late subscriber sees what is retained). Caller closes it. */
 struct th_mqtt *th_fixture_client(const char *client_id);
