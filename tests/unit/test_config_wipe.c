@@ -12,39 +12,14 @@
 #include "config/config.h"
 
 #include <criterion/criterion.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-
 #define PASSWORD "zz-wipe-me-4f7a1c"
-
-static volatile int watching;
-static volatile int freed_with_password;
-
-#ifndef SANITIZED
-extern void __libc_free(void *ptr);
-
-void free(void *ptr)
-{
-	if (ptr && watching) {
-		size_t n = malloc_usable_size(ptr);
-		if (memmem(ptr, n, PASSWORD, sizeof(PASSWORD) - 1))
-			freed_with_password++;
-	}
-	__libc_free(ptr);
-}
-#endif
+#define FREE_WATCH_SECRET PASSWORD
+#include "free_watch.h"
 
 static void load_and_free(const char *yaml_name, const char *yaml, const char *other_name,
 			  const char *other)
@@ -66,21 +41,21 @@ static void load_and_free(const char *yaml_name, const char *yaml, const char *o
 
 	struct sh_config *c = NULL;
 	struct sh_diag diag = {0};
-	freed_with_password = 0;
-	watching = 1;
+	free_watch_hits = 0;
+	free_watch_on = 1;
 	int rc = sh_config_load(path, &c, &diag);
-	int during_load = freed_with_password;
+	int during_load = free_watch_hits;
 	if (c) {
 		cr_expect_str_eq(c->mqtt.password, PASSWORD);
 		sh_config_free(c);
 	}
-	watching = 0;
+	free_watch_on = 0;
 	sh_diag_clear(&diag);
 	cr_assert_eq(rc, 0);
 	cr_expect_eq(during_load, 0, "%d buffers with the password freed while loading",
 		     during_load);
-	cr_expect_eq(freed_with_password, 0, "%d buffers with the password freed unwiped",
-		     freed_with_password);
+	cr_expect_eq(free_watch_hits, 0, "%d buffers with the password freed unwiped",
+		     free_watch_hits);
 	unlink(path);
 	unlink(other_path);
 	rmdir(dir);
@@ -88,7 +63,7 @@ static void load_and_free(const char *yaml_name, const char *yaml, const char *o
 
 Test(config_wipe, a_secret_is_wiped_from_every_buffer_freed)
 {
-#ifdef SANITIZED
+#if FREE_WATCH_SANITIZED
 	cr_skip_test("free() belongs to AddressSanitizer here");
 #endif
 	load_and_free("s.yaml", "mqtt:\n  password: !secret pw\n# ", "secrets.yaml",
@@ -97,7 +72,7 @@ Test(config_wipe, a_secret_is_wiped_from_every_buffer_freed)
 
 Test(config_wipe, a_password_file_is_wiped_from_every_buffer_freed)
 {
-#ifdef SANITIZED
+#if FREE_WATCH_SANITIZED
 	cr_skip_test("free() belongs to AddressSanitizer here");
 #endif
 	load_and_free("p.yaml", "mqtt:\n  password_file: ", "mqtt.pass", PASSWORD "\n");
