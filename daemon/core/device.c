@@ -834,6 +834,8 @@ int sh_device_create(struct sh_hub *hub, struct sh_config_ref *ref,
 
 	size_t errors_before = sh_diag_errors(diag);
 	dev->create_diag = diag;
+	/* Without it only the "did you mean" of an unknown option is lost. */
+	dev->asked_keys = malloc(SH_DEVICE_ASKED_BYTES);
 	sh_reports_enter(sh_hub_reports(hub));
 	int r = plugin->driver->create(dev, &sh_host_api, &dev->priv);
 	sh_reports_leave(sh_hub_reports(hub));
@@ -863,6 +865,9 @@ int sh_device_create(struct sh_hub *hub, struct sh_config_ref *ref,
 					       near ? "'?)" : "");
 		}
 	}
+	free(dev->asked_keys);
+	dev->asked_keys = NULL;
+	dev->asked_len = 0;
 	if (r == 0 && sh_diag_errors(diag) > errors_before)
 		r = -EINVAL;
 	if (r < 0) {

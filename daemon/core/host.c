@@ -124,16 +124,26 @@ host_log(struct sh_device *dev, enum sh_log_level level, const char *fmt, ...)
 /* One minute between repeats of a complaint, as for connection failures. */
 #define COMPLAIN_INTERVAL_MS 60000u
 
+/* A device's complain() slots (dev->complaints). */
+struct sh_complaints {
+	struct sh_ratelimit limit[SH_COMPLAIN_SLOTS];
+	bool since_clear[SH_COMPLAIN_SLOTS]; /* complained since the last clear */
+};
+
 __attribute__((format(printf, 4, 5))) static void
 host_complain(struct sh_device *dev, unsigned slot, enum sh_log_level level, const char *fmt, ...)
 {
 	if (slot >= SH_COMPLAIN_SLOTS)
 		slot = SH_COMPLAIN_SLOTS - 1;
-	struct sh_ratelimit *rl = &dev->complaints[slot];
+	/* Out of memory: the complaint is dropped rather than logged
+	 * without its limit. */
+	if (!dev->complaints && !(dev->complaints = calloc(1, sizeof(*dev->complaints))))
+		return;
+	struct sh_ratelimit *rl = &dev->complaints->limit[slot];
 	unsigned suppressed = 0;
-	if (!dev->complained[slot]) {
+	if (!dev->complaints->since_clear[slot]) {
 		*rl = (struct sh_ratelimit){.interval_ms = COMPLAIN_INTERVAL_MS, .burst = 1};
-		dev->complained[slot] = true;
+		dev->complaints->since_clear[slot] = true;
 	}
 	if (!sh_ratelimit_allow(rl, sh_hub_now_ms(dev->hub), &suppressed))
 		return;
@@ -154,9 +164,9 @@ host_complain_clear(struct sh_device *dev, unsigned slot, const char *fmt, ...)
 {
 	if (slot >= SH_COMPLAIN_SLOTS)
 		slot = SH_COMPLAIN_SLOTS - 1;
-	if (!dev->complained[slot])
+	if (!dev->complaints || !dev->complaints->since_clear[slot])
 		return;
-	dev->complained[slot] = false;
+	dev->complaints->since_clear[slot] = false;
 	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
@@ -198,7 +208,7 @@ static const struct sh_node *host_opt_node(struct sh_device *dev, const char *ke
 	size_t len = strlen(key) + 1;
 	if (n)
 		n->used = true;
-	if (dev->create_diag && dev->asked_len + len <= sizeof(dev->asked_keys)) {
+	if (dev->asked_keys && dev->asked_len + len <= SH_DEVICE_ASKED_BYTES) {
 		memcpy(dev->asked_keys + dev->asked_len, key, len);
 		dev->asked_len += len;
 	}
@@ -792,6 +802,8 @@ void sh_host_release_all(struct sh_device *dev)
 	const struct sh_mqtt_service *m = sh_hub_mqtt_service(dev->hub);
 	if (m)
 		m->release(m->ctx, dev);
+	free(dev->complaints);
+	dev->complaints = NULL;
 }
 
 /* 2.1: the rule of the daemon's own messages (util/suggest.c). */
