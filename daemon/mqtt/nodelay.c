@@ -108,12 +108,12 @@ static bool is_broker_socket(int fd, const struct broker_addr *b)
 	return false;
 }
 
-int sh_mqtt_nodelay(const char *url)
+int sh_mqtt_broker_sockets(const char *url, int *fds, int max)
 {
 	struct broker_addr b;
 	struct dirent *e;
 	DIR *dir;
-	int set = 0;
+	int n = 0;
 	int r = parse_url(url, &b);
 
 	if (r < 0)
@@ -121,18 +121,30 @@ int sh_mqtt_nodelay(const char *url)
 	dir = opendir("/proc/self/fd");
 	if (!dir)
 		return -errno;
-	while ((e = readdir(dir))) {
+	while ((e = readdir(dir)) && n < max) {
 		char *stop;
 		long fd = strtol(e->d_name, &stop, 10);
-		int one = 1;
 
 		if (*stop || stop == e->d_name || fd == dirfd(dir))
 			continue;
-		if (!is_broker_socket((int)fd, &b))
-			continue;
-		if (setsockopt((int)fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0)
-			set++;
+		if (is_broker_socket((int)fd, &b))
+			fds[n++] = (int)fd;
 	}
 	closedir(dir);
-	return set;
+	return n;
+}
+
+int sh_mqtt_nodelay(const char *url)
+{
+	int fds[SH_MQTT_BROKER_SOCKETS_MAX] = {0};
+	int set = 0;
+	int n = sh_mqtt_broker_sockets(url, fds, SH_MQTT_BROKER_SOCKETS_MAX);
+
+	for (int i = 0; i < n; i++) {
+		int one = 1;
+
+		if (setsockopt(fds[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0)
+			set++;
+	}
+	return n < 0 ? n : set;
 }

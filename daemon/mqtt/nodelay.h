@@ -33,4 +33,15 @@
  */
 int sh_mqtt_nodelay(const char *url);
 
+/* More connections to one broker than a process of ours holds. */
+#define SH_MQTT_BROKER_SOCKETS_MAX 16
+
+/*
+ * The descriptors of the connected TCP sockets whose peer is the broker of
+ * `url`, as sh_mqtt_nodelay() matches them: up to `max` in fds[]. Returns
+ * how many, or a negative errno. (The benchmark tells its own client's
+ * socket from the others by what is new after a connect.)
+ */
+int sh_mqtt_broker_sockets(const char *url, int *fds, int max);
+
 #endif

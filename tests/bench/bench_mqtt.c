@@ -12,6 +12,8 @@
 
 #include <MQTTAsync.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -29,6 +31,8 @@ struct bench_mqtt {
 	int result;  /* 0 or -errno of the last operation */
 	bench_mqtt_message_fn fn;
 	void *ctx;
+	int fd;               /* our socket to the broker, -1 when not known */
+	atomic_bool quickack; /* TCP_QUICKACK after each PUBACK */
 };
 
 static void op_done(struct bench_mqtt *m, int result)
@@ -93,6 +97,49 @@ static void on_lost(void *ctx, char *cause)
 {
 }
 
+/*
+ * A QoS 1 publication's PUBACK came (Paho's receive thread, right after it
+ * read the packet). With quickack on, the kernel sends the TCP ACK of that
+ * PUBACK now instead of delaying it until our next packet or its 40 ms
+ * timer: the broker's Nagle, which holds whatever small packet it sends us
+ * next while the PUBACK is unacknowledged, then has nothing to wait for.
+ * Setting TCP_QUICKACK while an ACK is pending sends it at once (Linux's
+ * __tcp_sock_set_quickack); the option does not stay set, hence every time.
+ */
+static void on_delivered(void *ctx, MQTTAsync_token token)
+{
+	struct bench_mqtt *m = ctx;
+	int one = 1;
+
+	if (m->fd >= 0 && atomic_load(&m->quickack))
+		setsockopt(m->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
+void bench_mqtt_set_quickack(struct bench_mqtt *m, bool on)
+{
+	atomic_store(&m->quickack, on);
+}
+
+/* Our socket: the broker connection that is new since `before`. */
+static int new_broker_socket(const char *url, const int *before, int n_before)
+{
+	int now[SH_MQTT_BROKER_SOCKETS_MAX];
+	int n = sh_mqtt_broker_sockets(url, now, SH_MQTT_BROKER_SOCKETS_MAX);
+	int found = -1;
+
+	for (int i = 0; i < n; i++) {
+		bool old = false;
+		for (int j = 0; j < n_before; j++)
+			old |= now[i] == before[j];
+		if (!old) {
+			if (found >= 0)
+				return -1; /* two new ones: we cannot tell */
+			found = now[i];
+		}
+	}
+	return found;
+}
+
 /* --client-nodelay: TCP_NODELAY on the benchmark's own clients too. */
 static atomic_bool client_nodelay;
 
@@ -111,12 +158,15 @@ int bench_mqtt_connect(struct bench_mqtt **out, const char *url, const char *cli
 	pthread_cond_init(&m->cond, NULL);
 	m->fn = fn;
 	m->ctx = ctx;
+	m->fd = -1;
+	int before[SH_MQTT_BROKER_SOCKETS_MAX];
+	int n_before = sh_mqtt_broker_sockets(url, before, SH_MQTT_BROKER_SOCKETS_MAX);
 	if (MQTTAsync_create(&m->client, url, client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL) !=
 	    MQTTASYNC_SUCCESS) {
 		free(m);
 		return -EINVAL;
 	}
-	MQTTAsync_setCallbacks(m->client, m, on_lost, on_message, NULL);
+	MQTTAsync_setCallbacks(m->client, m, on_lost, on_message, on_delivered);
 	MQTTAsync_connectOptions opts = MQTTAsync_connectOptions_initializer;
 	opts.keepAliveInterval = 60;
 	opts.cleansession = 1;
@@ -129,6 +179,7 @@ int bench_mqtt_connect(struct bench_mqtt **out, const char *url, const char *cli
 		bench_mqtt_free(m);
 		return r;
 	}
+	m->fd = new_broker_socket(url, before, n_before < 0 ? 0 : n_before);
 	if (atomic_load(&client_nodelay))
 		sh_mqtt_nodelay(url);
 	*out = m;

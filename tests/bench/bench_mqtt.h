@@ -30,6 +30,10 @@ int bench_mqtt_connect(struct bench_mqtt **out, const char *url, const char *cli
 /* Whether clients connected from now on set TCP_NODELAY on their socket
  * (as the relay always does). Off by default: a plain Paho client. */
 void bench_mqtt_set_nodelay(bool on);
+/* Whether this client sends the TCP ACK of each PUBACK it receives at once
+ * (TCP_QUICKACK) instead of delaying it: the experiment of the rows "1d"
+ * (docs/performance.md). Off by default. */
+void bench_mqtt_set_quickack(struct bench_mqtt *m, bool on);
 /* Subscribes and waits for the SUBACK. */
 int bench_mqtt_subscribe(struct bench_mqtt *m, const char *filter, int qos);
 /* Queues one publication; does not wait for the broker. */

@@ -53,7 +53,7 @@
 #endif
 
 /* Rows of the result table. */
-#define ROWS_MAX 48
+#define ROWS_MAX 64
 /* The daemon's limit on devices (SH_CONFIG_DEVICES_MAX in
  * daemon/config/config_internal.h): the memory scenario wants 5,000 and falls
  * back to this when the daemon refuses them. */
@@ -395,16 +395,31 @@ struct avail_ctx {
 	uint64_t all_ns; /* when n_online reached expect */
 };
 
+/* "<prefix>dNNNN<tail>": the device index of a topic, and what follows
+ * the four digits; -1 when the topic is not one of ours. */
+static long device_of(const char *topic, const char *prefix, const char **tail)
+{
+	size_t plen = strlen(prefix);
+	if (strncmp(topic, prefix, plen) != 0 || topic[plen] != 'd')
+		return -1;
+	const char *digits = topic + plen + 1;
+	long idx = 0;
+	for (int i = 0; i < 4; i++) {
+		if (digits[i] < '0' || digits[i] > '9')
+			return -1;
+		idx = idx * 10 + (digits[i] - '0');
+	}
+	*tail = digits + 4;
+	return idx;
+}
+
 static void on_availability(void *ctx, const char *topic, const char *payload, size_t len,
 			    bool retained, uint64_t t)
 {
 	struct avail_ctx *a = ctx;
-	size_t plen = strlen(a->prefix);
-	unsigned idx;
-	char tail[32];
-	if (strncmp(topic, a->prefix, plen) != 0 ||
-	    sscanf(topic + plen, "d%4u/%31s", &idx, tail) != 2 || strcmp(tail, "availability") ||
-	    idx >= a->n)
+	const char *tail = NULL;
+	long idx = device_of(topic, a->prefix, &tail);
+	if (idx < 0 || strcmp(tail, "/availability") != 0 || idx >= (long)a->n)
 		return;
 	bool online = memmem(payload, len, "online", 6) != NULL;
 	pthread_mutex_lock(&a->lock);
@@ -526,13 +541,10 @@ static void on_state(void *ctx, const char *topic, const char *payload, size_t l
 		     uint64_t t)
 {
 	struct rt_ctx *c = ctx;
-	size_t plen = strlen(c->prefix);
-	unsigned idx;
-	int end = 0;
+	const char *tail = NULL;
+	long idx = retained ? -1 : device_of(topic, c->prefix, &tail);
 	/* A retained message is an old state replayed on subscribe. */
-	if (retained || strncmp(topic, c->prefix, plen) != 0 ||
-	    sscanf(topic + plen, "d%4u%n", &idx, &end) != 1 || topic[plen + (size_t)end] ||
-	    idx >= c->n_dev)
+	if (idx < 0 || *tail || idx >= (long)c->n_dev)
 		return;
 	/* The payload is not NUL-terminated: copy the little we parse. */
 	char buf[256];
@@ -744,6 +756,9 @@ struct target {
 	const char *name;
 	struct topic_fmt set_fmt;
 	struct rt_ctx ctx;
+	/* The connection measure_rt sends commands on when it is not the one
+	 * the states arrive on (rows "1e"); NULL: the same. */
+	struct bench_mqtt *tx;
 };
 
 /* Commands, one at a time, until one comes back within 100 ms: the path
@@ -983,8 +998,8 @@ static int measure_rt(struct bench *b, struct bench_mqtt *m, struct target *targ
 		for (int t = 0; t < 2; t++) {
 			struct phase p;
 			bench_mqtt_set_handler(m, on_state, &targets[t]->ctx);
-			rt_phase(&targets[t]->ctx, m, &targets[t]->set_fmt, rate, per_round, 2000,
-				 &p);
+			rt_phase(&targets[t]->ctx, targets[t]->tx ? targets[t]->tx : m,
+				 &targets[t]->set_fmt, rate, per_round, 2000, &p);
 			/* rt_phase left the answered latencies first. */
 			for (size_t k = 0; k < p.lat.n && n[t] < COMMANDS_MAX; k++)
 				all[t][n[t]++] = targets[t]->ctx.lat_ns[k];
@@ -1129,7 +1144,8 @@ struct rig {
 	struct bench_child broker, relay;
 	int port;
 	char url[64];
-	struct bench_mqtt *m; /* the driver */
+	struct bench_mqtt *m;  /* the driver */
+	struct bench_mqtt *tx; /* a second connection for commands (rows 1e) */
 	struct daemon_run d;
 	bool daemon_started;
 	struct target hub, ref;
@@ -1143,6 +1159,7 @@ static void rig_stop(struct rig *g)
 	if (g->daemon_started)
 		daemon_stop(&g->d);
 	bench_mqtt_free(g->m);
+	bench_mqtt_free(g->tx);
 	bench_child_stop(&g->relay, 2000);
 	bench_child_stop(&g->broker, 2000);
 	if (g->ctx_ready) {
@@ -1202,21 +1219,40 @@ static int rig_start(struct bench *b, struct rig *g, bool nodelay, const struct 
 	return 0;
 }
 
+/* How the rows of a variant differ from scenario 1. */
+struct variant {
+	const char *scenario;
+	bool broker_nodelay; /* the broker with set_tcp_nodelay true */
+	bool state_qos1;     /* the daemon with mqtt.qos: 1, the relay at QoS 1 */
+	/* The driver sends the TCP ACK of each PUBACK at once (TCP_QUICKACK):
+	 * QoS 1 commands only. */
+	bool quickack;
+	/* The driver sends its commands on a second connection, so the states
+	 * come back on one that never carries a PUBACK: QoS 1 commands only. */
+	bool split;
+};
+
 /* Round trips at 100/s with QoS 0 and QoS 1 commands on a rig: the rows
- * of a broker or daemon setting other than the default. */
-static int run_variant(struct bench *b, const char *scenario, bool nodelay, bool state_qos1)
+ * of a broker, daemon or client setting other than the default. */
+static int run_variant(struct bench *b, const struct variant *v)
 {
-	struct devspec spec = {.n = RT_DEVICES, .state_qos1 = state_qos1};
+	struct devspec spec = {.n = RT_DEVICES, .state_qos1 = v->state_qos1};
 	struct rig g;
-	int r = rig_start(b, &g, nodelay, &spec, state_qos1 ? 1 : 0);
+	int r = rig_start(b, &g, v->broker_nodelay, &spec, v->state_qos1 ? 1 : 0);
+	if (r == 0 && v->split &&
+	    (r = bench_mqtt_connect(&g.tx, g.url, "bench-rig-tx", NULL, NULL)) == 0)
+		g.hub.tx = g.ref.tx = g.tx;
 	if (r == 0) {
 		struct target *t[2] = {&g.hub, &g.ref};
-		r = measure_rt(b, g.m, t, scenario, "100/s", 100, 0, 0, 0);
+		bench_mqtt_set_quickack(g.m, v->quickack);
+		if (!v->quickack && !v->split)
+			r = measure_rt(b, g.m, t, v->scenario, "100/s", 100, 0, 0, 0);
 		if (r == 0)
-			r = measure_rt(b, g.m, t, scenario, "100/s, QoS 1 commands", 100, 1, 0, 0);
-	} else {
-		fprintf(stderr, "smarthub-bench: %s: %s\n", scenario, strerror(-r));
+			r = measure_rt(b, g.m, t, v->scenario, "100/s, QoS 1 commands", 100, 1, 0,
+				       0);
 	}
+	if (r < 0)
+		fprintf(stderr, "smarthub-bench: %s: %s\n", v->scenario, strerror(-r));
 	rig_stop(&g);
 	return r;
 }
@@ -1243,13 +1279,10 @@ static void on_burst_state(void *ctx, const char *topic, const char *payload, si
 			   bool retained, uint64_t t)
 {
 	struct burst_ctx *c = ctx;
-	size_t plen = strlen(c->prefix);
-	unsigned idx;
-	int end = 0;
+	const char *tail = NULL;
+	long idx = retained ? -1 : device_of(topic, c->prefix, &tail);
 	char buf[256];
-	if (retained || strncmp(topic, c->prefix, plen) != 0 ||
-	    sscanf(topic + plen, "d%4u%n", &idx, &end) != 1 || topic[plen + (size_t)end] ||
-	    idx >= c->n_dev)
+	if (idx < 0 || *tail || idx >= (long)c->n_dev)
 		return;
 	size_t n = len < sizeof(buf) - 1 ? len : sizeof(buf) - 1;
 	memcpy(buf, payload, n);
@@ -1678,9 +1711,7 @@ static void format_value(char *buf, size_t len, double v, const char *unit)
 {
 	if (isnan(v))
 		snprintf(buf, len, "-");
-	else if (strcmp(unit, "cmd/s") == 0)
-		snprintf(buf, len, "%.0f %s", v, unit);
-	else if (fabs(v) >= 100)
+	else if (strcmp(unit, "cmd/s") == 0 || fabs(v) >= 100)
 		snprintf(buf, len, "%.0f %s", v, unit);
 	else if (fabs(v) >= 10)
 		snprintf(buf, len, "%.1f %s", v, unit);
@@ -1893,7 +1924,7 @@ int main(int argc, char **argv)
 			bench_mqtt_set_nodelay(true);
 			break;
 		case OPT_RELAY_QOS:
-			relay_qos = atoi(optarg) ? 1 : 0;
+			relay_qos = strtol(optarg, NULL, 10) ? 1 : 0;
 			break;
 		case OPT_KEEP:
 			b->keep = true;
@@ -1919,7 +1950,7 @@ int main(int argc, char **argv)
 	}
 	if (relay_url)
 		return relay_main(relay_url, relay_qos);
-	if (access(b->smarthubd, X_OK) != 0) {
+	if (!b->smarthubd || access(b->smarthubd, X_OK) != 0) {
 		fprintf(stderr, "smarthub-bench: %s: %s (use --smarthubd PATH)\n", b->smarthubd,
 			strerror(errno));
 		return 1;
@@ -1966,11 +1997,17 @@ int main(int argc, char **argv)
 		run_traffic(b, m);
 	}
 	if (want(b, SC_VARIANTS) && !interrupted) {
-		progress(b, "scenario 1b: round trip, broker with set_tcp_nodelay");
-		int v = run_variant(b, "1b broker set_tcp_nodelay", true, false);
-		progress(b, "scenario 1c: round trip, mqtt.qos: 1 (the relay at QoS 1 too)");
-		if (v == 0)
-			v = run_variant(b, "1c mqtt.qos: 1", false, true);
+		static const struct variant variants[] = {
+			{"1b broker set_tcp_nodelay", .broker_nodelay = true},
+			{"1c mqtt.qos: 1", .state_qos1 = true},
+			{"1d driver: TCP_QUICKACK on PUBACK", .quickack = true},
+			{"1e driver: states on a 2nd connection", .split = true},
+		};
+		int v = 0;
+		for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]) && v == 0; i++) {
+			progress(b, "scenario %s", variants[i].scenario);
+			v = run_variant(b, &variants[i]);
+		}
 		b->ran[SC_VARIANTS] = v == 0 ? 1 : -1;
 	}
 	if (want(b, SC_BURST) && !interrupted) {
