@@ -148,3 +148,14 @@ int sh_mqtt_nodelay(const char *url)
 	}
 	return n < 0 ? n : set;
 }
+
+void sh_mqtt_quickack(int fd)
+{
+	int one = 1;
+
+	/* Linux's __tcp_sock_set_quickack: with an ACK scheduled it is sent
+	 * at once. A descriptor Paho closed and the number reused meanwhile
+	 * gets an early ACK at worst. */
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}

@@ -44,4 +44,15 @@ int sh_mqtt_nodelay(const char *url);
  */
 int sh_mqtt_broker_sockets(const char *url, int *fds, int max);
 
+/*
+ * Sends the TCP ACK that the kernel is delaying on `fd` now (TCP_QUICKACK;
+ * nothing when none is pending, ignored when fd < 0 or not TCP). Called
+ * right after a PUBACK was read: a stock broker's Nagle holds its next
+ * small packet to us (the next command) until that PUBACK is acknowledged,
+ * and Linux delays the ACK until we send something or 40 ms pass. The
+ * option does not stay set, so it is set after every PUBACK.
+ * Async-signal-safe and thread-safe (one setsockopt).
+ */
+void sh_mqtt_quickack(int fd);
+
 #endif
