@@ -12,8 +12,6 @@
 
 #include <MQTTAsync.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -109,10 +107,9 @@ static void on_lost(void *ctx, char *cause)
 static void on_delivered(void *ctx, MQTTAsync_token token)
 {
 	struct bench_mqtt *m = ctx;
-	int one = 1;
 
-	if (m->fd >= 0 && atomic_load(&m->quickack))
-		setsockopt(m->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+	if (atomic_load(&m->quickack))
+		sh_mqtt_quickack(m->fd);
 }
 
 void bench_mqtt_set_quickack(struct bench_mqtt *m, bool on)

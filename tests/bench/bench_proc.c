@@ -5,6 +5,7 @@
  * kernel counts for them (memory, context switches, CPU time per thread) is
  * read from /proc, which is what `ps` and `top` show a user as well.
  */
+#define _GNU_SOURCE /* close_range */
 #include "bench_proc.h"
 #include "bench_stats.h"
 
@@ -126,6 +127,11 @@ int bench_child_start(struct bench_child *c, char *const argv[], const char *log
 			dup2(null_fd, 0);
 		dup2(log_fd, 1);
 		dup2(log_fd, 2);
+		/* Nothing else of ours: Paho's sockets are not close-on-exec,
+		 * and a daemon or relay that inherited the driver's connection
+		 * to the same broker set TCP_NODELAY on it (nodelay.c matches
+		 * by peer), and could not tell its own socket from it. */
+		close_range(3, ~0U, 0);
 		execve(argv[0], argv, envp);
 		_exit(127);
 	}
@@ -291,13 +297,20 @@ int bench_proc_sample(pid_t pid, struct bench_proc_sample *s)
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if (!read_small(path, buf, sizeof(buf)))
 		return -errno;
-	/* Fields 14 and 15 (utime, stime) follow the ")" that ends comm. */
+	/* Fields 14 and 15 (utime, stime) follow the ")" that ends comm:
+	 * the 12th and 13th words after it. */
 	char *p = strrchr(buf, ')');
-	unsigned long long utime = 0, stime = 0;
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-			 &stime) != 2)
+	if (!p)
 		return -EIO;
-	s->ticks = utime + stime;
+	for (int space = 0; space < 12 && p; space++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return -EIO;
+	char *end;
+	unsigned long long utime = strtoull(p + 1, &end, 10);
+	if (end == p + 1 || *end != ' ')
+		return -EIO;
+	s->ticks = utime + strtoull(end + 1, NULL, 10);
 
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	DIR *d = opendir(path);
@@ -308,7 +321,7 @@ int bench_proc_sample(pid_t pid, struct bench_proc_sample *s)
 		if (e->d_name[0] == '.')
 			continue;
 		struct bench_thread_sample *t = &s->threads[s->n_threads];
-		t->tid = (pid_t)atoi(e->d_name);
+		t->tid = (pid_t)strtol(e->d_name, NULL, 10);
 		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)pid, e->d_name);
 		if (read_small(path, buf, sizeof(buf))) {
 			size_t len = strcspn(buf, "\n");
