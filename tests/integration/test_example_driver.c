@@ -26,13 +26,6 @@ static const char *driver_dir(void)
 	return dir;
 }
 
-static void set(const char *json)
-{
-	th_mqtt_clear(th_fx.mqtt);
-	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/desk/set", json, strlen(json), false),
-		     0);
-}
-
 Test(example_driver, the_installed_example_drives_a_light)
 {
 	const char *const args[] = {"--plugin-dir", driver_dir(), NULL};
@@ -44,13 +37,13 @@ Test(example_driver, the_installed_example_drives_a_light)
 	th_fixture_expect_online("desk");
 	free(th_fixture_expect_json("smarthub/desk", "{\"state\":\"OFF\",\"brightness\":254}"));
 
-	set("{\"state\":\"ON\"}");
+	th_fixture_set("desk", "{\"state\":\"ON\"}");
 	free(th_fixture_expect_json("smarthub/desk", "{\"state\":\"ON\",\"brightness\":254}"));
 
-	set("{\"brightness\":40}");
+	th_fixture_set("desk", "{\"brightness\":40}");
 	free(th_fixture_expect_json("smarthub/desk", "{\"state\":\"ON\",\"brightness\":40}"));
 
-	set("{\"state\":\"OFF\"}");
+	th_fixture_set("desk", "{\"state\":\"OFF\"}");
 	free(th_fixture_expect_json("smarthub/desk", "{\"state\":\"OFF\",\"brightness\":40}"));
 }
 

@@ -62,19 +62,12 @@ static void daemon_start(const char *light, const char *ca, const char *extra)
 	free(body);
 }
 
-static void expect_availability(const char *state)
-{
-	char *subset = th_strdupf("{\"state\":\"%s\"}", state);
-	free(th_fixture_expect_json("smarthub/lamp/availability", subset));
-	free(subset);
-}
-
 static void push_start(void)
 {
 	rig_setup();
 	/* Polling once an hour: what arrives in a test came by the stream. */
 	daemon_start("Living lamp", "ca", "poll_interval: 1h");
-	expect_availability("online");
+	th_fixture_expect_availability("lamp", "online");
 	cr_assert(fake_http_wait_streams(fake_hue_http(bridge), 1, WAIT_MS),
 		  "the event stream is opened; log:\n%s", th_daemon_log(&th_fx.daemon));
 }
@@ -83,7 +76,7 @@ static void poll_start(void)
 {
 	rig_setup();
 	daemon_start(FAKE_HUE_LAMP_ID, "ca", "event_stream: false, poll_interval: 300ms");
-	expect_availability("online");
+	th_fixture_expect_availability("lamp", "online");
 }
 
 static void rig_stop(void)
@@ -96,18 +89,6 @@ static void rig_stop(void)
 TestSuite(hue, .init = push_start, .fini = rig_stop, .timeout = 120);
 TestSuite(hue_poll, .init = poll_start, .fini = rig_stop, .timeout = 120);
 TestSuite(hue_setup, .init = rig_setup, .fini = rig_stop, .timeout = 120);
-
-static void set(const char *json)
-{
-	th_mqtt_clear(th_fx.mqtt);
-	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/lamp/set", json, strlen(json), false),
-		     0);
-}
-
-static void expect_state(const char *subset)
-{
-	free(th_fixture_expect_json("smarthub/lamp", subset));
-}
 
 static bool put_count_at_least(const struct fake_hue_state *s, void *arg)
 {
@@ -126,50 +107,51 @@ static struct fake_hue_state after_puts(unsigned n)
 
 Test(hue, state_is_read_at_connect)
 {
-	expect_state("{\"state\":\"OFF\",\"brightness\":128,\"color_temp\":366,"
-		     "\"color_mode\":\"color_temp\"}");
+	th_fixture_expect_state("lamp", "{\"state\":\"OFF\",\"brightness\":128,\"color_temp\":366,"
+					"\"color_mode\":\"color_temp\"}");
 }
 
 Test(hue, set_and_confirm)
 {
-	set("{\"state\":\"ON\",\"brightness\":255,\"transition\":2}");
+	th_fixture_set("lamp", "{\"state\":\"ON\",\"brightness\":255,\"transition\":2}");
 	struct fake_hue_state s = after_puts(1);
 	cr_assert(s.lamp.on && s.lamp.brightness == 100.0 && s.lamp.duration_ms == 2000, "%s",
 		  s.last_put);
-	expect_state("{\"state\":\"ON\",\"brightness\":255}");
+	th_fixture_expect_state("lamp", "{\"state\":\"ON\",\"brightness\":255}");
 
-	set("{\"color_temp\":250}");
+	th_fixture_set("lamp", "{\"color_temp\":250}");
 	s = after_puts(2);
 	cr_assert_eq(s.lamp.mirek, 250, "%s", s.last_put);
-	expect_state("{\"color_temp\":250,\"color_mode\":\"color_temp\"}");
+	th_fixture_expect_state("lamp", "{\"color_temp\":250,\"color_mode\":\"color_temp\"}");
 
 	/* Beyond this lamp's range (its mirek_schema says 454): clamped. */
-	set("{\"color_temp\":500}");
+	th_fixture_set("lamp", "{\"color_temp\":500}");
 	s = after_puts(3);
 	cr_assert_eq(s.lamp.mirek, 454, "%s", s.last_put);
 
-	set("{\"color\":{\"r\":255,\"g\":0,\"b\":0}}");
+	th_fixture_set("lamp", "{\"color\":{\"r\":255,\"g\":0,\"b\":0}}");
 	s = after_puts(4);
 	cr_assert(s.lamp.mirek == 0 && s.lamp.x > 0.69 && s.lamp.x < 0.71 && s.lamp.y > 0.29 &&
 			  s.lamp.y < 0.31,
 		  "red is about x 0.70 y 0.30: %s", s.last_put);
-	expect_state("{\"color\":{\"r\":255,\"g\":0,\"b\":0},\"color_mode\":\"rgb\"}");
+	th_fixture_expect_state("lamp",
+				"{\"color\":{\"r\":255,\"g\":0,\"b\":0},\"color_mode\":\"rgb\"}");
 	/* The bridge's event for it does not turn red into another colour. */
 	char *last = th_mqtt_last(th_fx.mqtt, "smarthub/lamp");
 	cr_assert(strstr(last, "\"r\":255,\"g\":0,\"b\":0"), "%s", last);
 	free(last);
 
-	set("{\"brightness\":0}");
+	th_fixture_set("lamp", "{\"brightness\":0}");
 	s = after_puts(5);
 	cr_assert_not(s.lamp.on);
-	expect_state("{\"state\":\"OFF\"}");
+	th_fixture_expect_state("lamp", "{\"state\":\"OFF\"}");
 }
 
 Test(hue, change_in_the_app_is_pushed)
 {
 	th_mqtt_clear(th_fx.mqtt);
 	fake_hue_change(bridge, true, 20.0, true);
-	expect_state("{\"state\":\"ON\",\"brightness\":51}");
+	th_fixture_expect_state("lamp", "{\"state\":\"ON\",\"brightness\":51}");
 }
 
 Test(hue, dropped_stream_is_reopened_and_missed_changes_reread)
@@ -178,24 +160,24 @@ Test(hue, dropped_stream_is_reopened_and_missed_changes_reread)
 	fake_hue_change(bridge, true, 40.0, false); /* no one hears it */
 	th_mqtt_clear(th_fx.mqtt);
 	cr_assert(fake_http_wait_streams(fake_hue_http(bridge), 1, WAIT_MS));
-	expect_state("{\"state\":\"ON\",\"brightness\":102}");
+	th_fixture_expect_state("lamp", "{\"state\":\"ON\",\"brightness\":102}");
 	cr_assert(th_daemon_wait_log(&th_fx.daemon, "event stream", WAIT_MS));
 	/* And the new stream carries events. */
 	th_mqtt_clear(th_fx.mqtt);
 	fake_hue_change(bridge, false, 40.0, true);
-	expect_state("{\"state\":\"OFF\"}");
+	th_fixture_expect_state("lamp", "{\"state\":\"OFF\"}");
 }
 
 Test(hue, vanishing_bridge_makes_the_lamp_offline_until_it_is_back)
 {
 	th_mqtt_clear(th_fx.mqtt);
 	fake_http_set_down(fake_hue_http(bridge), true);
-	expect_availability("offline");
+	th_fixture_expect_availability("lamp", "offline");
 	fake_hue_change(bridge, true, 60.0, false);
 	th_mqtt_clear(th_fx.mqtt);
 	fake_http_set_down(fake_hue_http(bridge), false);
-	expect_availability("online");
-	expect_state("{\"state\":\"ON\",\"brightness\":153}");
+	th_fixture_expect_availability("lamp", "online");
+	th_fixture_expect_state("lamp", "{\"state\":\"ON\",\"brightness\":153}");
 	cr_assert(fake_http_wait_streams(fake_hue_http(bridge), 1, WAIT_MS));
 }
 
@@ -213,7 +195,7 @@ Test(hue, malformed_events_and_answers_are_reported)
 	cr_assert_eq(th_mqtt_count(th_fx.mqtt, "smarthub/lamp/availability"), 0);
 	/* Events still work. */
 	fake_hue_change(bridge, true, 100.0, true);
-	expect_state("{\"state\":\"ON\",\"brightness\":255}");
+	th_fixture_expect_state("lamp", "{\"state\":\"ON\",\"brightness\":255}");
 }
 
 Test(hue, slow_bridge_still_works)
@@ -221,13 +203,13 @@ Test(hue, slow_bridge_still_works)
 	fake_http_set_delay(fake_hue_http(bridge), 400);
 	/* Commands to one device run one after the other: the second PUT
 	 * goes out only once the slow answer to the first came back. */
-	set("{\"state\":\"ON\"}");
+	th_fixture_set("lamp", "{\"state\":\"ON\"}");
 	after_puts(1); /* the bridge has it and takes its time to answer */
-	set("{\"brightness\":10}");
+	th_fixture_set("lamp", "{\"brightness\":10}");
 	struct fake_hue_state s = after_puts(2);
 	cr_assert(s.lamp.on && s.lamp.brightness > 3.9 && s.lamp.brightness < 4.0, "%s",
 		  s.last_put);
-	expect_state("{\"state\":\"ON\",\"brightness\":10}");
+	th_fixture_expect_state("lamp", "{\"state\":\"ON\",\"brightness\":10}");
 	fake_http_set_delay(fake_hue_http(bridge), 0);
 	char *ev = th_mqtt_last(th_fx.mqtt, "smarthub/bridge/event");
 	cr_assert_null(ev, "no command failed: %s", ev);
@@ -245,7 +227,7 @@ Test(hue, changed_certificate_is_a_tls_error_event)
 	th_mqtt_clear(th_fx.mqtt);
 	fake_http_set_down(fake_hue_http(bridge), true);
 	fake_http_set_down(fake_hue_http(bridge), false);
-	expect_availability("offline");
+	th_fixture_expect_availability("lamp", "offline");
 	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/lamp/event", "TLS", WAIT_MS);
 	cr_assert_not_null(ev, "a TLS failure is an error event; log:\n%s",
 			   th_daemon_log(&th_fx.daemon));
@@ -263,7 +245,7 @@ Test(hue, revoked_key_is_an_error_event)
 	th_mqtt_clear(th_fx.mqtt);
 	fake_http_set_down(fake_hue_http(bridge), true);
 	fake_http_set_down(fake_hue_http(bridge), false);
-	expect_availability("offline");
+	th_fixture_expect_availability("lamp", "offline");
 	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/lamp/event", "application key", WAIT_MS);
 	cr_assert_not_null(ev, "a refused key is an error event; log:\n%s",
 			   th_daemon_log(&th_fx.daemon));
@@ -275,19 +257,19 @@ Test(hue_poll, change_in_the_app_is_seen_by_polling)
 {
 	th_mqtt_clear(th_fx.mqtt);
 	fake_hue_change(bridge, true, 20.0, false);
-	expect_state("{\"state\":\"ON\",\"brightness\":51}");
+	th_fixture_expect_state("lamp", "{\"state\":\"ON\",\"brightness\":51}");
 	struct fake_http_stats st;
 	fake_http_stats(fake_hue_http(bridge), &st);
 	cr_assert_eq(st.streams, 0, "event_stream: false opens none");
-	set("{\"state\":\"OFF\"}");
-	expect_state("{\"state\":\"OFF\"}");
+	th_fixture_set("lamp", "{\"state\":\"OFF\"}");
+	th_fixture_expect_state("lamp", "{\"state\":\"OFF\"}");
 }
 
 Test(hue_setup, light_by_id_with_the_bridge_id_as_tls_name)
 {
 	daemon_start(FAKE_HUE_LAMP_ID, "ca", "bridge_id: " BRIDGE_ID);
-	expect_availability("online");
-	expect_state("{\"state\":\"OFF\"}");
+	th_fixture_expect_availability("lamp", "online");
+	th_fixture_expect_state("lamp", "{\"state\":\"OFF\"}");
 }
 
 Test(hue_setup, wrong_ca_is_a_tls_failure)

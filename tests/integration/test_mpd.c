@@ -218,108 +218,75 @@ static void rig_stop(void)
 
 TestSuite(mpd, .init = rig_start, .fini = rig_stop, .timeout = 180);
 
-/* Sends a command; what was received before is forgotten, so every
- * expectation after it is met by what the command caused. */
-static void set(const char *device, const char *json)
-{
-	th_mqtt_clear(th_fx.mqtt);
-	char *topic = th_strdupf("smarthub/%s/set", device);
-	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, topic, json, strlen(json), false), 0);
-	free(topic);
-}
-
-static void expect_state(const char *device, const char *subset)
-{
-	char *topic = th_strdupf("smarthub/%s", device);
-	char *m = th_mqtt_wait_json(th_fx.mqtt, topic, subset, WAIT_MS);
-	char *last = th_mqtt_last(th_fx.mqtt, topic);
-	cr_assert_not_null(m, "%s never had %s; last: %s\nlog:\n%s", device, subset,
-			   last ? last : "none", th_daemon_log(&th_fx.daemon));
-	free(last);
-	free(m);
-	free(topic);
-}
-
-static void expect_availability(const char *device, const char *state)
-{
-	char *topic = th_strdupf("smarthub/%s/availability", device);
-	char *subset = th_strdupf("{\"state\":\"%s\"}", state);
-	char *m = th_mqtt_wait_json(th_fx.mqtt, topic, subset, WAIT_MS);
-	cr_assert_not_null(m, "%s never %s; log:\n%s", device, state, th_daemon_log(&th_fx.daemon));
-	free(m);
-	free(subset);
-	free(topic);
-}
-
 Test(mpd, volume)
 {
-	set("speaker", "{\"volume\":30}");
+	th_fixture_set("speaker", "{\"volume\":30}");
 	expect_mpd("status", "volume: 30\n");
-	expect_state("speaker", "{\"volume\":30,\"mute\":false}");
+	th_fixture_expect_state("speaker", "{\"volume\":30,\"mute\":false}");
 	/* Both devices watch the same mpd: the other one sees it too. */
-	expect_state("radio", "{\"volume\":30}");
+	th_fixture_expect_state("radio", "{\"volume\":30}");
 }
 
 Test(mpd, play_a_playlist_then_next_previous_pause)
 {
-	set("speaker", "{\"play\":\"movie-night\"}");
+	th_fixture_set("speaker", "{\"play\":\"movie-night\"}");
 	expect_mpd("status", "state: play\n");
 	expect_mpd("currentsong", "file: a.wav\n");
 	expect_mpd("status", "playlistlength: 3\n");
-	expect_state("speaker", "{\"playing\":true,\"title\":\"a\"}");
+	th_fixture_expect_state("speaker", "{\"playing\":true,\"title\":\"a\"}");
 
-	set("speaker", "{\"next\":true}");
+	th_fixture_set("speaker", "{\"next\":true}");
 	expect_mpd("currentsong", "file: b.wav\n");
-	expect_state("speaker", "{\"playing\":true,\"title\":\"b\"}");
+	th_fixture_expect_state("speaker", "{\"playing\":true,\"title\":\"b\"}");
 
-	set("speaker", "{\"previous\":true}");
+	th_fixture_set("speaker", "{\"previous\":true}");
 	expect_mpd("currentsong", "file: a.wav\n");
 
-	set("speaker", "{\"pause\":true}");
+	th_fixture_set("speaker", "{\"pause\":true}");
 	expect_mpd("status", "state: pause\n");
-	expect_state("speaker", "{\"playing\":false,\"title\":\"a\"}");
+	th_fixture_expect_state("speaker", "{\"playing\":false,\"title\":\"a\"}");
 
-	set("speaker", "{\"stop\":true}");
+	th_fixture_set("speaker", "{\"stop\":true}");
 	expect_mpd("status", "state: stop\n");
 }
 
 Test(mpd, play_a_single_file)
 {
-	set("speaker", "{\"play\":\"c.wav\"}");
+	th_fixture_set("speaker", "{\"play\":\"c.wav\"}");
 	expect_mpd("currentsong", "file: c.wav\n");
 	expect_mpd("status", "playlistlength: 1\n");
-	expect_state("speaker", "{\"playing\":true,\"title\":\"c\"}");
+	th_fixture_expect_state("speaker", "{\"playing\":true,\"title\":\"c\"}");
 }
 
 Test(mpd, state_switches_the_configured_output)
 {
-	set("speaker", "{\"state\":\"OFF\"}");
+	th_fixture_set("speaker", "{\"state\":\"OFF\"}");
 	expect_mpd("outputs", "outputname: amp\nplugin: null\noutputenabled: 0\n");
-	expect_state("speaker", "{\"state\":\"OFF\"}");
+	th_fixture_expect_state("speaker", "{\"state\":\"OFF\"}");
 	/* The other output is not ours to switch. */
 	expect_mpd("outputs", "outputname: null\nplugin: null\noutputenabled: 1\n");
 
-	set("speaker", "{\"state\":\"ON\"}");
+	th_fixture_set("speaker", "{\"state\":\"ON\"}");
 	expect_mpd("outputs", "outputname: amp\nplugin: null\noutputenabled: 1\n");
-	expect_state("speaker", "{\"state\":\"ON\"}");
+	th_fixture_expect_state("speaker", "{\"state\":\"ON\"}");
 }
 
 Test(mpd, state_without_output_plays_and_stops)
 {
 	char *r = mpd_ask("load movie-night");
 	free(r);
-	set("radio", "{\"state\":\"ON\"}");
+	th_fixture_set("radio", "{\"state\":\"ON\"}");
 	expect_mpd("status", "state: play\n");
-	expect_state("radio", "{\"state\":\"ON\",\"playing\":true}");
-	set("radio", "{\"state\":\"OFF\"}");
+	th_fixture_expect_state("radio", "{\"state\":\"ON\",\"playing\":true}");
+	th_fixture_set("radio", "{\"state\":\"OFF\"}");
 	expect_mpd("status", "state: stop\n");
-	expect_state("radio", "{\"state\":\"OFF\",\"playing\":false}");
+	th_fixture_expect_state("radio", "{\"state\":\"OFF\",\"playing\":false}");
 }
 
 Test(mpd, change_by_another_client_is_pushed)
 {
-	set("speaker", "{\"volume\":60}");
-	expect_state("speaker", "{\"volume\":60}");
+	th_fixture_set("speaker", "{\"volume\":60}");
+	th_fixture_expect_state("speaker", "{\"volume\":60}");
 	const char *argv[] = {"mpc", "-h", MPD_PASSWORD "@127.0.0.1", "-p", NULL, "volume",
 			      "10",  NULL};
 	char port[16];
@@ -328,67 +295,68 @@ Test(mpd, change_by_another_client_is_pushed)
 	int status = -1;
 	cr_assert_eq(th_run(argv, NULL, NULL, &status), 0);
 	cr_assert_eq(status, 0);
-	expect_state("speaker", "{\"volume\":10}");
+	th_fixture_expect_state("speaker", "{\"volume\":10}");
 
 	/* A song started by another client. */
 	char *r = mpd_ask("command_list_begin\nload movie-night\nplay 1\ncommand_list_end");
 	free(r);
-	expect_state("speaker", "{\"playing\":true,\"title\":\"b\"}");
+	th_fixture_expect_state("speaker", "{\"playing\":true,\"title\":\"b\"}");
 }
 
 Test(mpd, get_reads_mpd_again)
 {
-	set("speaker", "{\"volume\":45}");
-	expect_state("speaker", "{\"volume\":45}");
+	th_fixture_set("speaker", "{\"volume\":45}");
+	th_fixture_expect_state("speaker", "{\"volume\":45}");
 	th_mqtt_clear(th_fx.mqtt);
 	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/speaker/get", "", 0, false), 0);
-	expect_state("speaker", "{\"volume\":45,\"state\":\"ON\"}");
+	th_fixture_expect_state("speaker", "{\"volume\":45,\"state\":\"ON\"}");
 	/* And the connection is idle again: a change still arrives. */
 	char *r = mpd_ask("setvol 46");
 	free(r);
-	expect_state("speaker", "{\"volume\":46}");
+	th_fixture_expect_state("speaker", "{\"volume\":46}");
 }
 
 Test(mpd, several_properties_in_one_command)
 {
-	set("radio", "{\"state\":\"ON\",\"volume\":25,\"play\":\"movie-night\"}");
+	th_fixture_set("radio", "{\"state\":\"ON\",\"volume\":25,\"play\":\"movie-night\"}");
 	expect_mpd("status", "volume: 25\n");
 	expect_mpd("status", "state: play\n");
 	expect_mpd("currentsong", "file: a.wav\n");
-	expect_state("radio", "{\"state\":\"ON\",\"volume\":25,\"playing\":true,\"title\":\"a\"}");
+	th_fixture_expect_state(
+		"radio", "{\"state\":\"ON\",\"volume\":25,\"playing\":true,\"title\":\"a\"}");
 
 	/* mpd stops a list at its first error; what ran before stays done,
 	 * and the published state says so. */
-	set("radio", "{\"volume\":20,\"play\":\"no-such-list\"}");
+	th_fixture_set("radio", "{\"volume\":20,\"play\":\"no-such-list\"}");
 	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "No such playlist", WAIT_MS);
 	cr_assert_not_null(ev);
 	free(ev);
 	expect_mpd("status", "volume: 20\n");
-	expect_state("radio", "{\"volume\":20}");
+	th_fixture_expect_state("radio", "{\"volume\":20}");
 }
 
 Test(mpd, mute_remembers_the_volume)
 {
-	set("speaker", "{\"volume\":40}");
+	th_fixture_set("speaker", "{\"volume\":40}");
 	expect_mpd("status", "volume: 40\n");
-	expect_state("speaker", "{\"volume\":40}");
-	set("speaker", "{\"mute\":true}");
+	th_fixture_expect_state("speaker", "{\"volume\":40}");
+	th_fixture_set("speaker", "{\"mute\":true}");
 	expect_mpd("status", "volume: 0\n");
-	expect_state("speaker", "{\"volume\":0,\"mute\":true}");
-	set("speaker", "{\"mute\":false}");
+	th_fixture_expect_state("speaker", "{\"volume\":0,\"mute\":true}");
+	th_fixture_set("speaker", "{\"mute\":false}");
 	expect_mpd("status", "volume: 40\n");
-	expect_state("speaker", "{\"volume\":40,\"mute\":false}");
+	th_fixture_expect_state("speaker", "{\"volume\":40,\"mute\":false}");
 }
 
 Test(mpd, mpd_error_becomes_an_event)
 {
-	set("speaker", "{\"play\":\"no-such-list\"}");
+	th_fixture_set("speaker", "{\"play\":\"no-such-list\"}");
 	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "No such playlist", WAIT_MS);
 	cr_assert_not_null(ev, "mpd's ACK must reach the user; log:\n%s",
 			   th_daemon_log(&th_fx.daemon));
 	free(ev);
 	/* The device is still usable. */
-	set("speaker", "{\"volume\":35}");
+	th_fixture_set("speaker", "{\"volume\":35}");
 	expect_mpd("status", "volume: 35\n");
 }
 
@@ -397,15 +365,15 @@ Test(mpd, restart_of_mpd_goes_offline_and_back)
 	th_mqtt_clear(th_fx.mqtt);
 	th_child_stop(rig.mpd, 5000);
 	rig.mpd = 0;
-	expect_availability("speaker", "offline");
-	expect_availability("radio", "offline");
+	th_fixture_expect_availability("speaker", "offline");
+	th_fixture_expect_availability("radio", "offline");
 
 	mpd_start();
-	expect_availability("speaker", "online");
-	expect_availability("radio", "online");
-	set("speaker", "{\"volume\":55}");
+	th_fixture_expect_availability("speaker", "online");
+	th_fixture_expect_availability("radio", "online");
+	th_fixture_set("speaker", "{\"volume\":55}");
 	expect_mpd("status", "volume: 55\n");
-	expect_state("speaker", "{\"volume\":55}");
+	th_fixture_expect_state("speaker", "{\"volume\":55}");
 }
 
 Test(mpd, wrong_password_is_refused_and_no_password_is_logged)
@@ -446,24 +414,15 @@ Test(mpd, wrong_password_is_refused_and_no_password_is_logged)
  * before anything connects, and the daemon refuses the file. */
 Test(mpd_config, options_are_checked, .timeout = 60)
 {
-	struct th_daemon d = {0};
 	const char *yaml = "devices:\n"
 			   "  speaker:\n"
 			   "    driver: mpd\n"
 			   "    kind: speaker\n"
 			   "    port: 0\n"
 			   "    passwd: secret\n";
-	const char *args[] = {"--check-config", NULL};
-	int status = 0;
-
-	cr_assert_eq(th_daemon_start(&d, yaml, args, NULL), 0);
-	cr_assert_eq(th_daemon_wait(&d, 30000, &status), 0);
-	char *log = th_daemon_log(&d);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 78, "status %d; log:\n%s", status,
-		  log);
+	char *log = th_fixture_refused_config(yaml);
 	cr_assert(strstr(log, ":5:") && strstr(log, "port"), "log:\n%s", log);
 	cr_assert(strstr(log, ":6:") && strstr(log, "passwd"), "unknown option; log:\n%s", log);
 	cr_assert_null(strstr(log, "secret"), "an option's value may be a secret; log:\n%s", log);
 	free(log);
-	th_daemon_stop(&d);
 }

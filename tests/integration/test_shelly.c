@@ -50,25 +50,16 @@ static void rig_start(int gen, const char *password)
 	free(body);
 }
 
-static void expect_availability(const char *state)
-{
-	char *subset = th_strdupf("{\"state\":\"%s\"}", state);
-	char *m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/relay/availability", subset, WAIT_MS);
-	cr_assert_not_null(m, "relay never %s; log:\n%s", state, th_daemon_log(&th_fx.daemon));
-	free(m);
-	free(subset);
-}
-
 static void gen1_start(void)
 {
 	rig_start(1, "s3cret");
-	expect_availability("online");
+	th_fixture_expect_availability("relay", "online");
 }
 
 static void gen2_start(void)
 {
 	rig_start(2, "s3cret");
-	expect_availability("online");
+	th_fixture_expect_availability("relay", "online");
 }
 
 static void rig_stop(void)
@@ -80,24 +71,6 @@ static void rig_stop(void)
 TestSuite(shelly_gen1, .init = gen1_start, .fini = rig_stop, .timeout = 120);
 TestSuite(shelly_gen2, .init = gen2_start, .fini = rig_stop, .timeout = 120);
 TestSuite(shelly_auth, .fini = rig_stop, .timeout = 120);
-
-static void set(const char *payload)
-{
-	th_mqtt_clear(th_fx.mqtt);
-	cr_assert_eq(
-		th_mqtt_publish(th_fx.mqtt, "smarthub/relay/set", payload, strlen(payload), false),
-		0);
-}
-
-static void expect_state(const char *subset)
-{
-	char *m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/relay", subset, WAIT_MS);
-	char *last = th_mqtt_last(th_fx.mqtt, "smarthub/relay");
-	cr_assert_not_null(m, "relay never had %s; last: %s; log:\n%s", subset,
-			   last ? last : "none", th_daemon_log(&th_fx.daemon));
-	free(last);
-	free(m);
-}
 
 static bool relay_is(const struct fake_shelly_state *s, void *arg)
 {
@@ -115,41 +88,41 @@ static void expect_relay(bool on)
 /* The same story for both generations. */
 static void set_confirm_and_readings(void)
 {
-	expect_state("{\"state\":\"OFF\",\"voltage\":230.1,\"energy\":1.235}");
+	th_fixture_expect_state("relay", "{\"state\":\"OFF\",\"voltage\":230.1,\"energy\":1.235}");
 	fake_shelly_set(rig.dev, 0, false, 60.0); /* the load draws 60 W when on */
-	set("{\"state\":\"ON\"}");
+	th_fixture_set("relay", "{\"state\":\"ON\"}");
 	expect_relay(true);
-	expect_state("{\"state\":\"ON\",\"power\":60}");
-	set("OFF");
+	th_fixture_expect_state("relay", "{\"state\":\"ON\",\"power\":60}");
+	th_fixture_set("relay", "OFF");
 	expect_relay(false);
-	expect_state("{\"state\":\"OFF\",\"power\":0}");
-	set("{\"state\":\"TOGGLE\"}");
+	th_fixture_expect_state("relay", "{\"state\":\"OFF\",\"power\":0}");
+	th_fixture_set("relay", "{\"state\":\"TOGGLE\"}");
 	expect_relay(true);
-	expect_state("{\"state\":\"ON\"}");
+	th_fixture_expect_state("relay", "{\"state\":\"ON\"}");
 }
 
 static void change_at_the_device(void)
 {
 	th_mqtt_clear(th_fx.mqtt);
 	fake_shelly_set(rig.dev, 0, true, 1500.0);
-	expect_state("{\"state\":\"ON\",\"power\":1500}");
+	th_fixture_expect_state("relay", "{\"state\":\"ON\",\"power\":1500}");
 }
 
 static void vanish_and_return(void)
 {
 	th_mqtt_clear(th_fx.mqtt);
 	fake_http_set_down(fake_shelly_http(rig.dev), true);
-	expect_availability("offline");
+	th_fixture_expect_availability("relay", "offline");
 	fake_shelly_set(rig.dev, 0, true, 5.0);
 	th_mqtt_clear(th_fx.mqtt);
 	fake_http_set_down(fake_shelly_http(rig.dev), false);
-	expect_availability("online");
-	expect_state("{\"state\":\"ON\",\"power\":5}");
+	th_fixture_expect_availability("relay", "online");
+	th_fixture_expect_state("relay", "{\"state\":\"ON\",\"power\":5}");
 }
 
 static void malformed_answers(void)
 {
-	expect_state("{\"state\":\"OFF\"}");
+	th_fixture_expect_state("relay", "{\"state\":\"OFF\"}");
 	th_mqtt_clear(th_fx.mqtt);
 	fake_http_garbage_next(fake_shelly_http(rig.dev), 2, "{\"relays\":\"nope\",\"output\":7}");
 	cr_assert(th_daemon_wait_log(&th_fx.daemon, "not a Shelly's", WAIT_MS), "log:\n%s",
@@ -163,14 +136,14 @@ static void malformed_answers(void)
 	fake_http_drop_next(fake_shelly_http(rig.dev), 1);
 	bool on = true, landed = false;
 	for (int i = 0; i < 10 && !landed; i++) {
-		set("ON");
+		th_fixture_set("relay", "ON");
 		landed = fake_shelly_wait(rig.dev, relay_is, &on, 1000);
 	}
 	cr_assert(landed, "log:\n%s", th_daemon_log(&th_fx.daemon));
 	fake_http_set_delay(fake_shelly_http(rig.dev), 300);
-	set("OFF");
+	th_fixture_set("relay", "OFF");
 	expect_relay(false);
-	expect_state("{\"state\":\"OFF\"}");
+	th_fixture_expect_state("relay", "{\"state\":\"OFF\"}");
 	fake_http_set_delay(fake_shelly_http(rig.dev), 0);
 }
 
@@ -213,9 +186,9 @@ Test(shelly_gen2, set_and_confirm_with_digest_auth)
 Test(shelly_gen2, a_new_nonce_is_followed)
 {
 	fake_shelly_new_nonce(rig.dev);
-	set("ON");
+	th_fixture_set("relay", "ON");
 	expect_relay(true);
-	expect_state("{\"state\":\"ON\"}");
+	th_fixture_expect_state("relay", "{\"state\":\"ON\"}");
 }
 
 Test(shelly_gen2, change_at_the_device_is_seen_by_polling)
@@ -267,7 +240,7 @@ Test(shelly_auth, discovery_announces_the_meters)
 	rig_start(2, "s3cret");
 	rig_extra = "";
 	cr_assert_eq(th_mqtt_subscribe(th_fx.mqtt, "homeassistant/#"), 0);
-	expect_availability("online");
+	th_fixture_expect_availability("relay", "online");
 	char *m = th_mqtt_wait(th_fx.mqtt, "homeassistant/switch/smarthub_relay/switch/config",
 			       NULL, WAIT_MS);
 	cr_assert_not_null(m, "log:\n%s", th_daemon_log(&th_fx.daemon));

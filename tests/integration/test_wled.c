@@ -48,32 +48,6 @@ static void rig_stop(void)
 
 TestSuite(wled, .init = rig_start, .fini = rig_stop, .timeout = 120);
 
-static void set(const char *json)
-{
-	th_mqtt_clear(th_fx.mqtt);
-	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/strip/set", json, strlen(json), false),
-		     0);
-}
-
-static void expect_state(const char *subset)
-{
-	char *m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/strip", subset, WAIT_MS);
-	char *last = th_mqtt_last(th_fx.mqtt, "smarthub/strip");
-	cr_assert_not_null(m, "strip never had %s; last: %s; log:\n%s", subset,
-			   last ? last : "none", th_daemon_log(&th_fx.daemon));
-	free(last);
-	free(m);
-}
-
-static void expect_availability(const char *state)
-{
-	char *subset = th_strdupf("{\"state\":\"%s\"}", state);
-	char *m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/strip/availability", subset, WAIT_MS);
-	cr_assert_not_null(m, "strip never %s; log:\n%s", state, th_daemon_log(&th_fx.daemon));
-	free(m);
-	free(subset);
-}
-
 static bool strip_is(const struct fake_wled_state *s, void *arg)
 {
 	const int *want = arg; /* on, bri, r, g, b, transition (-2: any) */
@@ -95,23 +69,24 @@ static void expect_strip(int on, int bri, int r, int g, int b, int transition)
 
 Test(wled, state_is_read_at_connect)
 {
-	expect_state("{\"state\":\"OFF\",\"brightness\":128,"
-		     "\"color\":{\"r\":255,\"g\":160,\"b\":0}}");
+	th_fixture_expect_state("strip", "{\"state\":\"OFF\",\"brightness\":128,"
+					 "\"color\":{\"r\":255,\"g\":160,\"b\":0}}");
 }
 
 Test(wled, set_and_confirm)
 {
-	set("{\"state\":\"ON\",\"brightness\":200,\"transition\":1.5}");
+	th_fixture_set("strip", "{\"state\":\"ON\",\"brightness\":200,\"transition\":1.5}");
 	expect_strip(1, 200, -1, 0, 0, 15);
-	expect_state("{\"state\":\"ON\",\"brightness\":200}");
+	th_fixture_expect_state("strip", "{\"state\":\"ON\",\"brightness\":200}");
 
-	set("{\"color\":{\"r\":10,\"g\":20,\"b\":30}}");
+	th_fixture_set("strip", "{\"color\":{\"r\":10,\"g\":20,\"b\":30}}");
 	expect_strip(1, 200, 10, 20, 30, -2);
-	expect_state("{\"color\":{\"r\":10,\"g\":20,\"b\":30},\"color_mode\":\"rgb\"}");
+	th_fixture_expect_state("strip",
+				"{\"color\":{\"r\":10,\"g\":20,\"b\":30},\"color_mode\":\"rgb\"}");
 
-	set("{\"brightness\":0}");
+	th_fixture_set("strip", "{\"brightness\":0}");
 	expect_strip(0, 200, -1, 0, 0, -2);
-	expect_state("{\"state\":\"OFF\"}");
+	th_fixture_expect_state("strip", "{\"state\":\"OFF\"}");
 
 	struct fake_wled_state s;
 	fake_wled_get(rig.strip, &s);
@@ -122,7 +97,9 @@ Test(wled, change_at_the_strip_is_seen_by_polling)
 {
 	th_mqtt_clear(th_fx.mqtt);
 	fake_wled_set(rig.strip, true, 42, 0, 0, 255);
-	expect_state("{\"state\":\"ON\",\"brightness\":42,\"color\":{\"r\":0,\"g\":0,\"b\":255}}");
+	th_fixture_expect_state(
+		"strip",
+		"{\"state\":\"ON\",\"brightness\":42,\"color\":{\"r\":0,\"g\":0,\"b\":255}}");
 }
 
 Test(wled, polls_reuse_one_connection)
@@ -146,21 +123,23 @@ Test(wled, vanishing_strip_goes_offline_and_comes_back_reread)
 {
 	th_mqtt_clear(th_fx.mqtt);
 	fake_http_set_down(fake_wled_http(rig.strip), true);
-	expect_availability("offline");
+	th_fixture_expect_availability("strip", "offline");
 	/* Changed while the hub could not see it. */
 	fake_wled_set(rig.strip, true, 77, 1, 2, 3);
 	th_mqtt_clear(th_fx.mqtt);
 	fake_http_set_down(fake_wled_http(rig.strip), false);
-	expect_availability("online");
-	expect_state("{\"state\":\"ON\",\"brightness\":77,\"color\":{\"r\":1,\"g\":2,\"b\":3}}");
+	th_fixture_expect_availability("strip", "online");
+	th_fixture_expect_state(
+		"strip",
+		"{\"state\":\"ON\",\"brightness\":77,\"color\":{\"r\":1,\"g\":2,\"b\":3}}");
 
-	set("{\"state\":\"OFF\"}");
+	th_fixture_set("strip", "{\"state\":\"OFF\"}");
 	expect_strip(0, 77, -1, 0, 0, -2);
 }
 
 Test(wled, malformed_answers_are_reported_not_believed)
 {
-	expect_state("{\"state\":\"OFF\"}");
+	th_fixture_expect_state("strip", "{\"state\":\"OFF\"}");
 	th_mqtt_clear(th_fx.mqtt);
 	fake_http_garbage_next(fake_wled_http(rig.strip), 3, "<html>captive portal</html>");
 	cr_assert(th_daemon_wait_log(&th_fx.daemon, "not a WLED state", WAIT_MS),
@@ -183,23 +162,23 @@ Test(wled, malformed_answers_are_reported_not_believed)
 
 	/* A command answered with garbage fails with the reason. */
 	fake_http_garbage_next(fake_wled_http(rig.strip), 1, "{\"on\":\"maybe\"}");
-	set("{\"state\":\"ON\"}");
+	th_fixture_set("strip", "{\"state\":\"ON\"}");
 	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "strip", WAIT_MS);
 	cr_assert_not_null(ev, "the failed command is an error event; log:\n%s",
 			   th_daemon_log(&th_fx.daemon));
 	free(ev);
 	/* The next command works. */
-	set("{\"state\":\"ON\",\"brightness\":9}");
+	th_fixture_set("strip", "{\"state\":\"ON\",\"brightness\":9}");
 	expect_strip(1, 9, -1, 0, 0, -2);
-	expect_state("{\"state\":\"ON\",\"brightness\":9}");
+	th_fixture_expect_state("strip", "{\"state\":\"ON\",\"brightness\":9}");
 }
 
 Test(wled, slow_and_dropped_answers)
 {
 	/* Slow but within command_timeout: it works. */
 	fake_http_set_delay(fake_wled_http(rig.strip), 500);
-	set("{\"state\":\"ON\",\"brightness\":100}");
-	expect_state("{\"state\":\"ON\",\"brightness\":100}");
+	th_fixture_set("strip", "{\"state\":\"ON\",\"brightness\":100}");
+	th_fixture_expect_state("strip", "{\"state\":\"ON\",\"brightness\":100}");
 	fake_http_set_delay(fake_wled_http(rig.strip), 0);
 
 	/* A dropped connection fails that request only; the hub recovers. */
@@ -217,24 +196,15 @@ Test(wled, slow_and_dropped_answers)
 		landed = fake_wled_wait(rig.strip, strip_is, want, 1000);
 	}
 	cr_assert(landed, "log:\n%s", th_daemon_log(&th_fx.daemon));
-	expect_state("{\"brightness\":60}");
+	th_fixture_expect_state("strip", "{\"brightness\":60}");
 }
 
 Test(wled_config, options_are_checked, .timeout = 60)
 {
-	struct th_daemon d = {0};
 	const char *yaml = "devices:\n"
 			   "  strip: {driver: wled, kind: light, host: 192.0.2.1, port: 0}\n"
 			   "  nohost: {driver: wled, kind: light}\n";
-	const char *args[] = {"--check-config", NULL};
-	int status = 0;
-
-	cr_assert_eq(th_daemon_start(&d, yaml, args, NULL), 0);
-	cr_assert_eq(th_daemon_wait(&d, 30000, &status), 0);
-	char *log = th_daemon_log(&d);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 78, "status %d; log:\n%s", status,
-		  log);
+	char *log = th_fixture_refused_config(yaml);
 	cr_assert(strstr(log, "port") && strstr(log, "'host'"), "log:\n%s", log);
 	free(log);
-	th_daemon_stop(&d);
 }

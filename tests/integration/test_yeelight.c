@@ -61,38 +61,6 @@ static void rig_stop(void)
 
 TestSuite(yeelight, .init = rig_start, .fini = rig_stop, .timeout = 120);
 
-/* Sends a command; what was received before is forgotten, so every
- * expectation after it is met by what the command caused. */
-static void set(const char *device, const char *json)
-{
-	th_mqtt_clear(th_fx.mqtt);
-	char *topic = th_strdupf("smarthub/%s/set", device);
-	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, topic, json, strlen(json), false), 0);
-	free(topic);
-}
-
-static void expect_state(const char *device, const char *subset)
-{
-	char *topic = th_strdupf("smarthub/%s", device);
-	char *m = th_mqtt_wait_json(th_fx.mqtt, topic, subset, WAIT_MS);
-	char *last = th_mqtt_last(th_fx.mqtt, topic);
-	cr_assert_not_null(m, "%s never had %s; last: %s", device, subset, last ? last : "none");
-	free(last);
-	free(m);
-	free(topic);
-}
-
-static void expect_availability(const char *device, const char *state)
-{
-	char *topic = th_strdupf("smarthub/%s/availability", device);
-	char *subset = th_strdupf("{\"state\":\"%s\"}", state);
-	char *m = th_mqtt_wait_json(th_fx.mqtt, topic, subset, WAIT_MS);
-	cr_assert_not_null(m, "%s never %s; log:\n%s", device, state, th_daemon_log(&th_fx.daemon));
-	free(m);
-	free(subset);
-	free(topic);
-}
-
 struct want {
 	int power; /* -1 any */
 	int bright, ct;
@@ -120,8 +88,8 @@ static void expect_bulb(struct fake_bulb *b, struct want w)
 Test(yeelight, initial_state_is_read_at_connect)
 {
 	/* The fake starts off, bright 100, ct 4000 (250 mireds). */
-	expect_state("lamp", "{\"state\":\"OFF\",\"brightness\":255,\"color_temp\":250,"
-			     "\"color_mode\":\"color_temp\"}");
+	th_fixture_expect_state("lamp", "{\"state\":\"OFF\",\"brightness\":255,\"color_temp\":250,"
+					"\"color_mode\":\"color_temp\"}");
 	struct fake_bulb_state s;
 	fake_bulb_get(rig.bulb, &s);
 	cr_assert_eq(s.connections, 1, "one connection per device");
@@ -129,34 +97,35 @@ Test(yeelight, initial_state_is_read_at_connect)
 
 Test(yeelight, commands_reach_the_bulb)
 {
-	set("lamp", "{\"state\":\"ON\",\"brightness\":128}");
+	th_fixture_set("lamp", "{\"state\":\"ON\",\"brightness\":128}");
 	expect_bulb(rig.bulb, (struct want){.power = 1, .bright = 50, .rgb = -1});
-	expect_state("lamp", "{\"state\":\"ON\",\"brightness\":128}");
+	th_fixture_expect_state("lamp", "{\"state\":\"ON\",\"brightness\":128}");
 
-	set("lamp", "{\"color_temp\":370}");
+	th_fixture_set("lamp", "{\"color_temp\":370}");
 	expect_bulb(rig.bulb, (struct want){.power = 1, .ct = 2703, .mode = 2, .rgb = -1});
-	expect_state("lamp", "{\"color_temp\":370,\"color_mode\":\"color_temp\"}");
+	th_fixture_expect_state("lamp", "{\"color_temp\":370,\"color_mode\":\"color_temp\"}");
 
-	set("lamp", "{\"color\":{\"r\":255,\"g\":0,\"b\":128}}");
+	th_fixture_set("lamp", "{\"color\":{\"r\":255,\"g\":0,\"b\":128}}");
 	expect_bulb(rig.bulb, (struct want){.power = 1, .rgb = 0xff0080, .mode = 1});
-	expect_state("lamp", "{\"color\":{\"r\":255,\"g\":0,\"b\":128},\"color_mode\":\"rgb\"}");
+	th_fixture_expect_state("lamp",
+				"{\"color\":{\"r\":255,\"g\":0,\"b\":128},\"color_mode\":\"rgb\"}");
 
-	set("lamp", "{\"state\":\"OFF\",\"transition\":2}");
+	th_fixture_set("lamp", "{\"state\":\"OFF\",\"transition\":2}");
 	expect_bulb(rig.bulb, (struct want){.power = 0, .rgb = -1});
-	expect_state("lamp", "{\"state\":\"OFF\"}");
+	th_fixture_expect_state("lamp", "{\"state\":\"OFF\"}");
 	struct fake_bulb_state s;
 	fake_bulb_get(rig.bulb, &s);
 	cr_assert_str_eq(s.last_power_params, "[\"off\",\"smooth\",2000]");
 
 	/* Brightness on a light that is off turns it on first (the bulb
 	 * refuses set_bright while off); brightness 0 turns it off. */
-	set("lamp", "{\"brightness\":255}");
+	th_fixture_set("lamp", "{\"brightness\":255}");
 	expect_bulb(rig.bulb, (struct want){.power = 1, .bright = 100, .rgb = -1});
 	fake_bulb_get(rig.bulb, &s);
 	cr_assert_str_eq(s.last_power_params, "[\"on\",\"smooth\",300]", "default transition");
-	set("lamp", "{\"brightness\":0}");
+	th_fixture_set("lamp", "{\"brightness\":0}");
 	expect_bulb(rig.bulb, (struct want){.power = 0, .rgb = -1});
-	expect_state("lamp", "{\"state\":\"OFF\"}");
+	th_fixture_expect_state("lamp", "{\"state\":\"OFF\"}");
 
 	/* The other bulb was never touched. */
 	struct fake_bulb_state o;
@@ -167,9 +136,10 @@ Test(yeelight, commands_reach_the_bulb)
 Test(yeelight, changes_made_elsewhere_are_published)
 {
 	fake_bulb_push(rig.bulb, "{\"power\":\"on\",\"bright\":\"20\"}");
-	expect_state("lamp", "{\"state\":\"ON\",\"brightness\":51}");
+	th_fixture_expect_state("lamp", "{\"state\":\"ON\",\"brightness\":51}");
 	fake_bulb_push(rig.bulb, "{\"rgb\":\"65280\",\"color_mode\":\"1\"}");
-	expect_state("lamp", "{\"color\":{\"r\":0,\"g\":255,\"b\":0},\"color_mode\":\"rgb\"}");
+	th_fixture_expect_state("lamp",
+				"{\"color\":{\"r\":0,\"g\":255,\"b\":0},\"color_mode\":\"rgb\"}");
 }
 
 Test(yeelight, get_reads_the_bulb_again)
@@ -177,17 +147,17 @@ Test(yeelight, get_reads_the_bulb_again)
 	fake_bulb_change_quietly(rig.bulb, "{\"power\":\"on\",\"bright\":\"40\"}");
 	th_mqtt_clear(th_fx.mqtt);
 	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/lamp/get", "", 0, false), 0);
-	expect_state("lamp", "{\"state\":\"ON\",\"brightness\":102}");
+	th_fixture_expect_state("lamp", "{\"state\":\"ON\",\"brightness\":102}");
 }
 
 Test(yeelight, dropped_connection_goes_offline_and_comes_back)
 {
 	th_mqtt_clear(th_fx.mqtt);
 	fake_bulb_drop_all(rig.bulb);
-	expect_availability("lamp", "offline");
-	expect_availability("lamp", "online");
+	th_fixture_expect_availability("lamp", "offline");
+	th_fixture_expect_availability("lamp", "online");
 
-	set("lamp", "{\"state\":\"ON\"}");
+	th_fixture_set("lamp", "{\"state\":\"ON\"}");
 	expect_bulb(rig.bulb, (struct want){.power = 1, .rgb = -1});
 	struct fake_bulb_state s;
 	fake_bulb_get(rig.bulb, &s);
@@ -198,12 +168,12 @@ Test(yeelight, garbage_from_the_bulb_renews_the_connection)
 {
 	th_mqtt_clear(th_fx.mqtt);
 	fake_bulb_send_raw(rig.bulb, "<html>not json</html>\r\n");
-	expect_availability("lamp", "offline");
-	expect_availability("lamp", "online");
+	th_fixture_expect_availability("lamp", "offline");
+	th_fixture_expect_availability("lamp", "online");
 	char *log = th_daemon_log(&th_fx.daemon);
 	cr_assert(strstr(log, "malformed"), "the reason is logged:\n%s", log);
 	free(log);
-	set("lamp", "{\"state\":\"ON\"}");
+	th_fixture_set("lamp", "{\"state\":\"ON\"}");
 	expect_bulb(rig.bulb, (struct want){.power = 1, .rgb = -1});
 }
 
@@ -217,33 +187,33 @@ Test(yeelight, refused_connections_retry_while_others_work)
 	th_mqtt_clear(th_fx.mqtt);
 	fake_bulb_refuse(rig.bulb, true);
 	fake_bulb_drop_all(rig.bulb);
-	expect_availability("lamp", "offline");
+	th_fixture_expect_availability("lamp", "offline");
 	/* The daemon keeps retrying (with backoff) ... */
 	cr_assert(fake_bulb_wait(rig.bulb, turned_away_twice, NULL, WAIT_MS));
 	/* ... a command to it fails at once rather than hanging ... */
-	set("lamp", "{\"state\":\"ON\"}");
+	th_fixture_set("lamp", "{\"state\":\"ON\"}");
 	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "lamp", WAIT_MS);
 	cr_assert_not_null(ev, "a command to an offline light must say why");
 	free(ev);
 	/* ... and the other light works meanwhile. */
-	set("desk", "{\"state\":\"ON\",\"brightness\":255}");
+	th_fixture_set("desk", "{\"state\":\"ON\",\"brightness\":255}");
 	expect_bulb(rig.other, (struct want){.power = 1, .bright = 100, .rgb = -1});
-	expect_state("desk", "{\"state\":\"ON\",\"brightness\":255}");
+	th_fixture_expect_state("desk", "{\"state\":\"ON\",\"brightness\":255}");
 
 	fake_bulb_refuse(rig.bulb, false);
-	expect_availability("lamp", "online");
-	set("lamp", "{\"state\":\"ON\"}");
+	th_fixture_expect_availability("lamp", "online");
+	th_fixture_set("lamp", "{\"state\":\"ON\"}");
 	expect_bulb(rig.bulb, (struct want){.power = 1, .rgb = -1});
 }
 
 Test(yeelight, quota_error_is_reported_and_later_commands_work)
 {
-	set("lamp", "{\"state\":\"ON\"}");
+	th_fixture_set("lamp", "{\"state\":\"ON\"}");
 	expect_bulb(rig.bulb, (struct want){.power = 1, .rgb = -1});
 	th_mqtt_clear(th_fx.mqtt);
 
 	fake_bulb_quota(rig.bulb, true);
-	set("lamp", "{\"brightness\":26}");
+	th_fixture_set("lamp", "{\"brightness\":26}");
 	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "quota", WAIT_MS);
 	cr_assert_not_null(ev, "the bulb's quota error must reach the user; log:\n%s",
 			   th_daemon_log(&th_fx.daemon));
@@ -256,16 +226,15 @@ Test(yeelight, quota_error_is_reported_and_later_commands_work)
 	free(avail);
 
 	fake_bulb_quota(rig.bulb, false);
-	set("lamp", "{\"brightness\":26}");
+	th_fixture_set("lamp", "{\"brightness\":26}");
 	expect_bulb(rig.bulb, (struct want){.power = 1, .bright = 10, .rgb = -1});
-	expect_state("lamp", "{\"brightness\":26}");
+	th_fixture_expect_state("lamp", "{\"brightness\":26}");
 }
 
 /* The driver's options are checked before anything connects, with the
  * position of the mistake, and the daemon refuses the file. */
 Test(yeelight_config, options_are_checked, .timeout = 60)
 {
-	struct th_daemon d = {0};
 	const char *yaml = "devices:\n"
 			   "  no_host:\n"
 			   "    driver: yeelight\n"
@@ -276,19 +245,11 @@ Test(yeelight_config, options_are_checked, .timeout = 60)
 			   "    host: 192.0.2.1\n"
 			   "    port: 70000\n"
 			   "    transition: 5m\n";
-	const char *args[] = {"--check-config", NULL};
-	int status = 0;
-
-	cr_assert_eq(th_daemon_start(&d, yaml, args, NULL), 0);
-	cr_assert_eq(th_daemon_wait(&d, 30000, &status), 0);
-	char *log = th_daemon_log(&d);
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 78, "status %d; log:\n%s", status,
-		  log);
+	char *log = th_fixture_refused_config(yaml);
 	cr_assert(strstr(log, "no_host") && strstr(log, "'host'"), "log:\n%s", log);
 	cr_assert(strstr(log, ":9:") && strstr(log, "port"), "port's line; log:\n%s", log);
 	cr_assert(strstr(log, ":10:") && strstr(log, "transition"), "log:\n%s", log);
 	free(log);
-	th_daemon_stop(&d);
 }
 
 static int raw_connect(int port)
@@ -323,14 +284,14 @@ Test(yeelight, the_hub_uses_one_of_four_connections)
 	cr_assert_eq(recv(fifth, buf, sizeof(buf), 0), 0, "a fifth client is closed at once");
 	close(fifth);
 
-	set("lamp", "{\"state\":\"ON\"}");
+	th_fixture_set("lamp", "{\"state\":\"ON\"}");
 	ssize_t n = recv(apps[0], buf, sizeof(buf) - 1, 0);
 	cr_assert_gt(n, 0, "another app hears of the hub's change");
 	buf[n] = '\0';
 	cr_assert(strstr(buf, "\"method\":\"props\"") && strstr(buf, "\"power\":\"on\""), "got %s",
 		  buf);
 	cr_assert(strstr(buf, "\r\n"), "lines end in CR LF");
-	expect_state("lamp", "{\"state\":\"ON\"}");
+	th_fixture_expect_state("lamp", "{\"state\":\"ON\"}");
 	for (int i = 0; i < 3; i++)
 		close(apps[i]);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 struct th_fixture th_fx;
 
@@ -212,11 +213,47 @@ char *th_fixture_expect_json(const char *topic, const char *subset)
 	return msg;
 }
 
-void th_fixture_expect_online(const char *device)
+void th_fixture_set(const char *device, const char *payload)
+{
+	char *topic = th_strdupf("smarthub/%s/set", device);
+	th_mqtt_clear(th_fx.mqtt);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, topic, payload, strlen(payload), false), 0);
+	free(topic);
+}
+
+void th_fixture_expect_state(const char *device, const char *subset)
+{
+	char *topic = th_strdupf("smarthub/%s", device);
+	free(th_fixture_expect_json(topic, subset));
+	free(topic);
+}
+
+char *th_fixture_refused_config(const char *yaml)
+{
+	struct th_daemon d = {0};
+	const char *args[] = {"--check-config", NULL};
+	int status = 0;
+	cr_assert_eq(th_daemon_start(&d, yaml, args, NULL), 0);
+	cr_assert_eq(th_daemon_wait(&d, TH_WAIT_MS, &status), 0);
+	char *log = th_daemon_log(&d);
+	th_daemon_stop(&d);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 78, "status %d; log:\n%s", status,
+		  log);
+	return log;
+}
+
+void th_fixture_expect_availability(const char *device, const char *state)
 {
 	char *topic = th_strdupf("smarthub/%s/availability", device);
-	free(th_fixture_expect_json(topic, "{\"state\":\"online\"}"));
+	char *subset = th_strdupf("{\"state\":\"%s\"}", state);
+	free(th_fixture_expect_json(topic, subset));
+	free(subset);
 	free(topic);
+}
+
+void th_fixture_expect_online(const char *device)
+{
+	th_fixture_expect_availability(device, "online");
 }
 
 void th_fixture_run_ok(const char *const *argv)

@@ -93,9 +93,20 @@ void th_fixture_start(const char *body);
 /* Waits for a message on `topic` holding the JSON members of `subset`;
  * fails the test with the daemon's log if none comes. Caller frees. */
 char *th_fixture_expect_json(const char *topic, const char *subset);
-/* The same for a device's availability turning online. */
+/* Forgets what the recording client got so far, then publishes `payload`
+ * to smarthub/<device>/set: what is expected after it is what it caused. */
+void th_fixture_set(const char *device, const char *payload);
+/* Waits for a state of `device` holding the JSON members of `subset`;
+ * fails the test with the last state and the daemon's log if none comes. */
+void th_fixture_expect_state(const char *device, const char *subset);
+/* The same for a device's availability turning `state` (online,
+ * offline), and online. */
+void th_fixture_expect_availability(const char *device, const char *state);
 void th_fixture_expect_online(const char *device);
 
+/* smarthubd --check-config on `yaml` (its own directory): fails the test
+ * unless it refuses it (exit 78); its output. Caller frees. */
+char *th_fixture_refused_config(const char *yaml);
 /* Runs argv to completion (th_run); fails the test with its output unless
  * it exits 0. */
 void th_fixture_run_ok(const char *const *argv);
