@@ -4,11 +4,10 @@
  * those of Debian's libpaho-mqtt1.3 package.
  */
 #include "mqtt/paho.h"
+#include "util/signals.h"
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -78,17 +77,11 @@ void sh_paho_close(struct sh_paho *paho)
 int sh_paho_connect(const struct sh_paho *paho, MQTTAsync client,
 		    const MQTTAsync_connectOptions *options)
 {
-	/* Faults stay deliverable: a thread that faults with its signal
-	 * blocked is killed without any handler (ASan's) saying where. */
-	static const int synchronous[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
-	sigset_t all, old;
-	int rc;
-
-	sigfillset(&all);
-	for (size_t i = 0; i < sizeof(synchronous) / sizeof(synchronous[0]); i++)
-		sigdelset(&all, synchronous[i]);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = paho->connect(client, options);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* Paho starts its threads here: they inherit a mask that keeps the
+	 * loop's signals off them (util/signals.h says why). */
+	sigset_t old;
+	sh_signals_block_async(&old);
+	int rc = paho->connect(client, options);
+	sh_signals_restore(&old);
 	return rc;
 }

@@ -7,6 +7,7 @@
  */
 #include "util/worker.h"
 #include "util/list.h"
+#include "util/signals.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -110,13 +111,19 @@ int sh_worker_pool_new(struct ev_loop *loop, unsigned threads, size_t queue_limi
 	ev_async_start(loop, &pool->wake);
 	/* The pool must not keep the loop alive on its own. */
 	ev_unref(loop);
-	for (unsigned i = 0; i < threads; i++) {
-		int r = pthread_create(&pool->threads[i], NULL, worker_main, pool);
-		if (r != 0) {
-			sh_worker_pool_free(pool);
-			return -r;
-		}
-		pool->n_threads++;
+	/* The workers leave the loop's signals to the loop (util/signals.h). */
+	sigset_t old;
+	sh_signals_block_async(&old);
+	int r = 0;
+	for (unsigned i = 0; i < threads && r == 0; i++) {
+		r = pthread_create(&pool->threads[i], NULL, worker_main, pool);
+		if (r == 0)
+			pool->n_threads++;
+	}
+	sh_signals_restore(&old);
+	if (r != 0) {
+		sh_worker_pool_free(pool);
+		return -r;
 	}
 	*out = pool;
 	return 0;
