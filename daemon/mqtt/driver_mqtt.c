@@ -96,19 +96,16 @@ bool sh_mqtt_filter_overlaps(const char *filter, const char *base)
 	for (;;) {
 		if (filter[0] == '#')
 			return true;
-		const char *fe = strchr(filter, '/');
-		const char *be = strchr(base, '/');
-		size_t fl = fe ? (size_t)(fe - filter) : strlen(filter);
-		size_t bl = be ? (size_t)(be - base) : strlen(base);
+		const char *fnext, *bnext;
 
-		if (!(fl == 1 && filter[0] == '+') && (fl != bl || memcmp(filter, base, fl) != 0))
+		if (!sh_topic_level_matches(filter, base, &fnext, &bnext))
 			return false;
-		if (!be)
+		if (!bnext)
 			return true; /* the base itself or anything below it */
-		if (!fe)
+		if (!fnext)
 			return false;
-		filter = fe + 1;
-		base = be + 1;
+		filter = fnext;
+		base = bnext;
 	}
 }
 

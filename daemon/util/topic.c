@@ -7,6 +7,19 @@
 
 #include <string.h>
 
+bool sh_topic_level_matches(const char *filter, const char *topic, const char **fnext,
+			    const char **tnext)
+{
+	const char *fe = strchr(filter, '/');
+	const char *te = strchr(topic, '/');
+	size_t fl = fe ? (size_t)(fe - filter) : strlen(filter);
+	size_t tl = te ? (size_t)(te - topic) : strlen(topic);
+
+	*fnext = fe ? fe + 1 : NULL;
+	*tnext = te ? te + 1 : NULL;
+	return (fl == 1 && filter[0] == '+') || (fl == tl && memcmp(filter, topic, fl) == 0);
+}
+
 bool sh_topic_matches(const char *filter, const char *topic)
 {
 	/* MQTT 4.7.2: wildcards at the first level do not match $-topics. */
@@ -15,21 +28,18 @@ bool sh_topic_matches(const char *filter, const char *topic)
 	for (;;) {
 		if (filter[0] == '#')
 			return true; /* also matches the parent level itself */
-		const char *fe = strchr(filter, '/');
-		const char *te = strchr(topic, '/');
-		size_t fl = fe ? (size_t)(fe - filter) : strlen(filter);
-		size_t tl = te ? (size_t)(te - topic) : strlen(topic);
+		const char *fnext, *tnext;
 
-		if (!(fl == 1 && filter[0] == '+') && (fl != tl || memcmp(filter, topic, fl) != 0))
+		if (!sh_topic_level_matches(filter, topic, &fnext, &tnext))
 			return false;
-		if (!fe && !te)
+		if (!fnext && !tnext)
 			return true;
-		if (!te)
+		if (!tnext)
 			/* "a/#" matches "a" */
-			return fe && strcmp(fe + 1, "#") == 0;
-		if (!fe)
+			return fnext && strcmp(fnext, "#") == 0;
+		if (!fnext)
 			return false;
-		filter = fe + 1;
-		topic = te + 1;
+		filter = fnext;
+		topic = tnext;
 	}
 }
