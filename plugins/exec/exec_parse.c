@@ -69,6 +69,20 @@ static cJSON *parse_object(const char *s, size_t n)
 	return obj;
 }
 
+/* *patch = {key: value}; `value` is taken (NULL: out of memory). */
+static int single(cJSON **patch, const char *key, cJSON *value)
+{
+	cJSON *obj = value ? cJSON_CreateObject() : NULL;
+
+	if (!obj || !cJSON_AddItemToObject(obj, key, value)) {
+		cJSON_Delete(obj);
+		cJSON_Delete(value);
+		return -ENOMEM;
+	}
+	*patch = obj;
+	return 0;
+}
+
 int exec_parse_state(const char *buf, size_t len, cJSON **patch)
 {
 	const char *s;
@@ -77,15 +91,8 @@ int exec_parse_state(const char *buf, size_t len, cJSON **patch)
 
 	if (copy_word(s, n, word)) {
 		const char *v = on_off(word);
-		if (v) {
-			cJSON *obj = cJSON_CreateObject();
-			if (!obj || !cJSON_AddStringToObject(obj, "state", v)) {
-				cJSON_Delete(obj);
-				return -ENOMEM;
-			}
-			*patch = obj;
-			return 0;
-		}
+		if (v)
+			return single(patch, "state", cJSON_CreateString(v));
 	}
 
 	cJSON *obj = parse_object(s, n);
@@ -126,15 +133,8 @@ int exec_parse_read(const char *buf, size_t len, const char *key, cJSON **patch)
 				plain = false;
 		char *end;
 		double v = plain ? strtod(word, &end) : NAN;
-		if (plain && end != word && *end == '\0' && isfinite(v)) {
-			cJSON *obj = cJSON_CreateObject();
-			if (!obj || !cJSON_AddNumberToObject(obj, key, v)) {
-				cJSON_Delete(obj);
-				return -ENOMEM;
-			}
-			*patch = obj;
-			return 0;
-		}
+		if (plain && end != word && *end == '\0' && isfinite(v))
+			return single(patch, key, cJSON_CreateNumber(v));
 	}
 	cJSON *obj = parse_object(s, n);
 	if (!obj)

@@ -25,14 +25,26 @@ static void text(char *dst, const cJSON *item)
 		snprintf(dst, SHELLY_TEXT_MAX, "%s", item->valuestring);
 }
 
-int shelly_parse_info(const char *json, size_t len, struct shelly_info *out)
+/* Clears `out` (size bytes) and parses `json`: its root object (the
+ * caller deletes it), or NULL when it is not one. */
+static cJSON *parse_root(const char *json, size_t len, void *out, size_t size)
 {
 	cJSON *root = cJSON_ParseWithLength(json, len);
+
+	memset(out, 0, size);
+	if (cJSON_IsObject(root))
+		return root;
+	cJSON_Delete(root);
+	return NULL;
+}
+
+int shelly_parse_info(const char *json, size_t len, struct shelly_info *out)
+{
+	cJSON *root = parse_root(json, len, out, sizeof(*out));
 	int err = -EINVAL;
 	double gen = 1;
 
-	memset(out, 0, sizeof(*out));
-	if (!cJSON_IsObject(root))
+	if (!root)
 		goto out;
 	const cJSON *g = cJSON_GetObjectItemCaseSensitive(root, "gen");
 	if (g && (!number(g, &gen) || gen < 1 || gen > 99))
@@ -68,12 +80,11 @@ static int read_ison(const cJSON *relay, struct shelly_switch *out)
 
 int shelly_parse_gen1_status(const char *json, size_t len, unsigned ch, struct shelly_switch *out)
 {
-	cJSON *root = cJSON_ParseWithLength(json, len);
+	cJSON *root = parse_root(json, len, out, sizeof(*out));
 	int err = -EINVAL;
 	double v;
 
-	memset(out, 0, sizeof(*out));
-	if (!cJSON_IsObject(root))
+	if (!root)
 		goto out;
 	const cJSON *relays = cJSON_GetObjectItemCaseSensitive(root, "relays");
 	if (!cJSON_IsArray(relays) || read_ison(cJSON_GetArrayItem(relays, (int)ch), out) < 0)
@@ -112,21 +123,19 @@ out:
 
 int shelly_parse_gen1_relay(const char *json, size_t len, struct shelly_switch *out)
 {
-	cJSON *root = cJSON_ParseWithLength(json, len);
-	memset(out, 0, sizeof(*out));
-	int err = cJSON_IsObject(root) ? read_ison(root, out) : -EINVAL;
+	cJSON *root = parse_root(json, len, out, sizeof(*out));
+	int err = root ? read_ison(root, out) : -EINVAL;
 	cJSON_Delete(root);
 	return err;
 }
 
 int shelly_parse_gen2_status(const char *json, size_t len, struct shelly_switch *out)
 {
-	cJSON *root = cJSON_ParseWithLength(json, len);
+	cJSON *root = parse_root(json, len, out, sizeof(*out));
 	int err = -EINVAL;
 	double v;
 
-	memset(out, 0, sizeof(*out));
-	if (!cJSON_IsObject(root))
+	if (!root)
 		goto out;
 	const cJSON *output = cJSON_GetObjectItemCaseSensitive(root, "output");
 	if (!cJSON_IsBool(output))
