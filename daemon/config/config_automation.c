@@ -728,26 +728,12 @@ static bool uses_sun(const struct sh_automation_config *au)
 	return au->fingerprint && strstr(au->fingerprint, "\"sun\"");
 }
 
-static char *fingerprint(struct sh_loader *ld, const struct sh_node *node)
-{
-	cJSON *json = sh_node_to_json(node);
-	char *text = json ? cJSON_PrintUnformatted(json) : NULL;
-	char *out = text ? sh_node_doc_strdup(ld->doc, text) : NULL;
-
-	cJSON_Delete(json);
-	free(text);
-	if (!out)
-		ld->nomem = true;
-	return out;
-}
-
 static void load_automation(struct sh_loader *ld, struct sh_automation_config *au,
 			    const struct sh_node *node)
 {
 	static const char *const keys[] = {
 		"name",  "mode",           "max",     "triggers", "conditions",
 		"steps", "max_per_minute", "max_gap", "enabled",  NULL};
-	static const char *const modes[] = {"single", "restart", "queued", "parallel", NULL};
 	char prefix[SH_CONFIG_NAME_MAX], where[SH_CONFIG_NAME_MAX], name[SH_CONFIG_NAME_MAX];
 	const struct sh_node *v;
 	long long ll;
@@ -776,17 +762,7 @@ static void load_automation(struct sh_loader *ld, struct sh_automation_config *a
 	sh_loader_check_keys(ld, node, prefix, keys);
 	sh_loader_name(name, sizeof(name), "%s.name", prefix);
 	sh_loader_string(ld, sh_node_get(node, "name"), name, &au->run.friendly_name);
-	if ((v = sh_node_get(node, "mode")) && !sh_node_is_null(v)) {
-		size_t m = 0;
-		while (modes[m] && (v->type != SH_NODE_SCALAR || strcmp(v->value, modes[m])))
-			m++;
-		if (modes[m])
-			au->run.mode = (enum sh_scene_mode)m;
-		else
-			sh_loader_error(ld, v,
-					"%s.mode must be one of single, restart, queued, parallel",
-					prefix);
-	}
+	sh_loader_mode(ld, sh_node_get(node, "mode"), prefix, &au->run.mode);
 	sh_loader_name(name, sizeof(name), "%s.max", prefix);
 	if ((v = sh_node_get(node, "max")) && !sh_node_is_null(v) &&
 	    sh_node_read_ll(v, name, 1, SH_SCENE_MAX_MAX, ld->diag, &ll) == 0)
@@ -892,7 +868,7 @@ void sh_config_load_automations(struct sh_loader *ld, const struct sh_node *map)
 	for (size_t i = 0; i < map->n_items; i++) {
 		struct sh_automation_config *au = &c->automations[c->n_automations++];
 		load_automation(ld, au, map->items[i]);
-		au->fingerprint = fingerprint(ld, map->items[i]);
+		au->fingerprint = sh_loader_fingerprint(ld, map->items[i]);
 		/* A sun trigger moves with the location. */
 		if (au->fingerprint && uses_sun(au) && c->location.set) {
 			char text[96];
@@ -932,57 +908,4 @@ void sh_config_free_automations(struct sh_config *config)
 		free_conditions(au->conditions, au->n_conditions);
 		sh_config_free_step(au->run.root);
 	}
-}
-
-const struct sh_automation_config *sh_config_find_automation(const struct sh_config *config,
-							     const char *name)
-{
-	for (size_t i = 0; config && name && i < config->n_automations; i++)
-		if (!strcmp(config->automations[i].name, name))
-			return &config->automations[i];
-	return NULL;
-}
-
-const char *sh_condition_type_name(enum sh_condition_type type)
-{
-	switch (type) {
-	case SH_CONDITION_DEVICE:
-		return "device";
-	case SH_CONDITION_TIME:
-		return "time";
-	case SH_CONDITION_SUN:
-		return "sun";
-	case SH_CONDITION_ANY:
-		return "any";
-	case SH_CONDITION_NOT:
-		return "not";
-	}
-	return "?";
-}
-
-const char *sh_trigger_type_name(enum sh_trigger_type type)
-{
-	switch (type) {
-	case SH_TRIGGER_STATE:
-		return "state";
-	case SH_TRIGGER_NUMERIC:
-		return "numeric";
-	case SH_TRIGGER_AVAILABILITY:
-		return "availability";
-	case SH_TRIGGER_MQTT:
-		return "mqtt";
-	case SH_TRIGGER_TIME:
-		return "time";
-	case SH_TRIGGER_INTERVAL:
-		return "interval";
-	case SH_TRIGGER_SUN:
-		return "sun";
-	case SH_TRIGGER_ELEVATION:
-		return "elevation";
-	case SH_TRIGGER_START:
-		return "start";
-	case SH_TRIGGER_EVENT:
-		return "event";
-	}
-	return "?";
 }

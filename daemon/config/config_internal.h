@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What config.c and config_scene.c share while one file is being checked:
- * the loader state and the small helpers that turn "this node is wrong"
- * into one positioned error. Not used outside the configuration module.
+ * What the files of the configuration module share while one file is
+ * being checked: the loader state, the helpers of config_loader.c that
+ * turn "this node is wrong" into one positioned error and read typed
+ * fields, and each section's loader, called by config.c in turn. Not used
+ * outside the configuration module.
  */
 #ifndef SMARTHUB_CONFIG_INTERNAL_H
 #define SMARTHUB_CONFIG_INTERNAL_H
@@ -65,6 +67,48 @@ bool sh_loader_string(struct sh_loader *ld, const struct sh_node *node, const ch
  * to size; names are only ever shown, so a cut one is harmless. */
 void sh_loader_name(char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* Typed fields of a section (config_loader.c): `section.key` of `map`,
+ * converted into *out when present and not null, else *out is left alone;
+ * a wrong value is reported under the name "section.key". */
+void sh_loader_get_string(struct sh_loader *ld, const struct sh_node *map, const char *section,
+			  const char *key, char **out);
+void sh_loader_get_bool(struct sh_loader *ld, const struct sh_node *map, const char *section,
+			const char *key, bool *out);
+void sh_loader_get_uint(struct sh_loader *ld, const struct sh_node *map, const char *section,
+			const char *key, long long min, long long max, unsigned *out);
+void sh_loader_get_size(struct sh_loader *ld, const struct sh_node *map, const char *section,
+			const char *key, long long min, long long max, size_t *out);
+void sh_loader_get_double(struct sh_loader *ld, const struct sh_node *map, const char *section,
+			  const char *key, double min, double max, double *out);
+void sh_loader_get_duration(struct sh_loader *ld, const struct sh_node *map, const char *section,
+			    const char *key, uint64_t *out);
+/* `path` relative to the file's directory unless absolute (in the arena;
+ * `path` itself when absolute, NULL, or out of memory, then ld->nomem). */
+char *sh_loader_resolve_path(struct sh_loader *ld, const char *path);
+/* A backoff mapping (initial, max, factor, jitter) named `name` into *b. */
+void sh_loader_backoff(struct sh_loader *ld, const struct sh_node *node, const char *name,
+		       struct sh_backoff *b);
+/* A scene or automation `mode:` (absent or null leaves *out); false after
+ * reporting a mode that is none of sh_scene_mode_name's. */
+bool sh_loader_mode(struct sh_loader *ld, const struct sh_node *node, const char *prefix,
+		    enum sh_scene_mode *out);
+/* The canonical text of `node` in the arena, what two configurations
+ * compare to tell an unchanged device, scene or automation; NULL and
+ * ld->nomem when out of memory. */
+char *sh_loader_fingerprint(struct sh_loader *ld, const struct sh_node *node);
+
+/* config_general.c: the general sections, each a mapping (or absent). */
+void sh_config_load_mqtt(struct sh_loader *ld, const struct sh_node *map);
+void sh_config_load_homeassistant(struct sh_loader *ld, const struct sh_node *map);
+void sh_config_load_hub(struct sh_loader *ld, const struct sh_node *map);
+void sh_config_load_plugins(struct sh_loader *ld, const struct sh_node *map);
+void sh_config_load_log(struct sh_loader *ld, const struct sh_node *map);
+/* on_start: scene names, checked against the scenes (read before it). */
+void sh_config_load_on_start(struct sh_loader *ld, const struct sh_node *n);
+
+/* config_device.c: devices:, then their depends_on. */
+void sh_config_load_devices(struct sh_loader *ld, const struct sh_node *map);
 
 /* The options of a device that complete its kind (modes, presets,
  * event_types, properties, ...: config_kind.c) into d->spec; d->kind is

@@ -390,7 +390,6 @@ static void load_scene(struct sh_loader *ld, struct sh_scene_config *s, size_t i
 		       const struct sh_node *node)
 {
 	static const char *const keys[] = {"name", "mode", "max", "steps", NULL};
-	static const char *const modes[] = {"single", "restart", "queued", "parallel", NULL};
 	char prefix[SH_CONFIG_NAME_MAX], name[SH_CONFIG_NAME_MAX];
 
 	s->name = (char *)node->key;
@@ -415,18 +414,7 @@ static void load_scene(struct sh_loader *ld, struct sh_scene_config *s, size_t i
 	sh_loader_name(name, sizeof(name), "%s.name", prefix);
 	sh_loader_string(ld, sh_node_get(node, "name"), name, &s->friendly_name);
 
-	const struct sh_node *mode = sh_node_get(node, "mode");
-	if (mode && !sh_node_is_null(mode)) {
-		size_t m = 0;
-		while (modes[m] && (mode->type != SH_NODE_SCALAR || strcmp(mode->value, modes[m])))
-			m++;
-		if (modes[m])
-			s->mode = (enum sh_scene_mode)m;
-		else
-			sh_loader_error(ld, mode,
-					"%s.mode must be one of single, restart, queued, parallel",
-					prefix);
-	}
+	sh_loader_mode(ld, sh_node_get(node, "mode"), prefix, &s->mode);
 	const struct sh_node *max = sh_node_get(node, "max");
 	long long v;
 	sh_loader_name(name, sizeof(name), "%s.max", prefix);
@@ -496,13 +484,7 @@ void sh_config_load_scenes(struct sh_loader *ld, const struct sh_node *map)
 	for (size_t i = 0; i < map->n_items; i++) {
 		struct sh_scene_config *s = &c->scenes[c->n_scenes++];
 		load_scene(ld, s, i, map->items[i]);
-		cJSON *json = sh_node_to_json(map->items[i]);
-		char *text = json ? cJSON_PrintUnformatted(json) : NULL;
-		s->fingerprint = text ? sh_node_doc_strdup(ld->doc, text) : NULL;
-		if (!s->fingerprint)
-			ld->nomem = true;
-		cJSON_Delete(json);
-		free(text);
+		s->fingerprint = sh_loader_fingerprint(ld, map->items[i]);
 	}
 
 	for (size_t r = 0; r < ld->n_refs; r++) {
