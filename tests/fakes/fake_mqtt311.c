@@ -40,6 +40,7 @@ struct fake_mqtt311 {
 	int broker_port;
 	pthread_t thread;
 	atomic_bool stop;
+	atomic_bool as_mqtt5; /* refuse with an MQTT 5 CONNACK */
 	atomic_uint refused;
 	atomic_uint relayed;
 	struct fake_conn conns[FAKE_MQTT311_CONNECTIONS_MAX];
@@ -138,6 +139,8 @@ static void *conn_thread(void *arg)
 	struct fake_conn *c = arg;
 	struct fake_mqtt311 *f = c->f;
 	static const unsigned char refuse[] = {0x20, 0x02, 0x00, 0x01};
+	/* Flags, reason code 0x84, no properties. */
+	static const unsigned char refuse5[] = {0x20, 0x03, 0x00, 0x84, 0x00};
 	struct timeval tv = {.tv_sec = 5};
 	unsigned char *pkt = malloc(FAKE_MQTT311_CONNECT_MAX);
 	size_t len;
@@ -146,7 +149,10 @@ static void *conn_thread(void *arg)
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	len = pkt ? read_connect(c->fd, pkt, FAKE_MQTT311_CONNECT_MAX) : 0;
 	if (len && protocol_level(pkt, len) == 5) {
-		write_all(c->fd, refuse, sizeof(refuse));
+		if (atomic_load(&f->as_mqtt5))
+			write_all(c->fd, refuse5, sizeof(refuse5));
+		else
+			write_all(c->fd, refuse, sizeof(refuse));
 		atomic_fetch_add(&f->refused, 1);
 	} else if (len && (broker = connect_broker(f->broker_port)) >= 0 &&
 		   write_all(broker, pkt, len)) {
@@ -242,6 +248,11 @@ err:
 		close(f->listen_fd);
 	free(f);
 	return NULL;
+}
+
+void fake_mqtt311_refuse_as_mqtt5(struct fake_mqtt311 *f)
+{
+	atomic_store(&f->as_mqtt5, true);
 }
 
 int fake_mqtt311_port(const struct fake_mqtt311 *f)

@@ -22,6 +22,10 @@ struct fake_mqtt311;
 /* Starts the front of the mosquitto on 127.0.0.1:broker_port. NULL on
  * failure. */
 struct fake_mqtt311 *fake_mqtt311_start(int broker_port);
+/* Refuses MQTT 5 the way an MQTT 5 broker that will not speak it does
+ * instead: an MQTT 5 CONNACK with reason code 0x84, "unsupported protocol
+ * version". Call before anything connects. */
+void fake_mqtt311_refuse_as_mqtt5(struct fake_mqtt311 *f);
 int fake_mqtt311_port(const struct fake_mqtt311 *f);
 /* MQTT 5 CONNECTs refused, and connections relayed, so far. */
 unsigned fake_mqtt311_refused(const struct fake_mqtt311 *f);

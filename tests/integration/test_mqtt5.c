@@ -103,20 +103,27 @@ Test(mqtt5, the_broker_drops_packets_over_the_maximum_the_hub_declared)
 	lamp_answers(42);
 }
 
-Test(mqtt5, a_broker_that_refuses_mqtt5_gets_3_1_1_with_a_warning)
+/* The hub on a broker that refuses MQTT 5 (with an MQTT 5 reason code when
+ * v5_reason, else as a 3.1.1 broker does), through the
+ * 3.1.1-only front: falls back, says why, and everything works. */
+static void falls_back(bool v5_reason, const char *why)
 {
 	th_fixture_start_broker(NULL);
 	front = fake_mqtt311_start(th_fx.broker.port);
 	cr_assert(front);
+	if (v5_reason)
+		fake_mqtt311_refuse_as_mqtt5(front);
 	th_fx.url = th_strdupf("tcp://127.0.0.1:%d", fake_mqtt311_port(front));
 	th_fixture_start_daemon(NULL, lamp_yaml, NULL, NULL);
 
 	th_fixture_expect_online("lamp");
 	cr_assert(th_daemon_wait_log(&th_fx.daemon, "with MQTT 3.1.1", WAIT_MS));
 	char *log = th_daemon_log(&th_fx.daemon);
-	cr_assert(strstr(log, "refused MQTT 5 (refused by the broker: unacceptable protocol "
-			      "version); falling back to MQTT 3.1.1"),
-		  "%s", log);
+	char *want = th_strdupf("refused MQTT 5 (refused by the broker: %s); falling back to "
+				"MQTT 3.1.1",
+				why);
+	cr_assert(strstr(log, want), "%s", log);
+	free(want);
 	free(log);
 	cr_assert_eq(fake_mqtt311_refused(front), 1);
 	cr_assert_geq(fake_mqtt311_relayed(front), 1);
@@ -130,6 +137,17 @@ Test(mqtt5, a_broker_that_refuses_mqtt5_gets_3_1_1_with_a_warning)
 	publish("smarthub/bridge/request/health_check", "{\"transaction\":\"t311\"}", 23);
 	free(th_fixture_expect_json("smarthub/bridge/response/health_check",
 				    "{\"status\":\"ok\",\"transaction\":\"t311\"}"));
+}
+
+Test(mqtt5, a_broker_that_refuses_mqtt5_gets_3_1_1_with_a_warning)
+{
+	/* What a 3.1.1 broker answers to a protocol level it does not know. */
+	falls_back(false, "unacceptable protocol version");
+}
+
+Test(mqtt5, a_broker_that_refuses_mqtt5_in_mqtt5_terms_gets_3_1_1_too)
+{
+	falls_back(true, "unsupported protocol version");
 }
 
 /* Runs a mosquitto client (mosquitto_rr, mosquitto_pub) against the
