@@ -706,6 +706,20 @@ static struct sh_config *load_demo(void)
 	return config;
 }
 
+/* The demo's movie_night scene (in *config, the caller frees it) through
+ * fn, which must succeed: its output. Caller frees. */
+static char *demo_movie_night(int (*fn)(const struct sh_config *, const char *, FILE *),
+			      struct sh_config **config, const struct sh_scene_config **scene)
+{
+	*config = load_demo();
+	*scene = sh_config_find_scene(*config, "movie_night");
+	cr_assert_not_null(*scene);
+	int rc;
+	char *text = capture(fn, *config, "movie_night", &rc);
+	cr_assert_eq(rc, 0);
+	return text;
+}
+
 /* Counts the steps of a tree (blocks included). */
 static size_t n_steps(const struct sh_step *step)
 {
@@ -726,12 +740,9 @@ static void expect_paths(const struct sh_step *step, const char *text)
 
 Test(explain, demo_movie_night_tree)
 {
-	struct sh_config *config = load_demo();
-	const struct sh_scene_config *scene = sh_config_find_scene(config, "movie_night");
-	cr_assert_not_null(scene);
-	int rc;
-	char *text = capture(sh_scene_explain, config, "movie_night", &rc);
-	cr_assert_eq(rc, 0);
+	struct sh_config *config;
+	const struct sh_scene_config *scene;
+	char *text = demo_movie_night(sh_scene_explain, &config, &scene);
 	cr_expect(strncmp(text, "scene movie_night", 17) == 0, "%s", text);
 	/* One line for the scene and one per step, each under its parent. */
 	size_t lines = 0;
@@ -743,6 +754,7 @@ Test(explain, demo_movie_night_tree)
 	cr_expect(strstr(text, "device "), "%s", text);
 	free(text);
 
+	int rc;
 	text = capture(sh_scene_explain, config, "no_such_scene", &rc);
 	cr_expect_eq(rc, -ENOENT);
 	cr_expect_str_eq(text, "");
@@ -752,12 +764,9 @@ Test(explain, demo_movie_night_tree)
 
 Test(explain, demo_movie_night_dot)
 {
-	struct sh_config *config = load_demo();
-	const struct sh_scene_config *scene = sh_config_find_scene(config, "movie_night");
-	cr_assert_not_null(scene);
-	int rc;
-	char *text = capture(sh_scene_graph, config, "movie_night", &rc);
-	cr_assert_eq(rc, 0);
+	struct sh_config *config;
+	const struct sh_scene_config *scene;
+	char *text = demo_movie_night(sh_scene_graph, &config, &scene);
 	cr_expect(strncmp(text, "digraph \"movie_night\" {\n", 24) == 0, "%s", text);
 	size_t parallels = 0, clusters = 0;
 	for (const char *p = strstr(text, "subgraph cluster_"); p;
