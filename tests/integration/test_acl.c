@@ -24,35 +24,6 @@
 
 TestSuite(acl, .fini = th_fixture_teardown, .timeout = 120);
 
-/* What a client of `user` that subscribes now gets, retained, on
- * `topic`. */
-static char *retained_as(const char *user, const char *password, const char *topic)
-{
-	char port[16];
-	snprintf(port, sizeof(port), "%d", th_fx.broker.port);
-	const char *argv[] = {"mosquitto_sub",
-			      "-h",
-			      "127.0.0.1",
-			      "-p",
-			      port,
-			      "-u",
-			      user,
-			      "-P",
-			      password,
-			      "-t",
-			      topic,
-			      "-C",
-			      "1",
-			      "-W",
-			      "5",
-			      "--retained-only",
-			      NULL};
-	char *out = NULL;
-	int status = -1;
-	cr_assert_eq(th_run(argv, NULL, &out, &status), 0);
-	return out ? out : strdup("");
-}
-
 Test(acl, example_acl_lets_the_hub_work_and_only_trusted_users_command)
 {
 	const char *users[] = {"smarthub",  HUB_PASSWORD, "homeassistant",
@@ -86,8 +57,8 @@ Test(acl, example_acl_lets_the_hub_work_and_only_trusted_users_command)
 	th_fixture_expect_seen("smarthub/bridge/state ", "online");
 	th_fixture_expect_seen("smarthub/lamp/availability ", "online");
 	th_fixture_expect_seen("smarthub/lamp ", "\"state\"");
-	char *disc = retained_as("homeassistant", HA_PASSWORD,
-				 "homeassistant/light/smarthub_lamp/light/config");
+	char *disc = th_fixture_retained_as("homeassistant", HA_PASSWORD,
+					    "homeassistant/light/smarthub_lamp/light/config");
 	cr_expect(strstr(disc, "unique_id"), "discovery was not published: %s", disc);
 	free(disc);
 
@@ -124,10 +95,11 @@ Test(acl, example_acl_lets_the_hub_work_and_only_trusted_users_command)
 	cr_expect(!strstr(text, "FORGED"), "the watcher forged a state:\n%s", text);
 	cr_expect(!strstr(text, "from-dashboard"), "the watcher made a request:\n%s", text);
 	free(text);
-	char *state = retained_as("dashboard", DASHBOARD_PASSWORD, "smarthub/bridge/state");
+	char *state =
+		th_fixture_retained_as("dashboard", DASHBOARD_PASSWORD, "smarthub/bridge/state");
 	cr_expect(strstr(state, "online") && !strstr(state, "FORGED"), "bridge state: %s", state);
 	free(state);
-	state = retained_as("dashboard", DASHBOARD_PASSWORD, "smarthub/lamp");
+	state = th_fixture_retained_as("dashboard", DASHBOARD_PASSWORD, "smarthub/lamp");
 	cr_expect(strstr(state, "\"brightness\":33") && !strstr(state, "FORGED"), "lamp: %s",
 		  state);
 	free(state);

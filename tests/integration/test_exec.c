@@ -24,30 +24,6 @@
 
 TestSuite(exec, .fini = th_fixture_teardown);
 
-/* Writes an executable script <dir>/<name> with `body` after the #! line. */
-static char *script(const char *name, const char *body)
-{
-	char *path = th_fixture_path(name);
-	char *text = th_strdupf("#!/bin/sh\n%s", body);
-	cr_assert_eq(th_write_file(path, text), 0);
-	cr_assert_eq(chmod(path, 0755), 0);
-	free(text);
-	return path;
-}
-
-static char *path_in_dir(const char *name)
-{
-	return th_fixture_path(name);
-}
-
-/* The fixture with `devices` (YAML, already indented under `devices:`). */
-static void start(const char *devices)
-{
-	char *body = th_strdupf("devices:\n%s", devices);
-	th_fixture_start(body);
-	free(body);
-}
-
 static void expect_json(const char *topic, const char *subset)
 {
 	free(th_fixture_expect_json(topic, subset));
@@ -112,12 +88,13 @@ static pid_t read_pid(const char *path)
 
 Test(exec, on_and_off_run_the_configured_commands_verbatim)
 {
-	char *power = path_in_dir("power");
-	char *pwned = path_in_dir("pwned");
+	char *power = th_fixture_path("power");
+	char *pwned = th_fixture_path("pwned");
 	/* The tool writes its arguments, one per line, to $OUT. */
-	char *tool = script("amp-power", "printf '%s\\n' \"$@\" > \"$OUT\"\n");
-	char *state = script("amp-state", "if grep -qx on \"$OUT\" 2>/dev/null; then echo ON;"
-					  " else echo OFF; fi\n");
+	char *tool = th_fixture_script("amp-power", "printf '%s\\n' \"$@\" > \"$OUT\"\n");
+	char *state =
+		th_fixture_script("amp-state", "if grep -qx on \"$OUT\" 2>/dev/null; then echo ON;"
+					       " else echo OFF; fi\n");
 	char *devices = th_strdupf("  amp:\n"
 				   "    driver: exec\n"
 				   "    kind: switch\n"
@@ -127,7 +104,7 @@ Test(exec, on_and_off_run_the_configured_commands_verbatim)
 				   "    env: { OUT: %s }\n"
 				   "    cwd: /\n",
 				   tool, pwned, tool, state, power);
-	start(devices);
+	th_fixture_start_devices(devices);
 
 	/* connect ran `state` once. */
 	expect_json("smarthub/amp/availability", "{\"state\":\"online\"}");
@@ -170,17 +147,17 @@ Test(exec, on_and_off_run_the_configured_commands_verbatim)
 
 Test(exec, failing_command_is_an_error_and_leaves_the_state)
 {
-	char *bad = script("bad-tool", "echo 'amp not responding' >&2\n"
-				       "echo 'second line' >&2\n"
-				       "exit 3\n");
-	char *off = script("off-tool", "exit 0\n");
+	char *bad = th_fixture_script("bad-tool", "echo 'amp not responding' >&2\n"
+						  "echo 'second line' >&2\n"
+						  "exit 3\n");
+	char *off = th_fixture_script("off-tool", "exit 0\n");
 	char *devices = th_strdupf("  amp:\n"
 				   "    driver: exec\n"
 				   "    kind: switch\n"
 				   "    on: [%s]\n"
 				   "    off: [%s]\n",
 				   bad, off);
-	start(devices);
+	th_fixture_start_devices(devices);
 	expect_json("smarthub/amp/availability", "{\"state\":\"online\"}");
 
 	set("amp", "OFF");
@@ -205,14 +182,14 @@ Test(exec, failing_command_is_an_error_and_leaves_the_state)
 
 Test(exec, command_that_overruns_its_timeout_is_killed_and_reaped)
 {
-	char *pidfile = path_in_dir("slow.pid");
-	char *kidfile = path_in_dir("sleep.pid");
+	char *pidfile = th_fixture_path("slow.pid");
+	char *kidfile = th_fixture_path("sleep.pid");
 	/* The tool starts a child of its own and hangs. */
-	char *slow = script("slow-tool", "echo $$ > \"$PIDFILE\"\n"
-					 "sleep 60 &\n"
-					 "echo $! > \"$KIDFILE\"\n"
-					 "wait\n");
-	char *off = script("off-tool", "exit 0\n");
+	char *slow = th_fixture_script("slow-tool", "echo $$ > \"$PIDFILE\"\n"
+						    "sleep 60 &\n"
+						    "echo $! > \"$KIDFILE\"\n"
+						    "wait\n");
+	char *off = th_fixture_script("off-tool", "exit 0\n");
 	char *devices = th_strdupf("  amp:\n"
 				   "    driver: exec\n"
 				   "    kind: switch\n"
@@ -222,7 +199,7 @@ Test(exec, command_that_overruns_its_timeout_is_killed_and_reaped)
 				   "    command_timeout: 30s\n"
 				   "    env: { PIDFILE: %s, KIDFILE: %s }\n",
 				   slow, off, pidfile, kidfile);
-	start(devices);
+	th_fixture_start_devices(devices);
 	expect_json("smarthub/amp/availability", "{\"state\":\"online\"}");
 
 	set("amp", "ON");
@@ -265,9 +242,9 @@ Test(exec, command_that_overruns_its_timeout_is_killed_and_reaped)
 
 Test(exec, read_output_number_json_and_garbage)
 {
-	char *reading = path_in_dir("reading");
+	char *reading = th_fixture_path("reading");
 	cr_assert_eq(th_write_file(reading, "21.5\n"), 0);
-	char *reader = script("reader", "cat \"$1\"\n");
+	char *reader = th_fixture_script("reader", "cat \"$1\"\n");
 	char *devices = th_strdupf("  meter:\n"
 				   "    driver: exec\n"
 				   "    kind: sensor\n"
@@ -276,7 +253,7 @@ Test(exec, read_output_number_json_and_garbage)
 				   "    unit: W\n"
 				   "    interval: 200ms\n",
 				   reader, reading);
-	start(devices);
+	th_fixture_start_devices(devices);
 	expect_json("smarthub/meter/availability", "{\"state\":\"online\"}");
 	expect_json("smarthub/meter", "{\"power\":21.5}");
 
@@ -312,7 +289,7 @@ Test(exec, missing_tool_fails_the_connect)
 				   "    kind: sensor\n"
 				   "    read: [%s/no-such-tool]\n",
 				   th_fixture_dir());
-	start(devices);
+	th_fixture_start_devices(devices);
 	cr_assert(th_daemon_wait_log(&th_fx.daemon, "cannot run", WAIT_MS), "log:\n%s",
 		  th_daemon_log(&th_fx.daemon));
 	char *avail = th_mqtt_last(th_fx.mqtt, "smarthub/ghost/availability");
@@ -323,8 +300,8 @@ Test(exec, missing_tool_fails_the_connect)
 
 Test(exec, disconnect_kills_a_running_command)
 {
-	char *pidfile = path_in_dir("slow.pid");
-	char *slow = script("slow-tool", "echo $$ > \"$1\"\nexec sleep 60\n");
+	char *pidfile = th_fixture_path("slow.pid");
+	char *slow = th_fixture_script("slow-tool", "echo $$ > \"$1\"\nexec sleep 60\n");
 	/* The daemon's command_timeout ends the command first: it reconnects
 	 * the device, and the disconnect must take the child with it. */
 	char *devices = th_strdupf("  amp:\n"
@@ -335,7 +312,7 @@ Test(exec, disconnect_kills_a_running_command)
 				   "    timeout: 60s\n"
 				   "    command_timeout: 500ms\n",
 				   slow, pidfile);
-	start(devices);
+	th_fixture_start_devices(devices);
 	expect_json("smarthub/amp/availability", "{\"state\":\"online\"}");
 	set("amp", "ON");
 	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "timed out", WAIT_MS);
@@ -355,7 +332,7 @@ Test(exec, disconnect_kills_a_running_command)
 
 Test(exec, state_is_polled_with_interval)
 {
-	char *relay = path_in_dir("relay");
+	char *relay = th_fixture_path("relay");
 	cr_assert_eq(th_write_file(relay, "off\n"), 0);
 	char *devices = th_strdupf("  amp:\n"
 				   "    driver: exec\n"
@@ -365,7 +342,7 @@ Test(exec, state_is_polled_with_interval)
 				   "    state: [cat, %s]\n"
 				   "    interval: 200ms\n",
 				   relay);
-	start(devices);
+	th_fixture_start_devices(devices);
 	expect_json("smarthub/amp", "{\"state\":\"OFF\"}");
 	/* Someone switches the relay by hand: the next poll sees it. */
 	cr_assert_eq(th_write_file(relay, "1\n"), 0);
@@ -380,10 +357,10 @@ Test(exec, state_is_polled_with_interval)
 Test(exec, output_beyond_the_bound_is_an_error)
 {
 	/* 100 KB of output, far beyond the 64 KiB kept. */
-	start("  flood:\n"
-	      "    driver: exec\n"
-	      "    kind: sensor\n"
-	      "    read: [sh, -c, \"yes 1 | head -c 100000\"]\n");
+	th_fixture_start_devices("  flood:\n"
+				 "    driver: exec\n"
+				 "    kind: sensor\n"
+				 "    read: [sh, -c, \"yes 1 | head -c 100000\"]\n");
 	cr_assert(th_daemon_wait_log(&th_fx.daemon, "read: output longer than 64 KiB", WAIT_MS),
 		  "log:\n%s", th_daemon_log(&th_fx.daemon));
 	char *avail = th_mqtt_last(th_fx.mqtt, "smarthub/flood/availability");

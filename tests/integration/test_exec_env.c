@@ -18,18 +18,13 @@ TestSuite(exec_env, .fini = th_fixture_teardown);
 
 Test(exec_env, a_tool_gets_a_clean_environment)
 {
-	char *tool = th_fixture_path("show-env");
-	cr_assert_eq(
-		th_write_file(tool,
-			      "#!/bin/sh\n"
-			      "printf '{\"leak\":\"%s\",\"watchdog\":\"%s\",\"lang\":\"%s\","
-			      "\"home\":\"%s\",\"path\":\"%s\",\"extra\":\"%s\",\"count\":%d}' "
-			      "\"$SH_TEST_SECRET\" \"$WATCHDOG_USEC\" \"$LANG\" \"$HOME\" "
-			      "\"${PATH:+set}\" \"$EXTRA\" "
-			      "\"$(env | grep -cv "
-			      "'^\\(PATH\\|LANG\\|HOME\\|EXTRA\\|PWD\\|SHLVL\\|_\\)=')\"\n"),
-		0);
-	cr_assert_eq(chmod(tool, 0755), 0);
+	char *tool = th_fixture_script(
+		"show-env", "printf '{\"leak\":\"%s\",\"watchdog\":\"%s\",\"lang\":\"%s\","
+			    "\"home\":\"%s\",\"path\":\"%s\",\"extra\":\"%s\",\"count\":%d}' "
+			    "\"$SH_TEST_SECRET\" \"$WATCHDOG_USEC\" \"$LANG\" \"$HOME\" "
+			    "\"${PATH:+set}\" \"$EXTRA\" "
+			    "\"$(env | grep -cv "
+			    "'^\\(PATH\\|LANG\\|HOME\\|EXTRA\\|PWD\\|SHLVL\\|_\\)=')\"\n");
 	char *body = th_strdupf("devices:\n"
 				"  envs:\n"
 				"    driver: exec\n"
@@ -57,24 +52,16 @@ Test(exec_env, a_tool_gets_a_clean_environment)
  * and a device reports at most 32 distinct keys. */
 Test(exec_env, odd_keys_and_too_many_keys_are_left_out)
 {
-	char *tool = th_fixture_path("many-keys");
 	/* power first, an odd key, then k00..k39: 41 plain keys in all. */
-	cr_assert_eq(th_write_file(tool, "#!/bin/sh\n"
-					 "printf '{\"power\":1,\"x\\047] }}{{ 7*7 }}\":2'\n"
-					 "i=0\n"
-					 "while [ $i -lt 40 ]; do printf ',\"k%02d\":%d' $i $i; "
-					 "i=$((i+1)); done\n"
-					 "printf '}'\n"),
-		     0);
-	cr_assert_eq(chmod(tool, 0755), 0);
-	char *body = th_strdupf("devices:\n"
-				"  meter:\n"
-				"    driver: exec\n"
-				"    kind: sensor\n"
-				"    read: [%s]\n",
-				tool);
-	th_fixture_start_broker(NULL);
-	th_fixture_start_daemon(NULL, body, NULL, NULL);
+	char *tool = th_fixture_script("many-keys",
+				       "printf '{\"power\":1,\"x\\047] }}{{ 7*7 }}\":2'\n"
+				       "i=0\n"
+				       "while [ $i -lt 40 ]; do printf ',\"k%02d\":%d' $i $i; "
+				       "i=$((i+1)); done\n"
+				       "printf '}'\n");
+	char *devices = th_strdupf("  meter: {driver: exec, kind: sensor, read: [%s]}\n", tool);
+	th_fixture_start_devices(devices);
+	free(devices);
 	char *m = th_fixture_expect_json("smarthub/meter", "{\"power\":1,\"k30\":30}");
 	cJSON *state = cJSON_Parse(m);
 	cr_assert_not_null(state, "%s", m);
@@ -85,6 +72,5 @@ Test(exec_env, odd_keys_and_too_many_keys_are_left_out)
 	free(m);
 	cr_expect(th_daemon_wait_log(&th_fx.daemon, "not [A-Za-z0-9_]", TH_WAIT_MS));
 	cr_expect(th_daemon_wait_log(&th_fx.daemon, "beyond the 32", TH_WAIT_MS));
-	free(body);
 	free(tool);
 }

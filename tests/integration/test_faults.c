@@ -147,24 +147,6 @@ static cJSON *daemon_state(const char *id, const char *transaction)
 	return state;
 }
 
-static char *path_in_dir(const char *name)
-{
-	return th_fixture_path(name);
-}
-
-/* An executable shell script in the test's directory; the caller frees
- * the path. */
-static char *script(const char *name, const char *body)
-{
-	char *path = path_in_dir(name);
-	char *text = th_strdupf("#!/bin/sh\n%s", body);
-
-	cr_assert_eq(th_write_file(path, text), 0);
-	cr_assert_eq(chmod(path, 0755), 0);
-	free(text);
-	return path;
-}
-
 /* ---- a command stream that knows what the broker accepted ---------------- */
 
 /* Lights that get a stream of distinct values, and the exec relay. */
@@ -615,8 +597,8 @@ static void expect_light(struct th_mqtt *c, int i, int value)
  */
 Test(faults, broker_restarts_under_a_command_stream)
 {
-	char *relay_log = path_in_dir("relay.log");
-	char *tool = script("relay", "echo \"$1\" >> \"$RELAY_LOG\"\n");
+	char *relay_log = th_fixture_path("relay.log");
+	char *tool = th_fixture_script("relay", "echo \"$1\" >> \"$RELAY_LOG\"\n");
 	start_broker();
 	char *devices = th_strdupf("devices:\n"
 				   "  l0: {driver: virtual, kind: light}\n"
@@ -756,9 +738,9 @@ Test(faults, broker_restarts_under_a_command_stream)
 
 static void mpd_start(int port)
 {
-	char *conf = path_in_dir("mpd.conf");
+	char *conf = th_fixture_path("mpd.conf");
 	const char *argv[] = {"mpd", "--no-daemon", "--stderr", conf, NULL};
-	char *log = path_in_dir("mpd.out");
+	char *log = th_fixture_path("mpd.out");
 
 	t.mpd = th_spawn(argv, NULL, log);
 	cr_assert_gt(t.mpd, 0);
@@ -777,9 +759,9 @@ Test(faults, device_server_killed_and_restarted)
 {
 	int mpd_port = th_free_port();
 	cr_assert_gt(mpd_port, 0);
-	char *music = path_in_dir("music");
+	char *music = th_fixture_path("music");
 	cr_assert_eq(mkdir(music, 0755), 0);
-	char *conf_path = path_in_dir("mpd.conf");
+	char *conf_path = th_fixture_path("mpd.conf");
 	char *conf = th_strdupf("bind_to_address \"127.0.0.1\"\n"
 				"port \"%d\"\n"
 				"music_directory \"%s\"\n"
@@ -1156,10 +1138,10 @@ Test(faults, writes_nothing_to_the_filesystem)
 		  probe_out ? probe_out : "");
 	free(probe_out);
 
-	char *trace = path_in_dir("trace");
+	char *trace = th_fixture_path("trace");
 	char *body = th_strdupf("exec strace -f -qq -e trace=" WRITE_SYSCALLS " -o %s %s \"$@\"\n",
 				trace, SMARTHUBD_PATH);
-	char *wrapper = script("smarthubd-traced", body);
+	char *wrapper = th_fixture_script("smarthubd-traced", body);
 	free(body);
 	cr_assert_eq(setenv("SMARTHUBD_PATH", wrapper, 1), 0);
 	/* LeakSanitizer cannot run under ptrace and would fail the exit. */

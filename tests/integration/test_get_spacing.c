@@ -27,20 +27,12 @@ static size_t lines_of(const char *path)
 Test(get_spacing, a_flood_of_get_is_coalesced)
 {
 	char *runs = th_fixture_path("runs");
-	char *tool = th_fixture_path("count");
 	/* Each run appends a line and reports how many runs there were. */
-	char *script = th_strdupf("#!/bin/sh\necho x >>%s\nprintf '{\"n\":%%d}' $(wc -l <%s)\n",
-				  runs, runs);
-	cr_assert_eq(th_write_file(tool, script), 0);
-	cr_assert_eq(chmod(tool, 0755), 0);
-	char *body = th_strdupf("devices:\n"
-				"  meter:\n"
-				"    driver: exec\n"
-				"    kind: sensor\n"
-				"    read: [%s]\n",
-				tool);
-	th_fixture_start_broker(NULL);
-	th_fixture_start_daemon(NULL, body, NULL, NULL);
+	char *script = th_strdupf("echo x >>%s\nprintf '{\"n\":%%d}' $(wc -l <%s)\n", runs, runs);
+	char *tool = th_fixture_script("count", script);
+	char *devices = th_strdupf("  meter: {driver: exec, kind: sensor, read: [%s]}\n", tool);
+	th_fixture_start_devices(devices);
+	free(devices);
 	free(th_fixture_expect_json("smarthub/meter", "{\"n\":1}")); /* the connect */
 
 	/* 30 /get at once: the first refreshes now, the rest join one that
@@ -53,7 +45,6 @@ Test(get_spacing, a_flood_of_get_is_coalesced)
 	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/meter/get", "", 0, false), 0);
 	free(th_fixture_expect_json("smarthub/meter", "{\"n\":4}"));
 	cr_expect_eq(lines_of(runs), 4, "the tool ran %zu times", lines_of(runs));
-	free(body);
 	free(script);
 	free(tool);
 	free(runs);

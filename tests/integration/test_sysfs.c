@@ -38,14 +38,6 @@ static char *put(const char *rel, const char *text)
 	return path;
 }
 
-/* The fixture with `devices` (YAML, already indented under `devices:`). */
-static void start(const char *devices)
-{
-	char *body = th_strdupf("devices:\n%s", devices);
-	th_fixture_start(body);
-	free(body);
-}
-
 static void expect_json(const char *topic, const char *subset)
 {
 	free(th_fixture_expect_json(topic, subset));
@@ -77,7 +69,7 @@ Test(sysfs, readings_of_each_sensor_type)
 				   "    path: %s\n    key: voltage\n    scale: 0.001\n"
 				   "    precision: 3\n    interval: 200ms\n",
 				   thermal, hwmon, w1, iio);
-	start(devices);
+	th_fixture_start_devices(devices);
 
 	/* Milli-degrees, rounded to 2 decimals. */
 	expect_json("smarthub/cpu", "{\"temperature\":48.31}");
@@ -107,7 +99,7 @@ Test(sysfs, crc_failure_is_logged_not_published)
 				   "    path: %s\n    device_class: temperature\n"
 				   "    interval: 200ms\n",
 				   w1);
-	start(devices);
+	th_fixture_start_devices(devices);
 	expect_json("smarthub/outdoor", "{\"temperature\":21.44}");
 
 	cr_assert_eq(th_write_file(w1, W1_NO), 0);
@@ -139,7 +131,7 @@ Test(sysfs, vanished_file_takes_the_sensor_offline_until_it_returns)
 				   "    path: %s\n    device_class: temperature\n"
 				   "    interval: 200ms\n",
 				   hwmon);
-	start(devices);
+	th_fixture_start_devices(devices);
 	expect_json("smarthub/board/availability", "{\"state\":\"online\"}");
 	expect_json("smarthub/board", "{\"temperature\":35}");
 
@@ -163,7 +155,7 @@ Test(sysfs, change_threshold_suppresses_small_changes)
 				   "    path: %s\n    device_class: temperature\n"
 				   "    change_threshold: 1\n    interval: 200ms\n",
 				   zone);
-	start(devices);
+	th_fixture_start_devices(devices);
 	expect_json("smarthub/room", "{\"temperature\":20}");
 
 	/* 20.4 is read (the log says so) but not published... */
@@ -180,7 +172,8 @@ Test(sysfs, change_threshold_suppresses_small_changes)
 
 Test(sysfs, configuration_errors_name_the_line)
 {
-	start("  bad:\n    driver: sysfs\n    kind: sensor\n    type: ds18b20\n");
+	th_fixture_start_devices(
+		"  bad:\n    driver: sysfs\n    kind: sensor\n    type: ds18b20\n");
 	int status = 0;
 	cr_assert_eq(th_daemon_wait(&th_fx.daemon, WAIT_MS, &status), 0);
 	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 78, "status %d", status);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 struct th_fixture th_fx;
@@ -51,6 +52,16 @@ char *th_fixture_path(const char *name)
 	return th_strdupf("%s/%s", th_fixture_dir(), name);
 }
 
+char *th_fixture_script(const char *name, const char *body)
+{
+	char *path = th_fixture_path(name);
+	char *text = th_strdupf("#!/bin/sh\n%s", body);
+	cr_assert_eq(th_write_file(path, text), 0);
+	cr_assert_eq(chmod(path, 0755), 0);
+	free(text);
+	return path;
+}
+
 void th_fixture_start_broker(const char *extra_conf)
 {
 	int port = th_fx.broker.port;
@@ -78,21 +89,32 @@ void th_fixture_start_broker_users(const char *const *users, const char *extra_c
 	free(passwd);
 }
 
-/* The broker's port, as mosquitto's clients take it. */
-static void port_arg(char *buf, size_t len)
+/* Room for a mosquitto client's arguments. */
+#define TH_CLIENT_ARGS_MAX 32
+
+/* A mosquitto client (`tool`) on the test broker as `user`: its argv in
+ * `argv`, then `rest` up to its NULL. `port` holds the port's text. */
+static void client_argv(const char **argv, char *port, size_t port_len, const char *tool,
+			const char *user, const char *password, const char *const *rest)
 {
-	snprintf(buf, len, "%d", th_fx.broker.port);
+	size_t n = 0;
+	snprintf(port, port_len, "%d", th_fx.broker.port);
+	const char *head[] = {tool, "-h", "127.0.0.1", "-p", port, "-u", user, "-P", password};
+	for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+		argv[n++] = head[i];
+	for (size_t i = 0; rest[i] && n + 1 < TH_CLIENT_ARGS_MAX; i++)
+		argv[n++] = rest[i];
+	argv[n] = NULL;
 }
 
 void th_fixture_watch(const char *user, const char *password, const char *client_id)
 {
 	char port[16];
-	port_arg(port, sizeof(port));
+	const char *argv[TH_CLIENT_ARGS_MAX];
+	const char *rest[] = {"-i", client_id, "-t", "smarthub/#", "-v", NULL};
+	client_argv(argv, port, sizeof(port), "mosquitto_sub", user, password, rest);
 	cr_assert_eq(th_fx.watch, 0, "one watcher a test");
 	th_fx.watch_log = th_fixture_path("watch.log");
-	const char *argv[] = {
-		"mosquitto_sub", "-h", "127.0.0.1", "-p", port,         "-u", user, "-P",
-		password,        "-i", client_id,   "-t", "smarthub/#", "-v", NULL};
 	th_fx.watch = th_spawn(argv, NULL, th_fx.watch_log);
 	cr_assert_gt(th_fx.watch, 0, "cannot start mosquitto_sub");
 }
@@ -111,25 +133,22 @@ void th_fixture_publish_as(const char *user, const char *password, const char *t
 			   const char *payload, bool retain)
 {
 	char port[16];
-	port_arg(port, sizeof(port));
-	const char *argv[] = {"mosquitto_pub",
-			      "-h",
-			      "127.0.0.1",
-			      "-p",
-			      port,
-			      "-u",
-			      user,
-			      "-P",
-			      password,
-			      "-q",
-			      "1",
-			      "-t",
-			      topic,
-			      "-m",
-			      payload,
-			      retain ? "-r" : NULL,
-			      NULL};
+	const char *argv[TH_CLIENT_ARGS_MAX];
+	const char *rest[] = {"-q", "1", "-t", topic, "-m", payload, retain ? "-r" : NULL, NULL};
+	client_argv(argv, port, sizeof(port), "mosquitto_pub", user, password, rest);
 	th_fixture_run_ok(argv);
+}
+
+char *th_fixture_retained_as(const char *user, const char *password, const char *topic)
+{
+	char port[16];
+	const char *argv[TH_CLIENT_ARGS_MAX];
+	const char *rest[] = {"-t", topic, "-C", "1", "-W", "5", "--retained-only", NULL};
+	client_argv(argv, port, sizeof(port), "mosquitto_sub", user, password, rest);
+	char *out = NULL;
+	int status = -1;
+	cr_assert_eq(th_run(argv, NULL, &out, &status), 0);
+	return out ? out : strdup("");
 }
 
 struct th_mqtt *th_fixture_client(const char *client_id)
@@ -199,6 +218,13 @@ void th_fixture_start(const char *body)
 {
 	th_fixture_start_broker(NULL);
 	th_fixture_start_daemon(NULL, body, NULL, NULL);
+}
+
+void th_fixture_start_devices(const char *devices)
+{
+	char *body = th_strdupf("devices:\n%s", devices);
+	th_fixture_start(body);
+	free(body);
 }
 
 char *th_fixture_expect_json(const char *topic, const char *subset)

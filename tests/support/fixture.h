@@ -42,6 +42,9 @@ void th_fixture_stop_daemon(void);
 const char *th_fixture_dir(void);
 /* <dir>/<name>, malloc'd. */
 char *th_fixture_path(const char *name);
+/* An executable shell script <dir>/<name>: "#!/bin/sh\n" and `body`.
+ * Its path; caller frees. */
+char *th_fixture_script(const char *name, const char *body);
 /* Starts the broker with extra mosquitto.conf lines (NULL: none) and the
  * recording client. On th_fx.broker.port when a test set it (the daemon
  * started first, against a broker that is not there yet), else on a free
@@ -64,6 +67,9 @@ void th_fixture_expect_seen(const char *start, const char *needle);
  * succeeds for an MQTT 3.1.1 publisher: the broker drops it. */
 void th_fixture_publish_as(const char *user, const char *password, const char *topic,
 			   const char *payload, bool retain);
+/* What a client of `user` that subscribes now gets, retained, on `topic`
+ * (waiting 5 s at most): its payload, "" if none. Caller frees. */
+char *th_fixture_retained_as(const char *user, const char *password, const char *topic);
 /* Another recording client, subscribed to smarthub/# and homeassistant/#
  * (a late subscriber sees what is retained). Caller closes it. */
 struct th_mqtt *th_fixture_client(const char *client_id);
@@ -90,6 +96,8 @@ void th_fixture_start_daemon_yaml(const char *yaml, const char *const *extra_arg
 				  const char *const *extra_env);
 /* The broker, then the daemon with `body` and nothing else. */
 void th_fixture_start(const char *body);
+/* The same with `devices` (lines already indented under `devices:`). */
+void th_fixture_start_devices(const char *devices);
 /* Waits for a message on `topic` holding the JSON members of `subset`;
  * fails the test with the daemon's log if none comes. Caller frees. */
 char *th_fixture_expect_json(const char *topic, const char *subset);
