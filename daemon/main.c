@@ -32,6 +32,7 @@ struct daemon {
 	struct sh_bridge *bridge;
 	struct sh_automation_host *automations;
 	const char *config_path;
+	bool level_given; /* --log-level wins over the file's, reloads too */
 	ev_signal sigterm, sigint, sighup;
 	ev_timer watchdog;
 	ev_prepare status_refresh;
@@ -171,7 +172,8 @@ static int reload(struct daemon *d, char *reason, size_t reason_len)
 		sh_config_free(config);
 	} else {
 		sh_log_notice("reload: %s is in force", d->config_path);
-		sh_log_set_level(sh_hub_config(d->hub)->log_level);
+		if (!d->level_given)
+			sh_log_set_level(sh_hub_config(d->hub)->log_level);
 	}
 	sh_diag_clear(&diag);
 	sh_notify("READY=1");
@@ -543,7 +545,7 @@ int main(int argc, char **argv)
 		return status;
 	}
 
-	struct daemon d = {.config_path = o.config_path};
+	struct daemon d = {.config_path = o.config_path, .level_given = o.level_given};
 	d.loop = ev_default_loop(EVFLAG_AUTO);
 	if (!d.loop || sh_hub_new(d.loop, &d.hub) < 0) {
 		sh_log_error("cannot create the event loop");
