@@ -156,9 +156,13 @@ static int reload(struct daemon *d, char *reason, size_t reason_len)
 
 	struct sh_config *config = NULL;
 	struct sh_diag diag = {0};
-	int r = sh_config_load(d->config_path, &config, &diag);
+	int r = sh_config_load_all(d->config_path, &config, &diag);
 	if (r == 0)
 		r = sh_hub_apply(d->hub, config, false, &diag);
+	else if (config)
+		/* Refused either way; the drivers' options are checked too, so
+		 * the log has every error of the file. Changes nothing. */
+		sh_hub_check(d->hub, config, &diag);
 	if (r < 0) {
 		sh_diag_sort(&diag, 0, d->config_path);
 		sh_diag_log(&diag);
