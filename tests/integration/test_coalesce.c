@@ -160,27 +160,6 @@ Test(coalesce, burst_loses_no_last_command)
 	cr_assert_eq(th_daemon_signal(&th_fx.daemon, 0), 0, "the daemon died");
 }
 
-/* bridge/request/<what> with `members` and a transaction; the response. */
-static cJSON *request(const char *what, const char *members, const char *transaction)
-{
-	char *topic = th_strdupf("smarthub/bridge/request/%s", what);
-	char *rtopic = th_strdupf("smarthub/bridge/response/%s", what);
-	char *payload = th_strdupf("{%s,\"transaction\":\"%s\"}", members, transaction);
-	char *want = th_strdupf("\"transaction\":\"%s\"", transaction);
-
-	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, topic, payload, strlen(payload), false), 0);
-	char *m = th_mqtt_wait(th_fx.mqtt, rtopic, want, WAIT_MS);
-	cr_assert_not_null(m, "no response to %s; log:\n%s", payload, th_daemon_log(&th_fx.daemon));
-	cJSON *r = cJSON_Parse(m);
-	cr_assert_not_null(r);
-	free(m);
-	free(want);
-	free(payload);
-	free(rtopic);
-	free(topic);
-	return r;
-}
-
 static void pub(const char *topic, const char *payload)
 {
 	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, topic, payload, strlen(payload), false), 0);
@@ -206,7 +185,7 @@ Test(coalesce, slider_on_a_slow_light_ends_at_its_last_value)
 	free(want);
 	/* It got there through a few merged commands, not through 200, and
 	 * nothing is left to move it elsewhere afterwards. */
-	cJSON *r = request("device/get", "\"id\":\"slider\"", "after");
+	cJSON *r = th_fixture_request("device/get", "\"id\":\"slider\"", "after");
 	cJSON *data = cJSON_GetObjectItem(r, "data");
 	cr_expect_eq(cJSON_GetObjectItem(data, "queue_length")->valueint, 0);
 	cr_expect_eq(
@@ -247,7 +226,7 @@ Test(coalesce, a_scene_command_is_never_merged_away)
 	m = th_mqtt_wait_json(th_fx.mqtt, "smarthub/lamp", "{\"brightness\":60}", WAIT_MS);
 	cr_assert_not_null(m);
 	free(m);
-	cJSON *r = request("device/get", "\"id\":\"lamp\"", "end");
+	cJSON *r = th_fixture_request("device/get", "\"id\":\"lamp\"", "end");
 	cJSON *state = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "data"), "state");
 	cr_expect_eq(cJSON_GetObjectItem(state, "brightness")->valueint, 60);
 	cJSON_Delete(r);

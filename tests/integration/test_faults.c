@@ -104,28 +104,6 @@ static void pub(const char *topic, const char *payload)
 	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, topic, payload, strlen(payload), false), 0);
 }
 
-/* A request with a transaction; returns the parsed response. */
-static cJSON *request(const char *what, const char *body_members, const char *transaction)
-{
-	char *topic = th_strdupf("smarthub/bridge/request/%s", what);
-	char *rtopic = th_strdupf("smarthub/bridge/response/%s", what);
-	char *payload = th_strdupf("{%s%s\"transaction\":\"%s\"}", body_members,
-				   body_members[0] ? "," : "", transaction);
-	char *want = th_strdupf("{\"transaction\":\"%s\"}", transaction);
-
-	pub(topic, payload);
-	char *msg = expect_json(th_fx.mqtt, rtopic, want);
-	cJSON *r = cJSON_Parse(msg);
-
-	cr_assert_not_null(r, "not JSON: %s", msg);
-	free(msg);
-	free(want);
-	free(payload);
-	free(rtopic);
-	free(topic);
-	return r;
-}
-
 static const char *str_member(const cJSON *obj, const char *key)
 {
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -138,7 +116,7 @@ static const char *str_member(const cJSON *obj, const char *key)
 static cJSON *daemon_state(const char *id, const char *transaction)
 {
 	char *body = th_strdupf("\"id\":\"%s\"", id);
-	cJSON *r = request("device/get", body, transaction);
+	cJSON *r = th_fixture_request("device/get", body, transaction);
 	cJSON *state = cJSON_DetachItemFromObject(cJSON_GetObjectItem(r, "data"), "state");
 
 	cr_assert_str_eq(str_member(r, "status"), "ok");
@@ -544,7 +522,7 @@ static void relay_quiesce(struct stream *s, const char *relay_log)
 		if (done) {
 			static unsigned asked;
 			char *tr = th_strdupf("quiesce-%u", ++asked);
-			cJSON *r = request("device/get", "\"id\":\"relay\"", tr);
+			cJSON *r = th_fixture_request("device/get", "\"id\":\"relay\"", tr);
 			const cJSON *len =
 				cJSON_GetObjectItem(cJSON_GetObjectItem(r, "data"), "queue_length");
 
@@ -816,7 +794,7 @@ Test(faults, device_server_killed_and_restarted)
 	free(ev);
 
 	/* The scene fails at the speaker's step instead of waiting for it. */
-	cJSON *r = request("scene/run", "\"scene\":\"party\"", "party-1");
+	cJSON *r = th_fixture_request("scene/run", "\"scene\":\"party\"", "party-1");
 	cr_assert_str_eq(str_member(r, "status"), "error", "%s", cJSON_PrintUnformatted(r));
 	const cJSON *data = cJSON_GetObjectItem(r, "data");
 	cr_expect_str_eq(str_member(data, "status"), "failed");
@@ -837,7 +815,7 @@ Test(faults, device_server_killed_and_restarted)
 	availability("speaker", "online");
 	pub("smarthub/speaker/set", "{\"volume\":33}");
 	expect("smarthub/speaker", "{\"volume\":33}");
-	r = request("scene/run", "\"scene\":\"party\"", "party-2");
+	r = th_fixture_request("scene/run", "\"scene\":\"party\"", "party-2");
 	cr_expect_str_eq(str_member(r, "status"), "ok", "%s", cJSON_PrintUnformatted(r));
 	cJSON_Delete(r);
 	expect("smarthub/speaker", "{\"volume\":40}");
@@ -904,7 +882,7 @@ Test(faults, bulbs_lose_power_and_come_back)
 	free(ev);
 	pub("smarthub/desk/set", "{\"state\":\"ON\",\"brightness\":200}");
 
-	cJSON *r = request("scene/run", "\"scene\":\"wake\"", "wake-1");
+	cJSON *r = th_fixture_request("scene/run", "\"scene\":\"wake\"", "wake-1");
 	cr_assert_str_eq(str_member(r, "status"), "error", "%s", cJSON_PrintUnformatted(r));
 	const cJSON *data = cJSON_GetObjectItem(r, "data");
 	cr_expect_str_eq(str_member(data, "failed_step"), "steps[0]", "%s",
@@ -1174,10 +1152,10 @@ Test(faults, writes_nothing_to_the_filesystem)
 	pub("smarthub/relay/set", "OFF");
 	expect("smarthub/relay", "{\"state\":\"OFF\"}");
 	pub("smarthub/relay/get", "");
-	cJSON *r = request("scene/run", "\"scene\":\"evening\"", "scene");
+	cJSON *r = th_fixture_request("scene/run", "\"scene\":\"evening\"", "scene");
 	cr_assert_str_eq(str_member(r, "status"), "ok", "%s", cJSON_PrintUnformatted(r));
 	cJSON_Delete(r);
-	r = request("reload", "", "reload");
+	r = th_fixture_request("reload", "", "reload");
 	cr_assert_str_eq(str_member(r, "status"), "ok", "%s", cJSON_PrintUnformatted(r));
 	cJSON_Delete(r);
 	cr_assert_eq(kill(daemon_pid, SIGHUP), 0);

@@ -138,27 +138,6 @@ static cJSON *parse(const char *text)
 	return json;
 }
 
-/* A request with a transaction; returns the parsed response. */
-static cJSON *request(const char *what, const char *body_members, const char *transaction)
-{
-	char *topic = th_strdupf("smarthub/bridge/request/%s", what);
-	char *rtopic = th_strdupf("smarthub/bridge/response/%s", what);
-	char *payload = th_strdupf("{%s%s\"transaction\":\"%s\"}", body_members,
-				   body_members[0] ? "," : "", transaction);
-	char *want = th_strdupf("{\"transaction\":\"%s\"}", transaction);
-
-	pub(topic, payload);
-	char *msg = expect_json(rtopic, want);
-	cJSON *r = parse(msg);
-
-	free(msg);
-	free(want);
-	free(payload);
-	free(rtopic);
-	free(topic);
-	return r;
-}
-
 static const char *rstatus(const cJSON *r)
 {
 	const cJSON *s = cJSON_GetObjectItemCaseSensitive(r, "status");
@@ -228,7 +207,7 @@ Test(mqtt, requests_echo_their_transaction)
 	wait_online("lamp");
 	wait_online("plug");
 
-	cJSON *r = request("health_check", "", "t1");
+	cJSON *r = th_fixture_request("health_check", "", "t1");
 	cr_assert_str_eq(rstatus(r), "ok");
 	const cJSON *data = cJSON_GetObjectItem(r, "data");
 	cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(data, "healthy")));
@@ -237,7 +216,7 @@ Test(mqtt, requests_echo_their_transaction)
 	cr_assert(cJSON_HasObjectItem(data, "uptime_s"));
 	cJSON_Delete(r);
 
-	r = request("devices", "", "t2");
+	r = th_fixture_request("devices", "", "t2");
 	cr_assert_str_eq(rstatus(r), "ok");
 	data = cJSON_GetObjectItem(r, "data");
 	cr_assert_eq(cJSON_GetArraySize(data), 5);
@@ -248,7 +227,7 @@ Test(mqtt, requests_echo_their_transaction)
 	cr_assert(cJSON_GetArraySize(cJSON_GetObjectItem(lamp, "properties")) > 1);
 	cJSON_Delete(r);
 
-	r = request("device/get", "\"id\":\"plug\"", "t3");
+	r = th_fixture_request("device/get", "\"id\":\"plug\"", "t3");
 	cr_assert_str_eq(rstatus(r), "ok");
 	data = cJSON_GetObjectItem(r, "data");
 	cr_assert_str_eq(cJSON_GetObjectItem(data, "availability")->valuestring, "online");
@@ -257,18 +236,18 @@ Test(mqtt, requests_echo_their_transaction)
 		"OFF");
 	cJSON_Delete(r);
 
-	r = request("device/get", "\"id\":\"nope\"", "t4");
+	r = th_fixture_request("device/get", "\"id\":\"nope\"", "t4");
 	cr_assert_str_eq(rstatus(r), "error");
 	cr_assert(cJSON_IsString(cJSON_GetObjectItem(r, "error")));
 	cJSON_Delete(r);
 
-	r = request("frobnicate", "", "t5");
+	r = th_fixture_request("frobnicate", "", "t5");
 	cr_assert_str_eq(rstatus(r), "error");
 	cr_assert(strstr(cJSON_GetObjectItem(r, "error")->valuestring, "frobnicate"));
 	cJSON_Delete(r);
 
 	/* The response to scene/run comes when the scene is done. */
-	r = request("scene/run", "\"scene\":\"evening\"", "t6");
+	r = th_fixture_request("scene/run", "\"scene\":\"evening\"", "t6");
 	cr_assert_str_eq(rstatus(r), "ok", "%s", cJSON_PrintUnformatted(r));
 	data = cJSON_GetObjectItem(r, "data");
 	cr_assert_str_eq(cJSON_GetObjectItem(data, "status")->valuestring, "ok");
@@ -278,18 +257,18 @@ Test(mqtt, requests_echo_their_transaction)
 	expect("smarthub/plug", "{\"state\":\"ON\"}");
 	expect("smarthub/lamp", "{\"state\":\"ON\",\"brightness\":80}");
 
-	r = request("scene/run", "\"scene\":\"broken\"", "t7");
+	r = th_fixture_request("scene/run", "\"scene\":\"broken\"", "t7");
 	cr_assert_str_eq(rstatus(r), "error");
 	data = cJSON_GetObjectItem(r, "data");
 	cr_assert_str_eq(cJSON_GetObjectItem(data, "status")->valuestring, "failed");
 	cr_assert(cJSON_HasObjectItem(data, "failed_step"));
 	cJSON_Delete(r);
 
-	r = request("scene/run", "\"scene\":\"nope\"", "t8");
+	r = th_fixture_request("scene/run", "\"scene\":\"nope\"", "t8");
 	cr_assert_str_eq(rstatus(r), "error");
 	cJSON_Delete(r);
 
-	r = request("scene/cancel", "\"scene\":\"evening\"", "t9");
+	r = th_fixture_request("scene/cancel", "\"scene\":\"evening\"", "t9");
 	cr_assert_str_eq(rstatus(r), "ok");
 	cJSON_Delete(r);
 
@@ -467,7 +446,7 @@ Test(mqtt, broker_restart_loses_nothing)
 
 	/* A command that completes while the broker is down. */
 	pub("smarthub/gate/set", "{\"state\":\"ON\"}");
-	cJSON *r = request("device/get", "\"id\":\"gate\"", "queued");
+	cJSON *r = th_fixture_request("device/get", "\"id\":\"gate\"", "queued");
 	cr_assert_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "data"), "queue_length")->valueint,
 		     1, "the command is running");
 	cJSON_Delete(r);
@@ -510,7 +489,7 @@ Test(mqtt, broker_restart_loses_nothing)
 		 * reads; then the next pair agrees. */
 		for (int attempt = 0; attempt < 50 && !same; attempt++) {
 			char *tr = th_strdupf("r-%s-%d", ids[i], attempt);
-			cJSON *resp = request("device/get", body, tr);
+			cJSON *resp = th_fixture_request("device/get", body, tr);
 			cJSON *state =
 				cJSON_GetObjectItem(cJSON_GetObjectItem(resp, "data"), "state");
 
@@ -676,7 +655,7 @@ Test(mqtt, reload_removes_and_adds_topics)
 
 	/* A broken file leaves the running configuration in force. */
 	cr_assert_eq(th_write_file(th_fx.daemon.config_path, "devices: [this is not a map\n"), 0);
-	cJSON *r = request("reload", "", "bad");
+	cJSON *r = th_fixture_request("reload", "", "bad");
 	cr_assert_str_eq(rstatus(r), "error");
 	cr_assert(cJSON_IsString(cJSON_GetObjectItem(r, "error")));
 	cJSON_Delete(r);
@@ -690,7 +669,7 @@ Test(mqtt, reload_removes_and_adds_topics)
 	free(yaml);
 	free(devices);
 	th_mqtt_clear(th_fx.mqtt);
-	r = request("reload", "", "good");
+	r = th_fixture_request("reload", "", "good");
 	cr_assert_str_eq(rstatus(r), "ok", "%s", cJSON_PrintUnformatted(r));
 	cJSON_Delete(r);
 
@@ -727,7 +706,7 @@ Test(mqtt, turning_discovery_off_removes_it)
 	cr_assert_eq(th_write_file(th_fx.daemon.config_path, yaml), 0);
 	free(yaml);
 	th_mqtt_clear(th_fx.mqtt);
-	cJSON *r = request("reload", "", "off");
+	cJSON *r = th_fixture_request("reload", "", "off");
 	cr_assert_str_eq(rstatus(r), "ok", "%s", cJSON_PrintUnformatted(r));
 	cJSON_Delete(r);
 

@@ -239,6 +239,25 @@ char *th_fixture_expect_json(const char *topic, const char *subset)
 	return msg;
 }
 
+cJSON *th_fixture_request(const char *what, const char *members, const char *transaction)
+{
+	char *topic = th_strdupf("smarthub/bridge/request/%s", what);
+	char *rtopic = th_strdupf("smarthub/bridge/response/%s", what);
+	char *payload = th_strdupf("{%s%s\"transaction\":\"%s\"}", members, members[0] ? "," : "",
+				   transaction);
+	char *want = th_strdupf("{\"transaction\":\"%s\"}", transaction);
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, topic, payload, strlen(payload), false), 0);
+	char *msg = th_fixture_expect_json(rtopic, want);
+	cJSON *r = cJSON_Parse(msg);
+	cr_assert_not_null(r, "not JSON: %s", msg);
+	free(msg);
+	free(want);
+	free(payload);
+	free(rtopic);
+	free(topic);
+	return r;
+}
+
 void th_fixture_set(const char *device, const char *payload)
 {
 	char *topic = th_strdupf("smarthub/%s/set", device);

@@ -16,6 +16,8 @@
 
 #include "harness.h"
 
+#include <cjson/cJSON.h>
+
 /* Generous bound for anything to happen: a guard, not a timing check. */
 #define TH_WAIT_MS 15000
 
@@ -101,6 +103,10 @@ void th_fixture_start_devices(const char *devices);
 /* Waits for a message on `topic` holding the JSON members of `subset`;
  * fails the test with the daemon's log if none comes. Caller frees. */
 char *th_fixture_expect_json(const char *topic, const char *subset);
+/* A bridge request: {<members>,"transaction":"<transaction>"} (members:
+ * JSON object members, "" for none) on smarthub/bridge/request/<what>.
+ * Its response, parsed; fails the test if none comes. Caller frees. */
+cJSON *th_fixture_request(const char *what, const char *members, const char *transaction);
 /* Forgets what the recording client got so far, then publishes `payload`
  * to smarthub/<device>/set: what is expected after it is what it caused. */
 void th_fixture_set(const char *device, const char *payload);

@@ -68,6 +68,23 @@ int hf_reload(struct hf *f, const char *yaml, struct sh_diag *diag_out)
 	return r;
 }
 
+char *hf_diag_lines(struct sh_diag *diag)
+{
+	size_t len = 2;
+	for (size_t i = 0; i < diag->count; i++)
+		len += strlen(diag->messages[i]) + 1;
+	char *text = calloc(1, len);
+	if (!text)
+		abort();
+	strcpy(text, "\n");
+	for (size_t i = 0; i < diag->count; i++) {
+		strcat(text, diag->messages[i]);
+		strcat(text, "\n");
+	}
+	sh_diag_clear(diag);
+	return text;
+}
+
 int hf_init(struct hf *f, const char *plugin_dir)
 {
 	memset(f, 0, sizeof(*f));

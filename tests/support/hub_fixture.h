@@ -63,6 +63,10 @@ long hf_find(const struct hf *f, enum sh_event_type type, const char *id, size_t
  * !online) at or after `from`, or -1. */
 long hf_find_availability(const struct hf *f, const char *id, bool online, size_t from);
 struct sh_device *hf_device(const struct hf *f, const char *id);
+/* The diagnostics as "\n"-framed lines ("\n<first>\n<second>\n"), so a
+ * whole line can be looked for with strstr("\n<line>\n"); clears diag.
+ * Caller frees. */
+char *hf_diag_lines(struct sh_diag *diag);
 /* Frees the hub and the recording, removes the temp dir. */
 void hf_stop(struct hf *f);
 

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE /* nftw */
 #include "config/config.h"
 #include "config/node.h"
+#include "hub_fixture.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -67,17 +68,7 @@ static int load(const char *path, struct sh_config **config, char **errors)
 {
 	struct sh_diag diag = {0};
 	int rc = sh_config_load(path, config, &diag);
-	size_t len = 2;
-
-	for (size_t i = 0; i < diag.count; i++)
-		len += strlen(diag.messages[i]) + 1;
-	*errors = calloc(1, len + 1);
-	strcpy(*errors, "\n");
-	for (size_t i = 0; i < diag.count; i++) {
-		strcat(*errors, diag.messages[i]);
-		strcat(*errors, "\n");
-	}
-	sh_diag_clear(&diag);
+	*errors = hf_diag_lines(&diag);
 	return rc;
 }
 

@@ -7,6 +7,7 @@
  * errors of those options and of a sensor's unit/device_class pair.
  */
 #include "config/config.h"
+#include "hub_fixture.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -43,16 +44,7 @@ static struct sh_config *load_text(const char *text, char **errors)
 	struct sh_diag diag = {0};
 	struct sh_config *c = NULL;
 	sh_config_load(path, &c, &diag);
-	size_t len = 2;
-	for (size_t i = 0; i < diag.count; i++)
-		len += strlen(diag.messages[i]) + 1;
-	*errors = calloc(1, len);
-	strcpy(*errors, "\n");
-	for (size_t i = 0; i < diag.count; i++) {
-		strcat(*errors, diag.messages[i]);
-		strcat(*errors, "\n");
-	}
-	sh_diag_clear(&diag);
+	*errors = hf_diag_lines(&diag);
 	return c;
 }
 
