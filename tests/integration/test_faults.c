@@ -714,19 +714,6 @@ Test(faults, broker_restarts_under_a_command_stream)
 
 /* ---- a device server killed and started again ------------------------------ */
 
-static void mpd_start(int port)
-{
-	char *conf = th_fixture_path("mpd.conf");
-	const char *argv[] = {"mpd", "--no-daemon", "--stderr", conf, NULL};
-	char *log = th_fixture_path("mpd.out");
-
-	t.mpd = th_spawn(argv, NULL, log);
-	cr_assert_gt(t.mpd, 0);
-	cr_assert(th_wait_port(port, WAIT_MS), "mpd did not start");
-	free(log);
-	free(conf);
-}
-
 /*
  * mpd is killed (SIGKILL) under a speaker: the speaker goes offline, a
  * command to it meanwhile is refused with an event, and a scene that needs
@@ -739,22 +726,9 @@ Test(faults, device_server_killed_and_restarted)
 	cr_assert_gt(mpd_port, 0);
 	char *music = th_fixture_path("music");
 	cr_assert_eq(mkdir(music, 0755), 0);
-	char *conf_path = th_fixture_path("mpd.conf");
-	char *conf = th_strdupf("bind_to_address \"127.0.0.1\"\n"
-				"port \"%d\"\n"
-				"music_directory \"%s\"\n"
-				"playlist_directory \"%s\"\n"
-				"db_file \"%s/db\"\n"
-				"log_file \"%s/mpd.log\"\n"
-				"zeroconf_enabled \"no\"\n"
-				"audio_output {\n type \"null\"\n name \"null\"\n"
-				" mixer_type \"software\"\n}\n",
-				mpd_port, music, music, th_fixture_dir(), th_fixture_dir());
-	cr_assert_eq(th_write_file(conf_path, conf), 0);
-	free(conf);
-	free(conf_path);
+	th_fixture_mpd_conf(mpd_port, music, music, "");
 	free(music);
-	mpd_start(mpd_port);
+	t.mpd = th_fixture_mpd_start(mpd_port);
 
 	start_broker();
 	char *devices = th_strdupf("devices:\n"
@@ -811,7 +785,7 @@ Test(faults, device_server_killed_and_restarted)
 
 	/* mpd comes back on the same port; so does the speaker. */
 	th_mqtt_clear(th_fx.mqtt);
-	mpd_start(mpd_port);
+	t.mpd = th_fixture_mpd_start(mpd_port);
 	availability("speaker", "online");
 	pub("smarthub/speaker/set", "{\"volume\":33}");
 	expect("smarthub/speaker", "{\"volume\":33}");

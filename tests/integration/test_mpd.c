@@ -38,7 +38,6 @@
 /* The mpd server; the broker, daemon, client and the directory (music,
  * playlists, db, mpd.conf, mpd.log) are the fixture's. */
 struct rig {
-	char *conf;
 	int port;
 	pid_t mpd;
 };
@@ -121,16 +120,6 @@ static void expect_mpd(const char *cmd, const char *needle)
 	free(r);
 }
 
-static void mpd_start(void)
-{
-	const char *argv[] = {"mpd", "--no-daemon", "--stderr", rig.conf, NULL};
-	char *log = th_strdupf("%s/mpd.out", th_fixture_dir());
-	rig.mpd = th_spawn(argv, NULL, log);
-	free(log);
-	cr_assert_gt(rig.mpd, 0);
-	cr_assert(th_wait_port(rig.port, WAIT_MS), "mpd did not start");
-}
-
 static void make_music(void)
 {
 	const char *names[] = {"a", "b", "c"};
@@ -159,26 +148,14 @@ static void rig_start(void)
 
 	rig.port = th_free_port();
 	cr_assert_gt(rig.port, 0);
-	rig.conf = th_strdupf("%s/mpd.conf", th_fixture_dir());
-	char *conf = th_strdupf("bind_to_address \"127.0.0.1\"\n"
-				"port \"%d\"\n"
-				"music_directory \"%s\"\n"
-				"playlist_directory \"%s\"\n"
-				"db_file \"%s/db\"\n"
-				"log_file \"%s/mpd.log\"\n"
-				"zeroconf_enabled \"no\"\n"
-				"password \"" MPD_PASSWORD "@read,add,control,admin\"\n"
-				"default_permissions \"read\"\n"
-				"audio_output {\n type \"null\"\n name \"null\"\n"
-				" mixer_type \"software\"\n}\n"
-				"audio_output {\n type \"null\"\n name \"amp\"\n"
-				" mixer_type \"software\"\n}\n",
-				rig.port, music, lists, th_fixture_dir(), th_fixture_dir());
-	cr_assert_eq(th_write_file(rig.conf, conf), 0);
-	free(conf);
+	th_fixture_mpd_conf(rig.port, music, lists,
+			    "password \"" MPD_PASSWORD "@read,add,control,admin\"\n"
+			    "default_permissions \"read\"\n"
+			    "audio_output {\n type \"null\"\n name \"amp\"\n"
+			    " mixer_type \"software\"\n}\n");
 	free(music);
 	free(lists);
-	mpd_start();
+	rig.mpd = th_fixture_mpd_start(rig.port);
 	char *r = mpd_ask("update");
 	free(r);
 	/* The database is ready when it counts our three songs. */
@@ -212,7 +189,6 @@ static void rig_stop(void)
 	th_fixture_stop_daemon();
 	if (rig.mpd > 0)
 		th_child_stop(rig.mpd, 5000);
-	free(rig.conf);
 	th_fixture_teardown();
 }
 
@@ -368,7 +344,7 @@ Test(mpd, restart_of_mpd_goes_offline_and_back)
 	th_fixture_expect_availability("speaker", "offline");
 	th_fixture_expect_availability("radio", "offline");
 
-	mpd_start();
+	rig.mpd = th_fixture_mpd_start(rig.port);
 	th_fixture_expect_availability("speaker", "online");
 	th_fixture_expect_availability("radio", "online");
 	th_fixture_set("speaker", "{\"volume\":55}");

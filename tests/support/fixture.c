@@ -301,6 +301,38 @@ void th_fixture_expect_online(const char *device)
 	th_fixture_expect_availability(device, "online");
 }
 
+void th_fixture_mpd_conf(int port, const char *music, const char *playlists, const char *extra)
+{
+	char *path = th_fixture_path("mpd.conf");
+	char *conf = th_strdupf("bind_to_address \"127.0.0.1\"\n"
+				"port \"%d\"\n"
+				"music_directory \"%s\"\n"
+				"playlist_directory \"%s\"\n"
+				"db_file \"%s/db\"\n"
+				"log_file \"%s/mpd.log\"\n"
+				"zeroconf_enabled \"no\"\n"
+				"audio_output {\n type \"null\"\n name \"null\"\n"
+				" mixer_type \"software\"\n}\n"
+				"%s",
+				port, music, playlists, th_fixture_dir(), th_fixture_dir(), extra);
+	cr_assert_eq(th_write_file(path, conf), 0);
+	free(conf);
+	free(path);
+}
+
+pid_t th_fixture_mpd_start(int port)
+{
+	char *conf = th_fixture_path("mpd.conf");
+	char *log = th_fixture_path("mpd.out");
+	const char *argv[] = {"mpd", "--no-daemon", "--stderr", conf, NULL};
+	pid_t pid = th_spawn(argv, NULL, log);
+	cr_assert_gt(pid, 0, "cannot start mpd");
+	free(log);
+	free(conf);
+	cr_assert(th_wait_port(port, TH_WAIT_MS), "mpd did not start");
+	return pid;
+}
+
 void th_fixture_run_ok(const char *const *argv)
 {
 	char *out = NULL;

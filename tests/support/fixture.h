@@ -121,6 +121,13 @@ void th_fixture_expect_online(const char *device);
 /* smarthubd --check-config on `yaml` (its own directory): fails the test
  * unless it refuses it (exit 78); its output. Caller frees. */
 char *th_fixture_refused_config(const char *yaml);
+/* A real mpd's configuration, <dir>/mpd.conf: on 127.0.0.1:port, songs
+ * in `music`, playlists in `playlists`, its database and log in the
+ * directory, one null output, then the `extra` lines ("" for none). */
+void th_fixture_mpd_conf(int port, const char *music, const char *playlists, const char *extra);
+/* mpd on <dir>/mpd.conf, once it listens on `port` (its output in
+ * <dir>/mpd.out); its pid, for th_child_stop. */
+pid_t th_fixture_mpd_start(int port);
 /* Runs argv to completion (th_run); fails the test with its output unless
  * it exits 0. */
 void th_fixture_run_ok(const char *const *argv);
