@@ -800,6 +800,33 @@ static const char *asked_near(const struct sh_device *dev, const char *key)
 	return sh_suggest(key, names, NULL);
 }
 
+void sh_device_report_unused(const struct sh_device_config *cfg, const struct sh_device *dev,
+			     struct sh_diag *diag)
+{
+	for (size_t i = 0; cfg->options && i < cfg->options->n_items; i++) {
+		const struct sh_node *opt = cfg->options->items[i];
+		if (opt->used)
+			continue;
+		unsigned line, column;
+		const char *key = opt->key ? opt->key : "";
+		/* A misspelt common key is that, not a driver option. */
+		const char *common = sh_config_suggest_device_key(key);
+		sh_node_key_position(opt, &line, &column);
+		if (common) {
+			sh_diag_add_at(diag, opt->file, line, column,
+				       "device %s: unknown key '%s' (did you mean the "
+				       "common key '%s'?)",
+				       cfg->id, key, common);
+		} else if (dev) {
+			const char *near = asked_near(dev, key);
+			sh_diag_add_at(diag, opt->file, line, column,
+				       "device %s: unknown option '%s' for driver %s%s%s%s",
+				       cfg->id, key, cfg->driver, near ? " (did you mean '" : "",
+				       near ? near : "", near ? "'?)" : "");
+		}
+	}
+}
+
 int sh_device_create(struct sh_hub *hub, struct sh_config_ref *ref,
 		     const struct sh_device_config *cfg, const struct sh_plugin *plugin,
 		     struct sh_diag *diag, struct sh_device **out)
@@ -840,31 +867,7 @@ int sh_device_create(struct sh_hub *hub, struct sh_config_ref *ref,
 	int r = plugin->driver->create(dev, &sh_host_api, &dev->priv);
 	sh_reports_leave(sh_hub_reports(hub));
 	dev->create_diag = NULL;
-	if (cfg->options) {
-		/* Whatever the driver did not read is not an option it knows. */
-		for (size_t i = 0; i < cfg->options->n_items; i++) {
-			const struct sh_node *opt = cfg->options->items[i];
-			if (opt->used)
-				continue;
-			unsigned line, column;
-			const char *key = opt->key ? opt->key : "";
-			/* A misspelt common key is that, not a driver option. */
-			const char *common = sh_config_suggest_device_key(key);
-			const char *near = asked_near(dev, key);
-			sh_node_key_position(opt, &line, &column);
-			if (common)
-				sh_diag_add_at(diag, opt->file, line, column,
-					       "device %s: unknown key '%s' (did you mean the "
-					       "common key '%s'?)",
-					       cfg->id, key, common);
-			else
-				sh_diag_add_at(diag, opt->file, line, column,
-					       "device %s: unknown option '%s' for driver %s%s%s%s",
-					       cfg->id, key, cfg->driver,
-					       near ? " (did you mean '" : "", near ? near : "",
-					       near ? "'?)" : "");
-		}
-	}
+	sh_device_report_unused(cfg, dev, diag);
 	free(dev->asked_keys);
 	dev->asked_keys = NULL;
 	dev->asked_len = 0;

@@ -99,6 +99,13 @@ struct sh_device {
 int sh_device_create(struct sh_hub *hub, struct sh_config_ref *ref,
 		     const struct sh_device_config *cfg, const struct sh_plugin *plugin,
 		     struct sh_diag *diag, struct sh_device **out);
+/* Reports the driver options of `cfg` no driver read: a near miss of a
+ * common key (conect_timeout) as that, the rest as unknown options of the
+ * driver with did-you-mean among the keys it asked for. `dev` is the device
+ * whose create() just ran; NULL when no driver could be asked (not found,
+ * or kind unknown): then only the common-key typos are reported. */
+void sh_device_report_unused(const struct sh_device_config *cfg, const struct sh_device *dev,
+			     struct sh_diag *diag);
 /* Starts connecting when every dependency is online, else waits. */
 void sh_device_start(struct sh_device *dev);
 /* A dependency came online or went offline. */

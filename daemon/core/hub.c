@@ -384,7 +384,8 @@ static int create_devices(struct sh_hub *hub, struct sh_config_ref *ref, struct 
 	for (size_t i = 0; i < config->n_devices; i++) {
 		const struct sh_device_config *dc = &config->devices[i];
 		if (!dc->driver || !dc->kind) {
-			result = -EINVAL; /* the configuration said why */
+			result = -EINVAL;                        /* the configuration said why */
+			sh_device_report_unused(dc, NULL, diag); /* no driver to ask */
 			continue;
 		}
 		struct sh_device *old = sh_hub_find_device(hub, dc->id);
@@ -394,12 +395,14 @@ static int create_devices(struct sh_hub *hub, struct sh_config_ref *ref, struct 
 		const struct sh_plugin *plugin =
 			find_plugin(hub->plugins, hub->n_plugins, dc->driver);
 		if (!plugin) {
-			result = -EINVAL; /* reported by load_plugins */
+			result = -EINVAL;                        /* reported by load_plugins */
+			sh_device_report_unused(dc, NULL, diag); /* no driver to ask */
 			continue;
 		}
 		if (!sh_plugin_drives(plugin, dc->kind)) {
 			sh_diag_add(diag, dc->node, "device %s: driver %s cannot drive a %s",
 				    dc->id, dc->driver, dc->kind);
+			sh_device_report_unused(dc, NULL, diag); /* no driver to ask */
 			result = -EINVAL;
 			continue;
 		}

@@ -129,6 +129,23 @@ Test(cli, unknown_driver_lists_the_drivers_found)
 	cr_expect(exec && virt && exec < virt, "%s", out);
 	free(out);
 	free(path);
+
+	/* With no driver to ask, a misspelt common key is still reported in
+	 * the same run (and nothing is said of the driver's options). */
+	path = config("devices:\n"
+		      "  lamp: {driver: virtul, kind: light, conect_timeout: 5s, port: 1}\n"
+		      "  fan: {driver: virtual, kind: lamp, comand_timeout: 5s}\n");
+	cr_expect_eq(smarthubd(args, &out), 78);
+	cr_expect(strstr(out, "drivers found: "), "%s", out);
+	cr_expect(strstr(out, "unknown key 'conect_timeout' (did you mean the common key "
+			      "'connect_timeout'?)"),
+		  "%s", out);
+	cr_expect(strstr(out, "unknown key 'comand_timeout' (did you mean the common key "
+			      "'command_timeout'?)"),
+		  "%s", out);
+	cr_expect_null(strstr(out, "'port'"), "%s", out);
+	free(out);
+	free(path);
 }
 
 Test(cli, build_tree_binary_finds_its_plugins)
