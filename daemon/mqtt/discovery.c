@@ -214,6 +214,32 @@ void sh_discovery_add_command_topic(cJSON *e, const struct sh_discovery_opts *op
 	add_topic(e, "command_topic", opts->base_topic, id, "set");
 }
 
+cJSON *sh_discovery_control(cJSON *out, const struct sh_discovery_opts *opts,
+			    const struct sh_discovery_device *dev, const char *component,
+			    const char *object, const char *label)
+{
+	cJSON *e = sh_discovery_entity(out, opts, dev, component, object, label);
+
+	sh_discovery_add_state_topic(e, opts, dev->id);
+	sh_discovery_add_command_topic(e, opts, dev->id);
+	return e;
+}
+
+cJSON *sh_discovery_switch(cJSON *out, const struct sh_discovery_opts *opts,
+			   const struct sh_discovery_device *dev, const char *object,
+			   const char *label, const char *value_template, const char *payload_on,
+			   const char *payload_off)
+{
+	cJSON *e = sh_discovery_control(out, opts, dev, "switch", object, label);
+
+	cJSON_AddStringToObject(e, "value_template", value_template);
+	cJSON_AddStringToObject(e, "payload_on", payload_on);
+	cJSON_AddStringToObject(e, "payload_off", payload_off);
+	cJSON_AddStringToObject(e, "state_on", "ON");
+	cJSON_AddStringToObject(e, "state_off", "OFF");
+	return e;
+}
+
 /* The colour modes HA knows (homeassistant/components/light, ColorMode). */
 static bool color_mode_known(const char *mode)
 {
@@ -300,15 +326,7 @@ static void power_switch(cJSON *out, const struct sh_discovery_opts *opts,
 			 const struct sh_discovery_device *dev, const char *object,
 			 const char *label)
 {
-	cJSON *e = sh_discovery_entity(out, opts, dev, "switch", object, label);
-
-	sh_discovery_add_state_topic(e, opts, dev->id);
-	sh_discovery_add_command_topic(e, opts, dev->id);
-	cJSON_AddStringToObject(e, "value_template", "{{ value_json.state }}");
-	cJSON_AddStringToObject(e, "payload_on", "ON");
-	cJSON_AddStringToObject(e, "payload_off", "OFF");
-	cJSON_AddStringToObject(e, "state_on", "ON");
-	cJSON_AddStringToObject(e, "state_off", "OFF");
+	sh_discovery_switch(out, opts, dev, object, label, "{{ value_json.state }}", "ON", "OFF");
 }
 
 static void speaker(cJSON *out, const struct sh_discovery_opts *opts,
@@ -329,9 +347,7 @@ static void speaker(cJSON *out, const struct sh_discovery_opts *opts,
 
 	power_switch(out, opts, dev, "power", "Power");
 
-	e = sh_discovery_entity(out, opts, dev, "number", "volume", "Volume");
-	sh_discovery_add_state_topic(e, opts, dev->id);
-	sh_discovery_add_command_topic(e, opts, dev->id);
+	e = sh_discovery_control(out, opts, dev, "number", "volume", "Volume");
 	cJSON_AddStringToObject(e, "value_template", "{{ value_json.volume }}");
 	cJSON_AddStringToObject(e, "command_template", "{\"volume\": {{ value }} }");
 	cJSON_AddNumberToObject(e, "min", 0);
@@ -340,14 +356,9 @@ static void speaker(cJSON *out, const struct sh_discovery_opts *opts,
 	cJSON_AddStringToObject(e, "mode", "slider");
 	cJSON_AddStringToObject(e, "icon", "mdi:volume-high");
 
-	e = sh_discovery_entity(out, opts, dev, "switch", "mute", "Mute");
-	sh_discovery_add_state_topic(e, opts, dev->id);
-	sh_discovery_add_command_topic(e, opts, dev->id);
-	cJSON_AddStringToObject(e, "value_template", "{{ 'ON' if value_json.mute else 'OFF' }}");
-	cJSON_AddStringToObject(e, "payload_on", "{\"mute\": true}");
-	cJSON_AddStringToObject(e, "payload_off", "{\"mute\": false}");
-	cJSON_AddStringToObject(e, "state_on", "ON");
-	cJSON_AddStringToObject(e, "state_off", "OFF");
+	e = sh_discovery_switch(out, opts, dev, "mute", "Mute",
+				"{{ 'ON' if value_json.mute else 'OFF' }}", "{\"mute\": true}",
+				"{\"mute\": false}");
 	cJSON_AddStringToObject(e, "icon", "mdi:volume-off");
 
 	for (size_t i = 0; i < ARRAY_SIZE(buttons); i++) {

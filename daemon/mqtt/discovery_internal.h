@@ -22,6 +22,18 @@ cJSON *sh_discovery_entity(cJSON *out, const struct sh_discovery_opts *opts,
 /* "<base>/<id>" as state_topic and "<base>/<id>/set" as command_topic. */
 void sh_discovery_add_state_topic(cJSON *e, const struct sh_discovery_opts *opts, const char *id);
 void sh_discovery_add_command_topic(cJSON *e, const struct sh_discovery_opts *opts, const char *id);
+/* An entity that shows and sets the device's state: sh_discovery_entity
+ * with the state and command topics. Owned by `out`. */
+cJSON *sh_discovery_control(cJSON *out, const struct sh_discovery_opts *opts,
+			    const struct sh_discovery_device *dev, const char *component,
+			    const char *object, const char *label);
+/* A switch: `value_template` gives "ON" or "OFF" from the device's state,
+ * `payload_on` and `payload_off` are the commands it sends. All borrowed
+ * (copied); the entity is owned by `out`. */
+cJSON *sh_discovery_switch(cJSON *out, const struct sh_discovery_opts *opts,
+			   const struct sh_discovery_device *dev, const char *object,
+			   const char *label, const char *value_template, const char *payload_on,
+			   const char *payload_off);
 /* "{{ value_json.key }}" (or value_json['key'] for names Jinja cannot
  * reach as an attribute) into buf. */
 void sh_discovery_value_template(char *buf, size_t len, const char *key);

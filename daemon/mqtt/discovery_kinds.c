@@ -75,10 +75,8 @@ void sh_discovery_cover(cJSON *out, const struct sh_discovery_opts *opts,
 void sh_discovery_lock(cJSON *out, const struct sh_discovery_opts *opts,
 		       const struct sh_discovery_device *dev)
 {
-	cJSON *e = sh_discovery_entity(out, opts, dev, "lock", "lock", NULL);
+	cJSON *e = sh_discovery_control(out, opts, dev, "lock", "lock", NULL);
 
-	sh_discovery_add_state_topic(e, opts, dev->id);
-	sh_discovery_add_command_topic(e, opts, dev->id);
 	add_string(e, "value_template", "{{ value_json.state }}");
 	add_string(e, "payload_lock", "{\"state\": \"LOCK\"}");
 	add_string(e, "payload_unlock", "{\"state\": \"UNLOCK\"}");
@@ -173,7 +171,7 @@ void sh_discovery_custom(cJSON *out, const struct sh_discovery_opts *opts,
 {
 	for (size_t i = 0; i < spec->n_props; i++) {
 		const struct sh_kind_prop *p = &spec->props[i];
-		char label[128], tmpl[256], cmd[256];
+		char label[128], tmpl[256], cmd[256], off[256];
 		cJSON *e;
 
 		snprintf(label, sizeof(label), "%s", p->name);
@@ -190,9 +188,7 @@ void sh_discovery_custom(cJSON *out, const struct sh_discovery_opts *opts,
 			add_string(e, "payload_press", cmd);
 			break;
 		case SH_PROP_ENUM:
-			e = sh_discovery_entity(out, opts, dev, "select", p->name, label);
-			sh_discovery_add_state_topic(e, opts, dev->id);
-			sh_discovery_add_command_topic(e, opts, dev->id);
+			e = sh_discovery_control(out, opts, dev, "select", p->name, label);
 			add_string(e, "value_template", tmpl);
 			snprintf(cmd, sizeof(cmd), "{\"%s\": \"{{ value }}\"}", p->name);
 			add_string(e, "command_template", cmd);
@@ -200,9 +196,7 @@ void sh_discovery_custom(cJSON *out, const struct sh_discovery_opts *opts,
 			break;
 		case SH_PROP_NUMBER:
 		case SH_PROP_INTEGER:
-			e = sh_discovery_entity(out, opts, dev, "number", p->name, label);
-			sh_discovery_add_state_topic(e, opts, dev->id);
-			sh_discovery_add_command_topic(e, opts, dev->id);
+			e = sh_discovery_control(out, opts, dev, "number", p->name, label);
 			add_string(e, "value_template", tmpl);
 			number_command(e, "command_template", p->name, "value");
 			cJSON_AddNumberToObject(e, "min", p->min);
@@ -212,18 +206,11 @@ void sh_discovery_custom(cJSON *out, const struct sh_discovery_opts *opts,
 				add_string(e, "unit_of_measurement", p->unit);
 			break;
 		case SH_PROP_BOOL:
-			e = sh_discovery_entity(out, opts, dev, "switch", p->name, label);
-			sh_discovery_add_state_topic(e, opts, dev->id);
-			sh_discovery_add_command_topic(e, opts, dev->id);
 			snprintf(tmpl, sizeof(tmpl), "{{ 'ON' if value_json['%s'] else 'OFF' }}",
 				 p->name);
-			add_string(e, "value_template", tmpl);
 			snprintf(cmd, sizeof(cmd), "{\"%s\": true}", p->name);
-			add_string(e, "payload_on", cmd);
-			snprintf(cmd, sizeof(cmd), "{\"%s\": false}", p->name);
-			add_string(e, "payload_off", cmd);
-			add_string(e, "state_on", "ON");
-			add_string(e, "state_off", "OFF");
+			snprintf(off, sizeof(off), "{\"%s\": false}", p->name);
+			sh_discovery_switch(out, opts, dev, p->name, label, tmpl, cmd, off);
 			break;
 		case SH_PROP_STRING:
 		case SH_PROP_COLOR:
