@@ -46,10 +46,12 @@ struct fake_mqtt311 {
 	struct fake_conn conns[FAKE_MQTT311_CONNECTIONS_MAX];
 };
 
-static bool read_all(int fd, unsigned char *buf, size_t len)
+/* All `len` bytes read into (or, with `out`, written from) buf, through
+ * EINTR; false at end of file or on an error. */
+static bool io_all(int fd, unsigned char *buf, size_t len, bool out)
 {
 	while (len) {
-		ssize_t n = read(fd, buf, len);
+		ssize_t n = out ? write(fd, buf, len) : read(fd, buf, len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -61,19 +63,14 @@ static bool read_all(int fd, unsigned char *buf, size_t len)
 	return true;
 }
 
+static bool read_all(int fd, unsigned char *buf, size_t len)
+{
+	return io_all(fd, buf, len, false);
+}
+
 static bool write_all(int fd, const unsigned char *buf, size_t len)
 {
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return true;
+	return io_all(fd, (unsigned char *)buf, len, true);
 }
 
 /* The whole CONNECT packet into buf (fixed header included); its length,

@@ -63,12 +63,28 @@ static void tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
 }
 
-Test(worker, work_runs_on_a_worker_and_done_on_the_loop)
+/* The ticking timer of kept_loop. */
+static ev_timer keep;
+
+/* A loop of its own with `keep` ticking on it (see tick). */
+static struct ev_loop *kept_loop(void)
 {
 	struct ev_loop *loop = ev_loop_new(0);
-	ev_timer keep;
+	cr_assert_not_null(loop);
 	ev_timer_init(&keep, tick, 0.01, 0.01);
 	ev_timer_start(loop, &keep);
+	return loop;
+}
+
+static void kept_loop_free(struct ev_loop *loop)
+{
+	ev_timer_stop(loop, &keep);
+	ev_loop_destroy(loop);
+}
+
+Test(worker, work_runs_on_a_worker_and_done_on_the_loop)
+{
+	struct ev_loop *loop = kept_loop();
 	struct sh_worker_pool *pool;
 	cr_assert_eq(sh_worker_pool_new(loop, 2, 8, &pool), 0);
 	int owner;
@@ -82,16 +98,12 @@ Test(worker, work_runs_on_a_worker_and_done_on_the_loop)
 		cr_assert_eq(jobs[i].owner_seen, &owner);
 	}
 	sh_worker_pool_free(pool);
-	ev_timer_stop(loop, &keep);
-	ev_loop_destroy(loop);
+	kept_loop_free(loop);
 }
 
 Test(worker, the_queue_is_bounded_and_forgotten_owners_read_null)
 {
-	struct ev_loop *loop = ev_loop_new(0);
-	ev_timer keep;
-	ev_timer_init(&keep, tick, 0.01, 0.01);
-	ev_timer_start(loop, &keep);
+	struct ev_loop *loop = kept_loop();
 	sem_t gate, started;
 	sem_init(&gate, 0, 0);
 	sem_init(&started, 0, 0);
@@ -122,8 +134,7 @@ Test(worker, the_queue_is_bounded_and_forgotten_owners_read_null)
 	sh_worker_pool_free(pool);
 	sem_destroy(&gate);
 	sem_destroy(&started);
-	ev_timer_stop(loop, &keep);
-	ev_loop_destroy(loop);
+	kept_loop_free(loop);
 }
 
 Test(worker, freeing_the_pool_hands_back_jobs_that_never_ran)
@@ -162,10 +173,7 @@ Test(worker, freeing_the_pool_hands_back_jobs_that_never_ran)
  * mask is left as it was. */
 Test(worker, workers_leave_the_loops_signals_to_the_loop)
 {
-	struct ev_loop *loop = ev_loop_new(0);
-	ev_timer keep;
-	ev_timer_init(&keep, tick, 0.01, 0.01);
-	ev_timer_start(loop, &keep);
+	struct ev_loop *loop = kept_loop();
 	struct sh_worker_pool *pool;
 	cr_assert_eq(sh_worker_pool_new(loop, 2, 8, &pool), 0);
 	struct job jobs[2] = {0};
@@ -182,6 +190,5 @@ Test(worker, workers_leave_the_loops_signals_to_the_loop)
 	pthread_sigmask(SIG_BLOCK, NULL, &mine);
 	cr_assert_not(sigismember(&mine, SIGCHLD));
 	sh_worker_pool_free(pool);
-	ev_timer_stop(loop, &keep);
-	ev_loop_destroy(loop);
+	kept_loop_free(loop);
 }
