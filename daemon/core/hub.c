@@ -337,7 +337,9 @@ static int load_plugins(struct sh_hub *hub, const struct sh_config *config, stru
 					 "driver (secret): cannot load its plugin");
 			else if (r == -ENOENT)
 				drivers_found(dir, dc->driver, reason, sizeof(reason));
-			sh_diag_add(diag, dc->node, "device %s: %s", dc->id, reason);
+			/* At the driver's name, the word to fix. */
+			const struct sh_node *at = sh_node_get(dc->node, "driver");
+			sh_diag_add(diag, at ? at : dc->node, "device %s: %s", dc->id, reason);
 			result = r;
 			continue;
 		}

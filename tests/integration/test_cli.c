@@ -123,6 +123,8 @@ Test(cli, unknown_driver_lists_the_drivers_found)
 	cr_expect_eq(smarthubd(args, &out), 78);
 	cr_expect(strstr(out, "drivers found: ") && strstr(out, "(did you mean 'virtual'?)"), "%s",
 		  out);
+	/* At the name to fix. */
+	cr_expect(strstr(out, "smarthub.yaml:2:18: device lamp: driver 'virtul'"), "%s", out);
 	/* Sorted, so a user finds a name in a long list. */
 	const char *exec = strstr(out, "exec, ");
 	const char *virt = strstr(out, "virtual, ");
