@@ -54,7 +54,8 @@ char *th_fixture_script(const char *name, const char *body);
 void th_fixture_start_broker(const char *extra_conf);
 /* A broker that lets in only `users` ({name, password, name, password,
  * ..., NULL}: written to <dir>/passwd with mosquitto_passwd), with extra
- * mosquitto.conf lines (NULL: none). No recording client: it would be
+ * mosquitto.conf lines (NULL: none; they come last, so
+ * "allow_anonymous true" there lets anonymous clients in too). No recording client: it would be
  * anonymous; th_fixture_watch watches as a user. */
 void th_fixture_start_broker_users(const char *const *users, const char *extra_conf);
 /* mosquitto_sub -v on smarthub/# as `user`, printing to <dir>/watch.log,
