@@ -48,6 +48,9 @@ struct sh_pending_run {
  * reload, the whole device list, all of discovery): each has its own
  * mqtt.requests_per_minute, so a client repeating one cannot starve the
  * loop, and one flooding one kind leaves the others alone. */
+/* Answers to refused requests per second, all kinds together. */
+#define SH_BRIDGE_REFUSALS_PER_SECOND 10
+
 enum expensive_request {
 	EXPENSIVE_RELOAD,
 	EXPENSIVE_DEVICES,
@@ -60,6 +63,10 @@ struct sh_bridge_api {
 	const struct sh_bridge_env *env; /* the transport's, borrowed */
 	struct sh_ratelimit events;      /* bridge/event, mqtt.events_per_second */
 	struct sh_ratelimit expensive[EXPENSIVE_COUNT];
+	/* The answers to requests refused by `expensive`: a flood of refused
+	 * requests must not become a flood of QoS 1 answers, which kept the
+	 * loop inside Paho for seconds (docs/performance.md, scenario 9). */
+	struct sh_ratelimit refusals;
 	ev_tstamp started;   /* for health_check's uptime */
 	sh_reload_fn reload; /* bridge/request/reload; may be NULL */
 	void *reload_ctx;
@@ -106,6 +113,8 @@ int sh_bridge_api_new(const struct sh_bridge_env *env, unsigned events_per_secon
 		a->expensive[i].interval_ms = 60000;
 		a->expensive[i].burst = sh_hub_config(env->hub)->mqtt.requests_per_minute;
 	}
+	a->refusals.interval_ms = 1000;
+	a->refusals.burst = SH_BRIDGE_REFUSALS_PER_SECOND;
 	a->started = ev_now(env->loop);
 	sh_list_init(&a->runs);
 	ev_timer_init(&a->lists, lists_due, 0, 0);
@@ -862,10 +871,20 @@ static void request(struct sh_bridge_api *a, const char *what, const struct sh_i
 		   : strcmp(what, "scenes") == 0  ? EXPENSIVE_SCENES
 						  : -1;
 	if (kind >= 0 && !sh_ratelimit_allow(&a->expensive[kind], sh_bridge_now_ms(a->env), NULL)) {
-		snprintf(reason, sizeof(reason),
-			 "rate limited: at most %u %s requests a minute (mqtt.requests_per_minute)",
-			 a->expensive[kind].burst, what);
-		sh_bridge_respond(a, what, reason, NULL, &to);
+		unsigned unanswered = 0;
+
+		/* Beyond SH_BRIDGE_REFUSALS_PER_SECOND a refused request is
+		 * dropped unanswered; the next answer counts them. */
+		if (sh_ratelimit_allow(&a->refusals, sh_bridge_now_ms(a->env), &unanswered)) {
+			int at = snprintf(reason, sizeof(reason),
+					  "rate limited: at most %u %s requests a minute "
+					  "(mqtt.requests_per_minute)",
+					  a->expensive[kind].burst, what);
+			if (unanswered && at > 0 && (size_t)at < sizeof(reason))
+				snprintf(reason + at, sizeof(reason) - (size_t)at,
+					 "; %u more refused without an answer", unanswered);
+			sh_bridge_respond(a, what, reason, NULL, &to);
+		}
 		cJSON_Delete(req);
 		return;
 	}
