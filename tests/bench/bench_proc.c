@@ -226,7 +226,7 @@ int bench_notify_open(const char *path)
 	return fd;
 }
 
-int bench_notify_poll_ready(int fd, unsigned timeout_ms, uint64_t *t_ns)
+int bench_notify_poll(int fd, unsigned timeout_ms, const char *want, uint64_t *t_ns)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	int n = poll(&p, 1, (int)timeout_ms);
@@ -241,8 +241,9 @@ int bench_notify_poll_ready(int fd, unsigned timeout_ms, uint64_t *t_ns)
 		return -errno;
 	buf[len] = '\0';
 	/* READY=1 may share a datagram with STATUS=...: look at every line. */
-	for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-		if (strcmp(line, "READY=1") == 0) {
+	char *save = NULL;
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strcmp(line, want) == 0) {
 			*t_ns = now;
 			return 1;
 		}

@@ -55,9 +55,9 @@ int bench_broker_start(struct bench_child *c, const char *dir, bool nodelay, int
 /* The systemd notification socket: a datagram socket bound at `path`. */
 int bench_notify_open(const char *path);
 /* Waits up to timeout_ms for a datagram; returns 1 and sets *t_ns to its
- * arrival when it contains READY=1, 0 when another one or none came, or
- * -errno. */
-int bench_notify_poll_ready(int fd, unsigned timeout_ms, uint64_t *t_ns);
+ * arrival when it has the line `want` (READY=1, WATCHDOG=1), 0 when
+ * another one or none came, or -errno. */
+int bench_notify_poll(int fd, unsigned timeout_ms, const char *want, uint64_t *t_ns);
 
 /* VmRSS and VmHWM of pid in KiB. */
 int bench_proc_memory(pid_t pid, long *rss_kib, long *hwm_kib);

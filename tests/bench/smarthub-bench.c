@@ -122,6 +122,7 @@ enum goal {
 	GOAL_RATIO_MIN, /* smarthub / reference >= x */
 	GOAL_VALUE_MAX, /* smarthub <= x */
 	GOAL_VALUE_LT,  /* smarthub < x */
+	GOAL_VALUE_MIN, /* smarthub >= x */
 };
 
 struct row {
@@ -144,12 +145,13 @@ enum scenario {
 	SC_BURST,
 	SC_SLIDER,
 	SC_VARIANTS,
+	SC_FLOOD,
 	SC_COUNT,
 };
 
 static const char *const scenario_names[SC_COUNT] = {
 	"roundtrip", "throughput", "startup", "scenes",   "memory",
-	"idle",      "burst",      "slider",  "variants",
+	"idle",      "burst",      "slider",  "variants", "flood",
 };
 
 struct idle_thread {
@@ -236,6 +238,9 @@ static struct row *add_row(struct bench *b, const char *scenario, const char *me
 	case GOAL_VALUE_LT:
 		snprintf(r->goal_text, sizeof(r->goal_text), "< %g %s", goal_x, unit);
 		break;
+	case GOAL_VALUE_MIN:
+		snprintf(r->goal_text, sizeof(r->goal_text), ">= %g %s", goal_x, unit);
+		break;
 	}
 	return r;
 }
@@ -262,6 +267,8 @@ static int row_met(const struct row *r)
 		return r->smarthub <= r->goal_x;
 	case GOAL_VALUE_LT:
 		return r->smarthub < r->goal_x;
+	case GOAL_VALUE_MIN:
+		return r->smarthub >= r->goal_x;
 	case GOAL_NONE:
 		break;
 	}
@@ -278,6 +285,7 @@ struct devspec {
 	double scene_scale;        /* > 0: add the scene "critical" */
 	unsigned command_delay_ms; /* of every device (the slider's slow light) */
 	bool state_qos1;           /* mqtt.qos: 1 instead of the default */
+	bool watchdog;             /* WATCHDOG_USEC=1000000, as WatchdogSec=1s */
 };
 
 /* The scene of scenario 4 and its critical path: the longest branch of the
@@ -367,7 +375,7 @@ static int daemon_start(struct bench *b, const struct devspec *spec, struct daem
 	snprintf(log, sizeof(log), "%s/%s.log", b->dir, d->base);
 	char *argv[] = {(char *)b->smarthubd,  "-c", path, "--plugin-dir",
 			(char *)b->plugin_dir, NULL};
-	char *env[] = {env_notify, NULL};
+	char *env[] = {env_notify, spec->watchdog ? "WATCHDOG_USEC=1000000" : NULL, NULL};
 	r = bench_child_start(&d->child, argv, log, env);
 	if (r < 0) {
 		close(d->notify_fd);
@@ -474,7 +482,7 @@ static int daemon_start_online(struct bench *b, struct bench_mqtt *m, const stru
 	uint64_t deadline = bench_now_ns() + ONLINE_TIMEOUT_MS * 1000000ULL;
 	while (r == 0) {
 		uint64_t t;
-		int ready = bench_notify_poll_ready(d->notify_fd, 5, &t);
+		int ready = bench_notify_poll(d->notify_fd, 5, "READY=1", &t);
 		if (ready == 1 && !d->ready_ns)
 			d->ready_ns = t;
 		pthread_mutex_lock(&a.lock);
@@ -1520,6 +1528,195 @@ static int run_slider(struct bench *b)
 	return 0;
 }
 
+/* --- scenario 9: a flood of expensive requests ---------------------------------- */
+
+/* Issue 16 item 1: four clients flood bridge/request/devices while a
+ * /set must still be answered, the watchdog must keep pinging and the
+ * daemon must stay up. */
+#define FLOOD_PUBLISHERS 4
+#define FLOOD_DEVICES 200
+/* A /set every PROBE_MS during the flood, each given PROBE_WAIT_MS. */
+#define PROBE_MS 200
+#define PROBE_WAIT_MS 5000
+
+/* The daemon's WATCHDOG=1 datagrams, read on a thread of their own: the
+ * longest time between two (or between the last and the end). */
+struct watchdog_watch {
+	pthread_t thread;
+	atomic_bool stop;
+	int fd;
+	uint64_t last_ns; /* 0 until the first ping */
+	double max_gap_ms;
+	uint64_t max_gap_end_ns; /* when the longest gap ended */
+	unsigned pings;
+};
+
+static void *watchdog_watch_run(void *arg)
+{
+	struct watchdog_watch *w = arg;
+	while (!atomic_load(&w->stop)) {
+		uint64_t t;
+		if (bench_notify_poll(w->fd, 50, "WATCHDOG=1", &t) != 1)
+			continue;
+		if (w->last_ns && (double)(t - w->last_ns) / 1e6 > w->max_gap_ms) {
+			w->max_gap_ms = (double)(t - w->last_ns) / 1e6;
+			w->max_gap_end_ns = t;
+		}
+		w->last_ns = t;
+		w->pings++;
+	}
+	uint64_t end = bench_now_ns();
+	if (w->last_ns && (double)(end - w->last_ns) / 1e6 > w->max_gap_ms) {
+		w->max_gap_ms = (double)(end - w->last_ns) / 1e6;
+		w->max_gap_end_ns = end;
+	}
+	return NULL;
+}
+
+struct flood_result {
+	double seconds; /* how long the publishers ran */
+	size_t probes, answered;
+	double max_set_ms;   /* the slowest /set answered */
+	double max_gap_ms;   /* between WATCHDOG=1 pings */
+	double max_gap_at_s; /* when it ended, from the start of the flood */
+	unsigned pings;
+	bool alive; /* the daemon after the flood */
+};
+
+static int flood_run(struct bench *b, struct rig *g, unsigned seconds, size_t lines,
+		     struct flood_result *out)
+{
+	struct bench_child pubs[FLOOD_PUBLISHERS];
+	struct slider_ctx c;
+	struct watchdog_watch w = {.fd = g->d.notify_fd};
+	char path[320], topic[96], payload[64];
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(pubs, 0, sizeof(pubs));
+	memset(&c, 0, sizeof(c));
+	pthread_mutex_init(&c.lock, NULL);
+	pthread_cond_init(&c.cond, NULL);
+	snprintf(c.topic, sizeof(c.topic), "%s/d0000", g->d.base);
+	snprintf(topic, sizeof(topic), "%s/d0000/set", g->d.base);
+
+	/* The publishers read one file; a line each is one request. */
+	char *text = malloc(lines * 3 + 1);
+	if (!text)
+		return -ENOMEM;
+	for (size_t i = 0; i < lines; i++)
+		memcpy(text + i * 3, "{}\n", 3);
+	text[lines * 3] = '\0';
+	snprintf(path, sizeof(path), "%s/flood.txt", b->dir);
+	r = bench_write_file(path, text);
+	free(text);
+	if (r < 0)
+		return r;
+
+	if (pthread_create(&w.thread, NULL, watchdog_watch_run, &w) != 0)
+		return -EAGAIN;
+	bench_mqtt_set_handler(g->m, on_slider_state, &c);
+	uint64_t t0 = bench_now_ns();
+	for (unsigned k = 0; k < FLOOD_PUBLISHERS && r == 0; k++) {
+		char cmd[1024], log[320];
+		snprintf(cmd, sizeof(cmd),
+			 "exec mosquitto_pub -h 127.0.0.1 -p %d -q 0 -i bench-flood-%u "
+			 "-t %s/bridge/request/devices -l < %s",
+			 g->port, k, g->d.base, path);
+		snprintf(log, sizeof(log), "%s/flood-pub-%u.log", b->dir, k);
+		char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+		r = bench_child_start(&pubs[k], argv, log, NULL);
+	}
+	/* A /set every PROBE_MS while the flood lasts, each with a value the
+	 * light does not have yet. */
+	uint64_t end = t0 + (uint64_t)seconds * 1000000000ULL;
+	for (long k = 1; r == 0 && bench_now_ns() < end && !interrupted; k++) {
+		uint64_t due = t0 + (uint64_t)k * PROBE_MS * 1000000ULL;
+		long want = 1 + k % 250;
+		pthread_mutex_lock(&c.lock);
+		c.want = want;
+		c.t_final = 0;
+		pthread_mutex_unlock(&c.lock);
+		int len = snprintf(payload, sizeof(payload), "{\"brightness\":%ld}", want);
+		uint64_t sent = bench_now_ns();
+		r = bench_mqtt_publish(g->m, topic, payload, (size_t)len, 0, false);
+		out->probes++;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += PROBE_WAIT_MS / 1000;
+		pthread_mutex_lock(&c.lock);
+		while (r == 0 && !c.t_final && !interrupted)
+			if (pthread_cond_timedwait(&c.cond, &c.lock, &ts) == ETIMEDOUT)
+				break;
+		if (c.t_final) {
+			double ms = (double)(c.t_final - sent) / 1e6;
+			out->answered++;
+			if (ms > out->max_set_ms)
+				out->max_set_ms = ms;
+		}
+		pthread_mutex_unlock(&c.lock);
+		if (bench_now_ns() < due)
+			bench_sleep_until(due);
+	}
+	/* The publishers still running are stopped at the end of the flood. */
+	uint64_t last_exit = t0;
+	for (unsigned k = 0; k < FLOOD_PUBLISHERS; k++) {
+		if (!bench_child_alive(&pubs[k]) && last_exit < end)
+			continue;
+		bench_child_stop(&pubs[k], 1000);
+		last_exit = bench_now_ns();
+	}
+	out->seconds = (double)((last_exit > t0 ? last_exit : bench_now_ns()) - t0) / 1e9;
+	/* A second more: the pings must go on once the flood is over too. */
+	bench_sleep_ms(1000);
+	atomic_store(&w.stop, true);
+	pthread_join(w.thread, NULL);
+	bench_mqtt_set_handler(g->m, NULL, NULL);
+	out->max_gap_ms = w.max_gap_ms;
+	out->max_gap_at_s = w.max_gap_end_ns ? ((double)w.max_gap_end_ns - (double)t0) / 1e9 : NAN;
+	out->pings = w.pings;
+	out->alive = bench_child_alive(&g->d.child);
+	if (!out->alive)
+		fprintf(stderr, "smarthub-bench: smarthubd died in the flood; see %s\n",
+			g->d.child.log_path);
+	pthread_cond_destroy(&c.cond);
+	pthread_mutex_destroy(&c.lock);
+	return r;
+}
+
+static int run_flood(struct bench *b)
+{
+	struct devspec spec = {.n = b->quick ? 20 : FLOOD_DEVICES, .watchdog = true};
+	struct flood_result f;
+	struct rig g;
+	unsigned seconds = b->quick ? 1 : 8;
+	int r = rig_start(b, &g, false, &spec, 0);
+	if (r == 0)
+		r = flood_run(b, &g, seconds, b->quick ? 100000 : 2000000, &f);
+	rig_stop(&g);
+	if (r < 0)
+		return r;
+	progress(b,
+		 "  %u s of flood from %d publishers (they ran %.1f s): %zu/%zu /set answered, "
+		 "slowest %.1f ms; %u watchdog pings, longest gap %.0f ms (ending at %+.1f s); "
+		 "daemon %s; a thread of the benchmark woke more than %d ms late %llu times so far",
+		 seconds, FLOOD_PUBLISHERS, f.seconds, f.answered, f.probes, f.max_set_ms, f.pings,
+		 f.max_gap_ms, f.max_gap_at_s, f.alive ? "up" : "DOWN", STALL_MS, b->stalls.stalls);
+	char metric[80];
+	const char *sc = "9 request flood";
+	snprintf(metric, sizeof(metric),
+		 "%u devices, 4 clients flood request/devices %u s: /set answered of sent", spec.n,
+		 seconds);
+	add_row(b, sc, metric, "", (double)f.answered, (double)f.probes, GOAL_RATIO_MIN, 1.0);
+	add_row(b, sc, "  slowest /set during the flood", "ms", f.answered ? f.max_set_ms : NAN,
+		NAN, GOAL_VALUE_MAX, 1000);
+	add_row(b, sc, "  longest gap between WATCHDOG=1 (WatchdogSec=1s)", "ms", f.max_gap_ms, NAN,
+		GOAL_VALUE_MAX, 1000);
+	add_row(b, sc, "  daemon up afterwards (1: yes)", "", f.alive ? 1 : 0, NAN, GOAL_VALUE_MIN,
+		1);
+	return 0;
+}
+
 /* --- scenario 3: start-up ------------------------------------------------------ */
 
 static int run_startup(struct bench *b, struct bench_mqtt *m)
@@ -1823,7 +2020,8 @@ static void usage(FILE *out)
 		"  --quick             every scenario briefly (a few seconds; for the tests)\n"
 		"  --json              print one JSON object instead of the table\n"
 		"  --only LIST         scenarios to run, comma-separated: roundtrip, throughput,\n"
-		"                      startup, scenes, memory, idle, variants, burst, slider\n"
+		"                      startup, scenes, memory, idle, variants, burst, slider,\n"
+		"                      flood\n"
 		"                      (default: all)\n"
 		"  --smarthubd PATH    the daemon to measure (default: the built one)\n"
 		"  --plugin-dir DIR    its plugins (default: the build's plugins-out)\n"
@@ -2020,6 +2218,10 @@ int main(int argc, char **argv)
 	if (want(b, SC_SLIDER) && !interrupted) {
 		progress(b, "scenario 8: slider on a slow light");
 		b->ran[SC_SLIDER] = run_slider(b) == 0 ? 1 : -1;
+	}
+	if (want(b, SC_FLOOD) && !interrupted) {
+		progress(b, "scenario 9: a flood of bridge/request/devices");
+		b->ran[SC_FLOOD] = run_flood(b) == 0 ? 1 : -1;
 	}
 	if (want(b, SC_STARTUP) && !interrupted) {
 		progress(b, "scenario 3: start-up");
