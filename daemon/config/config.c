@@ -103,13 +103,7 @@ static int config_load(const char *path, struct sh_config **out, struct sh_diag 
 
 int sh_config_load(const char *path, struct sh_config **out, struct sh_diag *diag)
 {
-	if (diag)
-		return config_load(path, out, diag, false);
-	/* Errors must be counted to be refused, even when nobody reads them. */
-	struct sh_diag local = {0};
-	int r = config_load(path, out, &local, false);
-	sh_diag_clear(&local);
-	return r;
+	return config_load(path, out, diag, false);
 }
 
 int sh_config_load_all(const char *path, struct sh_config **out, struct sh_diag *diag)
@@ -120,7 +114,15 @@ int sh_config_load_all(const char *path, struct sh_config **out, struct sh_diag 
 static int config_load(const char *path, struct sh_config **out, struct sh_diag *diag,
 		       bool keep_invalid)
 {
-	size_t messages_before = diag ? diag->count : 0;
+	if (!diag) {
+		/* Errors must be counted to be refused, even when nobody
+		 * reads them. */
+		struct sh_diag local = {0};
+		int r = config_load(path, out, &local, keep_invalid);
+		sh_diag_clear(&local);
+		return r;
+	}
+	size_t messages_before = diag->count;
 	size_t errors_before = sh_diag_errors(diag);
 	struct sh_node_doc *doc;
 	int err;

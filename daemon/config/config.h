@@ -302,7 +302,7 @@ int sh_config_load(const char *path, struct sh_config **out, struct sh_diag *dia
  * be read, so that a check can go on to the drivers' options and one run
  * reports every error of the file (--check-config, start-up). Its devices
  * whose driver or kind could not be read have them NULL. Never apply it;
- * the caller frees it with sh_config_free. `diag` must not be NULL.
+ * the caller frees it with sh_config_free. `diag` may be NULL, as there.
  */
 int sh_config_load_all(const char *path, struct sh_config **out, struct sh_diag *diag);
 void sh_config_free(struct sh_config *config);

@@ -810,6 +810,11 @@ Test(config, load_all_keeps_an_invalid_file_for_the_driver_check)
 	sh_diag_clear(&diag);
 	sh_config_free(config);
 
+	/* Without a diag the errors are counted all the same. */
+	cr_expect_eq(sh_config_load_all(path, &config, NULL), -EINVAL);
+	cr_expect_not_null(config);
+	sh_config_free(config);
+
 	/* sh_config_load refuses the same file outright. */
 	cr_expect_eq(sh_config_load(path, &config, NULL), -EINVAL);
 	cr_expect_null(config);
