@@ -54,11 +54,6 @@ static void start(const char *automations, const char *initial)
 	free(yaml);
 }
 
-static void expect_json(const char *topic, const char *subset)
-{
-	free(th_fixture_expect_json(topic, subset));
-}
-
 static void publish(const char *topic, const char *payload)
 {
 	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, topic, payload, strlen(payload), false), 0);
@@ -95,7 +90,7 @@ static void set_temp(const char *value)
 	cr_assert_eq(th_write_file(temp, value), 0);
 	char reading[64];
 	snprintf(reading, sizeof(reading), "{\"temperature\":%s}", value);
-	expect_json("smarthub/temp", reading);
+	th_fixture_expect("smarthub/temp", reading);
 }
 
 #define FAN_WHEN_HOT                                                                               \
@@ -109,29 +104,30 @@ static void set_temp(const char *value)
 Test(automation, fires_after_for_not_again_while_above_rearms_below)
 {
 	start(FAN_WHEN_HOT, "25\n");
-	expect_json("smarthub/automation/fan_when_hot",
-		    "{\"enabled\":true,\"state\":\"idle\",\"runs\":0}");
-	expect_json("smarthub/fan", "{\"state\":\"OFF\"}");
+	th_fixture_expect("smarthub/automation/fan_when_hot",
+			  "{\"enabled\":true,\"state\":\"idle\",\"runs\":0}");
+	th_fixture_expect("smarthub/fan", "{\"state\":\"OFF\"}");
 	expect_trace("fan_when_hot", "first report after start: 25 is not above 30");
 
 	set_temp("31");
-	expect_json("smarthub/automation/fan_when_hot", "{\"state\":\"waiting\"}");
-	expect_json("smarthub/fan", "{\"state\":\"ON\"}");
-	expect_json("smarthub/automation/fan_when_hot",
-		    "{\"runs\":1,\"last_result\":\"ok\",\"last_trigger\":{\"index\":0,\"device\":"
-		    "\"temp\",\"property\":\"temperature\",\"value\":31}}");
+	th_fixture_expect("smarthub/automation/fan_when_hot", "{\"state\":\"waiting\"}");
+	th_fixture_expect("smarthub/fan", "{\"state\":\"ON\"}");
+	th_fixture_expect(
+		"smarthub/automation/fan_when_hot",
+		"{\"runs\":1,\"last_result\":\"ok\",\"last_trigger\":{\"index\":0,\"device\":"
+		"\"temp\",\"property\":\"temperature\",\"value\":31}}");
 
 	/* Still above: no second run, and the trace says why. */
 	publish("smarthub/fan/set", "OFF");
-	expect_json("smarthub/fan", "{\"state\":\"OFF\"}");
+	th_fixture_expect("smarthub/fan", "{\"state\":\"OFF\"}");
 	set_temp("32");
 	expect_trace("fan_when_hot", "was already above 30");
 	/* Below re-arms; the next crossing runs again. */
 	set_temp("29");
 	expect_trace("fan_when_hot", "re-armed");
 	set_temp("31");
-	expect_json("smarthub/automation/fan_when_hot", "{\"runs\":2}");
-	expect_json("smarthub/fan", "{\"state\":\"ON\"}");
+	th_fixture_expect("smarthub/automation/fan_when_hot", "{\"runs\":2}");
+	th_fixture_expect("smarthub/fan", "{\"state\":\"ON\"}");
 }
 
 Test(automation, crossing_shorter_than_for_does_not_fire)
@@ -140,12 +136,12 @@ Test(automation, crossing_shorter_than_for_does_not_fire)
 	      "    triggers: [{device: temp, property: temperature, above: 30, for: 3s}]\n"
 	      "    steps: [{device: fan, set: {state: \"ON\"}}]\n",
 	      "25\n");
-	expect_json("smarthub/automation/hot", "{\"state\":\"idle\"}");
+	th_fixture_expect("smarthub/automation/hot", "{\"state\":\"idle\"}");
 	set_temp("31");
-	expect_json("smarthub/automation/hot", "{\"state\":\"waiting\"}");
+	th_fixture_expect("smarthub/automation/hot", "{\"state\":\"waiting\"}");
 	set_temp("20");
 	expect_trace("hot", "for: cancelled");
-	expect_json("smarthub/automation/hot", "{\"state\":\"idle\",\"runs\":0}");
+	th_fixture_expect("smarthub/automation/hot", "{\"state\":\"idle\",\"runs\":0}");
 }
 
 Test(automation, disabled_does_not_run_and_conditions_are_traced)
@@ -155,17 +151,17 @@ Test(automation, disabled_does_not_run_and_conditions_are_traced)
 			   "    conditions: [{device: fan, is: \"ON\"}]\n"
 			   "    steps: [{device: fan, set: {state: \"OFF\"}}]\n",
 	      "25\n");
-	expect_json("smarthub/automation/fan_when_hot", "{\"enabled\":true}");
-	expect_json("smarthub/fan", "{\"state\":\"OFF\"}");
+	th_fixture_expect("smarthub/automation/fan_when_hot", "{\"enabled\":true}");
+	th_fixture_expect("smarthub/fan", "{\"state\":\"OFF\"}");
 
 	publish("smarthub/automation/fan_when_hot/set", "disable");
-	expect_json("smarthub/automation/fan_when_hot", "{\"enabled\":false}");
+	th_fixture_expect("smarthub/automation/fan_when_hot", "{\"enabled\":false}");
 	set_temp("31");
 	expect_trace("fan_when_hot", "the automation is disabled");
-	expect_json("smarthub/automation/fan_when_hot", "{\"runs\":0}");
+	th_fixture_expect("smarthub/automation/fan_when_hot", "{\"runs\":0}");
 
 	/* The mqtt trigger: the condition does not hold while the fan is off. */
-	expect_json("smarthub/automation/guarded", "{\"enabled\":true}");
+	th_fixture_expect("smarthub/automation/guarded", "{\"enabled\":true}");
 	publish("test/a/go", "yes");
 	expect_trace("guarded",
 		     "condition 0 (device) not met: fan.state is \\\"OFF\\\", not \\\"ON\\\"");
@@ -174,12 +170,12 @@ Test(automation, disabled_does_not_run_and_conditions_are_traced)
 	publish("smarthub/automation/fan_when_hot/set", "enable");
 	publish("smarthub/automation/fan_when_hot/set",
 		"{\"trigger\":true,\"skip_conditions\":true}");
-	expect_json("smarthub/fan", "{\"state\":\"ON\"}");
-	expect_json("smarthub/automation/fan_when_hot", "{\"enabled\":true,\"runs\":1}");
+	th_fixture_expect("smarthub/fan", "{\"state\":\"ON\"}");
+	th_fixture_expect("smarthub/automation/fan_when_hot", "{\"enabled\":true,\"runs\":1}");
 	/* Now the condition holds. */
 	publish("test/b/go", "yes");
-	expect_json("smarthub/automation/guarded", "{\"runs\":1,\"last_result\":\"ok\"}");
-	expect_json("smarthub/fan", "{\"state\":\"OFF\"}");
+	th_fixture_expect("smarthub/automation/guarded", "{\"runs\":1,\"last_result\":\"ok\"}");
+	th_fixture_expect("smarthub/fan", "{\"state\":\"OFF\"}");
 	/* Not on the hub's own command topics, and not another payload. */
 	publish("test/c/go", "no");
 	expect_trace("guarded", "payload 'no' is not 'yes'");
@@ -194,9 +190,9 @@ Test(automation, reload_keeps_the_for_timer_of_an_unchanged_automation)
 	      "    triggers: [{every: 1h}]\n"
 	      "    steps: [{device: fan, set: {state: \"OFF\"}}]\n",
 	      "25\n");
-	expect_json("smarthub/automation/slow", "{\"state\":\"idle\"}");
+	th_fixture_expect("smarthub/automation/slow", "{\"state\":\"idle\"}");
 	set_temp("31");
-	expect_json("smarthub/automation/slow", "{\"state\":\"waiting\"}");
+	th_fixture_expect("smarthub/automation/slow", "{\"state\":\"waiting\"}");
 	/* Change only the other automation and reload. */
 	char *yaml = config("  slow:\n"
 			    "    triggers: [{device: temp, property: temperature, above: 30, for: "
@@ -210,8 +206,8 @@ Test(automation, reload_keeps_the_for_timer_of_an_unchanged_automation)
 	cr_assert_eq(th_daemon_signal(&th_fx.daemon, SIGHUP), 0);
 	cr_assert(th_daemon_wait_log(&th_fx.daemon, "is in force", WAIT_MS));
 	/* The value stays at 31: only the kept timer can run the steps. */
-	expect_json("smarthub/fan", "{\"state\":\"ON\"}");
-	expect_json("smarthub/automation/slow", "{\"runs\":1,\"last_result\":\"ok\"}");
+	th_fixture_expect("smarthub/fan", "{\"state\":\"ON\"}");
+	th_fixture_expect("smarthub/automation/slow", "{\"runs\":1,\"last_result\":\"ok\"}");
 }
 
 Test(automation, restart_resumes_a_pending_for_of_a_minute, .timeout = 180)
@@ -220,9 +216,9 @@ Test(automation, restart_resumes_a_pending_for_of_a_minute, .timeout = 180)
 	      "    triggers: [{device: temp, property: temperature, above: 30, for: 1min}]\n"
 	      "    steps: [{device: fan, set: {state: \"ON\"}}]\n",
 	      "25\n");
-	expect_json("smarthub/automation/minute", "{\"state\":\"idle\"}");
+	th_fixture_expect("smarthub/automation/minute", "{\"state\":\"idle\"}");
 	set_temp("31");
-	expect_json("smarthub/automation/minute", "{\"state\":\"waiting\"}");
+	th_fixture_expect("smarthub/automation/minute", "{\"state\":\"waiting\"}");
 	char *state = th_fixture_path("automations.json");
 	cr_assert(th_wait_file_line(state, "{", "\"deadline\"", WAIT_MS), "no pending for: in %s",
 		  state);
@@ -233,11 +229,11 @@ Test(automation, restart_resumes_a_pending_for_of_a_minute, .timeout = 180)
 	const char *args[] = {"--state-dir", th_fixture_dir(), NULL};
 	th_fixture_start_daemon_yaml(NULL, args, NULL);
 	expect_trace("minute", "resumed the for: pending before the restart");
-	expect_json("smarthub/automation/minute", "{\"state\":\"waiting\"}");
+	th_fixture_expect("smarthub/automation/minute", "{\"state\":\"waiting\"}");
 	char *msg = th_mqtt_wait_json(th_fx.mqtt, "smarthub/fan", "{\"state\":\"ON\"}", 90000);
 	cr_assert_not_null(msg, "the resumed for: did not fire; log:\n%s",
 			   th_daemon_log(&th_fx.daemon));
 	free(msg);
-	expect_json("smarthub/automation/minute", "{\"runs\":1}");
+	th_fixture_expect("smarthub/automation/minute", "{\"runs\":1}");
 	free(state);
 }

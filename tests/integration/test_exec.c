@@ -24,11 +24,6 @@
 
 TestSuite(exec, .fini = th_fixture_teardown);
 
-static void expect_json(const char *topic, const char *subset)
-{
-	free(th_fixture_expect_json(topic, subset));
-}
-
 static void set(const char *device, const char *payload)
 {
 	char *topic = th_strdupf("smarthub/%s/set", device);
@@ -107,11 +102,11 @@ Test(exec, on_and_off_run_the_configured_commands_verbatim)
 	th_fixture_start_devices(devices);
 
 	/* connect ran `state` once. */
-	expect_json("smarthub/amp/availability", "{\"state\":\"online\"}");
-	expect_json("smarthub/amp", "{\"state\":\"OFF\"}");
+	th_fixture_expect("smarthub/amp/availability", "{\"state\":\"online\"}");
+	th_fixture_expect("smarthub/amp", "{\"state\":\"OFF\"}");
 
 	set("amp", "{\"state\":\"ON\"}");
-	expect_json("smarthub/amp", "{\"state\":\"ON\"}");
+	th_fixture_expect("smarthub/amp", "{\"state\":\"ON\"}");
 	char *args = th_read_file(power);
 	cr_assert_not_null(args);
 	char *want = th_strdupf("on\n$(touch %s)\na b;c|d\n", pwned);
@@ -131,7 +126,7 @@ Test(exec, on_and_off_run_the_configured_commands_verbatim)
 	cr_expect_not_null(ev, "the bad payload was not refused");
 	free(ev);
 	set("amp", "OFF");
-	expect_json("smarthub/amp", "{\"state\":\"OFF\"}");
+	th_fixture_expect("smarthub/amp", "{\"state\":\"OFF\"}");
 	args = th_read_file(power);
 	cr_expect_str_eq(args, "off\n");
 	free(args);
@@ -158,10 +153,10 @@ Test(exec, failing_command_is_an_error_and_leaves_the_state)
 				   "    off: [%s]\n",
 				   bad, off);
 	th_fixture_start_devices(devices);
-	expect_json("smarthub/amp/availability", "{\"state\":\"online\"}");
+	th_fixture_expect("smarthub/amp/availability", "{\"state\":\"online\"}");
 
 	set("amp", "OFF");
-	expect_json("smarthub/amp", "{\"state\":\"OFF\"}");
+	th_fixture_expect("smarthub/amp", "{\"state\":\"OFF\"}");
 	set("amp", "ON");
 	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event",
 				"exit status 3: amp not responding", WAIT_MS);
@@ -200,7 +195,7 @@ Test(exec, command_that_overruns_its_timeout_is_killed_and_reaped)
 				   "    env: { PIDFILE: %s, KIDFILE: %s }\n",
 				   slow, off, pidfile, kidfile);
 	th_fixture_start_devices(devices);
-	expect_json("smarthub/amp/availability", "{\"state\":\"online\"}");
+	th_fixture_expect("smarthub/amp/availability", "{\"state\":\"online\"}");
 
 	set("amp", "ON");
 	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "timed out after 1s", WAIT_MS);
@@ -232,7 +227,7 @@ Test(exec, command_that_overruns_its_timeout_is_killed_and_reaped)
 
 	/* The device still works. */
 	set("amp", "OFF");
-	expect_json("smarthub/amp", "{\"state\":\"OFF\"}");
+	th_fixture_expect("smarthub/amp", "{\"state\":\"OFF\"}");
 	free(devices);
 	free(slow);
 	free(off);
@@ -254,12 +249,13 @@ Test(exec, read_output_number_json_and_garbage)
 				   "    interval: 200ms\n",
 				   reader, reading);
 	th_fixture_start_devices(devices);
-	expect_json("smarthub/meter/availability", "{\"state\":\"online\"}");
-	expect_json("smarthub/meter", "{\"power\":21.5}");
+	th_fixture_expect("smarthub/meter/availability", "{\"state\":\"online\"}");
+	th_fixture_expect("smarthub/meter", "{\"power\":21.5}");
 
 	/* A JSON object is merged into the state. */
 	cr_assert_eq(th_write_file(reading, "{\"temperature\":20.5,\"humidity\":40}\n"), 0);
-	expect_json("smarthub/meter", "{\"power\":21.5,\"temperature\":20.5,\"humidity\":40}");
+	th_fixture_expect("smarthub/meter",
+			  "{\"power\":21.5,\"temperature\":20.5,\"humidity\":40}");
 
 	/* Garbage is an error, logged once, and publishes nothing. */
 	th_mqtt_clear(th_fx.mqtt);
@@ -268,7 +264,7 @@ Test(exec, read_output_number_json_and_garbage)
 				     WAIT_MS),
 		  "log:\n%s", th_daemon_log(&th_fx.daemon));
 	cr_assert_eq(th_write_file(reading, "7\n"), 0);
-	expect_json("smarthub/meter", "{\"power\":7}");
+	th_fixture_expect("smarthub/meter", "{\"power\":7}");
 	char *log = th_daemon_log(&th_fx.daemon);
 	const char *first = strstr(log, "output is not a number");
 	cr_expect(first && !strstr(first + 1, "output is not a number"),
@@ -313,7 +309,7 @@ Test(exec, disconnect_kills_a_running_command)
 				   "    command_timeout: 500ms\n",
 				   slow, pidfile);
 	th_fixture_start_devices(devices);
-	expect_json("smarthub/amp/availability", "{\"state\":\"online\"}");
+	th_fixture_expect("smarthub/amp/availability", "{\"state\":\"online\"}");
 	set("amp", "ON");
 	char *ev = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/event", "timed out", WAIT_MS);
 	cr_assert_not_null(ev, "log:\n%s", th_daemon_log(&th_fx.daemon));
@@ -343,12 +339,12 @@ Test(exec, state_is_polled_with_interval)
 				   "    interval: 200ms\n",
 				   relay);
 	th_fixture_start_devices(devices);
-	expect_json("smarthub/amp", "{\"state\":\"OFF\"}");
+	th_fixture_expect("smarthub/amp", "{\"state\":\"OFF\"}");
 	/* Someone switches the relay by hand: the next poll sees it. */
 	cr_assert_eq(th_write_file(relay, "1\n"), 0);
-	expect_json("smarthub/amp", "{\"state\":\"ON\"}");
+	th_fixture_expect("smarthub/amp", "{\"state\":\"ON\"}");
 	cr_assert_eq(th_write_file(relay, "{\"state\":false,\"power\":0.5}\n"), 0);
-	expect_json("smarthub/amp", "{\"state\":\"OFF\",\"power\":0.5}");
+	th_fixture_expect("smarthub/amp", "{\"state\":\"OFF\",\"power\":0.5}");
 	cr_expect_eq(zombies_of(th_fx.daemon.pid), 0);
 	free(devices);
 	free(relay);

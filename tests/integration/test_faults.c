@@ -84,21 +84,6 @@ static char *expect_json(struct th_mqtt *c, const char *topic, const char *subse
 	return msg;
 }
 
-static void expect(const char *topic, const char *subset)
-{
-	free(expect_json(th_fx.mqtt, topic, subset));
-}
-
-static void availability(const char *id, const char *state)
-{
-	char *topic = th_strdupf("smarthub/%s/availability", id);
-	char *subset = th_strdupf("{\"state\":\"%s\"}", state);
-
-	expect(topic, subset);
-	free(subset);
-	free(topic);
-}
-
 static void pub(const char *topic, const char *payload)
 {
 	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, topic, payload, strlen(payload), false), 0);
@@ -596,13 +581,13 @@ Test(faults, broker_restarts_under_a_command_stream)
 	start_daemon(devices);
 	free(devices);
 	free(tool);
-	expect("smarthub/bridge/state", "{\"state\":\"online\"}");
+	th_fixture_expect("smarthub/bridge/state", "{\"state\":\"online\"}");
 	for (int i = 0; i < STREAM_LIGHTS; i++) {
 		char *id = th_strdupf("l%d", i);
-		availability(id, "online");
+		th_fixture_expect_availability(id, "online");
 		free(id);
 	}
-	availability("relay", "online");
+	th_fixture_expect_availability("relay", "online");
 	/* Every light starts at value 0, below everything the stream sends. */
 	for (int i = 0; i < STREAM_LIGHTS; i++) {
 		char *topic = th_strdupf("smarthub/l%d/set", i);
@@ -637,7 +622,7 @@ Test(faults, broker_restarts_under_a_command_stream)
 		cr_assert_eq(th_broker_start(&th_fx.broker, th_fx.broker.port), 0);
 		/* The daemon resubscribes before it says online, so from here on
 		 * every accepted command reaches it. */
-		expect("smarthub/bridge/state", "{\"state\":\"online\"}");
+		th_fixture_expect("smarthub/bridge/state", "{\"state\":\"online\"}");
 		atomic_store(&s->relay_enabled, true);
 	}
 	stream_run(s, 200);
@@ -748,16 +733,16 @@ Test(faults, device_server_killed_and_restarted)
 				   mpd_port);
 	start_daemon(devices);
 	free(devices);
-	availability("speaker", "online");
-	availability("lamp", "online");
+	th_fixture_expect_availability("speaker", "online");
+	th_fixture_expect_availability("lamp", "online");
 	pub("smarthub/speaker/set", "{\"volume\":25}");
-	expect("smarthub/speaker", "{\"volume\":25}");
+	th_fixture_expect("smarthub/speaker", "{\"volume\":25}");
 
 	th_mqtt_clear(th_fx.mqtt);
 	cr_assert_eq(kill(t.mpd, SIGKILL), 0);
 	th_child_stop(t.mpd, 5000);
 	t.mpd = 0;
-	availability("speaker", "offline");
+	th_fixture_expect_availability("speaker", "offline");
 
 	/* A command meanwhile is refused, with the reason. */
 	th_mqtt_clear(th_fx.mqtt);
@@ -776,9 +761,10 @@ Test(faults, device_server_killed_and_restarted)
 			 cJSON_PrintUnformatted(r));
 	cr_expect(strstr(str_member(data, "error"), "speaker"), "%s", cJSON_PrintUnformatted(r));
 	cJSON_Delete(r);
-	expect("smarthub/scene/party", "{\"state\":\"failed\",\"failed_step\":\"steps[1]\"}");
+	th_fixture_expect("smarthub/scene/party",
+			  "{\"state\":\"failed\",\"failed_step\":\"steps[1]\"}");
 	/* The steps before it took effect; the one after never ran. */
-	expect("smarthub/lamp", "{\"state\":\"ON\",\"brightness\":200}");
+	th_fixture_expect("smarthub/lamp", "{\"state\":\"ON\",\"brightness\":200}");
 	cJSON *lamp = daemon_state("lamp", "lamp-1");
 	cr_expect_eq(cJSON_GetObjectItem(lamp, "brightness")->valueint, 200);
 	cJSON_Delete(lamp);
@@ -786,14 +772,14 @@ Test(faults, device_server_killed_and_restarted)
 	/* mpd comes back on the same port; so does the speaker. */
 	th_mqtt_clear(th_fx.mqtt);
 	t.mpd = th_fixture_mpd_start(mpd_port);
-	availability("speaker", "online");
+	th_fixture_expect_availability("speaker", "online");
 	pub("smarthub/speaker/set", "{\"volume\":33}");
-	expect("smarthub/speaker", "{\"volume\":33}");
+	th_fixture_expect("smarthub/speaker", "{\"volume\":33}");
 	r = th_fixture_request("scene/run", "\"scene\":\"party\"", "party-2");
 	cr_expect_str_eq(str_member(r, "status"), "ok", "%s", cJSON_PrintUnformatted(r));
 	cJSON_Delete(r);
-	expect("smarthub/speaker", "{\"volume\":40}");
-	expect("smarthub/lamp", "{\"brightness\":100}");
+	th_fixture_expect("smarthub/speaker", "{\"volume\":40}");
+	th_fixture_expect("smarthub/lamp", "{\"brightness\":100}");
 }
 
 static bool bulb_powered(const struct fake_bulb_state *st, void *arg)
@@ -837,16 +823,16 @@ Test(faults, bulbs_lose_power_and_come_back)
 				   fake_bulb_port(t.bulb), fake_bulb_port(t.bulb2));
 	start_daemon(devices);
 	free(devices);
-	availability("lamp", "online");
-	availability("desk", "online");
+	th_fixture_expect_availability("lamp", "online");
+	th_fixture_expect_availability("desk", "online");
 
 	th_mqtt_clear(th_fx.mqtt);
 	fake_bulb_refuse(t.bulb, true);
 	fake_bulb_refuse(t.bulb2, true);
 	fake_bulb_drop_all(t.bulb);
 	fake_bulb_drop_all(t.bulb2);
-	availability("lamp", "offline");
-	availability("desk", "offline");
+	th_fixture_expect_availability("lamp", "offline");
+	th_fixture_expect_availability("desk", "offline");
 
 	th_mqtt_clear(th_fx.mqtt);
 	pub("smarthub/lamp/set", "{\"state\":\"ON\"}");
@@ -867,13 +853,13 @@ Test(faults, bulbs_lose_power_and_come_back)
 	/* Power is back. */
 	fake_bulb_refuse(t.bulb, false);
 	fake_bulb_refuse(t.bulb2, false);
-	availability("lamp", "online");
-	availability("desk", "online");
+	th_fixture_expect_availability("lamp", "online");
+	th_fixture_expect_availability("desk", "online");
 	bool on = true;
 	cr_expect(fake_bulb_wait(t.bulb2, bulb_powered, &on, WAIT_MS),
 		  "desk's queued command was not applied on reconnect; log:\n%s",
 		  th_daemon_log(&th_fx.daemon));
-	expect("smarthub/desk", "{\"state\":\"ON\"}");
+	th_fixture_expect("smarthub/desk", "{\"state\":\"ON\"}");
 	/* A round trip, then the lamp's refused command has had every chance
 	 * to be applied late: it was not. */
 	cJSON_Delete(daemon_state("lamp", "lamp-after"));
@@ -959,15 +945,15 @@ Test(faults, sigkill_mid_scene_and_supervisor_restart)
 			   fake_bulb_port(t.bulb));
 	start_daemon(devices);
 	free(devices);
-	expect("smarthub/bridge/state", "{\"state\":\"online\"}");
-	availability("lamp", "online");
-	availability("bulb", "online");
-	availability("ghost", "offline");
+	th_fixture_expect("smarthub/bridge/state", "{\"state\":\"online\"}");
+	th_fixture_expect_availability("lamp", "online");
+	th_fixture_expect_availability("bulb", "online");
+	th_fixture_expect_availability("ghost", "offline");
 
 	pub("smarthub/scene/evening/set", "run");
-	expect("smarthub/scene/evening", "{\"state\":\"running\"}");
-	expect("smarthub/lamp", "{\"state\":\"ON\",\"brightness\":90}");
-	expect("smarthub/bulb", "{\"state\":\"ON\"}");
+	th_fixture_expect("smarthub/scene/evening", "{\"state\":\"running\"}");
+	th_fixture_expect("smarthub/lamp", "{\"state\":\"ON\",\"brightness\":90}");
+	th_fixture_expect("smarthub/bulb", "{\"state\":\"ON\"}");
 	struct th_mqtt *fresh = fresh_client();
 	expect_retained(fresh, "smarthub/bulb/availability", "{\"state\":\"online\"}");
 	th_mqtt_close(fresh);
@@ -977,7 +963,7 @@ Test(faults, sigkill_mid_scene_and_supervisor_restart)
 	int status;
 	cr_assert_eq(th_daemon_wait(&th_fx.daemon, WAIT_MS, &status), 0);
 	cr_assert(WIFSIGNALED(status));
-	expect("smarthub/bridge/state", "{\"state\":\"offline\"}");
+	th_fixture_expect("smarthub/bridge/state", "{\"state\":\"offline\"}");
 	fresh = fresh_client();
 	expect_retained(fresh, "smarthub/bridge/state", "{\"state\":\"offline\"}");
 	th_mqtt_close(fresh);
@@ -987,10 +973,10 @@ Test(faults, sigkill_mid_scene_and_supervisor_restart)
 
 	/* The supervisor's restart: same directory, same configuration. */
 	cr_assert_eq(th_daemon_start(&th_fx.daemon, NULL, NULL, NULL), 0);
-	expect("smarthub/bridge/state", "{\"state\":\"online\"}");
-	availability("bulb", "offline");
-	availability("lamp", "online");
-	expect("smarthub/scene/evening", "{}");
+	th_fixture_expect("smarthub/bridge/state", "{\"state\":\"online\"}");
+	th_fixture_expect_availability("bulb", "offline");
+	th_fixture_expect_availability("lamp", "online");
+	th_fixture_expect("smarthub/scene/evening", "{}");
 
 	fresh = fresh_client();
 	expect_retained(fresh, "smarthub/bridge/state", "{\"state\":\"online\"}");
@@ -1012,7 +998,7 @@ Test(faults, sigkill_mid_scene_and_supervisor_restart)
 	th_mqtt_close(fresh);
 	/* And it works. */
 	pub("smarthub/plug/set", "ON");
-	expect("smarthub/plug", "{\"state\":\"ON\"}");
+	th_fixture_expect("smarthub/plug", "{\"state\":\"ON\"}");
 }
 
 /* ---- a read-only filesystem ----------------------------------------------- */
@@ -1115,16 +1101,16 @@ Test(faults, writes_nothing_to_the_filesystem)
 	pid_t daemon_pid = daemon_under(th_fx.daemon.pid);
 	cr_assert_gt(daemon_pid, 0, "strace started no daemon");
 	t.traced = daemon_pid;
-	expect("smarthub/bridge/state", "{\"state\":\"online\"}");
-	availability("lamp", "online");
-	availability("relay", "online");
+	th_fixture_expect("smarthub/bridge/state", "{\"state\":\"online\"}");
+	th_fixture_expect_availability("lamp", "online");
+	th_fixture_expect_availability("relay", "online");
 
 	pub("smarthub/lamp/set", "{\"state\":\"ON\",\"brightness\":50}");
-	expect("smarthub/lamp", "{\"brightness\":50}");
+	th_fixture_expect("smarthub/lamp", "{\"brightness\":50}");
 	pub("smarthub/relay/set", "ON");
-	expect("smarthub/relay", "{\"state\":\"ON\"}");
+	th_fixture_expect("smarthub/relay", "{\"state\":\"ON\"}");
 	pub("smarthub/relay/set", "OFF");
-	expect("smarthub/relay", "{\"state\":\"OFF\"}");
+	th_fixture_expect("smarthub/relay", "{\"state\":\"OFF\"}");
 	pub("smarthub/relay/get", "");
 	cJSON *r = th_fixture_request("scene/run", "\"scene\":\"evening\"", "scene");
 	cr_assert_str_eq(str_member(r, "status"), "ok", "%s", cJSON_PrintUnformatted(r));
@@ -1135,7 +1121,7 @@ Test(faults, writes_nothing_to_the_filesystem)
 	cr_assert_eq(kill(daemon_pid, SIGHUP), 0);
 	cr_assert(th_daemon_wait_log(&th_fx.daemon, "reload:", WAIT_MS));
 	pub("smarthub/lamp/set", "{\"brightness\":60}");
-	expect("smarthub/lamp", "{\"brightness\":60}");
+	th_fixture_expect("smarthub/lamp", "{\"brightness\":60}");
 
 	cr_assert_eq(kill(daemon_pid, SIGTERM), 0);
 	cr_assert_eq(th_daemon_wait(&th_fx.daemon, WAIT_MS, &status), 0);

@@ -54,11 +54,6 @@ static void start(void)
 
 TestSuite(kinds_virtual, .init = start, .fini = th_fixture_teardown, .timeout = 120);
 
-static void expect_json(const char *topic, const char *subset)
-{
-	free(th_fixture_expect_json(topic, subset));
-}
-
 static void set(const char *id, const char *payload)
 {
 	char *topic = th_strdupf("smarthub/%s/set", id);
@@ -68,48 +63,49 @@ static void set(const char *id, const char *payload)
 
 Test(kinds_virtual, scene_closes_the_cover_and_waits_until_closed)
 {
-	expect_json("smarthub/blind", "{\"state\":\"open\",\"position\":100}");
+	th_fixture_expect("smarthub/blind", "{\"state\":\"open\",\"position\":100}");
 	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/scene/close_blind/set", "run", 3, false),
 		     0);
-	expect_json("smarthub/blind", "{\"state\":\"closing\"}");
-	expect_json("smarthub/blind", "{\"state\":\"closed\",\"position\":0}");
-	expect_json("smarthub/scene/close_blind", "{\"state\":\"running\"}");
-	expect_json("smarthub/scene/close_blind", "{\"state\":\"idle\"}");
+	th_fixture_expect("smarthub/blind", "{\"state\":\"closing\"}");
+	th_fixture_expect("smarthub/blind", "{\"state\":\"closed\",\"position\":0}");
+	th_fixture_expect("smarthub/scene/close_blind", "{\"state\":\"running\"}");
+	th_fixture_expect("smarthub/scene/close_blind", "{\"state\":\"idle\"}");
 	set("blind", "{\"position\":50}");
-	expect_json("smarthub/blind", "{\"state\":\"opening\"}");
-	expect_json("smarthub/blind", "{\"state\":\"open\",\"position\":50}");
+	th_fixture_expect("smarthub/blind", "{\"state\":\"opening\"}");
+	th_fixture_expect("smarthub/blind", "{\"state\":\"open\",\"position\":50}");
 }
 
 Test(kinds_virtual, lock_climate_fan_custom_and_light)
 {
 	set("door", "{\"state\":\"LOCK\"}");
-	expect_json("smarthub/door", "{\"state\":\"LOCKED\"}");
+	th_fixture_expect("smarthub/door", "{\"state\":\"LOCKED\"}");
 
-	expect_json("smarthub/heating", "{\"mode\":\"off\",\"action\":\"idle\"}");
+	th_fixture_expect("smarthub/heating", "{\"mode\":\"off\",\"action\":\"idle\"}");
 	set("heating", "{\"mode\":\"heat\",\"target_temperature\":19}");
-	expect_json("smarthub/heating", "{\"action\":\"heating\"}");
-	expect_json("smarthub/heating", "{\"current_temperature\":19,\"action\":\"idle\"}");
+	th_fixture_expect("smarthub/heating", "{\"action\":\"heating\"}");
+	th_fixture_expect("smarthub/heating", "{\"current_temperature\":19,\"action\":\"idle\"}");
 	set("heating", "{\"mode\":\"cool\"}");
-	expect_json("smarthub/bridge/event", "{\"topic\":\"smarthub/heating/set\"}");
+	th_fixture_expect("smarthub/bridge/event", "{\"topic\":\"smarthub/heating/set\"}");
 
 	set("fan", "{\"state\":\"on\",\"preset\":\"sleep\",\"percentage\":40}");
-	expect_json("smarthub/fan", "{\"state\":\"ON\",\"preset\":\"sleep\",\"percentage\":40}");
+	th_fixture_expect("smarthub/fan",
+			  "{\"state\":\"ON\",\"preset\":\"sleep\",\"percentage\":40}");
 
-	expect_json("smarthub/toilet", "{\"seat\":\"up\",\"water_temp\":10}");
+	th_fixture_expect("smarthub/toilet", "{\"seat\":\"up\",\"water_temp\":10}");
 	set("toilet", "{\"seat\":\"down\",\"flush\":true}");
-	expect_json("smarthub/toilet", "{\"seat\":\"down\"}");
+	th_fixture_expect("smarthub/toilet", "{\"seat\":\"down\"}");
 	char *last = th_mqtt_last(th_fx.mqtt, "smarthub/toilet");
 	cr_expect_null(strstr(last, "flush"), "an action is no state: %s", last);
 	free(last);
 
-	expect_json("smarthub/lamp", "{\"color_mode\":\"color_temp\"}");
+	th_fixture_expect("smarthub/lamp", "{\"color_mode\":\"color_temp\"}");
 	set("lamp", "{\"state\":\"ON\",\"color\":{\"r\":255,\"g\":0,\"b\":0}}");
-	expect_json("smarthub/lamp", "{\"state\":\"ON\",\"color_mode\":\"rgb\"}");
+	th_fixture_expect("smarthub/lamp", "{\"state\":\"ON\",\"color_mode\":\"rgb\"}");
 }
 
 Test(kinds_virtual, button_presses_are_unretained_events)
 {
-	expect_json("smarthub/remote/event", "{\"event\":\"double\"}");
+	th_fixture_expect("smarthub/remote/event", "{\"event\":\"double\"}");
 	cr_expect_not(th_mqtt_last_retained(th_fx.mqtt, "smarthub/remote/event"));
 	/* Two identical presses are two events. */
 	for (int i = 0; i < 200 && th_mqtt_count(th_fx.mqtt, "smarthub/remote/event") < 2; i++)
@@ -117,8 +113,8 @@ Test(kinds_virtual, button_presses_are_unretained_events)
 	cr_expect_geq(th_mqtt_count(th_fx.mqtt, "smarthub/remote/event"), 2);
 	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/scene/on_double/set", "run", 3, false),
 		     0);
-	expect_json("smarthub/lamp", "{\"state\":\"ON\"}");
-	expect_json("smarthub/scene/on_double", "{\"state\":\"idle\"}");
+	th_fixture_expect("smarthub/lamp", "{\"state\":\"ON\"}");
+	th_fixture_expect("smarthub/scene/on_double", "{\"state\":\"idle\"}");
 	char *m = th_mqtt_wait(th_fx.mqtt, "smarthub/remote", NULL, 0);
 	cr_expect_null(m, "a button has no retained state: %s", m);
 	free(m);

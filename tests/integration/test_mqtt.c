@@ -91,16 +91,6 @@ static void start(const char *mqtt_extra, const char *devices)
 	start_daemon(mqtt_extra, devices);
 }
 
-static char *expect_json(const char *topic, const char *subset)
-{
-	return th_fixture_expect_json(topic, subset);
-}
-
-static void expect(const char *topic, const char *subset)
-{
-	free(expect_json(topic, subset));
-}
-
 static void pub(const char *topic, const char *payload)
 {
 	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, topic, payload, strlen(payload), false), 0);
@@ -150,10 +140,10 @@ static const char *rstatus(const cJSON *r)
 Test(mqtt, set_reaches_the_device_and_state_is_retained)
 {
 	start(NULL, NULL);
-	expect("smarthub/bridge/state", "{\"state\":\"online\"}");
+	th_fixture_expect("smarthub/bridge/state", "{\"state\":\"online\"}");
 	wait_online("lamp");
 	pub("smarthub/lamp/set", "{\"state\":\"ON\",\"brightness\":120}");
-	expect("smarthub/lamp", "{\"state\":\"ON\",\"brightness\":120}");
+	th_fixture_expect("smarthub/lamp", "{\"state\":\"ON\",\"brightness\":120}");
 
 	/* Someone who subscribes later gets it from the broker. */
 	struct th_mqtt *late = th_fixture_client("test-late");
@@ -176,29 +166,29 @@ Test(mqtt, get_publishes_the_state_again)
 {
 	start(NULL, NULL);
 	wait_online("lamp");
-	expect("smarthub/lamp", "{\"state\":\"OFF\"}");
+	th_fixture_expect("smarthub/lamp", "{\"state\":\"OFF\"}");
 	th_mqtt_clear(th_fx.mqtt);
 	pub("smarthub/lamp/get", "");
-	expect("smarthub/lamp", "{\"state\":\"OFF\"}");
+	th_fixture_expect("smarthub/lamp", "{\"state\":\"OFF\"}");
 }
 
 Test(mqtt, toggle_and_plain_payloads_for_switches)
 {
 	start(NULL, NULL);
 	wait_online("plug");
-	expect("smarthub/plug", "{\"state\":\"OFF\"}");
+	th_fixture_expect("smarthub/plug", "{\"state\":\"OFF\"}");
 	th_mqtt_clear(th_fx.mqtt);
 	pub("smarthub/plug/set", "TOGGLE");
-	expect("smarthub/plug", "{\"state\":\"ON\"}");
+	th_fixture_expect("smarthub/plug", "{\"state\":\"ON\"}");
 	th_mqtt_clear(th_fx.mqtt);
 	pub("smarthub/plug/set", "TOGGLE");
-	expect("smarthub/plug", "{\"state\":\"OFF\"}");
+	th_fixture_expect("smarthub/plug", "{\"state\":\"OFF\"}");
 	th_mqtt_clear(th_fx.mqtt);
 	pub("smarthub/plug/set", "on");
-	expect("smarthub/plug", "{\"state\":\"ON\"}");
+	th_fixture_expect("smarthub/plug", "{\"state\":\"ON\"}");
 	th_mqtt_clear(th_fx.mqtt);
 	pub("smarthub/plug/set", "{\"state\":\"OFF\"}");
-	expect("smarthub/plug", "{\"state\":\"OFF\"}");
+	th_fixture_expect("smarthub/plug", "{\"state\":\"OFF\"}");
 }
 
 Test(mqtt, requests_echo_their_transaction)
@@ -254,8 +244,8 @@ Test(mqtt, requests_echo_their_transaction)
 	cr_assert(cJSON_HasObjectItem(data, "duration_ms"));
 	cJSON_Delete(r);
 	/* By then both steps took effect. */
-	expect("smarthub/plug", "{\"state\":\"ON\"}");
-	expect("smarthub/lamp", "{\"state\":\"ON\",\"brightness\":80}");
+	th_fixture_expect("smarthub/plug", "{\"state\":\"ON\"}");
+	th_fixture_expect("smarthub/lamp", "{\"state\":\"ON\",\"brightness\":80}");
 
 	r = th_fixture_request("scene/run", "\"scene\":\"broken\"", "t7");
 	cr_assert_str_eq(rstatus(r), "error");
@@ -275,7 +265,8 @@ Test(mqtt, requests_echo_their_transaction)
 	/* A numeric transaction comes back as it was sent. */
 	th_mqtt_clear(th_fx.mqtt);
 	pub("smarthub/bridge/request/health_check", "{\"transaction\":17}");
-	expect("smarthub/bridge/response/health_check", "{\"status\":\"ok\",\"transaction\":17}");
+	th_fixture_expect("smarthub/bridge/response/health_check",
+			  "{\"status\":\"ok\",\"transaction\":17}");
 }
 
 Test(mqtt, scene_set_topic_runs_a_scene)
@@ -284,8 +275,8 @@ Test(mqtt, scene_set_topic_runs_a_scene)
 	wait_online("lamp");
 	wait_online("plug");
 	pub("smarthub/scene/evening/set", "run");
-	expect("smarthub/plug", "{\"state\":\"ON\"}");
-	expect("smarthub/scene/evening", "{\"state\":\"idle\"}");
+	th_fixture_expect("smarthub/plug", "{\"state\":\"ON\"}");
+	th_fixture_expect("smarthub/scene/evening", "{\"state\":\"idle\"}");
 	expect_event("smarthub/scene/nope/set", "run", "nope");
 	expect_event("smarthub/scene/evening/set", "dance", "run or cancel");
 }
@@ -300,7 +291,7 @@ static void good_command(int brightness)
 
 	th_mqtt_clear(th_fx.mqtt);
 	pub("smarthub/lamp/set", payload);
-	expect("smarthub/lamp", want);
+	th_fixture_expect("smarthub/lamp", want);
 	free(want);
 	free(payload);
 }
@@ -310,7 +301,7 @@ Test(mqtt, every_malformed_payload_gives_an_event)
 	start("max_payload: 1024\nevents_per_second: 1000\n", NULL);
 	wait_online("lamp");
 	wait_online("slow");
-	expect("smarthub/dead/availability", "{\"state\":\"offline\"}");
+	th_fixture_expect("smarthub/dead/availability", "{\"state\":\"offline\"}");
 
 	char big[2048];
 	memset(big, ' ', sizeof(big) - 1);
@@ -351,7 +342,7 @@ Test(mqtt, every_malformed_payload_gives_an_event)
 	/* Requests with a payload that is not an object. */
 	th_mqtt_clear(th_fx.mqtt);
 	pub("smarthub/bridge/request/health_check", "nonsense");
-	expect("smarthub/bridge/response/health_check", "{\"status\":\"error\"}");
+	th_fixture_expect("smarthub/bridge/response/health_check", "{\"status\":\"error\"}");
 	good_command(11);
 
 	/* Still running after all of it. */
@@ -441,7 +432,7 @@ Test(mqtt, broker_restart_loses_nothing)
 	wait_online("lamp");
 	wait_online("plug");
 	wait_online("gate");
-	expect("smarthub/climate", "{}");
+	th_fixture_expect("smarthub/climate", "{}");
 	char *before = th_mqtt_last(th_fx.mqtt, "smarthub/climate");
 
 	/* A command that completes while the broker is down. */
@@ -462,12 +453,12 @@ Test(mqtt, broker_restart_loses_nothing)
 
 	th_mqtt_clear(th_fx.mqtt);
 	cr_assert_eq(th_broker_start(&th_fx.broker, th_fx.broker.port), 0);
-	expect("smarthub/bridge/state", "{\"state\":\"online\"}");
+	th_fixture_expect("smarthub/bridge/state", "{\"state\":\"online\"}");
 
 	/* Resubscribed by itself: a command works again. */
 	wait_online("lamp");
 	pub("smarthub/lamp/set", "{\"state\":\"ON\",\"brightness\":33}");
-	expect("smarthub/lamp", "{\"state\":\"ON\",\"brightness\":33}");
+	th_fixture_expect("smarthub/lamp", "{\"state\":\"ON\",\"brightness\":33}");
 
 	/* The broker's retained state is every device's latest. */
 	struct th_mqtt *late = th_fixture_client("test-after-restart");
@@ -527,20 +518,20 @@ Test(mqtt, broker_down_at_startup_delays_nothing)
 	cr_assert(th_daemon_wait_log(&th_fx.daemon, "device lamp: online", WAIT_MS), "log:\n%s",
 		  th_daemon_log(&th_fx.daemon));
 	th_fixture_start_broker(NULL);
-	expect("smarthub/bridge/state", "{\"state\":\"online\"}");
-	expect("smarthub/lamp/availability", "{\"state\":\"online\"}");
+	th_fixture_expect("smarthub/bridge/state", "{\"state\":\"online\"}");
+	th_fixture_expect("smarthub/lamp/availability", "{\"state\":\"online\"}");
 	pub("smarthub/lamp/set", "{\"state\":\"ON\"}");
-	expect("smarthub/lamp", "{\"state\":\"ON\"}");
+	th_fixture_expect("smarthub/lamp", "{\"state\":\"ON\"}");
 }
 
 Test(mqtt, sigkill_leaves_the_last_will)
 {
 	start(NULL, NULL);
-	expect("smarthub/bridge/state", "{\"state\":\"online\"}");
+	th_fixture_expect("smarthub/bridge/state", "{\"state\":\"online\"}");
 	th_mqtt_clear(th_fx.mqtt);
 	cr_assert_eq(th_daemon_signal(&th_fx.daemon, SIGKILL), 0);
 	th_daemon_wait(&th_fx.daemon, WAIT_MS, NULL);
-	expect("smarthub/bridge/state", "{\"state\":\"offline\"}");
+	th_fixture_expect("smarthub/bridge/state", "{\"state\":\"offline\"}");
 	struct th_mqtt *late = th_fixture_client("test-will");
 	char *msg = th_mqtt_wait(late, "smarthub/bridge/state", "offline", WAIT_MS);
 	cr_assert_not_null(msg, "the offline state is retained");
@@ -554,12 +545,12 @@ Test(mqtt, sigterm_says_offline_before_leaving)
 	int status;
 
 	start(NULL, NULL);
-	expect("smarthub/bridge/state", "{\"state\":\"online\"}");
+	th_fixture_expect("smarthub/bridge/state", "{\"state\":\"online\"}");
 	th_mqtt_clear(th_fx.mqtt);
 	cr_assert_eq(th_daemon_signal(&th_fx.daemon, SIGTERM), 0);
 	cr_assert_eq(th_daemon_wait(&th_fx.daemon, WAIT_MS, &status), 0);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	expect("smarthub/bridge/state", "{\"state\":\"offline\"}");
+	th_fixture_expect("smarthub/bridge/state", "{\"state\":\"offline\"}");
 	cr_assert(th_daemon_wait_log(&th_fx.daemon, "mqtt: disconnected", WAIT_MS));
 }
 
@@ -642,7 +633,7 @@ Test(mqtt, discovery_for_every_kind_and_again_on_birth)
 
 	/* A scene's command topic works the way discovery says. */
 	pub("smarthub/scene/evening/set", "run");
-	expect("smarthub/plug", "{\"state\":\"ON\"}");
+	th_fixture_expect("smarthub/plug", "{\"state\":\"ON\"}");
 }
 
 Test(mqtt, reload_removes_and_adds_topics)
@@ -651,7 +642,7 @@ Test(mqtt, reload_removes_and_adds_topics)
 	wait_online("plug");
 	cJSON *e = discovery("homeassistant/switch/smarthub_plug/switch/config");
 	cJSON_Delete(e);
-	expect("smarthub/plug", "{\"state\":\"OFF\"}");
+	th_fixture_expect("smarthub/plug", "{\"state\":\"OFF\"}");
 
 	/* A broken file leaves the running configuration in force. */
 	cr_assert_eq(th_write_file(th_fx.daemon.config_path, "devices: [this is not a map\n"), 0);
@@ -675,7 +666,7 @@ Test(mqtt, reload_removes_and_adds_topics)
 
 	e = discovery("homeassistant/switch/smarthub_fan/switch/config");
 	cJSON_Delete(e);
-	expect("smarthub/fan/availability", "{\"state\":\"online\"}");
+	th_fixture_expect("smarthub/fan/availability", "{\"state\":\"online\"}");
 	char *msg = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/devices", "fan", WAIT_MS);
 	cr_assert_not_null(msg);
 	cr_assert_null(strstr(msg, "\"plug\""));
@@ -743,7 +734,7 @@ Test(mqtt, state_is_not_retained_when_retain_is_off)
 	start("retain: false\nqos: 0\n", NULL);
 	wait_online("lamp");
 	pub("smarthub/lamp/set", "{\"state\":\"ON\"}");
-	expect("smarthub/lamp", "{\"state\":\"ON\"}");
+	th_fixture_expect("smarthub/lamp", "{\"state\":\"ON\"}");
 	cr_assert_not(th_mqtt_last_retained(th_fx.mqtt, "smarthub/lamp"));
 
 	/* Availability is always retained; state then is not. */

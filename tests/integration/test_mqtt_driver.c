@@ -65,25 +65,6 @@ static void start_daemon(const char *body)
 	th_fixture_start_daemon(NULL, body, NULL, NULL);
 }
 
-static void expect_json(const char *topic, const char *subset)
-{
-	char *msg = th_mqtt_wait_json(th_fx.mqtt, topic, subset, WAIT_MS);
-	char *log = msg ? NULL : th_daemon_log(&th_fx.daemon);
-
-	cr_assert_not_null(msg, "no %s on %s; daemon log:\n%s", subset, topic, log);
-	free(msg);
-}
-
-static void availability(const char *id, const char *state)
-{
-	char *topic = th_strdupf("smarthub/%s/availability", id);
-	char *want = th_strdupf("{\"state\":\"%s\"}", state);
-
-	expect_json(topic, want);
-	free(want);
-	free(topic);
-}
-
 /* Forgets what was received, then does `what`: a wait after it sees only
  * what `what` caused. */
 #define THEN(what)                                                                                 \
@@ -151,10 +132,10 @@ Test(mqtt_driver, zigbee2mqtt_bulb)
 		     "living/bulb1, " FAST "}\n"
 		     "scenes:\n"
 		     "  dim: {steps: [{device: bulb, set: {state: \"ON\", brightness: 200}}]}\n");
-	availability("bulb", "online");
+	th_fixture_expect_availability("bulb", "online");
 	/* The start-up /get, and its answer as the state (100 of 254). */
 	cr_assert(wait_count(&t.z.m.lock, &t.z.gets, 1));
-	expect_json("smarthub/bulb", "{\"state\":\"OFF\",\"brightness\":100}");
+	th_fixture_expect("smarthub/bulb", "{\"state\":\"OFF\",\"brightness\":100}");
 
 	scene_ok("dim");
 	pthread_mutex_lock(&t.z.m.lock);
@@ -162,20 +143,20 @@ Test(mqtt_driver, zigbee2mqtt_bulb)
 	cr_assert_eq(t.z.brightness, 199, "200 of 255 is 199 of 254, got %d", t.z.brightness);
 	cr_assert(strstr(t.z.last_set, "\"brightness\":199"), "%s", t.z.last_set);
 	pthread_mutex_unlock(&t.z.m.lock);
-	expect_json("smarthub/bulb", "{\"state\":\"ON\",\"brightness\":200}");
+	th_fixture_expect("smarthub/bulb", "{\"state\":\"ON\",\"brightness\":200}");
 
 	/* A change at the device. */
 	fake_z2m_change(&t.z, false, 254);
-	expect_json("smarthub/bulb", "{\"state\":\"OFF\",\"brightness\":255}");
+	th_fixture_expect("smarthub/bulb", "{\"state\":\"OFF\",\"brightness\":255}");
 
 	/* Zigbee2MQTT going away takes the bulb offline; back, online. */
 	THEN(fake_z2m_bridge(&t.z, false));
-	availability("bulb", "offline");
+	th_fixture_expect_availability("bulb", "offline");
 	THEN(fake_z2m_bridge(&t.z, true));
-	availability("bulb", "online");
+	th_fixture_expect_availability("bulb", "online");
 	/* And the bridge's own will does the same. */
 	THEN(fake_mqtt_kill(&t.z.m, th_fx.broker.port));
-	availability("bulb", "offline");
+	th_fixture_expect_availability("bulb", "offline");
 }
 
 Test(mqtt_driver, zigbee2mqtt_legacy_availability)
@@ -186,7 +167,7 @@ Test(mqtt_driver, zigbee2mqtt_legacy_availability)
 	start_daemon("devices:\n"
 		     "  desk: {driver: mqtt, kind: switch, preset: zigbee2mqtt, base: z2m, topic: "
 		     "desk}\n");
-	availability("desk", "online");
+	th_fixture_expect_availability("desk", "online");
 	cr_assert(wait_count(&t.z.m.lock, &t.z.gets, 1));
 }
 
@@ -199,21 +180,21 @@ Test(mqtt_driver, tasmota_plug)
 		     "}\n"
 		     "scenes:\n"
 		     "  on: {steps: [{device: plug, set: {state: \"ON\"}}]}\n");
-	availability("plug", "online");
+	th_fixture_expect_availability("plug", "online");
 	/* The start-up query is an empty cmnd/<t>/POWER. */
 	cr_assert(wait_count(&t.plug.m.lock, &t.plug.queries, 1));
-	expect_json("smarthub/plug", "{\"state\":\"OFF\"}");
+	th_fixture_expect("smarthub/plug", "{\"state\":\"OFF\"}");
 	scene_ok("on");
 	cr_assert(t.plug.on);
-	expect_json("smarthub/plug", "{\"state\":\"ON\"}");
+	th_fixture_expect("smarthub/plug", "{\"state\":\"ON\"}");
 	/* The button on the plug. */
 	fake_mqtt_switch(&t.plug.m, &t.plug.on, FAKE_MQTT_TOGGLE);
-	expect_json("smarthub/plug", "{\"state\":\"OFF\"}");
+	th_fixture_expect("smarthub/plug", "{\"state\":\"OFF\"}");
 	/* Power lost: the broker publishes Offline on tele/plug1/LWT. */
 	THEN(fake_mqtt_kill(&t.plug.m, th_fx.broker.port));
-	availability("plug", "offline");
+	th_fixture_expect_availability("plug", "offline");
 	THEN(cr_assert_eq(fake_tasmota_start(&t.plug, th_fx.broker.port, "plug1"), 0));
-	availability("plug", "online");
+	th_fixture_expect_availability("plug", "online");
 }
 
 Test(mqtt_driver, shelly_gen2_relay)
@@ -227,10 +208,10 @@ Test(mqtt_driver, shelly_gen2_relay)
 		     "topic: shellyplus1pm-a8032ab12345, channel: 0, " FAST "}\n"
 		     "scenes:\n"
 		     "  on: {steps: [{device: relay, set: {state: \"ON\"}}]}\n");
-	availability("relay", "online");
+	th_fixture_expect_availability("relay", "online");
 	/* The Switch.GetStatus snapshot taken at start, answered on <src>/rpc. */
 	cr_assert(wait_count(&t.shelly.m.lock, &t.shelly.get_status, 1));
-	expect_json("smarthub/relay", "{\"state\":\"OFF\"}");
+	th_fixture_expect("smarthub/relay", "{\"state\":\"OFF\"}");
 	pthread_mutex_lock(&t.shelly.m.lock);
 	cr_assert(strncmp(t.shelly.last_src, "smarthub-relay-", 15) == 0, "%s", t.shelly.last_src);
 	pthread_mutex_unlock(&t.shelly.m.lock);
@@ -238,12 +219,12 @@ Test(mqtt_driver, shelly_gen2_relay)
 	scene_ok("on");
 	cr_assert(t.shelly.on);
 	cr_assert_eq(t.shelly.sets, 1);
-	expect_json("smarthub/relay", "{\"state\":\"ON\"}");
+	th_fixture_expect("smarthub/relay", "{\"state\":\"ON\"}");
 	/* The button: NotifyStatus on <prefix>/events/rpc. */
 	fake_mqtt_switch(&t.shelly.m, &t.shelly.on, FAKE_MQTT_TOGGLE);
-	expect_json("smarthub/relay", "{\"state\":\"OFF\"}");
+	th_fixture_expect("smarthub/relay", "{\"state\":\"OFF\"}");
 	THEN(fake_mqtt_kill(&t.shelly.m, th_fx.broker.port));
-	availability("relay", "offline");
+	th_fixture_expect_availability("relay", "offline");
 }
 
 Test(mqtt_driver, esphome_switch)
@@ -255,16 +236,16 @@ Test(mqtt_driver, esphome_switch)
 		     "component: switch, object_id: fan, " FAST "}\n"
 		     "scenes:\n"
 		     "  on: {steps: [{device: fan, set: {state: \"ON\"}}]}\n");
-	availability("fan", "online");
+	th_fixture_expect_availability("fan", "online");
 	/* No query: the retained state is the start-up state. */
-	expect_json("smarthub/fan", "{\"state\":\"OFF\"}");
+	th_fixture_expect("smarthub/fan", "{\"state\":\"OFF\"}");
 	scene_ok("on");
 	cr_assert(t.esp.on);
-	expect_json("smarthub/fan", "{\"state\":\"ON\"}");
+	th_fixture_expect("smarthub/fan", "{\"state\":\"ON\"}");
 	fake_mqtt_switch(&t.esp.m, &t.esp.on, FAKE_MQTT_OFF);
-	expect_json("smarthub/fan", "{\"state\":\"OFF\"}");
+	th_fixture_expect("smarthub/fan", "{\"state\":\"OFF\"}");
 	THEN(fake_mqtt_kill(&t.esp.m, th_fx.broker.port));
-	availability("fan", "offline");
+	th_fixture_expect_availability("fan", "offline");
 }
 
 /* --- confirmation ---------------------------------------------------------- */
@@ -286,9 +267,9 @@ Test(mqtt_driver, stale_echo_is_not_confirmation)
 		     "scenes:\n"
 		     "  s: {steps: [{device: bulb, set: {brightness: 200}},\n"
 		     "              {device: plug, set: {state: \"ON\"}}]}\n");
-	availability("bulb", "online");
-	expect_json("smarthub/bulb", "{\"brightness\":100}");
-	availability("plug", "online");
+	th_fixture_expect_availability("bulb", "online");
+	th_fixture_expect("smarthub/bulb", "{\"brightness\":100}");
+	th_fixture_expect_availability("plug", "online");
 	scene_ok("s");
 	pthread_mutex_lock(&t.z.m.lock);
 	unsigned long real = t.z.state_seq;
@@ -312,8 +293,8 @@ Test(mqtt_driver, confirmation_timeout_names_last_value)
 		     "command_timeout: 1500ms}\n"
 		     "scenes:\n"
 		     "  s: {steps: [{device: bulb, set: {brightness: 200}}]}\n");
-	availability("bulb", "online");
-	expect_json("smarthub/bulb", "{\"brightness\":100}");
+	th_fixture_expect_availability("bulb", "online");
+	th_fixture_expect("smarthub/bulb", "{\"brightness\":100}");
 	cJSON *r = run_scene("s");
 	char *text = cJSON_PrintUnformatted(r);
 	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(r, "status")), "error", "%s",
@@ -338,7 +319,7 @@ Test(mqtt_driver, broker_restart_resubscribes_and_queries_again)
 		"  plug: {driver: mqtt, kind: switch, preset: tasmota, topic: plug1, " FAST "}\n"
 		"scenes:\n"
 		"  on: {steps: [{device: plug, set: {state: \"ON\"}}]}\n");
-	availability("bulb", "online");
+	th_fixture_expect_availability("bulb", "online");
 	cr_assert(wait_count(&t.z.m.lock, &t.z.gets, 1));
 	cr_assert(wait_count(&t.plug.m.lock, &t.plug.queries, 1));
 	unsigned gets = t.z.gets, queries = t.plug.queries;
@@ -349,7 +330,7 @@ Test(mqtt_driver, broker_restart_resubscribes_and_queries_again)
 	 * hub resubscribes, sees that, and asks again. */
 	cr_assert(wait_count(&t.z.m.lock, &t.z.gets, gets + 1));
 	cr_assert(wait_count(&t.plug.m.lock, &t.plug.queries, queries + 1));
-	availability("plug", "online");
+	th_fixture_expect_availability("plug", "online");
 	scene_ok("on");
 	cr_assert(t.plug.on);
 }
@@ -371,8 +352,8 @@ Test(mqtt_driver, scene_sequences_slow_plug_before_bulb)
 		"    steps:\n"
 		"      - {device: lamp_plug, set: {state: \"ON\"}}\n"
 		"      - {device: lamp, set: {state: \"ON\", brightness: 128}}\n");
-	availability("lamp_plug", "online");
-	availability("lamp", "online");
+	th_fixture_expect_availability("lamp_plug", "online");
+	th_fixture_expect_availability("lamp", "online");
 	scene_ok("evening");
 	pthread_mutex_lock(&t.plug.m.lock);
 	unsigned long confirmed = t.plug.confirm_seq;
@@ -403,17 +384,17 @@ Test(mqtt_driver, one_smarthub_drives_another)
 		     "lamp}\n"
 		     "scenes:\n"
 		     "  s: {steps: [{device: far, set: {state: \"ON\", brightness: 120}}]}\n");
-	availability("far", "online");
+	th_fixture_expect_availability("far", "online");
 	scene_ok("s");
-	expect_json("upstairs/lamp", "{\"state\":\"ON\",\"brightness\":120}");
-	expect_json("smarthub/far", "{\"state\":\"ON\",\"brightness\":120}");
+	th_fixture_expect("upstairs/lamp", "{\"state\":\"ON\",\"brightness\":120}");
+	th_fixture_expect("smarthub/far", "{\"state\":\"ON\",\"brightness\":120}");
 	/* A change made on the other hub itself. */
 	const char *set = "{\"brightness\":30}";
 	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "upstairs/lamp/set", set, strlen(set), false), 0);
-	expect_json("smarthub/far", "{\"state\":\"ON\",\"brightness\":30}");
+	th_fixture_expect("smarthub/far", "{\"state\":\"ON\",\"brightness\":30}");
 	/* The other hub going away takes the remote light offline. */
 	THEN(th_daemon_stop(&t.daemon2));
-	availability("far", "offline");
+	th_fixture_expect_availability("far", "offline");
 }
 
 /* --- bad input ---------------------------------------------------------------------- */
@@ -426,8 +407,8 @@ Test(mqtt_driver, malformed_and_oversized_messages_change_nothing)
 	start_daemon("devices:\n"
 		     "  bulb: {driver: mqtt, kind: light, preset: zigbee2mqtt, topic: bulb, "
 		     "max_message: 256}\n");
-	availability("bulb", "online");
-	expect_json("smarthub/bulb", "{\"brightness\":100}");
+	th_fixture_expect_availability("bulb", "online");
+	th_fixture_expect("smarthub/bulb", "{\"brightness\":100}");
 	th_mqtt_clear(th_fx.mqtt);
 	for (int i = 0; i < 20; i++)
 		cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "zigbee2mqtt/bulb", "{\"brightness\":", 14,
@@ -447,7 +428,7 @@ Test(mqtt_driver, malformed_and_oversized_messages_change_nothing)
 	free(log);
 	/* Nothing changed, and the daemon still works. */
 	fake_z2m_change(&t.z, true, 50);
-	expect_json("smarthub/bulb", "{\"state\":\"ON\",\"brightness\":50}");
+	th_fixture_expect("smarthub/bulb", "{\"state\":\"ON\",\"brightness\":50}");
 	cr_assert_eq(th_mqtt_count(th_fx.mqtt, "smarthub/bulb"), 1);
 }
 
@@ -522,7 +503,7 @@ Test(mqtt_driver, optimistic_device_without_state_topic)
 		     "scenes:\n"
 		     "  on: {steps: [{device: heater, set: {state: \"ON\"}}]}\n");
 	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "x/status", "online", 6, true), 0);
-	availability("heater", "online");
+	th_fixture_expect_availability("heater", "online");
 	cJSON *r = run_scene("on");
 	char *text = cJSON_PrintUnformatted(r);
 	cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(r, "status")), "ok", "%s", text);
@@ -533,7 +514,7 @@ Test(mqtt_driver, optimistic_device_without_state_topic)
 	cr_assert_not_null(cmd);
 	cr_assert_not(th_mqtt_last_retained(th_fx.mqtt, "x/cmd"), "commands are never retained");
 	free(cmd);
-	expect_json("smarthub/heater", "{\"state\":\"ON\"}");
+	th_fixture_expect("smarthub/heater", "{\"state\":\"ON\"}");
 }
 
 /* A driver may not read or write under the hub's own base topic. */
@@ -543,7 +524,7 @@ Test(mqtt_driver, own_base_topic_is_refused)
 	start_daemon("devices:\n"
 		     "  self: {driver: mqtt, kind: light, preset: smarthub, topic: lamp}\n");
 	cr_assert(th_daemon_wait_log(&th_fx.daemon, "under the hub's own base topic", WAIT_MS));
-	availability("self", "offline");
+	th_fixture_expect_availability("self", "offline");
 }
 
 /* A Zigbee2MQTT remote: {"action":"single"} is an event, not state. */
@@ -557,12 +538,12 @@ Test(mqtt_driver, zigbee2mqtt_remote_action_is_an_event)
 	cr_assert_eq(
 		th_mqtt_publish(th_fx.mqtt, "zigbee2mqtt/remote/availability", "online", 6, true),
 		0);
-	availability("remote", "online");
+	th_fixture_expect_availability("remote", "online");
 	const char *press = "{\"action\":\"single\",\"battery\":90}";
 	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "zigbee2mqtt/remote", press, strlen(press), false),
 		     0);
-	expect_json("smarthub/remote/event", "{\"event\":\"single\"}");
-	expect_json("smarthub/remote", "{\"battery\":90}");
+	th_fixture_expect("smarthub/remote/event", "{\"event\":\"single\"}");
+	th_fixture_expect("smarthub/remote", "{\"battery\":90}");
 	char *state = th_mqtt_last(th_fx.mqtt, "smarthub/remote");
 	cr_assert(state && !strstr(state, "action") && !strstr(state, "single"), "%s", state);
 	free(state);
@@ -578,10 +559,10 @@ Test(mqtt_driver, broker_restart_keeps_last_availability)
 		     "x/cmd,\n"
 		     "           format: plain, availability_topic: x/status, " FAST "}\n");
 	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "x/status", "online", 6, true), 0);
-	availability("heater", "online");
+	th_fixture_expect_availability("heater", "online");
 	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "x/state", "ON", 2, false), 0);
-	expect_json("smarthub/heater", "{\"state\":\"ON\"}");
+	th_fixture_expect("smarthub/heater", "{\"state\":\"ON\"}");
 	th_broker_stop(&th_fx.broker);
 	THEN(cr_assert_eq(th_broker_start(&th_fx.broker, th_fx.broker.port), 0));
-	availability("heater", "online");
+	th_fixture_expect_availability("heater", "online");
 }

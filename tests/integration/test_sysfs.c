@@ -38,11 +38,6 @@ static char *put(const char *rel, const char *text)
 	return path;
 }
 
-static void expect_json(const char *topic, const char *subset)
-{
-	free(th_fixture_expect_json(topic, subset));
-}
-
 static void expect_log(const char *needle)
 {
 	cr_assert(th_daemon_wait_log(&th_fx.daemon, needle, WAIT_MS), "no '%s' in the log:\n%s",
@@ -72,18 +67,18 @@ Test(sysfs, readings_of_each_sensor_type)
 	th_fixture_start_devices(devices);
 
 	/* Milli-degrees, rounded to 2 decimals. */
-	expect_json("smarthub/cpu", "{\"temperature\":48.31}");
-	expect_json("smarthub/board", "{\"value\":35}");
-	expect_json("smarthub/outdoor", "{\"temperature\":21.44}");
+	th_fixture_expect("smarthub/cpu", "{\"temperature\":48.31}");
+	th_fixture_expect("smarthub/board", "{\"value\":35}");
+	th_fixture_expect("smarthub/outdoor", "{\"temperature\":21.44}");
 	/* (1000 + 10) * 0.5 millivolts, then the user's scale to volts. */
-	expect_json("smarthub/adc", "{\"voltage\":0.505}");
-	expect_json("smarthub/cpu/availability", "{\"state\":\"online\"}");
+	th_fixture_expect("smarthub/adc", "{\"voltage\":0.505}");
+	th_fixture_expect("smarthub/cpu/availability", "{\"state\":\"online\"}");
 
 	/* Readings follow the files. */
 	cr_assert_eq(th_write_file(thermal, "50000\n"), 0);
-	expect_json("smarthub/cpu", "{\"temperature\":50}");
+	th_fixture_expect("smarthub/cpu", "{\"temperature\":50}");
 	free(put("iio:device0/in_voltage_scale", "0.25\n"));
-	expect_json("smarthub/adc", "{\"voltage\":0.253}");
+	th_fixture_expect("smarthub/adc", "{\"voltage\":0.253}");
 
 	free(devices);
 	free(thermal);
@@ -100,13 +95,13 @@ Test(sysfs, crc_failure_is_logged_not_published)
 				   "    interval: 200ms\n",
 				   w1);
 	th_fixture_start_devices(devices);
-	expect_json("smarthub/outdoor", "{\"temperature\":21.44}");
+	th_fixture_expect("smarthub/outdoor", "{\"temperature\":21.44}");
 
 	cr_assert_eq(th_write_file(w1, W1_NO), 0);
 	expect_log("outdoor: reading failed:");
 	expect_log("CRC check failed");
 	cr_assert_eq(th_write_file(w1, W1_YES("22500")), 0);
-	expect_json("smarthub/outdoor", "{\"temperature\":22.5}");
+	th_fixture_expect("smarthub/outdoor", "{\"temperature\":22.5}");
 	expect_log("outdoor: readings recovered");
 
 	/* The failed reading (t=85000) was never published, the sensor never
@@ -132,18 +127,18 @@ Test(sysfs, vanished_file_takes_the_sensor_offline_until_it_returns)
 				   "    interval: 200ms\n",
 				   hwmon);
 	th_fixture_start_devices(devices);
-	expect_json("smarthub/board/availability", "{\"state\":\"online\"}");
-	expect_json("smarthub/board", "{\"temperature\":35}");
+	th_fixture_expect("smarthub/board/availability", "{\"state\":\"online\"}");
+	th_fixture_expect("smarthub/board", "{\"temperature\":35}");
 
 	th_mqtt_clear(th_fx.mqtt);
 	cr_assert_eq(unlink(hwmon), 0);
-	expect_json("smarthub/board/availability", "{\"state\":\"offline\"}");
+	th_fixture_expect("smarthub/board/availability", "{\"state\":\"offline\"}");
 
 	/* Back with a new value: the daemon's retry finds it. */
 	th_mqtt_clear(th_fx.mqtt);
 	cr_assert_eq(th_write_file(hwmon, "36500\n"), 0);
-	expect_json("smarthub/board/availability", "{\"state\":\"online\"}");
-	expect_json("smarthub/board", "{\"temperature\":36.5}");
+	th_fixture_expect("smarthub/board/availability", "{\"state\":\"online\"}");
+	th_fixture_expect("smarthub/board", "{\"temperature\":36.5}");
 	free(devices);
 	free(hwmon);
 }
@@ -156,14 +151,14 @@ Test(sysfs, change_threshold_suppresses_small_changes)
 				   "    change_threshold: 1\n    interval: 200ms\n",
 				   zone);
 	th_fixture_start_devices(devices);
-	expect_json("smarthub/room", "{\"temperature\":20}");
+	th_fixture_expect("smarthub/room", "{\"temperature\":20}");
 
 	/* 20.4 is read (the log says so) but not published... */
 	cr_assert_eq(th_write_file(zone, "20400\n"), 0);
 	expect_log("room: 20.4 within change_threshold of 20");
 	/* ...while 21.5 is. */
 	cr_assert_eq(th_write_file(zone, "21500\n"), 0);
-	expect_json("smarthub/room", "{\"temperature\":21.5}");
+	th_fixture_expect("smarthub/room", "{\"temperature\":21.5}");
 	cr_expect_null(th_mqtt_wait(th_fx.mqtt, "smarthub/room", "20.4", 0),
 		       "a change below the threshold was published");
 	free(devices);

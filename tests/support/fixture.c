@@ -287,6 +287,11 @@ char *th_fixture_refused_config(const char *yaml)
 	return log;
 }
 
+void th_fixture_expect(const char *topic, const char *subset)
+{
+	free(th_fixture_expect_json(topic, subset));
+}
+
 void th_fixture_expect_availability(const char *device, const char *state)
 {
 	char *topic = th_strdupf("smarthub/%s/availability", device);
