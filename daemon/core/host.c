@@ -812,6 +812,11 @@ static const char *host_suggest(const char *word, const char *const *names)
 	return word ? sh_suggest(word, names, NULL) : NULL;
 }
 
+static uint64_t host_command_timeout_ms(const struct sh_device *dev)
+{
+	return dev->cfg->command_timeout_ms;
+}
+
 const struct sh_host sh_host_api = {
 	.abi_version = SH_PLUGIN_ABI_VERSION,
 	.size = sizeof(struct sh_host),
@@ -854,4 +859,5 @@ const struct sh_host sh_host_api = {
 	.command_done = host_command_done,
 	.event = host_event,
 	.suggest = host_suggest,
+	.command_timeout_ms = host_command_timeout_ms,
 };

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #define MAX_MESSAGE_DEFAULT 65536
-#define COMMAND_TIMEOUT_DEFAULT_MS 10000
 
 /* Keys of the explicit mapping, and of the presets. */
 static const char *const explicit_keys[] = {"state_topic",
@@ -37,43 +36,6 @@ static void unknown(struct sh_device *dev, const struct sh_host *h, const struct
 		h->config_error(dev, at, "unknown %s '%s' (did you mean '%s'?)", what, word, near);
 	else
 		h->config_error(dev, at, "unknown %s '%s'", what, word);
-}
-
-/* "250ms", "2s", "1m30s"; a bare integer is milliseconds, as in the
- * daemon's own durations. */
-static int parse_duration(const char *text, uint64_t *ms)
-{
-	uint64_t total = 0;
-	const char *p = text;
-
-	if (!p || !*p)
-		return -EINVAL;
-	while (*p) {
-		char *end;
-		double v = strtod(p, &end);
-		double unit = 1;
-
-		if (end == p || v < 0)
-			return -EINVAL;
-		if (strncmp(end, "ms", 2) == 0) {
-			end += 2;
-		} else if (*end == 's') {
-			unit = 1000;
-			end++;
-		} else if (*end == 'm') {
-			unit = 60000;
-			end++;
-		} else if (*end == 'h') {
-			unit = 3600000;
-			end++;
-		} else if (*end) {
-			return -EINVAL;
-		}
-		total += (uint64_t)(v * unit + 0.5);
-		p = end;
-	}
-	*ms = total;
-	return 0;
 }
 
 static const struct sh_node *item(const struct sh_node *map, const char *key)
@@ -365,7 +327,6 @@ int mq_options_read(struct sh_device *dev, const struct sh_host *h, struct mq_op
 	const char *kind = h->device_kind(dev);
 	const char *preset_name;
 	const struct sh_node *preset_node = h->opt_node(dev, "preset");
-	const struct sh_node *timeout = h->device_option(dev, "command_timeout");
 	struct mq_settings s = {.kind = kind};
 	int r = 0;
 
@@ -375,9 +336,7 @@ int mq_options_read(struct sh_device *dev, const struct sh_host *h, struct mq_op
 	h->opt_bool(dev, "optimistic", false, &o->optimistic);
 	h->opt_bool(dev, "homeassistant", false, &o->homeassistant);
 	h->opt_int(dev, "max_message", MAX_MESSAGE_DEFAULT, 16, 16 << 20, &o->max_message);
-	o->command_timeout_ms = COMMAND_TIMEOUT_DEFAULT_MS;
-	if (timeout && timeout->type == SH_NODE_SCALAR)
-		(void)parse_duration(timeout->value, &o->command_timeout_ms);
+	o->command_timeout_ms = h->command_timeout_ms(dev);
 
 	if (preset_name) {
 		o->preset = mq_preset_find(preset_name);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * host->suggest, the did-you-mean of ABI 2.1: present in the host a plugin
- * gets (SH_HOST_HAS), by the daemon's own rule, and the ABI is 2.1 so a
- * 2.0 plugin still loads (test_device's abi20 covers the loading).
+ * ABI 2.1: host->suggest (did-you-mean by the daemon's own rule) and
+ * host->command_timeout_ms are in the host a plugin gets (SH_HOST_HAS); a
+ * 2.0 plugin still loads (test_device's abi20 covers the loading; the
+ * mqtt driver's confirmation timeout uses command_timeout_ms).
  */
 #include "core/device_internal.h"
 
@@ -16,6 +17,7 @@ Test(host_suggest, offered_from_abi_2_1)
 	cr_expect_eq(SH_PLUGIN_ABI_MAJOR_OF(host->abi_version), 2);
 	cr_expect_geq(SH_PLUGIN_ABI_MINOR_OF(host->abi_version), 1);
 	cr_assert(SH_HOST_HAS(host, suggest));
+	cr_assert(SH_HOST_HAS(host, command_timeout_ms));
 	cr_expect_str_eq(host->suggest("jsonn", formats), "json");
 	cr_expect_null(host->suggest("json", formats));
 	cr_expect_null(host->suggest("yaml", formats));
