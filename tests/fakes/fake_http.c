@@ -28,6 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* How long fake_http_set_down and fake_http_stream_close wait for the
+ * server's thread to apply them. */
+#define FAKE_HTTP_APPLY_MS 5000
+
 struct fake_http_client {
 	int fd; /* -1: free */
 	SSL *ssl;
@@ -40,6 +44,7 @@ struct fake_http_client {
 struct fake_http {
 	pthread_t thread;
 	pthread_mutex_t lock;
+	pthread_cond_t changed; /* after each pass of the thread and fake_http_unlock */
 	fake_http_handler handler;
 	void *ctx;
 	SSL_CTX *tls;
@@ -393,6 +398,7 @@ static void *fh_thread(void *arg)
 			if (pfd[k].revents && c->fd == pfd[k].fd)
 				fh_read(s, c);
 		}
+		pthread_cond_broadcast(&s->changed);
 		pthread_mutex_unlock(&s->lock);
 	}
 }
@@ -406,6 +412,11 @@ struct fake_http *fake_http_start(fake_http_handler handler, void *ctx, const ch
 		return NULL;
 	signal(SIGPIPE, SIG_IGN); /* a client gone mid-answer is an error, not a death */
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->changed, &attr);
+	pthread_condattr_destroy(&attr);
 	s->handler = handler;
 	s->ctx = ctx;
 	s->wake[0] = s->wake[1] = -1;
@@ -444,7 +455,28 @@ void fake_http_lock(struct fake_http *s)
 
 void fake_http_unlock(struct fake_http *s)
 {
+	pthread_cond_broadcast(&s->changed);
 	pthread_mutex_unlock(&s->lock);
+}
+
+bool fake_http_wait(struct fake_http *s, bool (*done)(void *arg), void *arg, int timeout_ms)
+{
+	struct timespec deadline;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->lock);
+	bool ok = done(arg);
+	while (!ok && pthread_cond_timedwait(&s->changed, &s->lock, &deadline) == 0)
+		ok = done(arg);
+	if (!ok)
+		ok = done(arg); /* one last look at what came with the timeout */
+	pthread_mutex_unlock(&s->lock);
+	return ok;
 }
 
 static void fh_wake(struct fake_http *s)
@@ -454,20 +486,20 @@ static void fh_wake(struct fake_http *s)
 	}
 }
 
+/* The thread applied the last fake_http_set_down. Under the lock. */
+static bool fh_down_applied(void *arg)
+{
+	struct fake_http *s = arg;
+	return s->down_applied == s->down;
+}
+
 void fake_http_set_down(struct fake_http *s, bool down)
 {
 	pthread_mutex_lock(&s->lock);
 	s->down = down;
 	pthread_mutex_unlock(&s->lock);
 	fh_wake(s);
-	for (int i = 0; i < 5000; i++) {
-		pthread_mutex_lock(&s->lock);
-		bool done = s->down_applied == down;
-		pthread_mutex_unlock(&s->lock);
-		if (done)
-			return;
-		usleep(1000);
-	}
+	fake_http_wait(s, fh_down_applied, s, FAKE_HTTP_APPLY_MS);
 }
 
 void fake_http_set_delay(struct fake_http *s, int ms)
@@ -521,20 +553,20 @@ unsigned fake_http_stream_send(struct fake_http *s, const char *text)
 	return sent;
 }
 
+/* The thread closed the streams. Under the lock. */
+static bool fh_streams_closed(void *arg)
+{
+	struct fake_http *s = arg;
+	return !s->close_streams;
+}
+
 void fake_http_stream_close(struct fake_http *s)
 {
 	pthread_mutex_lock(&s->lock);
 	s->close_streams = true;
 	pthread_mutex_unlock(&s->lock);
 	fh_wake(s);
-	for (int i = 0; i < 5000; i++) {
-		pthread_mutex_lock(&s->lock);
-		bool done = !s->close_streams;
-		pthread_mutex_unlock(&s->lock);
-		if (done)
-			return;
-		usleep(1000);
-	}
+	fake_http_wait(s, fh_streams_closed, s, FAKE_HTTP_APPLY_MS);
 }
 
 void fake_http_stats(struct fake_http *s, struct fake_http_stats *out)
@@ -544,16 +576,21 @@ void fake_http_stats(struct fake_http *s, struct fake_http_stats *out)
 	pthread_mutex_unlock(&s->lock);
 }
 
+struct fh_streams_wait {
+	struct fake_http *s;
+	unsigned n;
+};
+
+static bool fh_streams_open(void *arg)
+{
+	const struct fh_streams_wait *w = arg;
+	return w->s->st.streams >= w->n;
+}
+
 bool fake_http_wait_streams(struct fake_http *s, unsigned n, int timeout_ms)
 {
-	for (int waited = 0; waited <= timeout_ms; waited += 10) {
-		struct fake_http_stats st;
-		fake_http_stats(s, &st);
-		if (st.streams >= n)
-			return true;
-		usleep(10000);
-	}
-	return false;
+	struct fh_streams_wait w = {s, n};
+	return fake_http_wait(s, fh_streams_open, &w, timeout_ms);
 }
 
 void fake_http_stop(struct fake_http *s)
@@ -573,6 +610,7 @@ void fake_http_stop(struct fake_http *s)
 	close(s->wake[1]);
 	if (s->tls)
 		SSL_CTX_free(s->tls);
+	pthread_cond_destroy(&s->changed);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

@@ -64,7 +64,12 @@ int fake_http_port(const struct fake_http *s);
 /* The handler runs with this lock held; a device's test functions take it
  * around its state. */
 void fake_http_lock(struct fake_http *s);
+/* Lets go of the lock, waking fake_http_wait (a change was made). */
 void fake_http_unlock(struct fake_http *s);
+/* Waits at most timeout_ms until done(arg) holds: it runs under the lock,
+ * now and after each pass of the server's thread (every request handled)
+ * and each fake_http_unlock. Whether it held. */
+bool fake_http_wait(struct fake_http *s, bool (*done)(void *arg), void *arg, int timeout_ms);
 /* down: the port is closed and every connection dropped; up again: it
  * listens on the same port. Returns when done. */
 void fake_http_set_down(struct fake_http *s, bool down);

@@ -266,17 +266,24 @@ void fake_hue_get(struct fake_hue *h, struct fake_hue_state *out)
 	fake_http_unlock(h->http);
 }
 
+/* fake_hue_wait's predicate on the state, under the lock. */
+struct hue_wait {
+	struct fake_hue *h;
+	bool (*pred)(const struct fake_hue_state *, void *);
+	void *arg;
+};
+
+static bool hue_state_holds(void *arg)
+{
+	const struct hue_wait *wait = arg;
+	return wait->pred(&wait->h->st, wait->arg);
+}
+
 bool fake_hue_wait(struct fake_hue *h, bool (*pred)(const struct fake_hue_state *, void *),
 		   void *arg, int timeout_ms)
 {
-	for (int waited = 0; waited <= timeout_ms; waited += 10) {
-		struct fake_hue_state st;
-		fake_hue_get(h, &st);
-		if (pred(&st, arg))
-			return true;
-		usleep(10000);
-	}
-	return false;
+	struct hue_wait wait = {h, pred, arg};
+	return fake_http_wait(h->http, hue_state_holds, &wait, timeout_ms);
 }
 
 void fake_hue_stop(struct fake_hue *h)

@@ -341,17 +341,24 @@ void fake_shelly_get(struct fake_shelly *s, struct fake_shelly_state *out)
 	fake_http_unlock(s->http);
 }
 
+/* fake_shelly_wait's predicate on the state, under the lock. */
+struct shelly_wait {
+	struct fake_shelly *s;
+	bool (*pred)(const struct fake_shelly_state *, void *);
+	void *arg;
+};
+
+static bool shelly_state_holds(void *arg)
+{
+	const struct shelly_wait *wait = arg;
+	return wait->pred(&wait->s->st, wait->arg);
+}
+
 bool fake_shelly_wait(struct fake_shelly *s, bool (*pred)(const struct fake_shelly_state *, void *),
 		      void *arg, int timeout_ms)
 {
-	for (int waited = 0; waited <= timeout_ms; waited += 10) {
-		struct fake_shelly_state st;
-		fake_shelly_get(s, &st);
-		if (pred(&st, arg))
-			return true;
-		usleep(10000);
-	}
-	return false;
+	struct shelly_wait wait = {s, pred, arg};
+	return fake_http_wait(s->http, shelly_state_holds, &wait, timeout_ms);
 }
 
 void fake_shelly_stop(struct fake_shelly *s)

@@ -148,17 +148,24 @@ void fake_wled_get(struct fake_wled *w, struct fake_wled_state *out)
 	fake_http_unlock(w->http);
 }
 
+/* fake_wled_wait's predicate on the state, under the lock. */
+struct wled_wait {
+	struct fake_wled *w;
+	bool (*pred)(const struct fake_wled_state *, void *);
+	void *arg;
+};
+
+static bool wled_state_holds(void *arg)
+{
+	const struct wled_wait *wait = arg;
+	return wait->pred(&wait->w->st, wait->arg);
+}
+
 bool fake_wled_wait(struct fake_wled *w, bool (*pred)(const struct fake_wled_state *, void *),
 		    void *arg, int timeout_ms)
 {
-	for (int waited = 0; waited <= timeout_ms; waited += 10) {
-		struct fake_wled_state st;
-		fake_wled_get(w, &st);
-		if (pred(&st, arg))
-			return true;
-		usleep(10000);
-	}
-	return false;
+	struct wled_wait wait = {w, pred, arg};
+	return fake_http_wait(w->http, wled_state_holds, &wait, timeout_ms);
 }
 
 void fake_wled_stop(struct fake_wled *w)
