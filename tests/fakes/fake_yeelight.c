@@ -36,6 +36,7 @@ struct fake_client {
 struct fake_bulb {
 	pthread_t thread;
 	pthread_mutex_t lock;
+	pthread_cond_t changed; /* after each pass of the thread */
 	int listen_fd;
 	int wake[2];
 	int port;
@@ -361,6 +362,7 @@ static void *bulb_thread(void *arg)
 			if (pfd[k].revents && c->fd == pfd[k].fd)
 				client_read(b, c);
 		}
+		pthread_cond_broadcast(&b->changed);
 		pthread_mutex_unlock(&b->lock);
 	}
 }
@@ -375,6 +377,11 @@ struct fake_bulb *fake_bulb_start(void)
 	if (!b)
 		return NULL;
 	pthread_mutex_init(&b->lock, NULL);
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&b->changed, &attr);
+	pthread_condattr_destroy(&attr);
 	for (int i = 0; i < FAKE_BULB_CONNECTIONS_MAX; i++)
 		b->clients[i].fd = -1;
 	b->st = (struct fake_bulb_state){
@@ -410,17 +417,47 @@ static void wake(struct fake_bulb *b)
 	}
 }
 
+/* Waits at most timeout_ms until done(b, arg) holds: it runs under the
+ * lock, now and after each pass of the bulb's thread. Whether it held. */
+static bool wait_until(struct fake_bulb *b, bool (*done)(struct fake_bulb *, void *), void *arg,
+		       int timeout_ms)
+{
+	struct timespec deadline;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&b->lock);
+	bool ok = done(b, arg);
+	while (!ok && pthread_cond_timedwait(&b->changed, &b->lock, &deadline) == 0)
+		ok = done(b, arg);
+	if (!ok)
+		ok = done(b, arg); /* one last look at what came with the timeout */
+	pthread_mutex_unlock(&b->lock);
+	return ok;
+}
+
+/* How long a request to the bulb's thread is waited for. */
+#define FAKE_BULB_APPLY_MS 5000
+
+struct request_wait {
+	bool (*pending)(struct fake_bulb *);
+};
+
+static bool request_done(struct fake_bulb *b, void *arg)
+{
+	const struct request_wait *w = arg;
+	return !w->pending(b);
+}
+
 /* Waits (bounded) until the thread has carried out a socket request. */
 static void wait_done(struct fake_bulb *b, bool (*pending)(struct fake_bulb *))
 {
-	for (int i = 0; i < 5000; i++) {
-		pthread_mutex_lock(&b->lock);
-		bool busy = pending(b);
-		pthread_mutex_unlock(&b->lock);
-		if (!busy)
-			return;
-		usleep(1000);
-	}
+	struct request_wait w = {pending};
+	wait_until(b, request_done, &w, FAKE_BULB_APPLY_MS);
 }
 
 static bool drop_pending(struct fake_bulb *b)
@@ -497,18 +534,22 @@ void fake_bulb_get(struct fake_bulb *b, struct fake_bulb_state *out)
 	pthread_mutex_unlock(&b->lock);
 }
 
+struct state_wait {
+	bool (*pred)(const struct fake_bulb_state *, void *);
+	void *arg;
+};
+
+static bool state_holds(struct fake_bulb *b, void *arg)
+{
+	const struct state_wait *w = arg;
+	return w->pred(&b->st, w->arg);
+}
+
 bool fake_bulb_wait(struct fake_bulb *b, bool (*pred)(const struct fake_bulb_state *, void *),
 		    void *arg, int timeout_ms)
 {
-	struct fake_bulb_state st;
-	for (int waited = 0;; waited += 10) {
-		fake_bulb_get(b, &st);
-		if (pred(&st, arg))
-			return true;
-		if (waited >= timeout_ms)
-			return false;
-		usleep(10000);
-	}
+	struct state_wait w = {pred, arg};
+	return wait_until(b, state_holds, &w, timeout_ms);
 }
 
 void fake_bulb_stop(struct fake_bulb *b)
@@ -526,6 +567,7 @@ void fake_bulb_stop(struct fake_bulb *b)
 	close(b->listen_fd);
 	close(b->wake[0]);
 	close(b->wake[1]);
+	pthread_cond_destroy(&b->changed);
 	pthread_mutex_destroy(&b->lock);
 	free(b);
 }
