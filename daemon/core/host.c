@@ -817,6 +817,11 @@ static uint64_t host_command_timeout_ms(const struct sh_device *dev)
 	return dev->cfg->command_timeout_ms;
 }
 
+static uint64_t host_connect_timeout_ms(const struct sh_device *dev)
+{
+	return dev->cfg->connect_timeout_ms;
+}
+
 const struct sh_host sh_host_api = {
 	.abi_version = SH_PLUGIN_ABI_VERSION,
 	.size = sizeof(struct sh_host),
@@ -860,4 +865,5 @@ const struct sh_host sh_host_api = {
 	.event = host_event,
 	.suggest = host_suggest,
 	.command_timeout_ms = host_command_timeout_ms,
+	.connect_timeout_ms = host_connect_timeout_ms,
 };

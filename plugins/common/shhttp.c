@@ -657,46 +657,13 @@ int sh_http_escape(char *out, size_t size, const char *text)
 	return (int)n;
 }
 
-/* "250ms", "10s", "1m30s", "1.5s", or bare milliseconds, as the daemon
- * reads durations; 0 when the text is not one. */
-static uint64_t duration_ms(const char *p)
-{
-	uint64_t total = 0;
-
-	if (!p || !*p)
-		return 0;
-	if (strspn(p, "0123456789") == strlen(p))
-		return strtoull(p, NULL, 10);
-	while (*p) {
-		char *end;
-		double v = strtod(p, &end);
-		if (end == p || v < 0)
-			return 0;
-		p = end;
-		double unit = 0;
-		if (strncmp(p, "ms", 2) == 0)
-			unit = 1, p += 2;
-		else if (*p == 's')
-			unit = 1000, p++;
-		else if (*p == 'm')
-			unit = 60000, p++;
-		else if (*p == 'h')
-			unit = 3600000, p++;
-		else
-			return 0;
-		total += (uint64_t)(v * unit + 0.5);
-	}
-	return total;
-}
-
 void sh_http_device_timeouts(struct sh_device *dev, const struct sh_host *host,
 			     struct sh_http_config *config)
 {
-	const struct sh_node *n = host->device_option(dev, "connect_timeout");
-	uint64_t ms = n && n->value ? duration_ms(n->value) : 0;
+	/* The daemon's own reading of the common keys (ABI 2.1). */
+	uint64_t ms = host->connect_timeout_ms(dev);
 	config->connect_timeout_ms = ms ? ms : SH_HTTP_DEFAULT_TIMEOUT_MS;
-	n = host->device_option(dev, "command_timeout");
-	ms = n && n->value ? duration_ms(n->value) : 0;
+	ms = host->command_timeout_ms(dev);
 	config->timeout_ms = ms ? ms : SH_HTTP_DEFAULT_TIMEOUT_MS;
 }
 

@@ -140,9 +140,8 @@ int sh_http_escape(char *out, size_t size, const char *text);
 /*
  * For drivers: reads the device's common `connect_timeout` and
  * `command_timeout` into config (the daemon's defaults when absent), so
- * libcurl gives up no later than the daemon would. (The ABI hands common
- * options over as nodes, so their text is read here; the daemon has
- * already validated it.)
+ * libcurl gives up no later than the daemon would; the figures are the
+ * daemon's own (host->connect_timeout_ms, command_timeout_ms, ABI 2.1).
  */
 void sh_http_device_timeouts(struct sh_device *dev, const struct sh_host *host,
 			     struct sh_http_config *config);

@@ -18,6 +18,7 @@ Test(host_suggest, offered_from_abi_2_1)
 	cr_expect_geq(SH_PLUGIN_ABI_MINOR_OF(host->abi_version), 1);
 	cr_assert(SH_HOST_HAS(host, suggest));
 	cr_assert(SH_HOST_HAS(host, command_timeout_ms));
+	cr_assert(SH_HOST_HAS(host, connect_timeout_ms));
 	cr_expect_str_eq(host->suggest("jsonn", formats), "json");
 	cr_expect_null(host->suggest("json", formats));
 	cr_expect_null(host->suggest("yaml", formats));

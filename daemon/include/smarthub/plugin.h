@@ -318,11 +318,13 @@ struct sh_host {
 	 * keys: an unknown top-level option gets its suggestion from the
 	 * daemon, among the keys the driver asked for. Any time. */
 	const char *(*suggest)(const char *word, const char *const *names);
-	/* The device's command_timeout in milliseconds, as the daemon parsed
-	 * it (10 s when the file has none): the daemon fails a command after
-	 * it, so a driver that confirms commands itself stops a little
-	 * earlier, without parsing the common key on its own. Any time. */
+	/* The device's command_timeout and connect_timeout in milliseconds,
+	 * as the daemon parsed them (10 s when the file has none): the daemon
+	 * gives up on a command or a connection attempt after them, so a
+	 * driver that bounds its own requests uses the same figures without
+	 * parsing the common keys itself. Any time. */
 	uint64_t (*command_timeout_ms)(const struct sh_device *dev);
+	uint64_t (*connect_timeout_ms)(const struct sh_device *dev);
 
 	/* New functions of later 2.x minors are appended here. */
 };
