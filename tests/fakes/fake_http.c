@@ -576,21 +576,28 @@ void fake_http_stats(struct fake_http *s, struct fake_http_stats *out)
 	pthread_mutex_unlock(&s->lock);
 }
 
-struct fh_streams_wait {
-	struct fake_http *s;
+/* At least n of a counter of the stats. */
+struct fh_count_wait {
+	const unsigned *count;
 	unsigned n;
 };
 
-static bool fh_streams_open(void *arg)
+static bool fh_counted(void *arg)
 {
-	const struct fh_streams_wait *w = arg;
-	return w->s->st.streams >= w->n;
+	const struct fh_count_wait *w = arg;
+	return *w->count >= w->n;
 }
 
 bool fake_http_wait_streams(struct fake_http *s, unsigned n, int timeout_ms)
 {
-	struct fh_streams_wait w = {s, n};
-	return fake_http_wait(s, fh_streams_open, &w, timeout_ms);
+	struct fh_count_wait w = {&s->st.streams, n};
+	return fake_http_wait(s, fh_counted, &w, timeout_ms);
+}
+
+bool fake_http_wait_requests(struct fake_http *s, unsigned n, int timeout_ms)
+{
+	struct fh_count_wait w = {&s->st.requests, n};
+	return fake_http_wait(s, fh_counted, &w, timeout_ms);
 }
 
 void fake_http_stop(struct fake_http *s)

@@ -91,6 +91,8 @@ void fake_http_stream_close(struct fake_http *s);
 void fake_http_stats(struct fake_http *s, struct fake_http_stats *out);
 /* Waits at most timeout_ms until at least n event streams are open. */
 bool fake_http_wait_streams(struct fake_http *s, unsigned n, int timeout_ms);
+/* ... until at least n requests were answered in all. */
+bool fake_http_wait_requests(struct fake_http *s, unsigned n, int timeout_ms);
 /* Stops the thread, closes everything, frees. NULL accepted. */
 void fake_http_stop(struct fake_http *s);
 

@@ -106,14 +106,10 @@ Test(wled, polls_reuse_one_connection)
 {
 	struct fake_http_stats before, after;
 	fake_http_stats(fake_wled_http(rig.strip), &before);
-	/* Wait for a few polls (300 ms apart). */
-	for (int i = 0; i < 200; i++) {
-		fake_http_stats(fake_wled_http(rig.strip), &after);
-		if (after.requests >= before.requests + 4)
-			break;
-		usleep(50000);
-	}
-	cr_assert_geq(after.requests, before.requests + 4, "polling happens");
+	/* A few polls (300 ms apart). */
+	cr_assert(fake_http_wait_requests(fake_wled_http(rig.strip), before.requests + 4, WAIT_MS),
+		  "polling happens");
+	fake_http_stats(fake_wled_http(rig.strip), &after);
 	cr_assert_leq(after.accepted, before.accepted + 1,
 		      "keep-alive: %u connections for %u requests",
 		      after.accepted - before.accepted, after.requests - before.requests);
