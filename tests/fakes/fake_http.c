@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE /* accept4, pipe2, strcasestr */
 #include "fake_http.h"
+#include "harness.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -412,11 +413,7 @@ struct fake_http *fake_http_start(fake_http_handler handler, void *ctx, const ch
 		return NULL;
 	signal(SIGPIPE, SIG_IGN); /* a client gone mid-answer is an error, not a death */
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->changed, &attr);
-	pthread_condattr_destroy(&attr);
+	th_cond_init(&s->changed);
 	s->handler = handler;
 	s->ctx = ctx;
 	s->wake[0] = s->wake[1] = -1;
@@ -461,20 +458,8 @@ void fake_http_unlock(struct fake_http *s)
 
 bool fake_http_wait(struct fake_http *s, bool (*done)(void *arg), void *arg, int timeout_ms)
 {
-	struct timespec deadline;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&s->lock);
-	bool ok = done(arg);
-	while (!ok && pthread_cond_timedwait(&s->changed, &s->lock, &deadline) == 0)
-		ok = done(arg);
-	if (!ok)
-		ok = done(arg); /* one last look at what came with the timeout */
+	bool ok = th_cond_wait_until(&s->changed, &s->lock, done, arg, timeout_ms);
 	pthread_mutex_unlock(&s->lock);
 	return ok;
 }

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE /* accept4, pipe2 */
 #include "fake_yeelight.h"
+#include "harness.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -377,11 +378,7 @@ struct fake_bulb *fake_bulb_start(void)
 	if (!b)
 		return NULL;
 	pthread_mutex_init(&b->lock, NULL);
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&b->changed, &attr);
-	pthread_condattr_destroy(&attr);
+	th_cond_init(&b->changed);
 	for (int i = 0; i < FAKE_BULB_CONNECTIONS_MAX; i++)
 		b->clients[i].fd = -1;
 	b->st = (struct fake_bulb_state){
@@ -417,47 +414,38 @@ static void wake(struct fake_bulb *b)
 	}
 }
 
-/* Waits at most timeout_ms until done(b, arg) holds: it runs under the
- * lock, now and after each pass of the bulb's thread. Whether it held. */
-static bool wait_until(struct fake_bulb *b, bool (*done)(struct fake_bulb *, void *), void *arg,
-		       int timeout_ms)
-{
-	struct timespec deadline;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&b->lock);
-	bool ok = done(b, arg);
-	while (!ok && pthread_cond_timedwait(&b->changed, &b->lock, &deadline) == 0)
-		ok = done(b, arg);
-	if (!ok)
-		ok = done(b, arg); /* one last look at what came with the timeout */
-	pthread_mutex_unlock(&b->lock);
-	return ok;
-}
-
 /* How long a request to the bulb's thread is waited for. */
 #define FAKE_BULB_APPLY_MS 5000
 
-struct request_wait {
+/* A wait on the bulb: `pending` (a socket request not carried out yet) or
+ * `pred` on its state. Checked under the lock. */
+struct bulb_wait {
+	struct fake_bulb *b;
 	bool (*pending)(struct fake_bulb *);
+	bool (*pred)(const struct fake_bulb_state *, void *);
+	void *arg;
 };
 
-static bool request_done(struct fake_bulb *b, void *arg)
+static bool bulb_wait_done(void *arg)
 {
-	const struct request_wait *w = arg;
-	return !w->pending(b);
+	const struct bulb_wait *w = arg;
+	return w->pending ? !w->pending(w->b) : w->pred(&w->b->st, w->arg);
+}
+
+/* Waits at most timeout_ms, checking after each pass of the bulb's thread. */
+static bool bulb_wait(struct bulb_wait *w, int timeout_ms)
+{
+	pthread_mutex_lock(&w->b->lock);
+	bool ok = th_cond_wait_until(&w->b->changed, &w->b->lock, bulb_wait_done, w, timeout_ms);
+	pthread_mutex_unlock(&w->b->lock);
+	return ok;
 }
 
 /* Waits (bounded) until the thread has carried out a socket request. */
 static void wait_done(struct fake_bulb *b, bool (*pending)(struct fake_bulb *))
 {
-	struct request_wait w = {pending};
-	wait_until(b, request_done, &w, FAKE_BULB_APPLY_MS);
+	struct bulb_wait w = {.b = b, .pending = pending};
+	bulb_wait(&w, FAKE_BULB_APPLY_MS);
 }
 
 static bool drop_pending(struct fake_bulb *b)
@@ -534,22 +522,11 @@ void fake_bulb_get(struct fake_bulb *b, struct fake_bulb_state *out)
 	pthread_mutex_unlock(&b->lock);
 }
 
-struct state_wait {
-	bool (*pred)(const struct fake_bulb_state *, void *);
-	void *arg;
-};
-
-static bool state_holds(struct fake_bulb *b, void *arg)
-{
-	const struct state_wait *w = arg;
-	return w->pred(&b->st, w->arg);
-}
-
 bool fake_bulb_wait(struct fake_bulb *b, bool (*pred)(const struct fake_bulb_state *, void *),
 		    void *arg, int timeout_ms)
 {
-	struct state_wait w = {pred, arg};
-	return wait_until(b, state_holds, &w, timeout_ms);
+	struct bulb_wait w = {.b = b, .pred = pred, .arg = arg};
+	return bulb_wait(&w, timeout_ms);
 }
 
 void fake_bulb_stop(struct fake_bulb *b)

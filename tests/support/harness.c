@@ -1263,6 +1263,26 @@ int th_mqtt_publish_lines(struct th_mqtt *c, const char *topic, const char *line
 	return 0;
 }
 
+void th_cond_init(pthread_cond_t *cond)
+{
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+bool th_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *lock, bool (*done)(void *arg),
+			void *arg, int timeout_ms)
+{
+	struct timespec ts;
+	deadline_ts(&ts, timeout_ms);
+	bool ok = done(arg);
+	while (!ok && pthread_cond_timedwait(cond, lock, &ts) == 0)
+		ok = done(arg);
+	return ok || done(arg); /* one last look at what came with the timeout */
+}
+
 typedef bool (*match_fn)(const struct th_msg *m, const void *arg);
 
 static bool match_contains(const struct th_msg *m, const void *arg)

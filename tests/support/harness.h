@@ -22,6 +22,7 @@
 #ifndef SMARTHUB_TEST_HARNESS_H
 #define SMARTHUB_TEST_HARNESS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -142,6 +143,15 @@ int th_child_stop(pid_t pid, int timeout_ms);
 /* Waits at most timeout_ms until something accepts TCP connections on
  * 127.0.0.1:port. */
 bool th_wait_port(int port, int timeout_ms);
+
+/* ---- waiting on a fake's state ---- */
+
+/* A condition variable on the monotonic clock, for th_cond_wait_until. */
+void th_cond_init(pthread_cond_t *cond);
+/* With `lock` held: waits on `cond` until done(arg) holds (checked now and
+ * at every wake-up) or timeout_ms passed. Whether it held. */
+bool th_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *lock, bool (*done)(void *arg),
+			void *arg, int timeout_ms);
 
 /* ---- an MQTT test client ---- */
 
