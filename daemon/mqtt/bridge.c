@@ -8,8 +8,11 @@
  * Threads: Paho runs its callbacks on its own threads. Each callback here
  * copies what it needs into the inbox and calls ev_async_send, nothing
  * else: no hub state, no Paho calls, no lock of ours held while calling
- * Paho. The loop thread drains the whole inbox on each wake-up (ev_async
- * coalesces wake-ups) and does every connect, subscribe and publish.
+ * Paho. The loop thread drains the inbox in bounded batches (ev_async
+ * coalesces wake-ups) and does every connect and subscribe. It publishes
+ * only into the publisher's bounded queue (publisher.h): one thread of
+ * ours makes the Paho send calls, which wait for Paho's client mutex for
+ * as long as Paho's receive thread reads a flood, so the loop never does.
  *
  * The connection is MQTT 5, so that the hub can tell the broker its
  * Maximum Packet Size (max_payload plus BRIDGE_PACKET_HEADROOM): the broker
@@ -30,6 +33,7 @@
 #include "mqtt/driver_mqtt.h"
 #include "mqtt/nodelay.h"
 #include "mqtt/paho.h"
+#include "mqtt/publisher.h"
 #include "util/macros.h"
 
 #include <MQTTAsync.h>
@@ -66,6 +70,14 @@
  * for a client made with options is 100, far fewer than the burst after a
  * connect (a few topics per device, for up to 4096 devices). */
 #define BRIDGE_PAHO_BUFFERED_MAX (1 << 20)
+/* Publications waiting for the publisher thread (publisher.h), in number
+ * and bytes: the burst after a connect (a few retained topics per device,
+ * up to 4096 devices, and their discovery) fits; a flood of responses
+ * that Paho cannot take fast enough is cut here. */
+#define BRIDGE_PUBLISH_ITEMS_MAX (1u << 16)
+#define BRIDGE_PUBLISH_BYTES_MAX (32u << 20)
+/* Dropped publications are reported on bridge/event at most this often. */
+#define BRIDGE_DROPS_REPORT_S 1.0
 
 static const char bridge_online[] = "{\"state\":\"online\"}";
 static const char bridge_offline[] = "{\"state\":\"offline\"}";
@@ -111,8 +123,12 @@ struct sh_bridge {
 	struct sh_inbox *inbox;
 	ev_async wake;
 	ev_timer retry;
-	ev_timer sync;    /* coalesces device list changes into one publication */
-	ev_timer trim;    /* gives the heap back after a burst of publications */
+	ev_timer sync;  /* coalesces device list changes into one publication */
+	ev_timer trim;  /* gives the heap back after a burst of publications */
+	ev_timer drops; /* reports publications the full queue dropped */
+	/* Every publication goes through it: the loop never waits for
+	 * Paho's mutex (publisher.h). */
+	struct sh_publisher *publisher;
 	size_t published; /* since the last trim */
 	atomic_bool disconnected;
 	/* The broker socket (nodelay.h), -1 while unknown: Paho's receive
@@ -372,62 +388,100 @@ static void on_disconnect_failed(void *ctx, MQTTAsync_failureData *response)
 
 /* --- publishing ---------------------------------------------------------- */
 
-/* Both ways out; `props` (MQTT 5 only, copied by Paho) may be NULL. */
-static int send_publication(struct sh_bridge *b, const char *topic, const void *payload, size_t len,
-			    int qos, bool retain, const MQTTProperties *props)
+/* On the publisher thread: the one place that hands a publication to
+ * Paho. b->client and b->paho are set before the thread starts and stay. */
+static void send_now(void *ctx, const struct sh_publication *pub)
+{
+	struct sh_bridge *b = ctx;
+	int rc;
+
+	if (pub->reply) {
+		MQTTAsync_message msg = MQTTAsync_message_initializer;
+		MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+		MQTTProperties props = MQTTProperties_initializer;
+		MQTTProperty data = {.identifier = MQTTPROPERTY_CODE_CORRELATION_DATA};
+
+		data.value.data.data = (char *)pub->correlation;
+		data.value.data.len = (int)pub->correlation_len;
+		/* Without the property (no memory) the requester still gets an
+		 * answer, only one it may not match. */
+		if (pub->correlation)
+			(void)b->paho.properties_add(&props, &data);
+		msg.payload = (void *)pub->payload;
+		msg.payloadlen = (int)pub->len;
+		msg.qos = pub->qos;
+		msg.retained = pub->retain;
+		msg.properties = props;
+		rc = b->paho.send_message(b->client, pub->topic, &msg, &ro);
+		b->paho.properties_free(&props);
+	} else {
+		rc = b->paho.send(b->client, pub->topic, (int)pub->len, pub->payload, pub->qos,
+				  pub->retain, NULL);
+	}
+	/* Most likely the connection just dropped and its callback is on its
+	 * way; the next connect publishes everything again. */
+	if (rc != MQTTASYNC_SUCCESS)
+		sh_log_debug("mqtt: publish %s: %s", pub->topic, b->paho.strerror(rc));
+}
+
+/* Both ways out: into the publisher's queue, never into Paho. */
+static int send_publication(struct sh_bridge *b, const struct sh_publication *pub)
 {
 	int rc;
 
 	if (b->conn != SH_BRIDGE_CONNECTED)
 		return -ENOTCONN;
-	if (props && b->mqtt5) {
-		MQTTAsync_message msg = MQTTAsync_message_initializer;
-		MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
-
-		msg.payload = (void *)payload;
-		msg.payloadlen = (int)len;
-		msg.qos = qos;
-		msg.retained = retain;
-		msg.properties = *props;
-		rc = b->paho.send_message(b->client, topic, &msg, &ro);
-	} else {
-		rc = b->paho.send(b->client, topic, (int)len, payload, qos, retain, NULL);
-	}
+	rc = sh_publisher_push(b->publisher, pub);
+	if (rc == -ENOBUFS && !ev_is_active(&b->drops))
+		ev_timer_start(b->loop, &b->drops);
+	if (rc < 0)
+		return rc;
 	/* After a burst (thousands of devices coming online after the
 	 * connect), once Paho's thread has written it out: the heap back. */
 	if (++b->published >= BRIDGE_TRIM_AFTER && !ev_is_active(&b->trim))
 		ev_timer_start(b->loop, &b->trim);
-	if (rc != MQTTASYNC_SUCCESS) {
-		/* Most likely the connection just dropped and its callback is
-		 * on its way; the next connect publishes everything again. */
-		sh_log_debug("mqtt: publish %s: %s", topic, b->paho.strerror(rc));
-		return -EIO;
-	}
 	return 0;
+}
+
+static void on_drops(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sh_bridge *b = w->data;
+	size_t dropped = sh_publisher_take_dropped(b->publisher);
+	char msg[128];
+
+	if (!dropped)
+		return;
+	/* Itself a publication: when the queue is still full it is dropped
+	 * too, counted, and the next report says so. */
+	snprintf(msg, sizeof(msg), "publish queue full: dropped %zu outgoing publication%s",
+		 dropped, dropped == 1 ? "" : "s");
+	sh_log_warning("mqtt: %s", msg);
+	sh_bridge_api_error(b->api, NULL, NULL, msg);
 }
 
 int sh_bridge_publish(struct sh_bridge *b, const char *topic, const void *payload, size_t len,
 		      int qos, bool retain)
 {
-	return send_publication(b, topic, payload, len, qos, retain, NULL);
+	return send_publication(b, &(struct sh_publication){.topic = topic,
+							    .payload = payload,
+							    .len = len,
+							    .qos = qos,
+							    .retain = retain});
 }
 
 int sh_bridge_publish_reply(struct sh_bridge *b, const char *topic, const void *payload, size_t len,
 			    const void *correlation, size_t correlation_len)
 {
-	MQTTProperties props = MQTTProperties_initializer;
-	MQTTProperty data = {.identifier = MQTTPROPERTY_CODE_CORRELATION_DATA};
-	int rc;
-
 	if (correlation_len > UINT16_MAX)
 		return -EINVAL;
-	data.value.data.data = (char *)correlation;
-	data.value.data.len = (int)correlation_len;
-	if (correlation && b->paho.properties_add(&props, &data) != 0)
-		return -ENOMEM;
-	rc = send_publication(b, topic, payload, len, 1, false, &props);
-	b->paho.properties_free(&props);
-	return rc;
+	/* Under 3.1.1 (the broker refused 5) there are no properties. */
+	return send_publication(b, &(struct sh_publication){.topic = topic,
+							    .payload = payload,
+							    .len = len,
+							    .qos = 1,
+							    .reply = b->mqtt5,
+							    .correlation = correlation,
+							    .correlation_len = correlation_len});
 }
 
 /* The retained table's way out: retained, at mqtt.qos. */
@@ -466,6 +520,9 @@ static void connection_down(struct sh_bridge *b, const char *what, const char *r
 		return;
 	b->conn = SH_BRIDGE_WAITING;
 	atomic_store(&b->sock, -1);
+	/* Paho would refuse them now, and the next connect publishes the
+	 * current state of everything anyway. */
+	sh_publisher_discard(b->publisher);
 	b->failures++;
 	delay = sh_backoff_delay_s(&b->reconnect, b->failures);
 	/* Said once per distinct reason: a broker that stays down for a day
@@ -847,6 +904,8 @@ int sh_bridge_new(struct sh_hub *hub, struct sh_scene_engine *scenes, struct sh_
 	b->sync.data = b;
 	ev_timer_init(&b->trim, on_trim, BRIDGE_TRIM_DELAY_S, 0.0);
 	b->trim.data = b;
+	ev_timer_init(&b->drops, on_drops, BRIDGE_DROPS_REPORT_S, 0.0);
+	b->drops.data = b;
 
 	char reason[256];
 	r = sh_paho_open(&b->paho, strncmp(b->url, "ssl://", 6) == 0, reason, sizeof(reason));
@@ -870,6 +929,10 @@ int sh_bridge_new(struct sh_hub *hub, struct sh_scene_engine *scenes, struct sh_
 		r = -EINVAL;
 		goto err_client;
 	}
+	r = sh_publisher_new(BRIDGE_PUBLISH_ITEMS_MAX, BRIDGE_PUBLISH_BYTES_MAX, send_now, b,
+			     &b->publisher);
+	if (r < 0)
+		goto err_client;
 	r = sh_hub_listen(hub, sh_bridge_api_on_event, b->api);
 	if (r < 0 || (r = sh_mqtt_drivers_new(&b->env, &b->drivers)) < 0)
 		goto err_client;
@@ -877,6 +940,8 @@ int sh_bridge_new(struct sh_hub *hub, struct sh_scene_engine *scenes, struct sh_
 	return 0;
 
 err_client:
+	sh_publisher_free(b->publisher);
+	b->publisher = NULL;
 	b->paho.destroy(&b->client);
 err_inbox:
 	sh_inbox_free(b->inbox);
@@ -970,7 +1035,17 @@ void sh_bridge_stop(struct sh_bridge *b, unsigned timeout_ms)
 	ev_timer_stop(b->loop, &b->retry);
 	ev_timer_stop(b->loop, &b->sync);
 	ev_timer_stop(b->loop, &b->trim);
+	ev_timer_stop(b->loop, &b->drops);
 	ev_async_stop(b->loop, &b->wake);
+
+	/* What the loop published last (a device's final state) goes out
+	 * before the offline state and the disconnect; then the thread ends,
+	 * and the rest of the shutdown calls Paho here. */
+	if (b->conn == SH_BRIDGE_CONNECTED && !sh_publisher_drain(b->publisher, &deadline))
+		sh_log_warning("mqtt: %zu publications not sent before the shutdown timeout",
+			       sh_publisher_length(b->publisher));
+	sh_publisher_free(b->publisher);
+	b->publisher = NULL;
 
 	if (b->conn == SH_BRIDGE_CONNECTED) {
 		MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
@@ -1012,8 +1087,11 @@ void sh_bridge_free(struct sh_bridge *b)
 		ev_timer_stop(b->loop, &b->retry);
 		ev_timer_stop(b->loop, &b->sync);
 		ev_timer_stop(b->loop, &b->trim);
+		ev_timer_stop(b->loop, &b->drops);
 		ev_async_stop(b->loop, &b->wake);
 	}
+	/* Before the client it sends on. */
+	sh_publisher_free(b->publisher);
 	/* No Paho thread calls us after this returns, so the inbox can go. */
 	if (b->client)
 		b->paho.destroy(&b->client);

@@ -12,6 +12,8 @@
  *                     (nodelay.c), the inbox drain in bounded batches, the
  *                     routing of each message to the piece it is for,
  *                     subscriptions, publishing, stop
+ *   publisher.c       the bounded queue of outgoing publications and the
+ *                     thread that hands them to Paho
  *   retained.c        struct sh_retained: the retained topics the bridge
  *                     owns, published only when they changed and cleared
  *                     when nothing owns them any more; it publishes through
@@ -27,7 +29,8 @@
  * Commands the API submits report back through their `done` callback,
  * which the hub runs on a later loop iteration: no piece needs
  * re-entrancy flags. Everything here runs on the loop thread except the
- * Paho callbacks in bridge.c, which touch only the inbox and the ev_async.
+ * Paho callbacks in bridge.c, which touch only the inbox and the ev_async,
+ * and the publisher thread, which touches only its queue and Paho.
  */
 #ifndef SMARTHUB_BRIDGE_INTERNAL_H
 #define SMARTHUB_BRIDGE_INTERNAL_H
@@ -76,8 +79,10 @@ static inline uint64_t sh_bridge_now_ms(const struct sh_bridge_env *env)
 
 /* --- bridge.c: the transport ------------------------------------------------ */
 
-/* Publishes when connected; a no-op returning -ENOTCONN otherwise (the
- * state stays in the hub and goes out on the next connect). */
+/* Publishes when connected: queues a copy for the publisher thread
+ * (publisher.h), never waiting for Paho. -ENOTCONN when not connected (the
+ * state stays in the hub and goes out on the next connect), -ENOBUFS when
+ * the queue was full (counted and reported on bridge/event), -ENOMEM. */
 int sh_bridge_publish(struct sh_bridge *b, const char *topic, const void *payload, size_t len,
 		      int qos, bool retain);
 /* A response on a requester's MQTT 5 Response Topic (checked by the

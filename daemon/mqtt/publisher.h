@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bridge's outgoing publications, handed to Paho by a thread of their
+ * own. Every Paho call takes Paho's one client mutex, which its receive
+ * thread holds almost continuously while it reads a flood of messages
+ * (four clients flooding bridge/request/devices kept the loop waiting in
+ * MQTTAsync_send for up to 2 s at a time, and the watchdog with it). So
+ * the loop only queues: sh_publisher_push copies the publication into a
+ * bounded queue and returns at once, and the publisher thread takes the
+ * publications in order and makes the Paho call, waiting for the mutex
+ * instead of the loop.
+ *
+ * The queue is bounded in publications and bytes. What it does when full:
+ *  - a retained publication replaces the queued one of the same topic in
+ *    place (a state or an availability: the latest wins and keeps the
+ *    older one's turn), which needs no room beyond the payload's growth;
+ *  - a retained publication that still finds no room evicts the oldest
+ *    queued non-retained ones (responses, events), which a flood produces;
+ *  - otherwise the new publication is dropped.
+ * Evicted and dropped publications are counted (sh_publisher_take_dropped)
+ * for the bridge to report on bridge/event.
+ *
+ * Threads: push, discard, drain, take_dropped and free are for one thread
+ * (the loop); the send callback runs on the publisher thread only.
+ */
+#ifndef SMARTHUB_PUBLISHER_H
+#define SMARTHUB_PUBLISHER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+/* One publication, all borrowed. `reply` marks an MQTT 5 response, sent
+ * with its Correlation Data (may be NULL) as a property. */
+struct sh_publication {
+	const char *topic;
+	const void *payload;
+	size_t len;
+	int qos;
+	bool retain;
+	bool reply;
+	const void *correlation;
+	size_t correlation_len;
+};
+
+/* Makes the call that hands `pub` (borrowed, valid during the call) to
+ * the network; on the publisher thread. Its result is not looked at: a
+ * publication that failed (the connection just dropped) is gone, and the
+ * next connect publishes every retained topic again. */
+typedef void (*sh_publisher_send_fn)(void *ctx, const struct sh_publication *pub);
+
+struct sh_publisher;
+
+/* At most `items_max` publications and `bytes_max` bytes (topic, payload
+ * and correlation data) waiting. `send` and `ctx` are borrowed for the
+ * publisher's life. The thread starts with every asynchronous signal
+ * blocked (util/signals.h). 0, -ENOMEM, or a negative errno from
+ * pthread_create. */
+int sh_publisher_new(size_t items_max, size_t bytes_max, sh_publisher_send_fn send, void *ctx,
+		     struct sh_publisher **out);
+/* Copies `pub` into the queue. 0; -ENOBUFS when it was dropped (counted);
+ * -ENOMEM. */
+int sh_publisher_push(struct sh_publisher *p, const struct sh_publication *pub);
+/* Publications evicted or dropped since the last call. */
+size_t sh_publisher_take_dropped(struct sh_publisher *p);
+/* Publications waiting (not counting one being sent). */
+size_t sh_publisher_length(struct sh_publisher *p);
+/* Forgets every waiting publication (the connection went down: the next
+ * connect publishes the current state anyway). Not counted as dropped. */
+void sh_publisher_discard(struct sh_publisher *p);
+/* Waits until every publication pushed so far was handed to `send`, or
+ * until `deadline` (CLOCK_MONOTONIC). For shutdown only: it blocks. true
+ * when drained. */
+bool sh_publisher_drain(struct sh_publisher *p, const struct timespec *deadline);
+/* Stops the thread (after the publication being sent, if any) and frees
+ * what still waits; NULL accepted. */
+void sh_publisher_free(struct sh_publisher *p);
+
+#endif
