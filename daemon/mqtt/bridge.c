@@ -9,10 +9,10 @@
  * copies what it needs into the inbox and calls ev_async_send, nothing
  * else: no hub state, no Paho calls, no lock of ours held while calling
  * Paho. The loop thread drains the inbox in bounded batches (ev_async
- * coalesces wake-ups) and does every connect and subscribe. It publishes
- * only into the publisher's bounded queue (publisher.h): one thread of
- * ours makes the Paho send calls, which wait for Paho's client mutex for
- * as long as Paho's receive thread reads a flood, so the loop never does.
+ * coalesces wake-ups) and every connect. It publishes and subscribes only
+ * through the publisher's bounded queue (publisher.h): one thread of ours
+ * makes those Paho calls, which wait for Paho's client mutex for as long
+ * as Paho's receive thread reads a flood, so the loop never does.
  *
  * The connection is MQTT 5, so that the hub can tell the broker its
  * Maximum Packet Size (max_payload plus BRIDGE_PACKET_HEADROOM): the broker
@@ -538,13 +538,97 @@ static void connection_down(struct sh_bridge *b, const char *what, const char *r
 	ev_timer_start(b->loop, &b->retry);
 }
 
+/* A subscribe or an unsubscribe for the publisher thread: copies of the
+ * filters, made on the loop. */
+struct sub_job {
+	struct sh_bridge *b;
+	bool unsubscribe;
+	bool own;   /* the bridge's own filters: the failure callbacks report */
+	bool mqtt5; /* which callbacks, as the loop saw it when queueing */
+	char who[32];
+	int n;
+	int *qos;
+	char **filters;
+};
+
+static void sub_job_free(void *arg)
+{
+	struct sub_job *job = arg;
+
+	for (int i = 0; i < job->n; i++)
+		free(job->filters[i]);
+	free(job->filters);
+	free(job->qos);
+	free(job);
+}
+
+/* On the publisher thread, in order with the publications: the
+ * subscriptions of a connect before its first state. */
+static void sub_job_run(void *arg)
+{
+	struct sub_job *job = arg;
+	struct sh_bridge *b = job->b;
+	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+	int rc;
+
+	if (job->unsubscribe) {
+		(void)b->paho.unsubscribe(b->client, job->filters[0], &opts);
+		return;
+	}
+	if (job->own) {
+		if (job->mqtt5) {
+			opts.onSuccess5 = on_subscribe_done5;
+			opts.onFailure5 = on_subscribe_failure5;
+		} else {
+			opts.onFailure = on_subscribe_failure;
+		}
+		opts.context = b;
+	}
+	rc = b->paho.subscribe_many(b->client, job->n, job->filters, job->qos, &opts);
+	if (rc != MQTTASYNC_SUCCESS)
+		sh_log_error("mqtt: %s subscribe %s%s: %s", job->who, job->filters[0],
+			     job->n > 1 ? ", ..." : "", b->paho.strerror(rc));
+}
+
+/* Queues a (un)subscription of n filters (borrowed, copied). 0, -ENOMEM,
+ * -ENOBUFS. */
+static int queue_sub_job(struct sh_bridge *b, const char *who, bool unsubscribe, bool own,
+			 char *const *filters, const int *qos, int n)
+{
+	struct sub_job *job = calloc(1, sizeof(*job));
+	size_t bytes = 0;
+
+	if (!job)
+		return -ENOMEM;
+	job->b = b;
+	job->unsubscribe = unsubscribe;
+	job->own = own;
+	job->mqtt5 = b->mqtt5;
+	snprintf(job->who, sizeof(job->who), "%s", who);
+	job->filters = calloc((size_t)n, sizeof(*job->filters));
+	job->qos = calloc((size_t)n, sizeof(*job->qos));
+	if (!job->filters || !job->qos) {
+		sub_job_free(job);
+		return -ENOMEM;
+	}
+	for (; job->n < n; job->n++) {
+		job->filters[job->n] = strdup(filters[job->n]);
+		if (!job->filters[job->n]) {
+			sub_job_free(job);
+			return -ENOMEM;
+		}
+		job->qos[job->n] = qos ? qos[job->n] : 0;
+		bytes += strlen(filters[job->n]);
+	}
+	return sh_publisher_call(b->publisher, sub_job_run, job, sub_job_free, bytes);
+}
+
 void sh_bridge_subscribe(struct sh_bridge *b)
 {
 	char topics[BRIDGE_SUBSCRIPTIONS_MAX][SH_BRIDGE_TOPIC_MAX];
 	char *list[BRIDGE_SUBSCRIPTIONS_MAX];
 	int qos[BRIDGE_SUBSCRIPTIONS_MAX];
 	int n = 0;
-	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
 	int rc;
 
 	sh_bridge_topic(&b->set, topics[n++], SH_BRIDGE_TOPIC_MAX, "+", "set");
@@ -557,34 +641,25 @@ void sh_bridge_subscribe(struct sh_bridge *b)
 		list[i] = topics[i];
 		qos[i] = 1;
 	}
-	if (b->mqtt5) {
-		opts.onSuccess5 = on_subscribe_done5;
-		opts.onFailure5 = on_subscribe_failure5;
-	} else {
-		opts.onFailure = on_subscribe_failure;
-	}
-	opts.context = b;
-	rc = b->paho.subscribe_many(b->client, n, list, qos, &opts);
-	if (rc != MQTTASYNC_SUCCESS)
-		sh_log_error("mqtt: subscribe: %s", b->paho.strerror(rc));
+	rc = queue_sub_job(b, "bridge", false, true, list, qos, n);
+	if (rc < 0)
+		sh_log_error("mqtt: subscribe: %s", strerror(-rc));
 	sh_bridge_autos_subscribe(b->autos);
 }
 
 int sh_bridge_subscribe_filters(struct sh_bridge *b, const char *who, char *const *filters,
 				const int *qos, int n)
 {
-	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
 	int rc;
 
 	if (b->conn != SH_BRIDGE_CONNECTED)
 		return -ENOTCONN;
 	if (n <= 0)
 		return 0;
-	/* Paho takes non-const arrays it does not write. */
-	rc = b->paho.subscribe_many(b->client, n, (char **)filters, (int *)qos, &opts);
-	if (rc != MQTTASYNC_SUCCESS) {
+	rc = queue_sub_job(b, who, false, false, filters, qos, n);
+	if (rc < 0) {
 		sh_log_error("mqtt: %s subscribe %s%s: %s", who, filters[0], n > 1 ? ", ..." : "",
-			     b->paho.strerror(rc));
+			     strerror(-rc));
 		return -EIO;
 	}
 	return 0;
@@ -592,10 +667,10 @@ int sh_bridge_subscribe_filters(struct sh_bridge *b, const char *who, char *cons
 
 void sh_bridge_unsubscribe_filter(struct sh_bridge *b, const char *filter)
 {
-	MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
+	char *const list[1] = {(char *)filter};
 
 	if (b->conn == SH_BRIDGE_CONNECTED)
-		(void)b->paho.unsubscribe(b->client, filter, &opts);
+		(void)queue_sub_job(b, "bridge", true, false, list, NULL, 1);
 }
 
 bool sh_bridge_stopped(const struct sh_bridge *b)

@@ -29,6 +29,10 @@ struct pub_item {
 	char *topic;       /* owned; pub.topic points here */
 	void *payload;     /* owned; pub.payload */
 	void *correlation; /* owned; pub.correlation */
+	/* A call instead of a publication (sh_publisher_call). */
+	sh_publisher_call_fn call;
+	void *arg; /* owned, freed by arg_free */
+	void (*arg_free)(void *arg);
 };
 
 struct sh_publisher {
@@ -55,6 +59,8 @@ static void item_free(struct pub_item *it)
 	free(it->topic);
 	free(it->payload);
 	free(it->correlation);
+	if (it->arg_free)
+		it->arg_free(it->arg);
 	free(it);
 }
 
@@ -108,7 +114,10 @@ static void *publisher_run(void *arg)
 		/* Paho's mutex is waited for here, without ours held: the loop
 		 * keeps pushing meanwhile. */
 		pthread_mutex_unlock(&p->lock);
-		p->send(p->ctx, &it->pub);
+		if (it->call)
+			it->call(it->arg);
+		else
+			p->send(p->ctx, &it->pub);
 		item_free(it);
 		pthread_mutex_lock(&p->lock);
 		p->sending = false;
@@ -154,6 +163,21 @@ int sh_publisher_new(size_t items_max, size_t bytes_max, sh_publisher_send_fn se
 	return 0;
 }
 
+/* Queues `it` (room was made); under the lock. */
+static void append_locked(struct sh_publisher *p, struct pub_item *it)
+{
+	if (it->pub.retain) {
+		struct pub_item **slot = bucket_of(p, it->hash);
+
+		it->hnext = *slot;
+		*slot = it;
+	}
+	sh_list_append(&p->queue, &it->link);
+	p->items++;
+	p->bytes += it->bytes;
+	pthread_cond_signal(&p->work);
+}
+
 /* Makes room for `need` more bytes and one more item by evicting the
  * oldest non-retained publications; whether there is room now. */
 static bool evict_for(struct sh_publisher *p, size_t need)
@@ -164,7 +188,8 @@ static bool evict_for(struct sh_publisher *p, size_t need)
 		struct pub_item *it = sh_container_of(l, struct pub_item, link);
 
 		l = l->next;
-		if (it->pub.retain)
+		/* States and calls (subscriptions) stay. */
+		if (it->pub.retain || it->call)
 			continue;
 		unlink_item(p, it);
 		item_free(it);
@@ -257,18 +282,35 @@ int sh_publisher_push(struct sh_publisher *p, const struct sh_publication *pub)
 	pthread_mutex_lock(&p->lock);
 	/* Only this thread pushes, so the room checked above is still there
 	 * and no retained publication of the topic appeared. */
-	if (pub->retain) {
-		struct pub_item **slot = bucket_of(p, hash);
-
-		it->hnext = *slot;
-		*slot = it;
-	}
-	sh_list_append(&p->queue, &it->link);
-	p->items++;
-	p->bytes += bytes;
-	pthread_cond_signal(&p->work);
+	append_locked(p, it);
 	pthread_mutex_unlock(&p->lock);
 	return r;
+}
+
+int sh_publisher_call(struct sh_publisher *p, sh_publisher_call_fn call, void *arg,
+		      void (*arg_free)(void *arg), size_t bytes)
+{
+	struct pub_item *it = calloc(1, sizeof(*it));
+
+	if (!it) {
+		if (arg_free)
+			arg_free(arg);
+		return -ENOMEM;
+	}
+	it->call = call;
+	it->arg = arg;
+	it->arg_free = arg_free;
+	it->bytes = bytes;
+	pthread_mutex_lock(&p->lock);
+	if (!evict_for(p, bytes)) {
+		p->dropped++;
+		pthread_mutex_unlock(&p->lock);
+		item_free(it);
+		return -ENOBUFS;
+	}
+	append_locked(p, it);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
 }
 
 size_t sh_publisher_take_dropped(struct sh_publisher *p)

@@ -61,6 +61,15 @@ int sh_publisher_new(size_t items_max, size_t bytes_max, sh_publisher_send_fn se
 /* Copies `pub` into the queue. 0; -ENOBUFS when it was dropped (counted);
  * -ENOMEM. */
 int sh_publisher_push(struct sh_publisher *p, const struct sh_publication *pub);
+/* Runs call(arg) on the publisher thread, in order with the publications
+ * (a subscription: another Paho call that must not wait on the loop).
+ * `arg` is taken: `arg_free` (may be NULL) frees it after the call, or
+ * when it is discarded or freed unrun. It counts as one publication of
+ * `bytes` and, when there is no room, evicts responses and events as a
+ * retained publication does. 0, -ENOBUFS (arg freed, counted as a drop). */
+typedef void (*sh_publisher_call_fn)(void *arg);
+int sh_publisher_call(struct sh_publisher *p, sh_publisher_call_fn call, void *arg,
+		      void (*arg_free)(void *arg), size_t bytes);
 /* Publications evicted or dropped since the last call. */
 size_t sh_publisher_take_dropped(struct sh_publisher *p);
 /* Publications waiting (not counting one being sent). */

@@ -4,7 +4,8 @@
  * while the sender is stuck (as it is in Paho's mutex during a flood), the
  * latest retained state of a topic wins in the older one's place, a full
  * queue evicts responses for states and drops the rest with a count, a
- * drain sends everything in order, a discard forgets it.
+ * drain sends everything in order, a discard forgets it, calls (subscriptions)
+ * keep their place and are never evicted.
  */
 #include "mqtt/publisher.h"
 
@@ -12,6 +13,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define SENT_MAX 64
@@ -220,4 +222,35 @@ Test(publisher, free_does_not_wait_for_a_drain)
 	sh_publisher_free(p);
 	cr_assert_geq(s.n, 1);
 	cr_assert_str_eq(s.sent[0], "first=0");
+}
+
+static void record_call(void *arg)
+{
+	pthread_mutex_lock(&s.lock);
+	if (s.n < SENT_MAX)
+		snprintf(s.sent[s.n++], sizeof(s.sent[0]), "call %s", (const char *)arg);
+	pthread_mutex_unlock(&s.lock);
+}
+
+Test(publisher, calls_run_in_order_and_are_never_evicted)
+{
+	struct sh_publisher *p;
+
+	reset();
+	cr_assert_eq(sh_publisher_new(3, 1 << 20, fake_send, NULL, &p), 0);
+	cr_assert_eq(push(p, "first", "0", false), 0);
+	wait_entered();
+	cr_assert_eq(sh_publisher_call(p, record_call, strdup("subscribe"), free, 9), 0);
+	cr_assert_eq(push(p, "response", "1", false), 0);
+	cr_assert_eq(push(p, "a/state", "ON", true), 0);
+	/* Full: the state evicts the response, not the call. */
+	cr_assert_eq(push(p, "b/state", "ON", true), 0);
+	/* Nothing left to evict. */
+	cr_assert_eq(sh_publisher_call(p, record_call, strdup("late"), free, 4), -ENOBUFS);
+	cr_assert_eq(sh_publisher_take_dropped(p), 2);
+	open_gate();
+	drain(p);
+	expect_sent((const char *const[]){"first=0", "call subscribe", "a/state=ON", "b/state=ON"},
+		    4);
+	sh_publisher_free(p);
 }
