@@ -555,7 +555,7 @@ static void sub_job_free(void *arg)
 {
 	struct sub_job *job = arg;
 
-	for (int i = 0; i < job->n; i++)
+	for (int i = 0; job->filters && i < job->n; i++)
 		free(job->filters[i]);
 	free(job->filters);
 	free(job->qos);
