@@ -71,7 +71,8 @@ cross_suite() {
 	# Criterion's own filter, for every program: all but those cases.
 	ctest_runner=(env "${cross_env[@]}" "CRITERION_TEST_PATTERN=!($cases)"
 		"$root/scripts/qemu-userns" "$arch" --)
-	local start=$SECONDS
+	# Under qemu every program is CPU-bound: one test per core.
+	local start=$SECONDS ctest_jobs=${SMARTHUB_CTEST_JOBS:-$jobs}
 	run_suite "${SMARTHUB_CROSS_BUILD_DIR:-build-$arch}" \
 		-DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchain-$arch.cmake" "${cross_cmake[@]}" \
 		-DCMAKE_CROSSCOMPILING_EMULATOR="qemu-$cpu-static" \

@@ -137,6 +137,7 @@ Test(cli, unknown_driver_lists_the_drivers_found)
 	path = config("devices:\n"
 		      "  lamp: {driver: virtul, kind: light, conect_timeout: 5s, port: 1}\n"
 		      "  fan: {driver: virtual, kind: lamp, comand_timeout: 5s}\n");
+	args[2] = path; /* the first file's path was freed */
 	cr_expect_eq(smarthubd(args, &out), 78);
 	cr_expect(strstr(out, "drivers found: "), "%s", out);
 	cr_expect(strstr(out, "unknown key 'conect_timeout' (did you mean the common key "
