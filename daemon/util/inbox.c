@@ -188,6 +188,37 @@ static struct sh_inbox_item *unlink_superseded(struct sh_inbox *inbox)
 	return found;
 }
 
+/* How many of the oldest messages a full inbox looks at for one that the
+ * arriving message replaces, before the whole scan of unlink_superseded. */
+#define REPLACED_SCAN 16
+
+/* The oldest of the first REPLACED_SCAN messages with the topic of `item`
+ * (which arrives and so supersedes it), unlinked, or NULL. A flood repeats
+ * one topic: this finds its victim at once, where unlink_superseded's two
+ * passes and table for every arriving message slowed Paho's receive thread
+ * and so everything queued behind the flood. The caller holds the lock. */
+static struct sh_inbox_item *unlink_replaced(struct sh_inbox *inbox,
+					     const struct sh_inbox_item *item)
+{
+	struct sh_list *link;
+	size_t seen = 0;
+
+	sh_list_for_each(link, &inbox->items)
+	{
+		struct sh_inbox_item *it = item_of(link);
+
+		if (it->type != SH_INBOX_MESSAGE)
+			continue;
+		if (it->topic_hash == item->topic_hash && strcmp(it->topic, item->topic) == 0) {
+			take(inbox, it);
+			return it;
+		}
+		if (++seen == REPLACED_SCAN)
+			break;
+	}
+	return NULL;
+}
+
 /* Appends `item` making room first; the victims go to `victims` so that
  * they are freed after the lock is released. */
 static void append(struct sh_inbox *inbox, struct sh_inbox_item *item, struct sh_list *victims)
@@ -198,7 +229,10 @@ static void append(struct sh_inbox *inbox, struct sh_inbox_item *item, struct sh
 	if (message) {
 		while (inbox->messages && (inbox->messages >= inbox->message_limit ||
 					   inbox->bytes + cost > inbox->byte_limit)) {
-			struct sh_inbox_item *victim = unlink_superseded(inbox);
+			struct sh_inbox_item *victim = unlink_replaced(inbox, item);
+
+			if (!victim)
+				victim = unlink_superseded(inbox);
 
 			if (!victim)
 				victim = unlink_oldest(inbox, true);
