@@ -74,14 +74,9 @@ struct dep_nodes {
 static void load_depends_on(struct sh_loader *ld, struct sh_device_config *d,
 			    const struct sh_node *n, const char *prefix, struct dep_nodes *dn)
 {
-	if (!n || sh_node_is_null(n))
-		return;
-	const struct sh_node *const *entries = (const struct sh_node *const *)&n;
-	size_t count = 1;
-	if (n->type == SH_NODE_SEQ) {
-		entries = (const struct sh_node *const *)n->items;
-		count = n->n_items;
-	} else if (n->type != SH_NODE_SCALAR) {
+	const struct sh_node *const *entries;
+	size_t count;
+	if (!sh_node_one_or_list(&n, &entries, &count)) {
 		sh_loader_error(ld, n, "%s.depends_on must be a device id or a list of them",
 				prefix);
 		return;

@@ -251,17 +251,14 @@ void sh_config_load_on_start(struct sh_loader *ld, const struct sh_node *n)
 {
 	struct sh_config *c = ld->config;
 
-	if (!n || sh_node_is_null(n))
-		return;
-	const struct sh_node *const *entries = (const struct sh_node *const *)&n;
-	size_t count = 1;
-	if (n->type == SH_NODE_SEQ) {
-		entries = (const struct sh_node *const *)n->items;
-		count = n->n_items;
-	} else if (n->type != SH_NODE_SCALAR) {
+	const struct sh_node *const *entries;
+	size_t count;
+	if (!sh_node_one_or_list(&n, &entries, &count)) {
 		sh_loader_error(ld, n, "on_start must be a list of scene names");
 		return;
 	}
+	if (!count)
+		return;
 	c->on_start = sh_node_doc_alloc(ld->doc, (count + 1) * sizeof(*c->on_start));
 	if (!c->on_start) {
 		ld->nomem = true;

@@ -84,6 +84,14 @@ void sh_node_mark_reported(const struct sh_node *node);
 /* An unquoted empty, "~" or "null" scalar: YAML's way of saying nothing. */
 bool sh_node_is_null(const struct sh_node *node);
 
+/* A value that may be one scalar or a list of them (depends_on: plug, or
+ * [plug, amp]): sets `entries` to the list's items, or to `node` itself,
+ * and `count` to their number (0 for NULL or null). False when `node` is
+ * neither a scalar nor a list; the entries' own types are the caller's to
+ * check. */
+bool sh_node_one_or_list(const struct sh_node *const *node, const struct sh_node *const **entries,
+			 size_t *count);
+
 /*
  * The readers of config.h with an explicit name for messages
  * ("mqtt.keepalive must be an integer"); the config.h versions use the

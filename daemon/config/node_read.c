@@ -29,6 +29,24 @@ struct sh_node *sh_node_get(const struct sh_node *map, const char *key)
 	return NULL;
 }
 
+bool sh_node_one_or_list(const struct sh_node *const *node, const struct sh_node *const **entries,
+			 size_t *count)
+{
+	const struct sh_node *n = *node;
+
+	*entries = node;
+	*count = 0;
+	if (!n || sh_node_is_null(n))
+		return true;
+	if (n->type == SH_NODE_SEQ) {
+		*entries = (const struct sh_node *const *)n->items;
+		*count = n->n_items;
+		return true;
+	}
+	*count = 1;
+	return n->type == SH_NODE_SCALAR;
+}
+
 bool sh_node_is_null(const struct sh_node *node)
 {
 	if (!node || node->type != SH_NODE_SCALAR || node->quoted)
