@@ -96,13 +96,7 @@ static void *burst_publish(void *arg)
 
 Test(coalesce, burst_loses_no_last_command)
 {
-	char *devices = th_strdupf("devices:\n");
-
-	for (int i = 0; i < BURST_LIGHTS; i++) {
-		char *next = th_strdupf("%s  l%d: {driver: virtual, kind: light}\n", devices, i);
-		free(devices);
-		devices = next;
-	}
+	char *devices = th_fixture_virtual_lights(BURST_LIGHTS);
 	/* The broker must not drop a QoS 0 message itself: by default it
 	 * drops them for a subscriber with 1,000 waiting, which a loaded
 	 * machine reaches, and then a light's last command may never reach

@@ -80,13 +80,7 @@ static void set_and_expect(const char *device, int brightness)
 
 Test(flood, a_set_is_applied_during_a_flood_of_device_list_requests)
 {
-	char *devices = th_strdupf("devices:\n");
-
-	for (int i = 0; i < FLOOD_DEVICES; i++) {
-		char *next = th_strdupf("%s  l%d: {driver: virtual, kind: light}\n", devices, i);
-		free(devices);
-		devices = next;
-	}
+	char *devices = th_fixture_virtual_lights(FLOOD_DEVICES);
 	th_fixture_start(devices);
 	free(devices);
 	th_fixture_expect_online("l0");

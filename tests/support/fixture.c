@@ -414,3 +414,15 @@ void th_fixture_make_cert(const char *name, const char *ca, const char *cn, cons
 	free(csr);
 	free(key);
 }
+
+char *th_fixture_virtual_lights(int n)
+{
+	char *devices = th_strdupf("devices:\n");
+
+	for (int i = 0; i < n; i++) {
+		char *next = th_strdupf("%s  l%d: {driver: virtual, kind: light}\n", devices, i);
+		free(devices);
+		devices = next;
+	}
+	return devices;
+}

@@ -101,6 +101,9 @@ void th_fixture_start_daemon_yaml(const char *yaml, const char *const *extra_arg
 void th_fixture_start(const char *body);
 /* The same with `devices` (lines already indented under `devices:`). */
 void th_fixture_start_devices(const char *devices);
+/* "devices:" with `n` virtual lights l0 .. l<n-1>, for load tests.
+ * Caller frees. */
+char *th_fixture_virtual_lights(int n);
 /* Waits for a message on `topic` holding the JSON members of `subset`;
  * fails the test with the daemon's log if none comes. Caller frees. */
 char *th_fixture_expect_json(const char *topic, const char *subset);
