@@ -701,3 +701,24 @@ void sh_http_trouble_clear(struct sh_http_trouble *t, struct sh_device *dev,
 	t->active[slot] = false;
 	host->complain_clear(dev, slot, "%s", what);
 }
+
+void sh_http_failed(struct sh_device *dev, const struct sh_host *host, bool *online,
+		    const char *what, const char *why)
+{
+	char reason[SH_HTTP_ERROR_MAX + 160];
+
+	snprintf(reason, sizeof(reason), "%.100s: %.*s", what, (int)SH_HTTP_ERROR_MAX, why);
+	*online = false;
+	host->failed(dev, reason);
+}
+
+void sh_http_read_failed(struct sh_http_trouble *t, struct sh_device *dev,
+			 const struct sh_host *host, unsigned slot, bool *online,
+			 const struct sh_http_response *resp, const char *why)
+{
+	if (resp->err == -EFBIG && *online) {
+		sh_http_trouble(t, dev, host, slot, "%s", resp->error);
+		return;
+	}
+	sh_http_failed(dev, host, online, *online ? "poll" : "connect", why);
+}

@@ -168,4 +168,26 @@ void sh_http_trouble(struct sh_http_trouble *t, struct sh_device *dev, const str
 void sh_http_trouble_clear(struct sh_http_trouble *t, struct sh_device *dev,
 			   const struct sh_host *host, unsigned slot, const char *what);
 
+/*
+ * A device that gave no usable answer: host->failed with "<what>: <why>"
+ * (`what` is "connect", "poll", ...; `why` is cut to SH_HTTP_ERROR_MAX), so
+ * the daemon marks it offline and reconnects with backoff; *online turns
+ * false. Both strings are borrowed.
+ */
+void sh_http_failed(struct sh_device *dev, const struct sh_host *host, bool *online,
+		    const char *what, const char *why);
+
+/*
+ * A read (a connect's or a poll's) that failed (resp->err set), as the
+ * HTTP drivers report it: an answer over the body cap while the device is
+ * online is trouble in `slot` with resp->error (the device is there, it
+ * only said too much); anything else is sh_http_failed with "poll" when
+ * *online, else "connect", and `why` (resp->error, or that with the
+ * device's own words). Checks of its own (a refused password, TLS) the
+ * driver reports before calling this.
+ */
+void sh_http_read_failed(struct sh_http_trouble *t, struct sh_device *dev,
+			 const struct sh_host *host, unsigned slot, bool *online,
+			 const struct sh_http_response *resp, const char *why);
+
 #endif

@@ -75,12 +75,7 @@ static bool hue_id_ok(const char *id)
 
 static void hue_fail(struct hue *h, const char *what, const char *why)
 {
-	char reason[SH_HTTP_ERROR_MAX + 160];
-
-	/* `why` is an HTTP error text, bounded by SH_HTTP_ERROR_MAX. */
-	snprintf(reason, sizeof(reason), "%.100s: %.*s", what, (int)SH_HTTP_ERROR_MAX, why);
-	h->online = false;
-	h->host->failed(h->dev, reason);
+	sh_http_failed(h->dev, h->host, &h->online, what, why);
 }
 
 /* The bridge's own words for a failed request, else the client's. */
@@ -251,12 +246,8 @@ static void hue_on_read(void *ctx, const struct sh_http_response *resp)
 				&h->trouble, h->dev, h->host, HUE_SLOT_TLS,
 				"TLS with the bridge failed (check ca_file and bridge_id): %s",
 				why);
-		if (resp->err == -EFBIG && h->online) {
-			sh_http_trouble(&h->trouble, h->dev, h->host, HUE_SLOT_ANSWER, "%s",
-					resp->error);
-			return;
-		}
-		hue_fail(h, h->online ? "poll" : "connect", why);
+		sh_http_read_failed(&h->trouble, h->dev, h->host, HUE_SLOT_ANSWER, &h->online, resp,
+				    why);
 		return;
 	}
 	sh_http_trouble_clear(&h->trouble, h->dev, h->host, HUE_SLOT_AUTH, "the key works again");

@@ -49,12 +49,7 @@ struct shelly {
 
 static void shelly_fail(struct shelly *s, const char *what, const char *why)
 {
-	char reason[SH_HTTP_ERROR_MAX + 64];
-
-	/* `why` is an HTTP error text, bounded by SH_HTTP_ERROR_MAX. */
-	snprintf(reason, sizeof(reason), "%s: %.*s", what, (int)SH_HTTP_ERROR_MAX, why);
-	s->online = false;
-	s->host->failed(s->dev, reason);
+	sh_http_failed(s->dev, s->host, &s->online, what, why);
 }
 
 /* The meters are declared at create, so discovery announces them from
@@ -121,12 +116,8 @@ static void shelly_on_read(void *ctx, const struct sh_http_response *resp)
 		if (resp->err == -EACCES)
 			sh_http_trouble(&s->trouble, s->dev, s->host, SHELLY_SLOT_AUTH,
 					"the device refused our password: %s", why);
-		if (resp->err == -EFBIG && s->online) {
-			sh_http_trouble(&s->trouble, s->dev, s->host, SHELLY_SLOT_ANSWER, "%s",
-					resp->error);
-			return;
-		}
-		shelly_fail(s, s->online ? "poll" : "connect", why);
+		sh_http_read_failed(&s->trouble, s->dev, s->host, SHELLY_SLOT_ANSWER, &s->online,
+				    resp, why);
 		return;
 	}
 	sh_http_trouble_clear(&s->trouble, s->dev, s->host, SHELLY_SLOT_AUTH, "logged in again");

@@ -84,36 +84,24 @@ static void wled_metadata(struct wled *w, const struct sh_http_response *resp)
 	cJSON_Delete(meta);
 }
 
-/* A request that got no usable HTTP answer: the device is unreachable
- * (or refuses us), which the daemon turns into offline and a retry. */
-static void wled_fail(struct wled *w, const char *what, const struct sh_http_response *resp)
-{
-	char reason[SH_HTTP_ERROR_MAX + 64];
-
-	snprintf(reason, sizeof(reason), "%s: %s", what, resp->error);
-	w->online = false;
-	w->host->failed(w->dev, reason);
-}
+/* Why a connect fails whose answer cannot be read (not JSON, or over the
+ * cap): whatever answers, it is not a WLED we can drive. */
+#define WLED_NOT_A_STATE "the answer is not a WLED state"
 
 static void wled_on_read(void *ctx, const struct sh_http_response *resp)
 {
 	struct wled *w = ctx;
 
 	w->poll = NULL;
-	if (resp->err && resp->err != -EFBIG) {
-		wled_fail(w, w->online ? "poll" : "connect", resp);
+	if (resp->err) {
+		/* An answer over the cap is one that cannot be read. */
+		sh_http_read_failed(&w->trouble, w->dev, w->host, WLED_SLOT_ANSWER, &w->online,
+				    resp, resp->err == -EFBIG ? WLED_NOT_A_STATE : resp->error);
 		return;
 	}
-	if (resp->err == -EFBIG || !wled_publish(w, resp)) {
-		if (!w->online) { /* nothing readable: not a WLED we can drive */
-			wled_fail(w, "connect",
-				  &(struct sh_http_response){
-					  .error = "the answer is not a WLED state"});
-			return;
-		}
-		if (resp->err)
-			sh_http_trouble(&w->trouble, w->dev, w->host, WLED_SLOT_ANSWER, "%s",
-					resp->error);
+	if (!wled_publish(w, resp)) {
+		if (!w->online) /* nothing readable: not a WLED we can drive */
+			sh_http_failed(w->dev, w->host, &w->online, "connect", WLED_NOT_A_STATE);
 		return;
 	}
 	if (!w->online) {
