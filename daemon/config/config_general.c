@@ -107,11 +107,27 @@ static void check_readable(struct sh_loader *ld, const struct sh_node *map, cons
 void sh_config_load_mqtt(struct sh_loader *ld, const struct sh_node *map)
 {
 	static const char *const keys[] = {
-		"url",         "base_topic",          "client_id",   "username",
-		"password",    "password_file",       "ca_file",     "cert_file",
-		"key_file",    "keepalive",           "qos",         "retain",
-		"max_payload", "inbox_limit",         "inbox_bytes", "events_per_second",
-		"reconnect",   "requests_per_minute", NULL};
+		"url",
+		"base_topic",
+		"client_id",
+		"username",
+		"password",
+		"password_file",
+		"ca_file",
+		"cert_file",
+		"key_file",
+		"keepalive",
+		"qos",
+		"retain",
+		"max_payload",
+		"inbox_limit",
+		"inbox_bytes",
+		"events_per_second",
+		"reconnect",
+		"requests_per_minute",
+		"request_connection",
+		NULL,
+	};
 	struct sh_mqtt_config *m = &ld->config->mqtt;
 
 	if (!sh_loader_expect_map(ld, map, "mqtt"))
@@ -175,6 +191,7 @@ void sh_config_load_mqtt(struct sh_loader *ld, const struct sh_node *map)
 	sh_loader_get_uint(ld, map, "mqtt", "events_per_second", 1, 10000, &m->events_per_second);
 	sh_loader_get_uint(ld, map, "mqtt", "requests_per_minute", 1, 10000,
 			   &m->requests_per_minute);
+	sh_loader_get_bool(ld, map, "mqtt", "request_connection", &m->request_connection);
 	sh_loader_backoff(ld, sh_node_get(map, "reconnect"), "mqtt.reconnect", &m->reconnect);
 }
 

@@ -39,6 +39,7 @@ enum sh_inbox_type {
 	SH_INBOX_CONNECT_FAILED,   /* a connect attempt failed; reason */
 	SH_INBOX_LOST,             /* an established connection was lost; reason */
 	SH_INBOX_SUBSCRIBE_FAILED, /* reason */
+	SH_INBOX_SUBSCRIBED,       /* the broker granted every filter of a subscribe */
 };
 
 struct sh_inbox_item {
