@@ -95,6 +95,7 @@ struct sh_bridge {
 
 	struct sh_mqtt_link *main;     /* commands, states, the will */
 	struct sh_mqtt_link *requests; /* bridge/request/#; NULL when off */
+	bool requests_started;         /* after the main link's first connect */
 	bool requests_ready;           /* the request link holds its subscription */
 	bool online;                   /* "online" published on this main connection */
 	ev_timer requests_wait;        /* BRIDGE_REQUESTS_WAIT_S for requests_ready */
@@ -147,14 +148,25 @@ static void on_drops(struct ev_loop *loop, ev_timer *w, int revents)
 	sh_bridge_api_error(b->api, NULL, NULL, msg);
 }
 
-int sh_bridge_publish(struct sh_bridge *b, const char *topic, const void *payload, size_t len,
-		      int qos, bool retain)
+int sh_bridge_publish_external(struct sh_bridge *b, const char *topic, const void *payload,
+			       size_t len, int qos, bool retain)
 {
 	return send_publication(b, &(struct sh_publication){.topic = topic,
 							    .payload = payload,
 							    .len = len,
 							    .qos = qos,
 							    .retain = retain});
+}
+
+int sh_bridge_publish(struct sh_bridge *b, const char *topic, const void *payload, size_t len,
+		      int qos, bool retain)
+{
+	/* Before the announcement the retained table keeps what changed and
+	 * announce() publishes it: a subscriber sees each topic once, after
+	 * "online". */
+	if (!b->online)
+		return -ENOTCONN;
+	return sh_bridge_publish_external(b, topic, payload, len, qos, retain);
 }
 
 int sh_bridge_publish_reply(struct sh_bridge *b, const char *topic, const void *payload, size_t len,
@@ -186,7 +198,7 @@ int sh_bridge_publish_json(struct sh_bridge *b, const char *topic, const cJSON *
 	char *text;
 	int rc;
 
-	if (!sh_mqtt_link_connected(b->main))
+	if (!b->online)
 		return -ENOTCONN;
 	text = cJSON_PrintUnformatted(json);
 	if (!text)
@@ -304,10 +316,18 @@ static void on_main_connected(void *ctx)
 	subscribe_main(b);
 	sh_mqtt_drivers_link(b->drivers, true);
 	b->online = false;
-	if (!b->requests || b->requests_ready)
+	if (!b->requests || b->requests_ready) {
 		announce(b);
-	else
-		ev_timer_start(b->loop, &b->requests_wait);
+		return;
+	}
+	ev_timer_start(b->loop, &b->requests_wait);
+	/* Second, not together: a broker that allows the hub's user one
+	 * connection must give it to the main link. Then the request link
+	 * reconnects by itself. */
+	if (!b->requests_started) {
+		b->requests_started = true;
+		(void)sh_mqtt_link_start(b->requests);
+	}
 }
 
 static void on_main_lost(void *ctx)
@@ -573,16 +593,10 @@ void sh_bridge_automation_changed(struct sh_bridge *b, const char *name)
 
 int sh_bridge_start(struct sh_bridge *b)
 {
-	int r;
-
 	if (b->stopped)
 		return -EALREADY;
-	/* Both at once: the main link's "online" waits for the request
-	 * link's subscription. */
-	r = sh_mqtt_link_start(b->main);
-	if (r == 0 && b->requests)
-		r = sh_mqtt_link_start(b->requests);
-	return r;
+	/* The request link follows the main link's first connect. */
+	return sh_mqtt_link_start(b->main);
 }
 
 bool sh_bridge_connected(const struct sh_bridge *b)

@@ -7,13 +7,16 @@
  *
  *   bridge_settings.c the settings the pieces share, and what a reload
  *                     may change of them
- *   bridge.c          the transport, struct sh_bridge: the Paho connection,
- *                     connect and reconnect with backoff, TCP_NODELAY
- *                     (nodelay.c), the inbox drain in bounded batches, the
- *                     routing of each message to the piece it is for,
- *                     subscriptions, publishing, stop
- *   publisher.c       the bounded queue of outgoing publications and the
- *                     thread that hands them to Paho
+ *   bridge.c          the transport, struct sh_bridge: its connections
+ *                     (the main link, and the request link for
+ *                     bridge/request/#), when the hub announces itself
+ *                     online, the routing of each message to the piece it
+ *                     is for, subscriptions, publishing, stop
+ *   link.c            one connection: the Paho client, connect and
+ *                     reconnect with backoff, TCP_NODELAY (nodelay.c), the
+ *                     inbox drain in bounded batches
+ *   publisher.c       a link's bounded queue of outgoing publications and
+ *                     the thread that hands them to Paho
  *   retained.c        struct sh_retained: the retained topics the bridge
  *                     owns, published only when they changed and cleared
  *                     when nothing owns them any more; it publishes through
@@ -29,7 +32,7 @@
  * Commands the API submits report back through their `done` callback,
  * which the hub runs on a later loop iteration: no piece needs
  * re-entrancy flags. Everything here runs on the loop thread except the
- * Paho callbacks in bridge.c, which touch only the inbox and the ev_async,
+ * Paho callbacks in link.c, which touch only the inbox and the ev_async,
  * and the publisher thread, which touches only its queue and Paho.
  */
 #ifndef SMARTHUB_BRIDGE_INTERNAL_H
@@ -79,12 +82,18 @@ static inline uint64_t sh_bridge_now_ms(const struct sh_bridge_env *env)
 
 /* --- bridge.c: the transport ------------------------------------------------ */
 
-/* Publishes when connected: queues a copy for the publisher thread
- * (publisher.h), never waiting for Paho. -ENOTCONN when not connected (the
- * state stays in the hub and goes out on the next connect), -ENOBUFS when
- * the queue was full (counted and reported on bridge/event), -ENOMEM. */
+/* The topic API's publications, once the hub announced itself on this
+ * connection ("online", then every retained topic): queues a copy for the
+ * publisher thread (publisher.h), never waiting for Paho. -ENOTCONN
+ * before (the state stays in the hub and goes out with the announcement),
+ * -ENOBUFS when the queue was full (counted and reported on
+ * bridge/event), -ENOMEM. */
 int sh_bridge_publish(struct sh_bridge *b, const char *topic, const void *payload, size_t len,
 		      int qos, bool retain);
+/* The same for topics outside the API (the drivers' devices), as soon as
+ * the connection is up. */
+int sh_bridge_publish_external(struct sh_bridge *b, const char *topic, const void *payload,
+			       size_t len, int qos, bool retain);
 /* A response on a requester's MQTT 5 Response Topic (checked by the
  * caller), at QoS 1, with its Correlation Data (may be NULL); everything
  * borrowed. 0, -ENOTCONN, -EINVAL (correlation over 64 KiB) or -EIO. */

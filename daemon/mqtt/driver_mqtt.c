@@ -276,7 +276,8 @@ static int svc_publish(void *ctx, struct sh_device *dev, const char *topic, cons
 		return -EPERM;
 	if (!connected(d))
 		return -ENOTCONN;
-	return sh_bridge_publish(d->env->bridge, topic, payload ? payload : "", len, qos, retain);
+	return sh_bridge_publish_external(d->env->bridge, topic, payload ? payload : "", len, qos,
+					  retain);
 }
 
 static int svc_watch_link(void *ctx, struct sh_device *dev, sh_mqtt_link_cb cb, void *data)

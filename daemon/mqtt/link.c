@@ -854,17 +854,17 @@ void sh_mqtt_link_stop(struct sh_mqtt_link *l, unsigned timeout_ms)
 
 		/* The loop has stopped: waiting here blocks no one, and this is
 		 * not a Paho callback, so waitForCompletion is allowed. */
-		if (l->will_topic &&
-		    l->paho.send_message(l->client, l->will_topic,
-					 &(MQTTAsync_message){
-						 .struct_id = {'M', 'Q', 'T', 'M'},
-						 .payload = (void *)l->will_payload,
-						 .payloadlen = (int)strlen(l->will_payload),
-						 .qos = 1,
-						 .retained = 1,
-					 },
-					 &ro) == MQTTASYNC_SUCCESS)
-			l->paho.wait_for_completion(l->client, ro.token, timeout_ms);
+		if (l->will_topic) {
+			MQTTAsync_message will = MQTTAsync_message_initializer;
+
+			will.payload = (void *)l->will_payload;
+			will.payloadlen = (int)strlen(l->will_payload);
+			will.qos = 1;
+			will.retained = 1;
+			if (l->paho.send_message(l->client, l->will_topic, &will, &ro) ==
+			    MQTTASYNC_SUCCESS)
+				l->paho.wait_for_completion(l->client, ro.token, timeout_ms);
+		}
 		atomic_store(&l->disconnected, false);
 		dopts.timeout = (int)(timeout_ms / 2);
 		dopts.onSuccess = on_disconnect_done;

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -43,6 +44,10 @@ struct fake_mqtt311 {
 	atomic_bool as_mqtt5; /* refuse with an MQTT 5 CONNACK */
 	atomic_uint refused;
 	atomic_uint relayed;
+	/* 3.1.1 CONNECTs whose client id ends with it are refused; set before
+	 * anything connects. */
+	char refused_suffix[64];
+	atomic_uint refused_ids;
 	struct fake_conn conns[FAKE_MQTT311_CONNECTIONS_MAX];
 };
 
@@ -107,6 +112,28 @@ static int protocol_level(const unsigned char *pkt, size_t len)
 	return at < len ? pkt[at] : -1;
 }
 
+/* Whether a 3.1.1 CONNECT's client id ends with `suffix` (non-empty):
+ * after the protocol name, the level, the flags and the keep-alive. */
+static bool client_id_ends_with(const unsigned char *pkt, size_t len, const char *suffix)
+{
+	size_t at = 1, n, id_len, suffix_len = strlen(suffix);
+
+	if (!suffix_len)
+		return false;
+	while (at < len && (pkt[at] & 0x80))
+		at++;
+	at++;
+	if (at + 2 > len)
+		return false;
+	at += 2 + ((size_t)pkt[at] << 8 | pkt[at + 1]) + 1 + 1 + 2;
+	if (at + 2 > len)
+		return false;
+	id_len = (size_t)pkt[at] << 8 | pkt[at + 1];
+	n = at + 2 + id_len;
+	return n <= len && id_len >= suffix_len &&
+	       memcmp(pkt + n - suffix_len, suffix, suffix_len) == 0;
+}
+
 static int connect_broker(int port)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -151,6 +178,12 @@ static void *conn_thread(void *arg)
 		else
 			write_all(c->fd, refuse, sizeof(refuse));
 		atomic_fetch_add(&f->refused, 1);
+	} else if (len && client_id_ends_with(pkt, len, f->refused_suffix)) {
+		/* Return code 2, "identifier rejected". */
+		static const unsigned char reject[] = {0x20, 0x02, 0x00, 0x02};
+
+		write_all(c->fd, reject, sizeof(reject));
+		atomic_fetch_add(&f->refused_ids, 1);
 	} else if (len && (broker = connect_broker(f->broker_port)) >= 0 &&
 		   write_all(broker, pkt, len)) {
 		tv.tv_sec = 0;
@@ -250,6 +283,16 @@ err:
 void fake_mqtt311_refuse_as_mqtt5(struct fake_mqtt311 *f)
 {
 	atomic_store(&f->as_mqtt5, true);
+}
+
+void fake_mqtt311_refuse_client_suffix(struct fake_mqtt311 *f, const char *suffix)
+{
+	snprintf(f->refused_suffix, sizeof(f->refused_suffix), "%s", suffix);
+}
+
+unsigned fake_mqtt311_refused_ids(const struct fake_mqtt311 *f)
+{
+	return atomic_load(&f->refused_ids);
 }
 
 int fake_mqtt311_port(const struct fake_mqtt311 *f)

@@ -26,6 +26,12 @@ struct fake_mqtt311 *fake_mqtt311_start(int broker_port);
  * instead: an MQTT 5 CONNACK with reason code 0x84, "unsupported protocol
  * version". Call before anything connects. */
 void fake_mqtt311_refuse_as_mqtt5(struct fake_mqtt311 *f);
+/* Refuses 3.1.1 CONNECTs whose client id ends with `suffix` (copied, up
+ * to 63 bytes) with return code 2, "identifier rejected", as a broker
+ * with client id rules does. Call before anything connects. */
+void fake_mqtt311_refuse_client_suffix(struct fake_mqtt311 *f, const char *suffix);
+/* CONNECTs refused for their client id so far. */
+unsigned fake_mqtt311_refused_ids(const struct fake_mqtt311 *f);
 int fake_mqtt311_port(const struct fake_mqtt311 *f);
 /* MQTT 5 CONNECTs refused, and connections relayed, so far. */
 unsigned fake_mqtt311_refused(const struct fake_mqtt311 *f);

@@ -2,8 +2,11 @@
 /*
  * Loop starvation (issue 16 item 1): with 200 devices, four clients flood
  * bridge/request/devices as fast as their connections take it, while a
- * user sets a light. The hub must still apply the /set and stay up; the
- * flood's excess requests are refused (rate limit), not worked on.
+ * user sets lights. The hub must apply every /set and stay up; the
+ * flood's excess requests are refused (rate limit), not worked on. With
+ * the requests on the main connection, about one /set in eight was
+ * dropped by the broker (its queue for the hub full of requests); on
+ * their own connection (mqtt.request_connection) none is.
  *
  * How fast the /set is answered and how long the watchdog pings stop are
  * timing figures: tests/bench's scenario 9 measures them.
@@ -103,7 +106,12 @@ Test(flood, a_set_is_applied_during_a_flood_of_device_list_requests)
 		nanosleep(&ms, NULL);
 	}
 	cr_assert_geq(atomic_load(&chunks), FLOOD_CLIENTS, "the flooding clients sent nothing");
-	set_and_expect("l0", 77);
+	/* One after another, each behind whatever the flood queued by then. */
+	for (int i = 0; i < 10; i++) {
+		char device[16];
+		snprintf(device, sizeof(device), "l%d", i * 20);
+		set_and_expect(device, 70 + i);
+	}
 	/* The requests beyond mqtt.requests_per_minute were refused. */
 	char *refused =
 		th_mqtt_wait(user, "smarthub/bridge/response/devices", "rate limited", 60000);
