@@ -195,6 +195,10 @@ Test(config, example_loads)
 	cr_assert_not_null(on);
 	cr_expect_eq(on->type, SH_NODE_SEQ);
 	cr_expect_eq(sh_config_find_device(c, "living_speaker")->min_interval_ms, 200);
+	/* The installed configuration keeps the unique default client id: a
+	 * fixed "smarthub" would let any client of that id kick the hub off. */
+	cr_expect(!strncmp(c->mqtt.client_id, "smarthub-", 9), "%s", c->mqtt.client_id);
+	cr_expect(c->mqtt.request_connection);
 	sh_config_free(c);
 }
 
@@ -209,6 +213,7 @@ Test(config, empty_file_gives_defaults)
 	cr_expect_eq(c->mqtt.keepalive_s, 60);
 	cr_expect_eq(c->mqtt.qos, 0);
 	cr_expect(c->mqtt.retain);
+	cr_expect(c->mqtt.request_connection);
 	cr_expect_eq(c->mqtt.reconnect.initial_ms, 1000);
 	cr_expect_eq(c->mqtt.reconnect.max_ms, 30000);
 	cr_expect_str_eq(c->homeassistant.prefix, "homeassistant");
