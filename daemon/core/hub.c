@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,13 @@
 struct listener {
 	sh_listener_fn fn;
 	void *ctx;
+};
+
+/* One `depends_on` entry: `dependent` depends on `on`. */
+struct dep_edge {
+	const struct sh_device *on;
+	struct sh_device *dependent;
+	size_t order; /* the dependent's position in the configuration */
 };
 
 struct sh_hub {
@@ -42,6 +50,9 @@ struct sh_hub {
 	size_t n_devices;
 	struct sh_device **index; /* by id; see rebuild_index */
 	size_t index_cap;
+	struct dep_edge *deps; /* who depends on whom; see dependents_of */
+	size_t n_deps;
+	bool deps_stale; /* the device list changed since deps was built */
 
 	struct listener listeners[HUB_LISTENERS_MAX];
 	size_t n_listeners;
@@ -148,6 +159,7 @@ static void rebuild_index(struct sh_hub *hub)
 			slot = (slot + 1) & (cap - 1);
 		index[slot] = hub->devices[i];
 	}
+	hub->deps_stale = true;
 }
 
 struct sh_device *sh_hub_find_device(const struct sh_hub *hub, const char *id)
@@ -286,6 +298,70 @@ static bool depends_on(const struct sh_device *dev, const char *id)
 	return false;
 }
 
+static int edge_cmp(const void *a, const void *b)
+{
+	const struct dep_edge *x = a, *y = b;
+	if (x->on != y->on)
+		return (uintptr_t)x->on < (uintptr_t)y->on ? -1 : 1;
+	return (x->order > y->order) - (x->order < y->order);
+}
+
+/* The edges of every device's depends_on, sorted by dependency and then
+ * in configuration order, each pair once; -ENOMEM leaves the old table
+ * stale and unused. */
+static int build_deps(struct sh_hub *hub)
+{
+	size_t n = 0, k = 0;
+	for (size_t i = 0; i < hub->n_devices; i++)
+		n += sh_device_config(hub->devices[i])->n_depends_on;
+	struct dep_edge *edges = malloc((n ? n : 1) * sizeof(*edges));
+	if (!edges)
+		return -ENOMEM;
+	for (size_t i = 0; i < hub->n_devices; i++) {
+		const struct sh_device_config *cfg = sh_device_config(hub->devices[i]);
+		for (size_t j = 0; j < cfg->n_depends_on; j++) {
+			const struct sh_device *on = sh_hub_find_device(hub, cfg->depends_on[j]);
+			if (on)
+				edges[k++] = (struct dep_edge){on, hub->devices[i], i};
+		}
+	}
+	qsort(edges, k, sizeof(*edges), edge_cmp);
+	n = 0; /* a device listing one dependency twice hears of it once */
+	for (size_t i = 0; i < k; i++)
+		if (!n || edges[n - 1].on != edges[i].on ||
+		    edges[n - 1].dependent != edges[i].dependent)
+			edges[n++] = edges[i];
+	free(hub->deps);
+	hub->deps = edges;
+	hub->n_deps = n;
+	hub->deps_stale = false;
+	return 0;
+}
+
+/* The first of the edges whose dependency is `dev` (their count in `n`),
+ * or NULL when the table cannot be built. Built at the first availability
+ * change after the device list changed, not on every change: a scan of
+ * every device for each of 5,000 devices coming online made start-up
+ * quadratic. */
+static const struct dep_edge *dependents_of(struct sh_hub *hub, const struct sh_device *dev,
+					    size_t *n)
+{
+	*n = 0;
+	if (hub->deps_stale && build_deps(hub) < 0)
+		return NULL;
+	size_t lo = 0, hi = hub->n_deps;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if ((uintptr_t)hub->deps[mid].on < (uintptr_t)dev)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	while (lo + *n < hub->n_deps && hub->deps[lo + *n].on == dev)
+		(*n)++;
+	return hub->deps + lo;
+}
+
 void sh_hub_availability_changed(struct sh_hub *hub, struct sh_device *dev)
 {
 	const char *id = sh_device_id(dev);
@@ -293,9 +369,18 @@ void sh_hub_availability_changed(struct sh_hub *hub, struct sh_device *dev)
 		hub->n_online++;
 	else if (hub->n_online)
 		hub->n_online--;
-	for (size_t i = 0; i < hub->n_devices; i++)
-		if (depends_on(hub->devices[i], id))
-			sh_device_dependency_changed(hub->devices[i]);
+	size_t n;
+	const struct dep_edge *edges = dependents_of(hub, dev, &n);
+	if (!edges) { /* out of memory: the scan the table saves */
+		for (size_t i = 0; i < hub->n_devices; i++)
+			if (depends_on(hub->devices[i], id))
+				sh_device_dependency_changed(hub->devices[i]);
+		return;
+	}
+	/* The table is not rebuilt while this runs: only a new device list
+	 * makes it stale, and dependents going offline do not change that. */
+	for (size_t i = 0; i < n; i++)
+		sh_device_dependency_changed(edges[i].dependent);
 }
 
 /* --- plugins ---------------------------------------------------------------- */
@@ -544,6 +629,7 @@ void sh_hub_free(struct sh_hub *hub)
 		destroy_device(hub->devices[i]);
 	free(hub->devices);
 	free(hub->index);
+	free(hub->deps);
 	hub->n_devices = 0;
 	sh_reports_free(hub->reports);
 	/* Jobs still running may belong to drivers: join before unloading. */

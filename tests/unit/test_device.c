@@ -346,6 +346,37 @@ static bool availability_seen(struct hf *fx, void *arg)
 	return hf_find_availability(fx, w->id, w->online, w->from) >= 0;
 }
 
+/* Who depends on whom is kept in a table built from the device list: a
+ * reload that recreates the dependency and adds a dependent must reach
+ * both dependents when the new dependency goes offline. */
+Test(device, dependents_follow_a_reload)
+{
+	start_online("devices:\n"
+		     "  speaker: { driver: virtual, kind: speaker, depends_on: [amp] }\n"
+		     "  amp: { driver: virtual, kind: switch }\n");
+	struct sh_device *amp = hf_device(&f, "amp");
+	cr_assert_eq(hf_reload(&f,
+			       "devices:\n"
+			       "  speaker: { driver: virtual, kind: speaker, depends_on: [amp] }\n"
+			       "  amp: { driver: virtual, kind: switch, command_delay: 5s,\n"
+			       "         command_timeout: 100ms,\n"
+			       "         backoff: { initial: 50ms, max: 50ms, jitter: 0 } }\n"
+			       "  radio: { driver: virtual, kind: speaker, depends_on: amp }\n",
+			       NULL),
+		     0);
+	cr_assert(hf_wait_all_online(&f, GUARD_MS));
+	cr_assert_neq(hf_device(&f, "amp"), amp, "amp was kept, not recreated");
+
+	/* The timed-out command takes the new amp offline. */
+	size_t mark = f.n_events;
+	submit_ok("amp", "{\"state\":\"ON\"}");
+	struct avail_wait speaker = {"speaker", false, mark}, radio = {"radio", false, mark};
+	cr_assert(hf_run_until(&f, availability_seen, &speaker, GUARD_MS),
+		  "speaker did not go offline with the new amp");
+	cr_assert(hf_run_until(&f, availability_seen, &radio, GUARD_MS),
+		  "radio did not go offline with amp");
+}
+
 Test(device, the_speaker_needs_its_plug)
 {
 	cr_assert_eq(hf_start(&f, "devices:\n"
