@@ -393,12 +393,34 @@ static const struct sh_plugin *find_plugin(struct sh_plugin **plugins, size_t n,
 	return NULL;
 }
 
+/* A plugin directory that cannot be searched is one error, at plugins.dir
+ * when the file set it (at the first driver that needed it when the
+ * default is in force; a --plugin-dir has no position), not one per
+ * driver that then cannot be found in it. */
+static void report_plugin_dir(const struct sh_hub *hub, const struct sh_config *config,
+			      const struct sh_device_config *first, const char *dir, int err,
+			      struct sh_diag *diag)
+{
+	const struct sh_node *set = sh_node_get(sh_node_get(config->root, "plugins"), "dir");
+	if (hub->plugin_dir_override)
+		sh_diag_add(diag, NULL, "--plugin-dir %s: cannot load plugins from it: %s", dir,
+			    strerror(-err));
+	else if (set)
+		sh_diag_add(diag, set, "plugins.dir: cannot load plugins from %s: %s", dir,
+			    strerror(-err));
+	else
+		sh_diag_add(diag, sh_node_get(first->node, "driver"),
+			    "plugins.dir (default %s): cannot load plugins from it: %s", dir,
+			    strerror(-err));
+}
+
 /* Makes sure every driver the configuration names is loaded; errors carry
  * the position of the first device that asked for the missing one. */
 static int load_plugins(struct sh_hub *hub, const struct sh_config *config, struct sh_diag *diag)
 {
 	const char *dir = hub->plugin_dir_override ? hub->plugin_dir_override : config->plugin_dir;
 	int result = 0;
+	bool dir_reported = false;
 	for (size_t i = 0; i < config->n_devices; i++) {
 		const struct sh_device_config *dc = &config->devices[i];
 		/* No driver: a configuration with errors, being checked. */
@@ -415,6 +437,15 @@ static int load_plugins(struct sh_hub *hub, const struct sh_config *config, stru
 		char reason[768];
 		int r = sh_plugin_open(dir, dc->driver, &p, reason, sizeof(reason));
 		if (r < 0) {
+			result = r;
+			if (dir_reported)
+				continue;
+			int dir_err = sh_plugin_dir_check(dir);
+			if (dir_err < 0) {
+				report_plugin_dir(hub, config, dc, dir, dir_err, diag);
+				dir_reported = true;
+				continue;
+			}
 			/* Every message about the plugin names the driver, which
 			 * must not show when it came from a secret. */
 			if (sh_node_is_secret(sh_node_get(dc->node, "driver")))
@@ -425,7 +456,6 @@ static int load_plugins(struct sh_hub *hub, const struct sh_config *config, stru
 			/* At the driver's name, the word to fix. */
 			const struct sh_node *at = sh_node_get(dc->node, "driver");
 			sh_diag_add(diag, at ? at : dc->node, "device %s: %s", dc->id, reason);
-			result = r;
 			continue;
 		}
 		struct sh_plugin **grown =

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static bool name_is_safe(const char *name)
@@ -106,6 +107,16 @@ int sh_plugin_open(const char *dir, const char *name, struct sh_plugin **out, ch
 	p->driver = driver;
 	*out = p;
 	return 0;
+}
+
+int sh_plugin_dir_check(const char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	return access(dir, X_OK) < 0 ? -errno : 0;
 }
 
 bool sh_plugin_drives(const struct sh_plugin *plugin, const char *kind)

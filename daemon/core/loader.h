@@ -23,6 +23,10 @@ struct sh_plugin {
  */
 int sh_plugin_open(const char *dir, const char *name, struct sh_plugin **out, char *reason,
 		   size_t reason_len);
+/* 0 when plugins can be loaded from `dir` (a directory we may search),
+ * else the negative errno that every plugin in it would fail with
+ * (-ENOTDIR when it is not a directory). */
+int sh_plugin_dir_check(const char *dir);
 /* True when the driver lists `kind`. */
 bool sh_plugin_drives(const struct sh_plugin *plugin, const char *kind);
 void sh_plugin_close(struct sh_plugin *plugin);

@@ -151,6 +151,52 @@ Test(cli, unknown_driver_lists_the_drivers_found)
 	free(path);
 }
 
+/* A plugins.dir that does not exist is one error at its own position,
+ * not one more per driver that then cannot be found in it; the devices'
+ * common keys are still checked, and with --plugin-dir the same devices
+ * load. */
+Test(cli, a_missing_plugins_dir_is_one_error)
+{
+	char *path =
+		config("plugins:\n"
+		       "  dir: /nonexistent/smarthub-plugins\n"
+		       "devices:\n"
+		       "  lamp: {driver: virtual, kind: light}\n"
+		       "  plug: {driver: exec, kind: switch, on: [/bin/true], off: [/bin/true]}\n"
+		       "  fan: {driver: virtual, kind: light, comand_timeout: 5s}\n");
+	const char *args[] = {"--check-config", "-c", path, NULL};
+	char *out = NULL;
+	cr_expect_eq(smarthubd(args, &out), 78);
+	char *want = th_strdupf(
+		"%1$s:2:8: plugins.dir: cannot load plugins from /nonexistent/smarthub-plugins: "
+		"No such file or directory\n"
+		"%1$s:6:39: device fan: unknown key 'comand_timeout' (did you mean the common key "
+		"'command_timeout'?)\n",
+		path);
+	cr_expect_str_eq(out, want);
+	free(want);
+	free(out);
+
+	/* Starting with it logs it once and refuses to run. */
+	const char *start[] = {"-c", path, NULL};
+	cr_expect_eq(smarthubd(start, &out), 78);
+	const char *first = strstr(out, "plugins.dir: cannot load plugins");
+	cr_expect(first && !strstr(first + 1, "plugins.dir: cannot load plugins"), "%s", out);
+	cr_expect_null(strstr(out, "cannot open plugin"), "%s", out);
+	free(out);
+
+	/* The directory in force is --plugin-dir's: plugins.dir is not used. */
+	config("plugins:\n"
+	       "  dir: /nonexistent/smarthub-plugins\n"
+	       "devices:\n"
+	       "  lamp: {driver: virtual, kind: light}\n");
+	const char *with_dir[] = {"--check-config",          "-c", path, "--plugin-dir",
+				  SMARTHUB_PLUGIN_BUILD_DIR, NULL};
+	cr_expect_eq(smarthubd(with_dir, &out), 0, "%s", out);
+	free(out);
+	free(path);
+}
+
 Test(cli, build_tree_binary_finds_its_plugins)
 {
 	char *path = config("devices:\n  lamp: {driver: virtual, kind: light}\n");
