@@ -63,9 +63,10 @@ struct sh_bridge_api {
 	const struct sh_bridge_env *env; /* the transport's, borrowed */
 	struct sh_ratelimit events;      /* bridge/event, mqtt.events_per_second */
 	struct sh_ratelimit expensive[EXPENSIVE_COUNT];
-	/* The answers to requests refused by `expensive`: a flood of refused
-	 * requests must not become a flood of QoS 1 answers, which kept the
-	 * loop inside Paho for seconds (docs/performance.md, scenario 9). */
+	/* The answers to refused requests (sh_bridge_refuse): a flood of
+	 * refused requests must not become a flood of QoS 1 answers, which
+	 * kept the loop inside Paho for seconds (docs/performance.md,
+	 * scenario 9). */
 	struct sh_ratelimit refusals;
 	ev_tstamp started;   /* for health_check's uptime */
 	sh_reload_fn reload; /* bridge/request/reload; may be NULL */
@@ -782,6 +783,23 @@ static void on_scene_done(void *ctx, const char *scene, const cJSON *result)
 	run_free(run);
 }
 
+/* A flood of garbage must not become a flood of QoS 1 answers. */
+void sh_bridge_refuse(struct sh_bridge_api *a, const char *what, const char *reason,
+		      const struct sh_bridge_reply *to)
+{
+	unsigned unanswered = 0;
+	char text[384];
+
+	if (!sh_ratelimit_allow(&a->refusals, sh_bridge_now_ms(a->env), &unanswered))
+		return;
+	if (unanswered) {
+		snprintf(text, sizeof(text), "%s; %u more refused without an answer", reason,
+			 unanswered);
+		reason = text;
+	}
+	sh_bridge_respond(a, what, reason, NULL, to);
+}
+
 static void request_scene_run(struct sh_bridge_api *a, const cJSON *req,
 			      const struct sh_bridge_reply *to)
 {
@@ -791,7 +809,7 @@ static void request_scene_run(struct sh_bridge_api *a, const cJSON *req,
 	int rc;
 
 	if (!name) {
-		sh_bridge_respond(a, "scene/run", "scene (a string) is required", NULL, to);
+		sh_bridge_refuse(a, "scene/run", "scene (a string) is required", to);
 		return;
 	}
 	if (a->n_runs >= SH_BRIDGE_PENDING_RUNS_MAX) {
@@ -859,7 +877,7 @@ static void request(struct sh_bridge_api *a, const char *what, const struct sh_i
 	if (!cJSON_IsObject(req)) {
 		/* No transaction to echo: say it on the event topic too, since
 		 * the requester may not be able to match the response. */
-		sh_bridge_respond(a, what, "payload must be a JSON object", NULL, &to);
+		sh_bridge_refuse(a, what, "payload must be a JSON object", &to);
 		errorf(a, NULL, topic, "request payload must be a JSON object");
 		cJSON_Delete(req);
 		return;
@@ -871,20 +889,10 @@ static void request(struct sh_bridge_api *a, const char *what, const struct sh_i
 		   : strcmp(what, "scenes") == 0  ? EXPENSIVE_SCENES
 						  : -1;
 	if (kind >= 0 && !sh_ratelimit_allow(&a->expensive[kind], sh_bridge_now_ms(a->env), NULL)) {
-		unsigned unanswered = 0;
-
-		/* Beyond SH_BRIDGE_REFUSALS_PER_SECOND a refused request is
-		 * dropped unanswered; the next answer counts them. */
-		if (sh_ratelimit_allow(&a->refusals, sh_bridge_now_ms(a->env), &unanswered)) {
-			int at = snprintf(reason, sizeof(reason),
-					  "rate limited: at most %u %s requests a minute "
-					  "(mqtt.requests_per_minute)",
-					  a->expensive[kind].burst, what);
-			if (unanswered && at > 0 && (size_t)at < sizeof(reason))
-				snprintf(reason + at, sizeof(reason) - (size_t)at,
-					 "; %u more refused without an answer", unanswered);
-			sh_bridge_respond(a, what, reason, NULL, &to);
-		}
+		snprintf(reason, sizeof(reason),
+			 "rate limited: at most %u %s requests a minute (mqtt.requests_per_minute)",
+			 a->expensive[kind].burst, what);
+		sh_bridge_refuse(a, what, reason, &to);
 		cJSON_Delete(req);
 		return;
 	}
@@ -907,7 +915,7 @@ static void request(struct sh_bridge_api *a, const char *what, const struct sh_i
 		struct sh_device *dev = id ? sh_hub_find_device(a->env->hub, id) : NULL;
 
 		if (!id)
-			sh_bridge_respond(a, what, "id (a string) is required", NULL, &to);
+			sh_bridge_refuse(a, what, "id (a string) is required", &to);
 		else if (!dev)
 			sh_bridge_respond(a, what, "unknown device", NULL, &to);
 		else
@@ -918,7 +926,7 @@ static void request(struct sh_bridge_api *a, const char *what, const struct sh_i
 		const char *name = string_member(req, "scene");
 
 		if (!name)
-			sh_bridge_respond(a, what, "scene (a string) is required", NULL, &to);
+			sh_bridge_refuse(a, what, "scene (a string) is required", &to);
 		else if (sh_scene_cancel(a->env->scenes, name) < 0)
 			sh_bridge_respond(a, what, "unknown scene", NULL, &to);
 		else
@@ -934,7 +942,7 @@ static void request(struct sh_bridge_api *a, const char *what, const struct sh_i
 		char q[64 * 4 + 8];
 		snprintf(reason, sizeof(reason), "unknown request %s",
 			 sh_log_quote(q, sizeof(q), what, 64));
-		sh_bridge_respond(a, what, reason, NULL, &to);
+		sh_bridge_refuse(a, what, reason, &to);
 	}
 	cJSON_Delete(req);
 }

@@ -247,8 +247,8 @@ static void trace_request(struct sh_bridge_autos *au, const struct sh_inbox_item
 	char error[320];
 
 	if (!name) {
-		sh_bridge_respond(au->env->api, "automation/trace",
-				  "expected {\"automation\": \"<name>\"}", NULL, &to);
+		sh_bridge_refuse(au->env->api, "automation/trace",
+				 "expected {\"automation\": \"<name>\"}", &to);
 	} else {
 		cJSON *trace = au->ops.trace(au->ops.ctx, name);
 		if (!trace) {

@@ -165,6 +165,12 @@ static inline struct sh_bridge_reply sh_bridge_reply_of(const struct sh_inbox_it
  * transaction, the default topic) borrowed. */
 void sh_bridge_respond(struct sh_bridge_api *a, const char *what, const char *error, cJSON *data,
 		       const struct sh_bridge_reply *to);
+/* The error response to a refused request (rate limited, not JSON, an
+ * unknown <what>, a required member missing), within
+ * SH_BRIDGE_REFUSALS_PER_SECOND for all of them together; beyond it none,
+ * and the next one says how many went unanswered. `to` borrowed. */
+void sh_bridge_refuse(struct sh_bridge_api *a, const char *what, const char *reason,
+		      const struct sh_bridge_reply *to);
 /* Who answers bridge/request/reload. */
 void sh_bridge_api_set_reload(struct sh_bridge_api *a, sh_reload_fn fn, void *ctx);
 /* Detaches pending scene/run requests (the scene engine may still end

@@ -3,7 +3,8 @@
  * Expensive requests are rate-limited (mqtt.requests_per_minute, each kind
  * on its own): a client repeating bridge/request/devices or reload gets
  * error responses beyond the limit instead of work, and other kinds of
- * request are still answered.
+ * request are still answered. The answers to refused requests (rate
+ * limited, not JSON, an unknown kind) are limited too, all together.
  */
 #include "fixture.h"
 
@@ -67,4 +68,75 @@ Test(request_limits, repeated_device_lists_and_reloads_are_refused_beyond_the_li
 	char *m = response("health_check", "h1");
 	cr_expect(strstr(m, "\"status\":\"ok\""), "%s", m);
 	free(m);
+}
+
+/* `n` payloads that are not JSON, one a line. Caller frees. */
+static char *garbage_lines(int n)
+{
+	size_t cap = (size_t)n * 24 + 1, len = 0;
+	char *lines = malloc(cap);
+	cr_assert_not_null(lines);
+	lines[0] = '\0';
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(lines + len, cap - len, "not json %d\n", i);
+	return lines;
+}
+
+Test(request_limits, a_flood_of_garbage_requests_gets_few_answers_and_a_count)
+{
+	enum { FLOOD = 200 };
+	const char *health = "smarthub/bridge/response/health_check";
+	const char *unknown = "smarthub/bridge/response/no_such_request";
+
+	th_fixture_start_broker(NULL);
+	th_fixture_start_daemon(NULL, "devices:\n  lamp: {driver: virtual, kind: light}\n", NULL,
+				NULL);
+	th_fixture_expect_online("lamp");
+	th_mqtt_clear(th_fx.mqtt);
+
+	/* Not JSON for a kind that is never rate limited, and JSON for a
+	 * kind that does not exist: every one of them is refused. */
+	char *lines = garbage_lines(FLOOD);
+	cr_assert_eq(
+		th_mqtt_publish_lines(th_fx.mqtt, "smarthub/bridge/request/health_check", lines),
+		0);
+	free(lines);
+	char *objects = malloc(FLOOD * 3 + 1);
+	cr_assert_not_null(objects);
+	for (int i = 0; i < FLOOD; i++)
+		memcpy(objects + i * 3, "{}\n", 3);
+	objects[FLOOD * 3] = '\0';
+	cr_assert_eq(th_mqtt_publish_lines(th_fx.mqtt, "smarthub/bridge/request/no_such_request",
+					   objects),
+		     0);
+	free(objects);
+
+	/* The hub still takes commands. */
+	const char *on = "{\"state\":\"ON\"}";
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/lamp/set", on, strlen(on), false), 0);
+	th_fixture_expect_state("lamp", on);
+
+	/* A later refusal is answered, and counts those that were not. */
+	char *report = NULL;
+	int probes = 0;
+	while (!report && probes < 60) {
+		const char *probe = "probe";
+		cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/bridge/request/health_check",
+					     probe, strlen(probe), false),
+			     0);
+		probes++;
+		report = th_mqtt_wait(th_fx.mqtt, health, "more refused without an answer", 500);
+	}
+	cr_assert_not_null(report, "no answer counted the unanswered; log:\n%s",
+			   th_daemon_log(&th_fx.daemon));
+	const char *count = strstr(report, "; ");
+	unsigned unanswered = 0;
+	cr_assert(count && sscanf(count, "; %u more refused", &unanswered) == 1, "%s", report);
+	size_t answered = th_mqtt_count(th_fx.mqtt, health) + th_mqtt_count(th_fx.mqtt, unknown);
+	cr_expect_gt(unanswered, 0, "%s", report);
+	cr_expect_lt(answered, FLOOD / 2, "%zu answers to %d refused requests", answered,
+		     2 * FLOOD + probes);
+	cr_expect_leq(answered + unanswered, 2 * FLOOD + probes, "%zu answered, %u counted",
+		      answered, unanswered);
+	free(report);
 }
