@@ -58,7 +58,8 @@ struct sh_hub {
 	size_t n_listeners;
 
 	unsigned slots_taken;
-	size_t n_online; /* kept by sh_hub_availability_changed: asked every loop turn */
+	bool slot_refused; /* a device may be waiting for a slot; see release_slot */
+	size_t n_online;   /* kept by sh_hub_availability_changed: asked every loop turn */
 };
 
 static void config_unref(struct sh_config_ref *ref)
@@ -270,8 +271,10 @@ void sh_hub_error(struct sh_hub *hub, struct sh_device *dev, const char *topic, 
 bool sh_hub_take_slot(struct sh_hub *hub, struct sh_device *dev)
 {
 	unsigned cap = hub->current ? hub->current->config->hub.max_connecting : 0;
-	if (cap && hub->slots_taken >= cap)
+	if (cap && hub->slots_taken >= cap) {
+		hub->slot_refused = true;
 		return false;
+	}
 	hub->slots_taken++;
 	return true;
 }
@@ -280,6 +283,12 @@ void sh_hub_release_slot(struct sh_hub *hub, struct sh_device *dev)
 {
 	if (hub->slots_taken)
 		hub->slots_taken--;
+	/* Only a device refused a slot waits for one: with no refusal since
+	 * the last scan that found no one waiting, there is nothing to scan.
+	 * Each of 5,000 devices coming online releases a slot, and a scan of
+	 * them all each time made start-up quadratic. */
+	if (!hub->slot_refused)
+		return;
 	/* Hand the slot to the first device waiting for one. */
 	for (size_t i = 0; i < hub->n_devices; i++) {
 		if (sh_device_waiting_slot(hub->devices[i])) {
@@ -287,6 +296,7 @@ void sh_hub_release_slot(struct sh_hub *hub, struct sh_device *dev)
 			return;
 		}
 	}
+	hub->slot_refused = false;
 }
 
 static bool depends_on(const struct sh_device *dev, const char *id)
