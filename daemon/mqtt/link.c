@@ -327,8 +327,9 @@ static void on_disconnect_failed(void *ctx, MQTTAsync_failureData *response)
 
 /* --- the publisher thread's Paho calls ------------------------------------ */
 
-/* The one place that hands a publication to Paho. l->client and l->paho
- * are set before the thread starts and stay. */
+/* The one place that hands a publication to Paho, on the publisher
+ * thread (or the loop's, on its direct path). l->client and l->paho are
+ * set before the thread starts and stay. */
 static void send_now(void *ctx, const struct sh_publication *pub)
 {
 	struct sh_mqtt_link *l = ctx;
@@ -451,6 +452,15 @@ static int queue_sub_job(struct sh_mqtt_link *l, const char *who, bool unsubscri
 }
 
 /* --- the loop's side ------------------------------------------------------- */
+
+/* For the publisher's direct path: Paho's receive thread has handed us
+ * more than the loop took yet. */
+static bool receiving(void *ctx)
+{
+	struct sh_mqtt_link *l = ctx;
+
+	return sh_inbox_length(l->inbox) > 0;
+}
 
 int sh_mqtt_link_publish(struct sh_mqtt_link *l, const struct sh_publication *pub)
 {
@@ -658,16 +668,18 @@ static void on_wake(struct ev_loop *loop, ev_async *w, int revents)
 	struct sh_mqtt_link *l = w->data;
 	struct sh_inbox_item *item;
 	size_t dropped;
+	unsigned n;
 
 	/* A bounded batch; ev_async coalesces wake-ups, so when more waits
 	 * we wake ourselves again, behind whatever else the loop has. */
-	for (unsigned n = 0; n < l->batch_max; n++) {
+	for (n = 0; n < l->batch_max; n++) {
 		item = sh_inbox_pop(l->inbox);
 		if (!item)
 			break;
 		handle(l, item);
 		sh_inbox_item_free(item);
 	}
+	sh_publisher_note_incoming(l->publisher, n);
 	if (sh_inbox_length(l->inbox))
 		ev_async_send(l->loop, &l->wake);
 	dropped = sh_inbox_take_dropped(l->inbox);
@@ -765,6 +777,7 @@ int sh_mqtt_link_new(struct ev_loop *loop, const struct sh_mqtt_link_options *o,
 			     &l->publisher);
 	if (r < 0)
 		goto err;
+	sh_publisher_set_direct(l->publisher, receiving, l);
 	*out = l;
 	return 0;
 

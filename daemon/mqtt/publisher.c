@@ -3,7 +3,9 @@
  * The publisher thread and its bounded queue (publisher.h says why). The
  * queue is a FIFO list; its retained publications are also in a small
  * chained hash by topic, so that a new state finds the queued one of the
- * same topic without a scan.
+ * same topic without a scan. The direct path (publisher.h) bypasses the
+ * queue only when it is empty and the thread idle, so the order of
+ * publications is the order of the pushes either way.
  */
 #include "mqtt/publisher.h"
 #include "util/hash.h"
@@ -19,6 +21,9 @@
 
 /* Hash buckets of the queued retained publications (a power of two). */
 #define PUBLISHER_BUCKETS 1024u
+/* The direct path counts incoming messages in windows of this length. */
+#define PUBLISHER_WINDOW_NS 100000000LL
+#define PUBLISHER_WINDOW_MAX (SH_PUBLISHER_DIRECT_RATE_MAX / (1000000000LL / PUBLISHER_WINDOW_NS))
 
 struct pub_item {
 	struct sh_list link;    /* in the queue */
@@ -50,7 +55,23 @@ struct sh_publisher {
 	bool sending; /* the thread is in `send` */
 	bool stop;
 	pthread_t thread;
+
+	/* The direct path (publisher.h), the pushing thread's alone: no lock. */
+	sh_publisher_busy_fn busy; /* NULL: off */
+	void *busy_ctx;
+	int64_t window_start; /* ns, CLOCK_MONOTONIC */
+	size_t window_count, last_window_count;
+	int64_t direct_off_until; /* after a slow direct call */
+	size_t direct_sent;
 };
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 static void item_free(struct pub_item *it)
 {
@@ -175,6 +196,13 @@ static void append_locked(struct sh_publisher *p, struct pub_item *it)
 	sh_list_append(&p->queue, &it->link);
 	p->items++;
 	p->bytes += it->bytes;
+}
+
+/* Wakes the thread for what append_locked queued; after the unlock, so
+ * that the thread does not wake only to wait for our lock (a second
+ * wake-up, which perf sched showed for every publication). */
+static void wake_thread(struct sh_publisher *p)
+{
 	pthread_cond_signal(&p->work);
 }
 
@@ -233,6 +261,45 @@ static int replace(struct sh_publisher *p, struct pub_item *old, const struct sh
 	return 0;
 }
 
+/* Whether the traffic is light: fewer than PUBLISHER_WINDOW_MAX incoming
+ * messages in the current window and in the one before it. */
+static bool traffic_light(struct sh_publisher *p, int64_t now)
+{
+	int64_t age = now - p->window_start;
+
+	if (age >= 2 * PUBLISHER_WINDOW_NS) /* both windows are over and empty */
+		return true;
+	if (age >= PUBLISHER_WINDOW_NS) /* the current one is the last now */
+		return p->window_count <= PUBLISHER_WINDOW_MAX;
+	return p->window_count <= PUBLISHER_WINDOW_MAX &&
+	       p->last_window_count <= PUBLISHER_WINDOW_MAX;
+}
+
+/* Everything the direct path asks but the queue (publisher.h). */
+static bool direct_wanted(struct sh_publisher *p, const struct sh_publication *pub)
+{
+	int64_t now;
+
+	if (!p->busy || pub->qos != 0 || pub->reply)
+		return false;
+	now = now_ns();
+	return now >= p->direct_off_until && traffic_light(p, now) && !p->busy(p->busy_ctx);
+}
+
+/* The Paho call on this thread. One that took long waited on a Paho
+ * mutex, which only a busy Paho holds that long: the thread takes every
+ * publication for a while. */
+static void send_direct(struct sh_publisher *p, const struct sh_publication *pub)
+{
+	int64_t start = now_ns(), end;
+
+	p->send(p->ctx, pub);
+	p->direct_sent++;
+	end = now_ns();
+	if (end - start > SH_PUBLISHER_DIRECT_SLOW_MS * 1000000LL)
+		p->direct_off_until = end + SH_PUBLISHER_DIRECT_HOLD_S * 1000000000LL;
+}
+
 int sh_publisher_push(struct sh_publisher *p, const struct sh_publication *pub)
 {
 	size_t topic_len = strlen(pub->topic);
@@ -240,6 +307,18 @@ int sh_publisher_push(struct sh_publisher *p, const struct sh_publication *pub)
 	uint64_t hash = pub->retain ? sh_hash_str(pub->topic) : 0;
 	struct pub_item *it;
 	int r = 0;
+
+	if (direct_wanted(p, pub)) {
+		pthread_mutex_lock(&p->lock);
+		bool idle = !p->items && !p->sending;
+		pthread_mutex_unlock(&p->lock);
+		/* Nothing queued and the thread asleep: it stays asleep until
+		 * this thread pushes again, so nothing can overtake. */
+		if (idle) {
+			send_direct(p, pub);
+			return 0;
+		}
+	}
 
 	pthread_mutex_lock(&p->lock);
 	if (pub->retain) {
@@ -284,6 +363,7 @@ int sh_publisher_push(struct sh_publisher *p, const struct sh_publication *pub)
 	 * and no retained publication of the topic appeared. */
 	append_locked(p, it);
 	pthread_mutex_unlock(&p->lock);
+	wake_thread(p);
 	return r;
 }
 
@@ -310,7 +390,36 @@ int sh_publisher_call(struct sh_publisher *p, sh_publisher_call_fn call, void *a
 	}
 	append_locked(p, it);
 	pthread_mutex_unlock(&p->lock);
+	wake_thread(p);
 	return 0;
+}
+
+void sh_publisher_set_direct(struct sh_publisher *p, sh_publisher_busy_fn busy, void *ctx)
+{
+	p->busy = busy;
+	p->busy_ctx = ctx;
+}
+
+void sh_publisher_note_incoming(struct sh_publisher *p, size_t n)
+{
+	int64_t now;
+
+	if (!n)
+		return;
+	now = now_ns();
+	if (now - p->window_start >= PUBLISHER_WINDOW_NS) {
+		/* A window with nothing in it lies between: the last one is 0. */
+		p->last_window_count =
+			now - p->window_start < 2 * PUBLISHER_WINDOW_NS ? p->window_count : 0;
+		p->window_start = now;
+		p->window_count = 0;
+	}
+	p->window_count += n;
+}
+
+size_t sh_publisher_direct_count(const struct sh_publisher *p)
+{
+	return p->direct_sent;
 }
 
 size_t sh_publisher_take_dropped(struct sh_publisher *p)

@@ -8,7 +8,9 @@
  * the loop only queues: sh_publisher_push copies the publication into a
  * bounded queue and returns at once, and the publisher thread takes the
  * publications in order and makes the Paho call, waiting for the mutex
- * instead of the loop.
+ * instead of the loop. Only while the traffic is light does the loop make
+ * the call itself (the direct path, below), which saves the thread's
+ * wake-up on the way of every command's state.
  *
  * The queue is bounded in publications and bytes. What it does when full:
  *  - a retained publication replaces the queued one of the same topic in
@@ -20,8 +22,10 @@
  * Evicted and dropped publications are counted (sh_publisher_take_dropped)
  * for the bridge to report on bridge/event.
  *
- * Threads: push, discard, drain, take_dropped and free are for one thread
- * (the loop); the send callback runs on the publisher thread only.
+ * Threads: push, call, discard, drain, take_dropped, set_direct,
+ * note_incoming and free are for one thread (the loop); the send callback
+ * runs on the publisher thread, or on the loop's inside sh_publisher_push
+ * when the direct path (below) is on.
  */
 #ifndef SMARTHUB_PUBLISHER_H
 #define SMARTHUB_PUBLISHER_H
@@ -44,7 +48,8 @@ struct sh_publication {
 };
 
 /* Makes the call that hands `pub` (borrowed, valid during the call) to
- * the network; on the publisher thread. Its result is not looked at: a
+ * the network; on the publisher thread, or on the pushing thread on the
+ * direct path (sh_publisher_set_direct). Its result is not looked at: a
  * publication that failed (the connection just dropped) is gone, and the
  * next connect publishes every retained topic again. */
 typedef void (*sh_publisher_send_fn)(void *ctx, const struct sh_publication *pub);
@@ -70,6 +75,40 @@ int sh_publisher_push(struct sh_publisher *p, const struct sh_publication *pub);
 typedef void (*sh_publisher_call_fn)(void *arg);
 int sh_publisher_call(struct sh_publisher *p, sh_publisher_call_fn call, void *arg,
 		      void (*arg_free)(void *arg), size_t bytes);
+/*
+ * The direct path. Handing a publication to the publisher thread costs a
+ * wake-up of that thread: about 0.06 ms of the 0.15 ms by which the
+ * daemon's round trip trailed the relay's at 200 commands/s (perf sched,
+ * docs/performance.md). While the hub's MQTT traffic is light, Paho's
+ * threads hold its mutexes for short moments only, and the loop can make
+ * the call itself. Once enabled, sh_publisher_push makes the Paho call on
+ * the calling thread when all of these hold:
+ *  - the queue is empty and the thread is not inside `send`: the caller is
+ *    the only producer, so nothing queued earlier can be overtaken;
+ *  - the publication is QoS 0 and not an MQTT 5 reply (a message id or
+ *    properties take the mutex Paho's receive thread holds for its whole
+ *    cycle, the one a flood kept the loop waiting on for seconds);
+ *  - `busy` (the receiving side: the inbox is not empty) says no;
+ *  - fewer than SH_PUBLISHER_DIRECT_RATE_MAX incoming messages a second
+ *    were noted (sh_publisher_note_incoming) in the current and the last
+ *    window: under a flood everything goes through the thread, as before;
+ *  - no direct call took longer than SH_PUBLISHER_DIRECT_SLOW_MS in the
+ *    last SH_PUBLISHER_DIRECT_HOLD_S: it waited on a Paho mutex (or the
+ *    machine is too busy to tell), so Paho is busier than the traffic
+ *    showed; a wait shorter than that costs the watchdog nothing.
+ * `busy` is called on the pushing thread, `ctx` is borrowed; NULL turns
+ * the direct path off (the default).
+ */
+#define SH_PUBLISHER_DIRECT_RATE_MAX 2000
+#define SH_PUBLISHER_DIRECT_SLOW_MS 10
+#define SH_PUBLISHER_DIRECT_HOLD_S 1
+typedef bool (*sh_publisher_busy_fn)(void *ctx);
+void sh_publisher_set_direct(struct sh_publisher *p, sh_publisher_busy_fn busy, void *ctx);
+/* `n` messages came in (the loop took them from its inbox): the traffic
+ * the direct path looks at. For the pushing thread. */
+void sh_publisher_note_incoming(struct sh_publisher *p, size_t n);
+/* Publications made by the direct path since the publisher was made. */
+size_t sh_publisher_direct_count(const struct sh_publisher *p);
 /* Publications evicted or dropped since the last call. */
 size_t sh_publisher_take_dropped(struct sh_publisher *p);
 /* Publications waiting (not counting one being sent). */

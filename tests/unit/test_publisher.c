@@ -5,7 +5,9 @@
  * latest retained state of a topic wins in the older one's place, a full
  * queue evicts responses for states and drops the rest with a count, a
  * drain sends everything in order, a discard forgets it, calls (subscriptions)
- * keep their place and are never evicted.
+ * keep their place and are never evicted; the direct path sends on the
+ * pushing thread only when nothing queued could be overtaken, and never
+ * for QoS 1, replies, a flood, or after a slow call.
  */
 #include "mqtt/publisher.h"
 
@@ -252,5 +254,150 @@ Test(publisher, calls_run_in_order_and_are_never_evicted)
 	drain(p);
 	expect_sent((const char *const[]){"first=0", "call subscribe", "a/state=ON", "b/state=ON"},
 		    4);
+	sh_publisher_free(p);
+}
+
+/* --- the direct path -------------------------------------------------------- */
+
+/* Who made each call: the pushing thread (the direct path) or the
+ * publisher thread. */
+static pthread_t sender_of[SENT_MAX];
+static bool busy_now;
+
+static void fake_send_who(void *ctx, const struct sh_publication *pub)
+{
+	pthread_mutex_lock(&s.lock);
+	if (s.n < SENT_MAX)
+		sender_of[s.n] = pthread_self();
+	pthread_mutex_unlock(&s.lock);
+	fake_send(ctx, pub);
+}
+
+static bool fake_busy(void *ctx)
+{
+	return busy_now;
+}
+
+static int push0(struct sh_publisher *p, const char *topic, const char *payload)
+{
+	return sh_publisher_push(p, &(struct sh_publication){.topic = topic,
+							     .payload = payload,
+							     .len = strlen(payload),
+							     .qos = 0,
+							     .retain = true});
+}
+
+static bool sent_here(size_t i)
+{
+	return pthread_equal(sender_of[i], pthread_self());
+}
+
+Test(publisher, the_direct_path_keeps_the_order_with_the_queue)
+{
+	struct sh_publisher *p;
+
+	reset();
+	busy_now = false;
+	cr_assert_eq(sh_publisher_new(16, 1 << 20, fake_send_who, NULL, &p), 0);
+	sh_publisher_set_direct(p, fake_busy, NULL);
+	open_gate();
+
+	/* Idle and quiet: sent before push returns, on this thread. */
+	cr_assert_eq(push0(p, "a/state", "1"), 0);
+	cr_assert_eq(s.n, 1);
+	cr_assert(sent_here(0));
+
+	/* The receiving side is busy: the thread takes it, and stays stuck
+	 * in the sender. */
+	pthread_mutex_lock(&s.lock);
+	s.open = false;
+	s.entered = false;
+	pthread_mutex_unlock(&s.lock);
+	busy_now = true;
+	cr_assert_eq(push0(p, "b/state", "2"), 0);
+	wait_entered();
+	/* Quiet again, but the thread is inside a call: these must queue
+	 * behind it rather than overtake it. */
+	busy_now = false;
+	cr_assert_eq(push0(p, "c/state", "3"), 0);
+	cr_assert_eq(push0(p, "d/state", "4"), 0);
+	cr_assert_eq(sh_publisher_length(p), 2);
+	open_gate();
+	drain(p);
+	expect_sent((const char *const[]){"a/state=1", "b/state=2", "c/state=3", "d/state=4"}, 4);
+	for (size_t i = 1; i < 4; i++)
+		cr_assert_not(sent_here(i), "publication %zu overtook the queue", i);
+
+	/* Drained and idle: direct again. */
+	cr_assert_eq(push0(p, "e/state", "5"), 0);
+	cr_assert_eq(s.n, 5);
+	cr_assert(sent_here(4));
+	cr_assert_eq(sh_publisher_direct_count(p), 2);
+	sh_publisher_free(p);
+}
+
+Test(publisher, the_direct_path_is_only_for_quiet_qos0_publications)
+{
+	struct sh_publisher *p;
+
+	reset();
+	busy_now = false;
+	cr_assert_eq(sh_publisher_new(16, 1 << 20, fake_send_who, NULL, &p), 0);
+	open_gate();
+
+	/* Off until enabled. */
+	cr_assert_eq(push0(p, "a/state", "1"), 0);
+	drain(p);
+	cr_assert_not(sent_here(0));
+
+	sh_publisher_set_direct(p, fake_busy, NULL);
+	/* A message id (QoS 1) and an MQTT 5 reply take Paho's busiest
+	 * mutex: always through the thread. */
+	cr_assert_eq(push(p, "b/state", "2", true), 0);
+	drain(p);
+	cr_assert_not(sent_here(1));
+	cr_assert_eq(sh_publisher_push(p, &(struct sh_publication){.topic = "response",
+								   .payload = "r",
+								   .len = 1,
+								   .reply = true}),
+		     0);
+	drain(p);
+	cr_assert_not(sent_here(2));
+
+	/* A flood coming in: through the thread. */
+	sh_publisher_note_incoming(p, 10 * SH_PUBLISHER_DIRECT_RATE_MAX);
+	cr_assert_eq(push0(p, "c/state", "3"), 0);
+	drain(p);
+	cr_assert_not(sent_here(3));
+	cr_assert_eq(sh_publisher_direct_count(p), 0);
+	expect_sent((const char *const[]){"a/state=1", "b/state=2", "response=r", "c/state=3"}, 4);
+	sh_publisher_free(p);
+}
+
+/* A sender that takes long, as a Paho call waiting for its mutex does. */
+static void slow_send(void *ctx, const struct sh_publication *pub)
+{
+	struct timespec ts = {.tv_nsec = 2 * SH_PUBLISHER_DIRECT_SLOW_MS * 1000000L};
+
+	if (strcmp(pub->topic, "slow") == 0)
+		nanosleep(&ts, NULL);
+	fake_send_who(ctx, pub);
+}
+
+Test(publisher, a_slow_direct_call_hands_the_next_ones_to_the_thread)
+{
+	struct sh_publisher *p;
+
+	reset();
+	busy_now = false;
+	cr_assert_eq(sh_publisher_new(16, 1 << 20, slow_send, NULL, &p), 0);
+	sh_publisher_set_direct(p, fake_busy, NULL);
+	open_gate();
+	cr_assert_eq(push0(p, "slow", "1"), 0);
+	cr_assert(sent_here(0));
+	cr_assert_eq(push0(p, "a/state", "2"), 0);
+	drain(p);
+	cr_assert_not(sent_here(1));
+	expect_sent((const char *const[]){"slow=1", "a/state=2"}, 2);
 	sh_publisher_free(p);
 }
