@@ -21,7 +21,8 @@
 
 /* Hash buckets of the queued retained publications (a power of two). */
 #define PUBLISHER_BUCKETS 1024u
-/* The direct path counts incoming messages in windows of this length. */
+/* The direct path counts incoming messages and pushed publications in
+ * windows of this length. */
 #define PUBLISHER_WINDOW_NS 100000000LL
 #define PUBLISHER_WINDOW_MAX (SH_PUBLISHER_DIRECT_RATE_MAX / (1000000000LL / PUBLISHER_WINDOW_NS))
 
@@ -60,7 +61,9 @@ struct sh_publisher {
 	sh_publisher_busy_fn busy; /* NULL: off */
 	void *busy_ctx;
 	int64_t window_start; /* ns, CLOCK_MONOTONIC */
-	size_t window_count, last_window_count;
+	/* Incoming messages [0] and pushes [1] in the current window and the
+	 * one before it. */
+	size_t window_count[2], last_window_count[2];
 	int64_t direct_off_until; /* after a slow direct call */
 	size_t direct_sent;
 };
@@ -261,18 +264,32 @@ static int replace(struct sh_publisher *p, struct pub_item *old, const struct sh
 	return 0;
 }
 
-/* Whether the traffic is light: fewer than PUBLISHER_WINDOW_MAX incoming
- * messages in the current window and in the one before it. */
-static bool traffic_light(struct sh_publisher *p, int64_t now)
+/* Starts a new window when the current one is over. */
+static void window_roll(struct sh_publisher *p, int64_t now)
 {
 	int64_t age = now - p->window_start;
 
-	if (age >= 2 * PUBLISHER_WINDOW_NS) /* both windows are over and empty */
-		return true;
-	if (age >= PUBLISHER_WINDOW_NS) /* the current one is the last now */
-		return p->window_count <= PUBLISHER_WINDOW_MAX;
-	return p->window_count <= PUBLISHER_WINDOW_MAX &&
-	       p->last_window_count <= PUBLISHER_WINDOW_MAX;
+	if (age < PUBLISHER_WINDOW_NS)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(p->window_count); i++) {
+		/* An empty window between them: the last one is empty. */
+		p->last_window_count[i] = age < 2 * PUBLISHER_WINDOW_NS ? p->window_count[i] : 0;
+		p->window_count[i] = 0;
+	}
+	p->window_start = now;
+}
+
+/* Whether the traffic is light: at most PUBLISHER_WINDOW_MAX incoming
+ * messages, and as many pushes, in the current window and the last. A
+ * burst of the loop's own (every state after a connect) counts too: the
+ * thread makes those calls while the loop goes on. */
+static bool traffic_light(const struct sh_publisher *p)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(p->window_count); i++)
+		if (p->window_count[i] > PUBLISHER_WINDOW_MAX ||
+		    p->last_window_count[i] > PUBLISHER_WINDOW_MAX)
+			return false;
+	return true;
 }
 
 /* Everything the direct path asks but the queue (publisher.h). */
@@ -280,10 +297,15 @@ static bool direct_wanted(struct sh_publisher *p, const struct sh_publication *p
 {
 	int64_t now;
 
-	if (!p->busy || pub->qos != 0 || pub->reply)
+	if (!p->busy)
 		return false;
 	now = now_ns();
-	return now >= p->direct_off_until && traffic_light(p, now) && !p->busy(p->busy_ctx);
+	/* Counted whichever way it goes. */
+	window_roll(p, now);
+	p->window_count[1]++;
+	if (pub->qos != 0 || pub->reply)
+		return false;
+	return now >= p->direct_off_until && traffic_light(p) && !p->busy(p->busy_ctx);
 }
 
 /* The Paho call on this thread. One that took long waited on a Paho
@@ -402,19 +424,10 @@ void sh_publisher_set_direct(struct sh_publisher *p, sh_publisher_busy_fn busy, 
 
 void sh_publisher_note_incoming(struct sh_publisher *p, size_t n)
 {
-	int64_t now;
-
-	if (!n)
+	if (!n || !p->busy)
 		return;
-	now = now_ns();
-	if (now - p->window_start >= PUBLISHER_WINDOW_NS) {
-		/* A window with nothing in it lies between: the last one is 0. */
-		p->last_window_count =
-			now - p->window_start < 2 * PUBLISHER_WINDOW_NS ? p->window_count : 0;
-		p->window_start = now;
-		p->window_count = 0;
-	}
-	p->window_count += n;
+	window_roll(p, now_ns());
+	p->window_count[0] += n;
 }
 
 size_t sh_publisher_direct_count(const struct sh_publisher *p)

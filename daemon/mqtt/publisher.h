@@ -89,9 +89,11 @@ int sh_publisher_call(struct sh_publisher *p, sh_publisher_call_fn call, void *a
  *    properties take the mutex Paho's receive thread holds for its whole
  *    cycle, the one a flood kept the loop waiting on for seconds);
  *  - `busy` (the receiving side: the inbox is not empty) says no;
- *  - fewer than SH_PUBLISHER_DIRECT_RATE_MAX incoming messages a second
- *    were noted (sh_publisher_note_incoming) in the current and the last
- *    window: under a flood everything goes through the thread, as before;
+ *  - at most SH_PUBLISHER_DIRECT_RATE_MAX incoming messages a second
+ *    were noted (sh_publisher_note_incoming), and as many publications
+ *    pushed, lately (in windows of 100 ms): under a flood, and for a burst
+ *    of the caller's own (every state after a connect), everything goes
+ *    through the thread, as before;
  *  - no direct call took longer than SH_PUBLISHER_DIRECT_SLOW_MS in the
  *    last SH_PUBLISHER_DIRECT_HOLD_S: it waited on a Paho mutex (or the
  *    machine is too busy to tell), so Paho is busier than the traffic

@@ -374,6 +374,31 @@ Test(publisher, the_direct_path_is_only_for_quiet_qos0_publications)
 	sh_publisher_free(p);
 }
 
+Test(publisher, a_burst_of_pushes_goes_mostly_through_the_thread)
+{
+	struct sh_publisher *p;
+	size_t burst = 10 * SH_PUBLISHER_DIRECT_RATE_MAX;
+
+	reset();
+	busy_now = false;
+	cr_assert_eq(sh_publisher_new(16, 1 << 20, fake_send_who, NULL, &p), 0);
+	sh_publisher_set_direct(p, fake_busy, NULL);
+	open_gate();
+	/* Every state after a connect, say: the first few go direct, the
+	 * rest to the thread, which makes the calls while the caller goes on. */
+	for (size_t i = 0; i < burst; i++) {
+		char v[16];
+
+		snprintf(v, sizeof(v), "%zu", i);
+		cr_assert_eq(push0(p, "burst", v), 0);
+	}
+	drain(p);
+	cr_assert_lt(sh_publisher_direct_count(p), burst / 2);
+	cr_assert_eq(s.n, SENT_MAX); /* the record is full: the last is not in it */
+	cr_assert_eq(sh_publisher_take_dropped(p), 0);
+	sh_publisher_free(p);
+}
+
 /* A sender that takes long, as a Paho call waiting for its mutex does. */
 static void slow_send(void *ctx, const struct sh_publication *pub)
 {
