@@ -26,9 +26,11 @@ void sh_jbuf_init(struct sh_jbuf *j, size_t reserve);
 void sh_jbuf_free(struct sh_jbuf *j);
 void sh_jbuf_add(struct sh_jbuf *j, const char *text, size_t len);
 void sh_jbuf_puts(struct sh_jbuf *j, const char *text);
-/* `item` printed unformatted. */
+/* `item` (borrowed) printed unformatted: the same text as
+ * cJSON_PrintUnformatted. A NULL item, an invalid one or a raw one
+ * without text is an error (-EINVAL), as cJSON fails to print them. */
 void sh_jbuf_json(struct sh_jbuf *j, const cJSON *item);
-/* 0, or -ENOMEM when an append failed. */
+/* 0, or the first error: -ENOMEM when an append failed, -EINVAL. */
 int sh_jbuf_error(const struct sh_jbuf *j);
 
 #endif
