@@ -454,12 +454,17 @@ static int queue_sub_job(struct sh_mqtt_link *l, const char *who, bool unsubscri
 /* --- the loop's side ------------------------------------------------------- */
 
 /* For the publisher's direct path: Paho's receive thread has handed us
- * more than the loop took yet. */
+ * more than the loop took yet. That thread (and its mutex) is one for
+ * every connection of the process, so a flood on the sibling link (the
+ * requests') counts as much as one on ours. */
 static bool receiving(void *ctx)
 {
 	struct sh_mqtt_link *l = ctx;
+	const struct sh_mqtt_link *s = l->sibling;
 
-	return sh_inbox_length(l->inbox) > 0;
+	return sh_inbox_length(l->inbox) > 0 ||
+	       (s && (sh_inbox_length(s->inbox) > 0 ||
+		      (s->publisher && !sh_publisher_quiet(s->publisher))));
 }
 
 int sh_mqtt_link_publish(struct sh_mqtt_link *l, const struct sh_publication *pub)

@@ -279,16 +279,28 @@ static void window_roll(struct sh_publisher *p, int64_t now)
 	p->window_start = now;
 }
 
-/* Whether the traffic is light: at most PUBLISHER_WINDOW_MAX incoming
- * messages, and as many pushes, in the current window and the last. A
- * burst of the loop's own (every state after a connect) counts too: the
- * thread makes those calls while the loop goes on. */
-static bool traffic_light(const struct sh_publisher *p)
+/* Light traffic: at most PUBLISHER_WINDOW_MAX incoming messages, and as
+ * many pushes, in the current window and the last, as of now (without
+ * starting a new window: `p` may be another connection's). A burst of
+ * the loop's own (every state after a connect) counts too: the thread
+ * makes those calls while the loop goes on. */
+bool sh_publisher_quiet(const struct sh_publisher *p)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(p->window_count); i++)
-		if (p->window_count[i] > PUBLISHER_WINDOW_MAX ||
-		    p->last_window_count[i] > PUBLISHER_WINDOW_MAX)
+	int64_t age = now_ns() - p->window_start;
+
+	for (size_t i = 0; i < ARRAY_SIZE(p->window_count); i++) {
+		size_t current = p->window_count[i], last = p->last_window_count[i];
+
+		if (age >= 2 * PUBLISHER_WINDOW_NS) { /* both windows are over */
+			current = 0;
+			last = 0;
+		} else if (age >= PUBLISHER_WINDOW_NS) { /* the current one is the last */
+			last = current;
+			current = 0;
+		}
+		if (current > PUBLISHER_WINDOW_MAX || last > PUBLISHER_WINDOW_MAX)
 			return false;
+	}
 	return true;
 }
 
@@ -305,7 +317,7 @@ static bool direct_wanted(struct sh_publisher *p, const struct sh_publication *p
 	p->window_count[1]++;
 	if (pub->qos != 0 || pub->reply)
 		return false;
-	return now >= p->direct_off_until && traffic_light(p) && !p->busy(p->busy_ctx);
+	return now >= p->direct_off_until && sh_publisher_quiet(p) && !p->busy(p->busy_ctx);
 }
 
 /* The Paho call on this thread. One that took long waited on a Paho

@@ -109,6 +109,11 @@ void sh_publisher_set_direct(struct sh_publisher *p, sh_publisher_busy_fn busy, 
 /* `n` messages came in (the loop took them from its inbox): the traffic
  * the direct path looks at. For the pushing thread. */
 void sh_publisher_note_incoming(struct sh_publisher *p, size_t n);
+/* Whether the traffic noted lately (incoming messages, pushes) is light
+ * by the direct path's measure. For the pushing thread; for a second
+ * connection's direct path too, since Paho's receive thread serves every
+ * connection of the process. */
+bool sh_publisher_quiet(const struct sh_publisher *p);
 /* Publications made by the direct path since the publisher was made. */
 size_t sh_publisher_direct_count(const struct sh_publisher *p);
 /* Publications evicted or dropped since the last call. */
