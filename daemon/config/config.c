@@ -64,6 +64,7 @@ static void set_defaults(struct sh_config *c, struct sh_node_doc *doc)
 	c->mqtt.inbox_bytes = 1 << 20;
 	c->mqtt.events_per_second = 20;
 	c->mqtt.requests_per_minute = 12;
+	c->mqtt.requests_per_second = 20;
 	c->mqtt.request_connection = true;
 	c->mqtt.reconnect = (struct sh_backoff){1000, 30000, 2.0, 0.2};
 	c->homeassistant.discovery = false;

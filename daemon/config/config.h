@@ -67,10 +67,11 @@ struct sh_mqtt_config {
 	size_t inbox_bytes;         /* ... and the bytes they hold; default 1 MiB */
 	unsigned events_per_second; /* bridge/event rate limit; default 20 */
 	unsigned requests_per_minute; /* of each expensive request; default 12 */
+	unsigned requests_per_second; /* of each other request kind; default 20 */
 	/* bridge/request/# on a second connection, so a flood of requests
 	 * cannot delay commands (mqtt/link.h); default true */
 	bool request_connection;
-	struct sh_backoff reconnect;  /* default 1s .. 30s */
+	struct sh_backoff reconnect; /* default 1s .. 30s */
 };
 
 struct sh_homeassistant_config {

@@ -125,6 +125,7 @@ void sh_config_load_mqtt(struct sh_loader *ld, const struct sh_node *map)
 		"events_per_second",
 		"reconnect",
 		"requests_per_minute",
+		"requests_per_second",
 		"request_connection",
 		NULL,
 	};
@@ -191,6 +192,8 @@ void sh_config_load_mqtt(struct sh_loader *ld, const struct sh_node *map)
 	sh_loader_get_uint(ld, map, "mqtt", "events_per_second", 1, 10000, &m->events_per_second);
 	sh_loader_get_uint(ld, map, "mqtt", "requests_per_minute", 1, 10000,
 			   &m->requests_per_minute);
+	sh_loader_get_uint(ld, map, "mqtt", "requests_per_second", 1, 10000,
+			   &m->requests_per_second);
 	sh_loader_get_bool(ld, map, "mqtt", "request_connection", &m->request_connection);
 	sh_loader_backoff(ld, sh_node_get(map, "reconnect"), "mqtt.reconnect", &m->reconnect);
 }

@@ -43,26 +43,47 @@ struct sh_pending_run {
 	struct sh_list link; /* in api->runs */
 };
 
-/* The topic API's own state; the transport holds the pointer. */
-/* Requests that cost the loop in proportion to the configuration (a whole
- * reload, the whole device list, all of discovery): each has its own
- * mqtt.requests_per_minute, so a client repeating one cannot starve the
- * loop, and one flooding one kind leaves the others alone. */
+/* Every kind of request has a rate limit of its own, so a client
+ * repeating one cannot starve the loop, and one flooding one kind leaves
+ * the others alone. The kinds that cost the loop in proportion to the
+ * configuration (a whole reload, the whole device list, all of discovery)
+ * follow mqtt.requests_per_minute; the others, cheap each but each
+ * answered with a QoS 1 publication on the connection that carries the
+ * device states, follow mqtt.requests_per_second. */
+enum request_kind {
+	REQUEST_RELOAD,
+	REQUEST_DEVICES,
+	REQUEST_SCENES,
+	REQUEST_HA_BIRTH, /* Home Assistant's birth message, not a request topic */
+	REQUEST_FIRST_CHEAP,
+	REQUEST_HEALTH_CHECK = REQUEST_FIRST_CHEAP,
+	REQUEST_DEVICE_GET,
+	REQUEST_SCENE_RUN,
+	REQUEST_SCENE_CANCEL,
+	REQUEST_AUTOMATION_TRACE,
+	REQUEST_KINDS,
+};
+
+/* The <what> of bridge/request/<what> for each kind. */
+static const char *const request_names[REQUEST_KINDS] = {
+	[REQUEST_RELOAD] = "reload",
+	[REQUEST_DEVICES] = "devices",
+	[REQUEST_SCENES] = "scenes",
+	[REQUEST_HEALTH_CHECK] = "health_check",
+	[REQUEST_DEVICE_GET] = "device/get",
+	[REQUEST_SCENE_RUN] = "scene/run",
+	[REQUEST_SCENE_CANCEL] = "scene/cancel",
+	[REQUEST_AUTOMATION_TRACE] = "automation/trace",
+};
+
 /* Answers to refused requests per second, all kinds together. */
 #define SH_BRIDGE_REFUSALS_PER_SECOND 10
 
-enum expensive_request {
-	EXPENSIVE_RELOAD,
-	EXPENSIVE_DEVICES,
-	EXPENSIVE_SCENES,
-	EXPENSIVE_HA_BIRTH,
-	EXPENSIVE_COUNT,
-};
-
+/* The topic API's own state; the transport holds the pointer. */
 struct sh_bridge_api {
-	const struct sh_bridge_env *env; /* the transport's, borrowed */
-	struct sh_ratelimit events;      /* bridge/event, mqtt.events_per_second */
-	struct sh_ratelimit expensive[EXPENSIVE_COUNT];
+	const struct sh_bridge_env *env;             /* the transport's, borrowed */
+	struct sh_ratelimit events;                  /* bridge/event, mqtt.events_per_second */
+	struct sh_ratelimit requests[REQUEST_KINDS]; /* one per kind */
 	/* The answers to refused requests (sh_bridge_refuse): a flood of
 	 * refused requests must not become a flood of QoS 1 answers, which
 	 * kept the loop inside Paho for seconds (docs/performance.md,
@@ -110,9 +131,12 @@ int sh_bridge_api_new(const struct sh_bridge_env *env, unsigned events_per_secon
 	a->env = env;
 	a->events.interval_ms = 1000;
 	a->events.burst = events_per_second;
-	for (size_t i = 0; i < EXPENSIVE_COUNT; i++) {
-		a->expensive[i].interval_ms = 60000;
-		a->expensive[i].burst = sh_hub_config(env->hub)->mqtt.requests_per_minute;
+	for (size_t i = 0; i < REQUEST_KINDS; i++) {
+		bool cheap = i >= REQUEST_FIRST_CHEAP;
+
+		a->requests[i].interval_ms = cheap ? 1000 : 60000;
+		a->requests[i].burst = cheap ? sh_hub_config(env->hub)->mqtt.requests_per_second
+					     : sh_hub_config(env->hub)->mqtt.requests_per_minute;
 	}
 	a->refusals.interval_ms = 1000;
 	a->refusals.burst = SH_BRIDGE_REFUSALS_PER_SECOND;
@@ -803,6 +827,25 @@ void sh_bridge_refuse(struct sh_bridge_api *a, const char *what, const char *rea
 	sh_bridge_respond(a, what, reason, NULL, to);
 }
 
+bool sh_bridge_request_allowed(struct sh_bridge_api *a, const char *what,
+			       const struct sh_bridge_reply *to)
+{
+	char reason[256];
+	size_t k = 0;
+
+	while (k < REQUEST_KINDS && !(request_names[k] && strcmp(what, request_names[k]) == 0))
+		k++;
+	if (k == REQUEST_KINDS ||
+	    sh_ratelimit_allow(&a->requests[k], sh_bridge_now_ms(a->env), NULL))
+		return true;
+	bool cheap = k >= REQUEST_FIRST_CHEAP;
+	snprintf(reason, sizeof(reason), "rate limited: at most %u %s requests a %s (%s)",
+		 a->requests[k].burst, what, cheap ? "second" : "minute",
+		 cheap ? "mqtt.requests_per_second" : "mqtt.requests_per_minute");
+	sh_bridge_refuse(a, what, reason, to);
+	return false;
+}
+
 static void request_scene_run(struct sh_bridge_api *a, const cJSON *req,
 			      const struct sh_bridge_reply *to)
 {
@@ -887,15 +930,7 @@ static void request(struct sh_bridge_api *a, const char *what, const struct sh_i
 	}
 	to.transaction = cJSON_GetObjectItemCaseSensitive(req, "transaction");
 
-	int kind = strcmp(what, "reload") == 0    ? EXPENSIVE_RELOAD
-		   : strcmp(what, "devices") == 0 ? EXPENSIVE_DEVICES
-		   : strcmp(what, "scenes") == 0  ? EXPENSIVE_SCENES
-						  : -1;
-	if (kind >= 0 && !sh_ratelimit_allow(&a->expensive[kind], sh_bridge_now_ms(a->env), NULL)) {
-		snprintf(reason, sizeof(reason),
-			 "rate limited: at most %u %s requests a minute (mqtt.requests_per_minute)",
-			 a->expensive[kind].burst, what);
-		sh_bridge_refuse(a, what, reason, &to);
+	if (!sh_bridge_request_allowed(a, what, &to)) {
 		cJSON_Delete(req);
 		return;
 	}
@@ -973,10 +1008,10 @@ void sh_bridge_api_message(struct sh_bridge_api *a, const struct sh_inbox_item *
 		/* Home Assistant (re)started and forgot its entities. */
 		if (item->too_large || !is_birth(item->payload, item->len))
 			return;
-		if (!sh_ratelimit_allow(&a->expensive[EXPENSIVE_HA_BIRTH], sh_bridge_now_ms(a->env),
+		if (!sh_ratelimit_allow(&a->requests[REQUEST_HA_BIRTH], sh_bridge_now_ms(a->env),
 					NULL)) {
 			sh_log_debug("mqtt: Home Assistant birth ignored: more than %u a minute",
-				     a->expensive[EXPENSIVE_HA_BIRTH].burst);
+				     a->requests[REQUEST_HA_BIRTH].burst);
 			return;
 		}
 		sh_log_info("mqtt: Home Assistant is online; publishing discovery");

@@ -246,6 +246,13 @@ static void trace_request(struct sh_bridge_autos *au, const struct sh_inbox_item
 		cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(req, "automation"));
 	char error[320];
 
+	/* A payload that is not an object is refused below, outside the
+	 * limit, as request() refuses it. */
+	if (cJSON_IsObject(req) &&
+	    !sh_bridge_request_allowed(au->env->api, "automation/trace", &to)) {
+		cJSON_Delete(req);
+		return;
+	}
 	if (!name) {
 		sh_bridge_refuse(au->env->api, "automation/trace",
 				 "expected {\"automation\": \"<name>\"}", &to);

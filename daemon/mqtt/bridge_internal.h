@@ -171,6 +171,13 @@ void sh_bridge_respond(struct sh_bridge_api *a, const char *what, const char *er
  * and the next one says how many went unanswered. `to` borrowed. */
 void sh_bridge_refuse(struct sh_bridge_api *a, const char *what, const char *reason,
 		      const struct sh_bridge_reply *to);
+/* Whether a request of kind `what` (the <what> of bridge/request/<what>)
+ * is within its kind's rate limit (mqtt.requests_per_minute for reload,
+ * devices and scenes, mqtt.requests_per_second for the others); when it
+ * is not, it was refused (sh_bridge_refuse) and must not be served. An
+ * unknown `what` is allowed here: the caller refuses it. `to` borrowed. */
+bool sh_bridge_request_allowed(struct sh_bridge_api *a, const char *what,
+			       const struct sh_bridge_reply *to);
 /* Who answers bridge/request/reload. */
 void sh_bridge_api_set_reload(struct sh_bridge_api *a, sh_reload_fn fn, void *ctx);
 /* Detaches pending scene/run requests (the scene engine may still end

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Expensive requests are rate-limited (mqtt.requests_per_minute, each kind
- * on its own): a client repeating bridge/request/devices or reload gets
- * error responses beyond the limit instead of work, and other kinds of
- * request are still answered. The answers to refused requests (rate
- * limited, not JSON, an unknown kind) are limited too, all together.
+ * Every kind of request is rate-limited on its own: the expensive ones
+ * (reload, devices, scenes) by mqtt.requests_per_minute, the others
+ * (health_check, device/get, scene/run, ...) by mqtt.requests_per_second.
+ * A client repeating one gets error responses beyond the limit instead of
+ * work, and other kinds of request are still answered. The answers to
+ * refused requests (rate limited, not JSON, an unknown kind) are limited
+ * too, all together.
  */
 #include "fixture.h"
 
@@ -70,16 +72,42 @@ Test(request_limits, repeated_device_lists_and_reloads_are_refused_beyond_the_li
 	free(m);
 }
 
-/* `n` payloads that are not JSON, one a line. Caller frees. */
-static char *garbage_lines(int n)
+/* `n` lines, each `before`, its index, `after`. Caller frees. */
+static char *request_lines(int n, const char *before, const char *after)
 {
-	size_t cap = (size_t)n * 24 + 1, len = 0;
+	size_t cap = (size_t)n * (strlen(before) + strlen(after) + 16) + 1, len = 0;
 	char *lines = malloc(cap);
 	cr_assert_not_null(lines);
 	lines[0] = '\0';
 	for (int i = 0; i < n; i++)
-		len += (size_t)snprintf(lines + len, cap - len, "not json %d\n", i);
+		len += (size_t)snprintf(lines + len, cap - len, "%s%d%s\n", before, i, after);
 	return lines;
+}
+
+/* Publishes non-JSON requests (refused whatever the limits) until an
+ * answer counts the refused requests that got none; returns that count
+ * and adds the probes sent to *probes. */
+static unsigned unanswered_count(const char *what, int *probes)
+{
+	char *topic = th_strdupf("smarthub/bridge/request/%s", what);
+	char *rtopic = th_strdupf("smarthub/bridge/response/%s", what);
+	char *report = NULL;
+
+	while (!report && *probes < 60) {
+		const char *probe = "probe";
+		cr_assert_eq(th_mqtt_publish(th_fx.mqtt, topic, probe, strlen(probe), false), 0);
+		++*probes;
+		report = th_mqtt_wait(th_fx.mqtt, rtopic, "more refused without an answer", 500);
+	}
+	cr_assert_not_null(report, "no answer counted the unanswered; log:\n%s",
+			   th_daemon_log(&th_fx.daemon));
+	const char *count = strstr(report, "; ");
+	unsigned unanswered = 0;
+	cr_assert(count && sscanf(count, "; %u more refused", &unanswered) == 1, "%s", report);
+	free(report);
+	free(rtopic);
+	free(topic);
+	return unanswered;
 }
 
 Test(request_limits, a_flood_of_garbage_requests_gets_few_answers_and_a_count)
@@ -96,7 +124,7 @@ Test(request_limits, a_flood_of_garbage_requests_gets_few_answers_and_a_count)
 
 	/* Not JSON for a kind that is never rate limited, and JSON for a
 	 * kind that does not exist: every one of them is refused. */
-	char *lines = garbage_lines(FLOOD);
+	char *lines = request_lines(FLOOD, "not json ", "");
 	cr_assert_eq(
 		th_mqtt_publish_lines(th_fx.mqtt, "smarthub/bridge/request/health_check", lines),
 		0);
@@ -117,26 +145,188 @@ Test(request_limits, a_flood_of_garbage_requests_gets_few_answers_and_a_count)
 	th_fixture_expect_state("lamp", on);
 
 	/* A later refusal is answered, and counts those that were not. */
-	char *report = NULL;
 	int probes = 0;
-	while (!report && probes < 60) {
-		const char *probe = "probe";
-		cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/bridge/request/health_check",
-					     probe, strlen(probe), false),
-			     0);
-		probes++;
-		report = th_mqtt_wait(th_fx.mqtt, health, "more refused without an answer", 500);
-	}
-	cr_assert_not_null(report, "no answer counted the unanswered; log:\n%s",
-			   th_daemon_log(&th_fx.daemon));
-	const char *count = strstr(report, "; ");
-	unsigned unanswered = 0;
-	cr_assert(count && sscanf(count, "; %u more refused", &unanswered) == 1, "%s", report);
+	unsigned unanswered = unanswered_count("health_check", &probes);
 	size_t answered = th_mqtt_count(th_fx.mqtt, health) + th_mqtt_count(th_fx.mqtt, unknown);
-	cr_expect_gt(unanswered, 0, "%s", report);
+	cr_expect_gt(unanswered, 0);
 	cr_expect_lt(answered, FLOOD / 2, "%zu answers to %d refused requests", answered,
 		     2 * FLOOD + probes);
 	cr_expect_leq(answered + unanswered, 2 * FLOOD + probes, "%zu answered, %u counted",
 		      answered, unanswered);
-	free(report);
+}
+
+Test(request_limits, a_flood_of_health_checks_gets_few_answers_and_commands_still_apply)
+{
+	enum { FLOOD = 500 };
+	const char *health = "smarthub/bridge/response/health_check";
+
+	th_fixture_start_broker(NULL);
+	th_fixture_start_daemon(NULL, "devices:\n  lamp: {driver: virtual, kind: light}\n", NULL,
+				NULL);
+	th_fixture_expect_online("lamp");
+	th_mqtt_clear(th_fx.mqtt);
+
+	/* Valid requests, in two bursts with a /set between them. */
+	char *lines = request_lines(FLOOD / 2, "{\"transaction\":\"f", "\"}");
+	cr_assert_eq(
+		th_mqtt_publish_lines(th_fx.mqtt, "smarthub/bridge/request/health_check", lines),
+		0);
+	const char *on = "{\"state\":\"ON\",\"brightness\":77}";
+	cr_assert_eq(th_mqtt_publish(th_fx.mqtt, "smarthub/lamp/set", on, strlen(on), false), 0);
+	cr_assert_eq(
+		th_mqtt_publish_lines(th_fx.mqtt, "smarthub/bridge/request/health_check", lines),
+		0);
+	free(lines);
+	/* Another kind right behind the flood is answered: its limit is its own. */
+	for (int i = 0; i < 3; i++) {
+		char tr[16];
+		snprintf(tr, sizeof(tr), "get-%d", i);
+		cJSON *r = th_fixture_request("device/get", "\"id\":\"lamp\"", tr);
+		cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(r, "status")), "ok");
+		cJSON_Delete(r);
+	}
+	th_fixture_expect_state("lamp", on);
+
+	/* The first requests were answered, the excess refused. */
+	char *m = th_mqtt_wait_json(th_fx.mqtt, health, "{\"status\":\"ok\"}", TH_WAIT_MS);
+	cr_assert_not_null(m, "no health_check answered; log:\n%s", th_daemon_log(&th_fx.daemon));
+	free(m);
+	m = th_mqtt_wait(th_fx.mqtt, health,
+			 "rate limited: at most 20 health_check requests a second "
+			 "(mqtt.requests_per_second)",
+			 TH_WAIT_MS);
+	cr_assert_not_null(m, "no health_check was refused; log:\n%s",
+			   th_daemon_log(&th_fx.daemon));
+	free(m);
+
+	int probes = 0;
+	unsigned unanswered = unanswered_count("health_check", &probes);
+	size_t answered = th_mqtt_count(th_fx.mqtt, health);
+	cr_expect_gt(unanswered, 0);
+	cr_expect_lt(answered, FLOOD / 2, "%zu answers to %d requests", answered, FLOOD + probes);
+	cr_expect_leq(answered + unanswered, (size_t)FLOOD + (size_t)probes,
+		      "%zu answered, %u counted", answered, unanswered);
+	cr_assert_eq(th_daemon_signal(&th_fx.daemon, 0), 0, "the daemon died in the flood");
+}
+
+Test(request_limits, each_cheap_kind_is_limited_on_its_own)
+{
+	enum { FLOOD = 200 };
+
+	th_fixture_start_broker(NULL);
+	th_fixture_start_daemon(NULL, "devices:\n  lamp: {driver: virtual, kind: light}\n", NULL,
+				NULL);
+	th_fixture_expect_online("lamp");
+	th_mqtt_clear(th_fx.mqtt);
+
+	char *lines = request_lines(FLOOD, "{\"id\":\"lamp\",\"transaction\":\"d", "\"}");
+	cr_assert_eq(th_mqtt_publish_lines(th_fx.mqtt, "smarthub/bridge/request/device/get", lines),
+		     0);
+	free(lines);
+	/* Behind the flood: a health_check is answered in full. */
+	cJSON *r = th_fixture_request("health_check", "", "h-after-flood");
+	cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(r, "status")), "ok");
+	cJSON_Delete(r);
+
+	/* device/get: its first requests answered with the device, the excess
+	 * refused. Nothing else was refused, so the first refusals are
+	 * answered. */
+	char *m = response("device/get", "d0");
+	cr_expect(strstr(m, "\"status\":\"ok\"") && strstr(m, "\"queue_length\""), "%s", m);
+	free(m);
+	m = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/response/device/get",
+			 "rate limited: at most 20 device/get requests a second", TH_WAIT_MS);
+	cr_assert_not_null(m, "no device/get was refused; log:\n%s", th_daemon_log(&th_fx.daemon));
+	free(m);
+	size_t answered = th_mqtt_count(th_fx.mqtt, "smarthub/bridge/response/device/get");
+	cr_expect_lt(answered, FLOOD / 2, "%zu answers to %d requests", answered, FLOOD);
+}
+
+/* The requests a scene/run got: *ok answered by the run's end, *limited
+ * refused at once; every transaction s0..s<n-1> gets exactly one of them. */
+static void scene_run_answers(int n, int *ok, int *limited)
+{
+	*ok = *limited = 0;
+	for (int i = 0; i < n; i++) {
+		char tr[16];
+		snprintf(tr, sizeof(tr), "s%d", i);
+		char *m = response("scene/run", tr);
+		if (strstr(m, "\"status\":\"ok\""))
+			++*ok;
+		else if (strstr(m, "rate limited: at most 2 scene/run requests a second"))
+			++*limited;
+		else
+			cr_assert_fail("%s: %s", tr, m);
+		free(m);
+	}
+}
+
+Test(request_limits, a_refused_scene_run_is_not_started)
+{
+	enum { RUNS = 8 };
+
+	th_fixture_start_broker(NULL);
+	th_fixture_start_daemon("requests_per_second: 2",
+				"devices:\n  lamp: {driver: virtual, kind: light}\n"
+				"scenes:\n"
+				"  bump:\n"
+				"    mode: parallel\n"
+				"    steps:\n"
+				"      - { device: lamp, set: { state: \"ON\" } }\n",
+				NULL, NULL);
+	th_fixture_expect_online("lamp");
+	free(th_fixture_expect_json("smarthub/scene/bump", "{\"finished\":0}"));
+
+	char *lines = request_lines(RUNS, "{\"scene\":\"bump\",\"transaction\":\"s", "\"}");
+	cr_assert_eq(th_mqtt_publish_lines(th_fx.mqtt, "smarthub/bridge/request/scene/run", lines),
+		     0);
+	free(lines);
+	/* At most 6 refusals: all of them answered (10 a second). */
+	int ok, limited;
+	scene_run_answers(RUNS, &ok, &limited);
+	cr_expect_gt(limited, 0, "no scene/run was refused");
+	cr_expect_eq(ok + limited, RUNS);
+	/* The scene ran once per ok answer, not once per request. */
+	char *want = th_strdupf("{\"finished\":%d,\"active\":0}", ok);
+	free(th_fixture_expect_json("smarthub/scene/bump", want));
+	free(want);
+	cJSON *r = th_fixture_request("health_check", "", "barrier");
+	cJSON_Delete(r);
+	char *last = th_mqtt_last(th_fx.mqtt, "smarthub/scene/bump");
+	cJSON *status = cJSON_Parse(last);
+	cr_expect_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(status, "finished")), ok, "%s", last);
+	cJSON_Delete(status);
+	free(last);
+}
+
+Test(request_limits, automation_traces_are_limited_too)
+{
+	enum { FLOOD = 200 };
+
+	th_fixture_start_broker(NULL);
+	th_fixture_start_daemon(NULL,
+				"devices:\n  lamp: {driver: virtual, kind: light}\n"
+				"automations:\n"
+				"  hourly:\n"
+				"    triggers: [{every: 1h}]\n"
+				"    steps: [{device: lamp, set: {state: \"ON\"}}]\n",
+				NULL, NULL);
+	th_fixture_expect("smarthub/automation/hourly", "{\"state\":\"idle\"}");
+	th_mqtt_clear(th_fx.mqtt);
+
+	char *lines = request_lines(FLOOD, "{\"automation\":\"hourly\",\"transaction\":\"t", "\"}");
+	cr_assert_eq(th_mqtt_publish_lines(th_fx.mqtt, "smarthub/bridge/request/automation/trace",
+					   lines),
+		     0);
+	free(lines);
+	char *m = response("automation/trace", "t0");
+	cr_expect(strstr(m, "\"status\":\"ok\"") && strstr(m, "\"evaluations\""), "%s", m);
+	free(m);
+	m = th_mqtt_wait(th_fx.mqtt, "smarthub/bridge/response/automation/trace",
+			 "rate limited: at most 20 automation/trace requests a second", TH_WAIT_MS);
+	cr_assert_not_null(m, "no trace request was refused; log:\n%s",
+			   th_daemon_log(&th_fx.daemon));
+	free(m);
+	cr_expect_lt(th_mqtt_count(th_fx.mqtt, "smarthub/bridge/response/automation/trace"),
+		     FLOOD / 2);
 }

@@ -214,6 +214,8 @@ Test(config, empty_file_gives_defaults)
 	cr_expect_eq(c->mqtt.qos, 0);
 	cr_expect(c->mqtt.retain);
 	cr_expect(c->mqtt.request_connection);
+	cr_expect_eq(c->mqtt.requests_per_minute, 12);
+	cr_expect_eq(c->mqtt.requests_per_second, 20);
 	cr_expect_eq(c->mqtt.reconnect.initial_ms, 1000);
 	cr_expect_eq(c->mqtt.reconnect.max_ms, 30000);
 	cr_expect_str_eq(c->homeassistant.prefix, "homeassistant");
@@ -434,6 +436,19 @@ Test(config, wrong_types)
 			  54, "devices.lamp.queue_limit must be an integer from 1 to 1000");
 	expect_only_error("log:\n  level: loud\n", 2, 10,
 			  "log.level must be one of err, warning, notice, info, debug");
+}
+
+Test(config, request_limits_are_range_checked)
+{
+	expect_only_error("mqtt:\n  requests_per_second: 0\n", 2, 24,
+			  "mqtt.requests_per_second must be an integer from 1 to 10000");
+	expect_only_error("mqtt:\n  requests_per_minute: 10001\n", 2, 24,
+			  "mqtt.requests_per_minute must be an integer from 1 to 10000");
+
+	struct sh_config *c =
+		load_ok(write_file("limits.yaml", "mqtt:\n  requests_per_second: 5\n"));
+	cr_expect_eq(c->mqtt.requests_per_second, 5);
+	sh_config_free(c);
 }
 
 Test(config, bad_duration)
