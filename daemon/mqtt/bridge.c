@@ -36,9 +36,9 @@
  * and it is the link a flood arrives on. */
 #define BRIDGE_BATCH_MAX 128
 #define BRIDGE_REQUEST_BATCH_MAX 16
-/* The request link's inbox: requests are rate-limited to a few a minute
- * (mqtt.requests_per_minute), so a few dozen waiting is already a flood;
- * the oldest go first, counted in an event. */
+/* The request link's inbox: every request kind is rate-limited
+ * (mqtt.requests_per_minute, mqtt.requests_per_second), so a few dozen
+ * waiting is already a flood; the oldest go first, counted in an event. */
 #define BRIDGE_REQUEST_INBOX_MAX 64
 #define BRIDGE_REQUEST_INBOX_BYTES (256u << 10)
 /* Publications after which the heap is trimmed, BRIDGE_TRIM_DELAY_S later
@@ -49,6 +49,10 @@
 /* Subscriptions of every connection, under the base topic (plus the Home
  * Assistant status topic). */
 #define BRIDGE_SUBSCRIPTIONS_MAX 5
+/* Below <base>/bridge/: the request kinds that change what devices do
+ * (scene/run, scene/cancel), read on the main link even with a request
+ * link, so that they keep their order with the commands around them. */
+#define BRIDGE_ORDERED_REQUESTS "request/scene/"
 /* What a packet to the hub holds besides its payload: the fixed header, the
  * topic (the hub's are at most SH_BRIDGE_TOPIC_MAX) and the properties a
  * client adds (a Response Topic, Correlation Data). A packet within it
@@ -222,8 +226,12 @@ static void subscribe_main(struct sh_bridge *b)
 	sh_bridge_topic(&b->set, topics[n++], SH_BRIDGE_TOPIC_MAX, "+", "set");
 	sh_bridge_topic(&b->set, topics[n++], SH_BRIDGE_TOPIC_MAX, "+", "get");
 	sh_bridge_topic(&b->set, topics[n++], SH_BRIDGE_TOPIC_MAX, "scene", "+/set");
-	if (!b->requests)
-		sh_bridge_topic(&b->set, topics[n++], SH_BRIDGE_TOPIC_MAX, "bridge", "request/#");
+	/* With a request link, the requests that change what devices do stay
+	 * here, in order with the commands a client sends before and after
+	 * them (a scene run, then a /set: the /set wins); the request link
+	 * drops its copy. */
+	sh_bridge_topic(&b->set, topics[n++], SH_BRIDGE_TOPIC_MAX, "bridge",
+			b->requests ? BRIDGE_ORDERED_REQUESTS "#" : "request/#");
 	if (b->set.discovery && b->set.ha_status_topic)
 		snprintf(topics[n++], SH_BRIDGE_TOPIC_MAX, "%s", b->set.ha_status_topic);
 	for (int i = 0; i < n; i++) {
@@ -261,6 +269,20 @@ static void on_link_message(void *ctx, const struct sh_inbox_item *item)
 	sh_bridge_autos_feed(b->autos, item);
 	if (!sh_mqtt_drivers_route(b->drivers, item) && !sh_bridge_autos_message(b->autos, item))
 		sh_bridge_api_message(b->api, item);
+}
+
+/* A message from the request link: all but the ordered kinds, which the
+ * main link reads too (subscribe_main). */
+static void on_request_message(void *ctx, const struct sh_inbox_item *item)
+{
+	struct sh_bridge *b = ctx;
+	char ordered[SH_BRIDGE_TOPIC_MAX];
+	size_t n;
+
+	sh_bridge_topic(&b->set, ordered, sizeof(ordered), "bridge", BRIDGE_ORDERED_REQUESTS);
+	n = strlen(ordered);
+	if (strncmp(item->topic, ordered, n) != 0)
+		on_link_message(ctx, item);
 }
 
 static void on_link_subscribe_failed(void *ctx, const char *reason)
@@ -377,7 +399,7 @@ static const struct sh_mqtt_link_ops main_ops = {
 static const struct sh_mqtt_link_ops request_ops = {
 	.connected = on_requests_connected,
 	.lost = on_requests_lost,
-	.message = on_link_message,
+	.message = on_request_message,
 	.subscribe_failed = on_link_subscribe_failed,
 	.subscribed = on_requests_subscribed,
 	.dropped = on_link_dropped,

@@ -25,6 +25,18 @@
  * connect (a few topics per device, for up to 4096 devices); the
  * publisher's own bound is what limits them in practice. */
 #define LINK_PAHO_BUFFERED_MAX (1 << 20)
+/* Publications in Paho at once: handed over and not yet written (QoS 0)
+ * or acknowledged (QoS 1). Paho keeps a copy of each with its own
+ * bookkeeping, about three times what the publisher's queue holds for it:
+ * the burst after a connect at 5,000 devices held about 9 MB in Paho,
+ * the daemon's peak (massif). Beyond this many the publisher thread
+ * waits, and the burst waits compactly in the publisher's bounded queue
+ * instead (docs/performance.md). */
+#define LINK_PAHO_INFLIGHT_MAX 256
+/* How long the publisher thread waits for Paho to write one of them
+ * before it hands over the next anyway: a callback Paho never made must
+ * not stop publishing for good. */
+#define LINK_PAHO_STALL_MS 2000
 
 enum link_state {
 	LINK_IDLE,       /* not started, or stopped */
@@ -70,8 +82,15 @@ struct sh_mqtt_link {
 	 * thread sets TCP_QUICKACK on it after each PUBACK (on_delivered). */
 	atomic_int sock;
 	/* MQTT 5 until a broker refuses it; then 3.1.1 until a restart (a
-	 * Paho client that connected with 3.1.1 cannot go back to 5). */
-	bool mqtt5;
+	 * Paho client that connected with 3.1.1 cannot go back to 5). Set on
+	 * the loop before a connect, read by the publisher thread too. */
+	atomic_bool mqtt5;
+	/* Publications in Paho (LINK_PAHO_INFLIGHT_MAX): counted up by the
+	 * thread handing one over, down by Paho's callbacks, reset when the
+	 * connection goes; the publisher thread waits on `room`. */
+	atomic_int in_paho;
+	pthread_mutex_t room_lock;
+	pthread_cond_t room;
 	atomic_bool mqtt5_refused; /* set on Paho's thread with the refusal */
 };
 
@@ -327,17 +346,97 @@ static void on_disconnect_failed(void *ctx, MQTTAsync_failureData *response)
 
 /* --- the publisher thread's Paho calls ------------------------------------ */
 
+/* Paho wrote (QoS 0) or delivered (QoS 1) one of ours, or gave up on it:
+ * one more may go. The second exception to "copy and wake": a signal
+ * under a lock that only the waiting publisher thread otherwise takes. */
+static void written(struct sh_mqtt_link *l)
+{
+	if (atomic_fetch_sub(&l->in_paho, 1) <= LINK_PAHO_INFLIGHT_MAX) {
+		pthread_mutex_lock(&l->room_lock);
+		pthread_cond_signal(&l->room);
+		pthread_mutex_unlock(&l->room_lock);
+	}
+}
+
+static void on_sent(void *ctx, MQTTAsync_successData *response)
+{
+	written(ctx);
+}
+
+static void on_not_sent(void *ctx, MQTTAsync_failureData *response)
+{
+	written(ctx);
+}
+
+static void on_sent5(void *ctx, MQTTAsync_successData5 *response)
+{
+	written(ctx);
+}
+
+static void on_not_sent5(void *ctx, MQTTAsync_failureData5 *response)
+{
+	written(ctx);
+}
+
+/* Waits while LINK_PAHO_INFLIGHT_MAX are in Paho, at most
+ * LINK_PAHO_STALL_MS without one of them going out. Only the publisher
+ * thread waits: the loop's direct path is taken only with Paho nearly
+ * empty (receiving() below). */
+static void wait_for_room(struct sh_mqtt_link *l)
+{
+	struct timespec deadline;
+
+	if (atomic_load(&l->in_paho) < LINK_PAHO_INFLIGHT_MAX)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += LINK_PAHO_STALL_MS / 1000;
+	deadline.tv_nsec += (long)(LINK_PAHO_STALL_MS % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&l->room_lock);
+	while (atomic_load(&l->in_paho) >= LINK_PAHO_INFLIGHT_MAX)
+		if (pthread_cond_timedwait(&l->room, &l->room_lock, &deadline) == ETIMEDOUT) {
+			sh_log_debug("%s: Paho wrote none of %d publications in %d ms; going on",
+				     l->name, atomic_load(&l->in_paho), LINK_PAHO_STALL_MS);
+			break;
+		}
+	pthread_mutex_unlock(&l->room_lock);
+}
+
+/* The connection went: Paho's callbacks for what it held may or may not
+ * come, and nothing of it counts any more. */
+static void forget_in_paho(struct sh_mqtt_link *l)
+{
+	pthread_mutex_lock(&l->room_lock);
+	atomic_store(&l->in_paho, 0);
+	pthread_cond_broadcast(&l->room);
+	pthread_mutex_unlock(&l->room_lock);
+}
+
 /* The one place that hands a publication to Paho, on the publisher
  * thread (or the loop's, on its direct path). l->client and l->paho are
  * set before the thread starts and stay. */
 static void send_now(void *ctx, const struct sh_publication *pub)
 {
 	struct sh_mqtt_link *l = ctx;
+	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
 	int rc;
 
+	wait_for_room(l);
+	/* Paho refuses the other version's callbacks. */
+	if (atomic_load(&l->mqtt5)) {
+		ro.onSuccess5 = on_sent5;
+		ro.onFailure5 = on_not_sent5;
+	} else {
+		ro.onSuccess = on_sent;
+		ro.onFailure = on_not_sent;
+	}
+	ro.context = l;
+	atomic_fetch_add(&l->in_paho, 1);
 	if (pub->reply) {
 		MQTTAsync_message msg = MQTTAsync_message_initializer;
-		MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
 		MQTTProperties props = MQTTProperties_initializer;
 		MQTTProperty data = {.identifier = MQTTPROPERTY_CODE_CORRELATION_DATA};
 
@@ -356,12 +455,14 @@ static void send_now(void *ctx, const struct sh_publication *pub)
 		l->paho.properties_free(&props);
 	} else {
 		rc = l->paho.send(l->client, pub->topic, (int)pub->len, pub->payload, pub->qos,
-				  pub->retain, NULL);
+				  pub->retain, &ro);
 	}
 	/* Most likely the connection just dropped and its callback is on its
 	 * way; the next connect publishes everything again. */
-	if (rc != MQTTASYNC_SUCCESS)
+	if (rc != MQTTASYNC_SUCCESS) {
+		written(l);
 		sh_log_debug("%s: publish %s: %s", l->name, pub->topic, l->paho.strerror(rc));
+	}
 }
 
 /* A subscribe or an unsubscribe for the publisher thread: copies of the
@@ -462,7 +563,10 @@ static bool receiving(void *ctx)
 	struct sh_mqtt_link *l = ctx;
 	const struct sh_mqtt_link *s = l->sibling;
 
-	return sh_inbox_length(l->inbox) > 0 ||
+	/* Also while Paho holds a few of ours: the direct path must never
+	 * wait for room (wait_for_room). */
+	return atomic_load(&l->in_paho) >= LINK_PAHO_INFLIGHT_MAX / 2 ||
+	       sh_inbox_length(l->inbox) > 0 ||
 	       (s && (sh_inbox_length(s->inbox) > 0 ||
 		      (s->publisher && !sh_publisher_quiet(s->publisher))));
 }
@@ -516,6 +620,7 @@ static void connection_down(struct sh_mqtt_link *l, const char *what, const char
 	/* Paho would refuse them now, and the owner publishes its current
 	 * state again on the next connect anyway. */
 	sh_publisher_discard(l->publisher);
+	forget_in_paho(l);
 	l->failures++;
 	delay = sh_backoff_delay_s(&l->reconnect, l->failures);
 	/* Said once per distinct reason: a broker that stays down for a day
@@ -557,6 +662,7 @@ static void connected(struct sh_mqtt_link *l)
 	if (l->stopped || l->state != LINK_CONNECTING)
 		return;
 	l->state = LINK_CONNECTED;
+	forget_in_paho(l);
 	l->failures = 0;
 	l->last_failure[0] = '\0';
 	sh_log_notice("%s: connected to %s with MQTT %s", l->name, l->url,
@@ -714,6 +820,12 @@ int sh_mqtt_link_new(struct ev_loop *loop, const struct sh_mqtt_link_options *o,
 	if (!l)
 		return -ENOMEM;
 	pthread_mutex_init(&l->tls_error_lock, NULL);
+	pthread_mutex_init(&l->room_lock, NULL);
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->room, &attr);
+	pthread_condattr_destroy(&attr);
 	atomic_init(&l->sock, -1);
 	l->loop = loop;
 	l->ops = ops;
@@ -927,5 +1039,7 @@ void sh_mqtt_link_free(struct sh_mqtt_link *l)
 	free(l->key_file);
 	free(l->will_topic);
 	pthread_mutex_destroy(&l->tls_error_lock);
+	pthread_mutex_destroy(&l->room_lock);
+	pthread_cond_destroy(&l->room);
 	free(l);
 }
