@@ -307,14 +307,6 @@ static bool is_on(const cJSON *state)
 	return cJSON_IsString(s) && strcmp(s->valuestring, "ON") == 0;
 }
 
-static void set_member(cJSON *obj, const char *key, cJSON *value)
-{
-	if (cJSON_GetObjectItemCaseSensitive(obj, key))
-		cJSON_ReplaceItemInObjectCaseSensitive(obj, key, value);
-	else
-		cJSON_AddItemToObject(obj, key, value);
-}
-
 /* Applies a speaker action the way a player would: play starts media,
  * pause/stop halt it, next/previous move along the playlist. */
 static void apply_speaker_action(struct virtual_device *v, const cJSON *item)
@@ -322,45 +314,40 @@ static void apply_speaker_action(struct virtual_device *v, const cJSON *item)
 	const char *k = item->string;
 	if (strcmp(k, "play") == 0) {
 		if (!cJSON_IsString(item)) { /* play: true resumes */
-			set_member(v->state, "playing", cJSON_CreateBool(true));
+			vk_set(v->state, "playing", cJSON_CreateBool(true));
 			return;
 		}
-		set_member(v->state, "media", cJSON_CreateString(item->valuestring));
-		set_member(v->state, "playing", cJSON_CreateBool(true));
-		set_member(v->state, "track", cJSON_CreateNumber(1));
+		vk_set(v->state, "media", cJSON_CreateString(item->valuestring));
+		vk_set(v->state, "playing", cJSON_CreateBool(true));
+		vk_set(v->state, "track", cJSON_CreateNumber(1));
 	} else if (strcmp(k, "pause") == 0 || strcmp(k, "stop") == 0) {
 		if (cJSON_IsTrue(item))
-			set_member(v->state, "playing", cJSON_CreateBool(false));
+			vk_set(v->state, "playing", cJSON_CreateBool(false));
 	} else if (strcmp(k, "next") == 0 || strcmp(k, "previous") == 0) {
 		const cJSON *t = cJSON_GetObjectItemCaseSensitive(v->state, "track");
 		double track = cJSON_IsNumber(t) ? t->valuedouble : 1;
 		track += strcmp(k, "next") == 0 ? 1 : (track > 1 ? -1 : 0);
 		if (cJSON_IsTrue(item))
-			set_member(v->state, "track", cJSON_CreateNumber(track));
+			vk_set(v->state, "track", cJSON_CreateNumber(track));
 	} else {
-		set_member(v->state, k, cJSON_Duplicate(item, true));
+		vk_set_copy(v->state, k, item);
 	}
 }
 
-static void command_finished(struct sh_device *dev, void *data)
+/* What the simulated device does with `cmd` (borrowed): the state it
+ * ends in, reported, and the command's completion. */
+static void apply_command(struct virtual_device *v, uint64_t id, const cJSON *cmd)
 {
-	struct virtual_device *v = data;
-	v->host->timer_stop(v->command_timer);
-	v->command_timer = NULL;
-	cJSON *cmd = v->command;
-	uint64_t id = v->command_id;
-	v->command = NULL;
+	struct sh_device *dev = v->dev;
 
 	if (v->flaky > 0 && random_unit(v) < v->flaky) {
 		v->host->command_done(dev, id, -EIO, "simulated failure (flaky device)");
-		cJSON_Delete(cmd);
 		return;
 	}
 	const cJSON *state_item = cJSON_GetObjectItemCaseSensitive(cmd, "state");
 	bool will_be_on = state_item ? strcmp(state_item->valuestring, "ON") == 0 : is_on(v->state);
 	if (v->is_speaker && cJSON_GetObjectItemCaseSensitive(cmd, "play") && !will_be_on) {
 		v->host->command_done(dev, id, -EPERM, "speaker is off");
-		cJSON_Delete(cmd);
 		return;
 	}
 	const cJSON *item;
@@ -371,12 +358,23 @@ static void command_finished(struct sh_device *dev, void *data)
 		if (v->is_speaker)
 			apply_speaker_action(v, item);
 		else
-			set_member(v->state, item->string, cJSON_Duplicate(item, true));
+			vk_set_copy(v->state, item->string, item);
 	}
 	if (v->is_speaker && !is_on(v->state))
-		set_member(v->state, "playing", cJSON_CreateBool(false));
+		vk_set(v->state, "playing", cJSON_CreateBool(false));
 	v->host->state_update(dev, v->state);
 	v->host->command_done(dev, id, 0, NULL);
+}
+
+static void command_finished(struct sh_device *dev, void *data)
+{
+	struct virtual_device *v = data;
+	cJSON *cmd = v->command;
+
+	v->host->timer_stop(v->command_timer);
+	v->command_timer = NULL;
+	v->command = NULL;
+	apply_command(v, v->command_id, cmd);
 	cJSON_Delete(cmd);
 }
 
@@ -384,14 +382,17 @@ static int virtual_command(void *priv, uint64_t id, const cJSON *command)
 {
 	struct virtual_device *v = priv;
 	cJSON_Delete(v->command);
+	v->command = NULL;
+	v->command_id = id;
+	/* Without a delay the command is applied inside this call, while
+	 * `command` is still the daemon's: no copy on every command. */
+	if (v->command_delay_ms == 0) {
+		apply_command(v, id, command);
+		return 0;
+	}
 	v->command = cJSON_Duplicate(command, true);
 	if (!v->command)
 		return -ENOMEM;
-	v->command_id = id;
-	if (v->command_delay_ms == 0) {
-		command_finished(v->dev, v);
-		return 0;
-	}
 	v->command_timer =
 		v->host->timer_start(v->dev, v->command_delay_ms, 0, command_finished, v);
 	return v->command_timer ? 0 : -ENOMEM;

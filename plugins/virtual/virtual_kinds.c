@@ -42,12 +42,40 @@ struct vk {
 	struct sh_timer *tick, *press;
 };
 
-static void set_member(cJSON *obj, const char *key, cJSON *value)
+void vk_set(cJSON *obj, const char *key, cJSON *value)
 {
 	if (cJSON_GetObjectItemCaseSensitive(obj, key))
 		cJSON_ReplaceItemInObjectCaseSensitive(obj, key, value);
 	else
 		cJSON_AddItemToObject(obj, key, value);
+}
+
+/* A command mostly repeats the state (a slider sends the same state and
+ * colour with each brightness): a number changes in place and an equal
+ * string or boolean stays, with no allocation on the command's way. */
+void vk_set_copy(cJSON *obj, const char *key, const cJSON *src)
+{
+	cJSON *old = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (old && cJSON_IsNumber(old) && cJSON_IsNumber(src)) {
+		cJSON_SetNumberValue(old, src->valuedouble);
+		return;
+	}
+	if (old && cJSON_IsString(old) && cJSON_IsString(src) &&
+	    strcmp(old->valuestring, src->valuestring) == 0)
+		return;
+	if (old && cJSON_IsBool(old) && cJSON_IsBool(src) && cJSON_IsTrue(old) == cJSON_IsTrue(src))
+		return;
+	vk_set(obj, key, cJSON_Duplicate(src, true));
+}
+
+void vk_set_string(cJSON *obj, const char *key, const char *value)
+{
+	const cJSON *old = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (cJSON_IsString(old) && strcmp(old->valuestring, value) == 0)
+		return;
+	vk_set(obj, key, cJSON_CreateString(value));
 }
 
 static double node_number(const struct sh_node *n, double def)
@@ -232,12 +260,11 @@ static void cover_tick(struct vk *k)
 		k->position = k->target;
 		k->host->timer_stop(k->tick);
 		k->tick = NULL;
-		set_member(k->state, "state",
-			   cJSON_CreateString(k->position > 0 ? "open" : "closed"));
+		vk_set(k->state, "state", cJSON_CreateString(k->position > 0 ? "open" : "closed"));
 	} else {
 		k->position += k->target > k->position ? step : -step;
 	}
-	set_member(k->state, "position", cJSON_CreateNumber(round(k->position)));
+	vk_set(k->state, "position", cJSON_CreateNumber(round(k->position)));
 }
 
 /* One step of a climate: the room warms or cools by VK_DRIFT_STEP towards
@@ -258,8 +285,8 @@ static void climate_tick(struct vk *k)
 		current -= VK_DRIFT_STEP;
 		action = "cooling";
 	}
-	set_member(k->state, "current_temperature", cJSON_CreateNumber(round(current * 10) / 10));
-	set_member(k->state, "action", cJSON_CreateString(action));
+	vk_set(k->state, "current_temperature", cJSON_CreateNumber(round(current * 10) / 10));
+	vk_set(k->state, "action", cJSON_CreateString(action));
 }
 
 static void tick(struct sh_device *dev, void *data)
@@ -295,13 +322,13 @@ static void cover_command(struct vk *k, const cJSON *cmd)
 	const cJSON *tilt = cJSON_GetObjectItemCaseSensitive(cmd, "tilt");
 
 	if (tilt)
-		set_member(k->state, "tilt", cJSON_CreateNumber(tilt->valuedouble));
+		vk_set(k->state, "tilt", cJSON_CreateNumber(tilt->valuedouble));
 	if (state && !strcmp(state, "STOP")) {
 		k->target = k->position;
 		k->host->timer_stop(k->tick);
 		k->tick = NULL;
-		set_member(k->state, "state", cJSON_CreateString("stopped"));
-		set_member(k->state, "position", cJSON_CreateNumber(round(k->position)));
+		vk_set(k->state, "state", cJSON_CreateString("stopped"));
+		vk_set(k->state, "position", cJSON_CreateNumber(round(k->position)));
 		return;
 	}
 	if (state)
@@ -311,12 +338,11 @@ static void cover_command(struct vk *k, const cJSON *cmd)
 	if (!state && !position)
 		return;
 	if (k->target == k->position) {
-		set_member(k->state, "state",
-			   cJSON_CreateString(k->position > 0 ? "open" : "closed"));
+		vk_set(k->state, "state", cJSON_CreateString(k->position > 0 ? "open" : "closed"));
 		return;
 	}
-	set_member(k->state, "state",
-		   cJSON_CreateString(k->target > k->position ? "opening" : "closing"));
+	vk_set(k->state, "state",
+	       cJSON_CreateString(k->target > k->position ? "opening" : "closing"));
 	start_tick(k);
 }
 
@@ -331,27 +357,26 @@ bool vk_command(struct vk *k, const cJSON *cmd)
 		/* The mode is whichever colour was set last; virtual.c stores
 		 * the rest. */
 		if (cJSON_GetObjectItemCaseSensitive(cmd, "color"))
-			set_member(k->state, "color_mode", cJSON_CreateString("rgb"));
+			vk_set_string(k->state, "color_mode", "rgb");
 		else if (cJSON_GetObjectItemCaseSensitive(cmd, "color_temp"))
-			set_member(k->state, "color_mode", cJSON_CreateString("color_temp"));
+			vk_set_string(k->state, "color_mode", "color_temp");
 		return false;
 	case VK_COVER:
 		cover_command(k, cmd);
 		return true;
 	case VK_LOCK: {
 		const char *state = number_string(cmd, "state", "UNLOCK");
-		set_member(k->state, "state",
-			   cJSON_CreateString(!strcmp(state, "LOCK") ? "LOCKED" : "UNLOCKED"));
+		vk_set(k->state, "state",
+		       cJSON_CreateString(!strcmp(state, "LOCK") ? "LOCKED" : "UNLOCKED"));
 		return true;
 	}
 	case VK_FAN:
-		cJSON_ArrayForEach(item, cmd)
-			set_member(k->state, item->string, cJSON_Duplicate(item, true));
+		cJSON_ArrayForEach(item, cmd) vk_set_copy(k->state, item->string, item);
 		if (cJSON_GetObjectItemCaseSensitive(cmd, "percentage") &&
 		    !cJSON_GetObjectItemCaseSensitive(cmd, "state"))
-			set_member(k->state, "state",
-				   cJSON_CreateString(number_of(cmd, "percentage", 0) > 0 ? "ON"
-											  : "OFF"));
+			vk_set(k->state, "state",
+			       cJSON_CreateString(number_of(cmd, "percentage", 0) > 0 ? "ON"
+										      : "OFF"));
 		return true;
 	case VK_CLIMATE:
 	case VK_CUSTOM:
@@ -361,7 +386,7 @@ bool vk_command(struct vk *k, const cJSON *cmd)
 			if (cJSON_IsTrue(item) && k->kind == VK_CUSTOM &&
 			    !cJSON_HasObjectItem(k->state, item->string))
 				continue;
-			set_member(k->state, item->string, cJSON_Duplicate(item, true));
+			vk_set_copy(k->state, item->string, item);
 		}
 		return true;
 	case VK_BUTTON:

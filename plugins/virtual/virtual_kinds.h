@@ -28,6 +28,12 @@ void vk_connected(struct vk *k);
  * it (virtual.c then reports the state and completes the command). */
 bool vk_command(struct vk *k, const cJSON *cmd);
 void vk_disconnect(struct vk *k);
+/* obj[key] = value (taken; NULL sets nothing). */
+void vk_set(cJSON *obj, const char *key, cJSON *value);
+/* obj[key] = a copy of src, or src's value in place (see the .c). */
+void vk_set_copy(cJSON *obj, const char *key, const cJSON *src);
+/* obj[key] = the string value, unless it is that already. */
+void vk_set_string(cJSON *obj, const char *key, const char *value);
 void vk_destroy(struct vk *k);
 
 #endif
