@@ -541,6 +541,12 @@ void sh_device_on_state(struct sh_device *dev, const cJSON *patch)
 		cJSON *old = cJSON_GetObjectItemCaseSensitive(dev->state, item->string);
 		if (old && cJSON_Compare(old, item, true))
 			continue;
+		/* A light's brightness on every command: no allocation. */
+		if (cJSON_IsNumber(old) && cJSON_IsNumber(item)) {
+			cJSON_SetNumberValue(old, item->valuedouble);
+			changed = true;
+			continue;
+		}
 		cJSON *copy = cJSON_Duplicate(item, true);
 		if (!copy)
 			continue;
