@@ -378,6 +378,22 @@ static void on_not_sent5(void *ctx, MQTTAsync_failureData5 *response)
 	written(ctx);
 }
 
+/* CLOCK_MONOTONIC `ms` from now: the publisher's wait for room and the
+ * shutdown's waits. */
+static struct timespec deadline_in(unsigned ms)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
 /* Waits while LINK_PAHO_INFLIGHT_MAX are in Paho, at most
  * LINK_PAHO_STALL_MS without one of them going out. Only the publisher
  * thread waits: the loop's direct path is taken only with Paho nearly
@@ -388,13 +404,7 @@ static void wait_for_room(struct sh_mqtt_link *l)
 
 	if (atomic_load(&l->in_paho) < LINK_PAHO_INFLIGHT_MAX)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += LINK_PAHO_STALL_MS / 1000;
-	deadline.tv_nsec += (long)(LINK_PAHO_STALL_MS % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	deadline = deadline_in(LINK_PAHO_STALL_MS);
 	pthread_mutex_lock(&l->room_lock);
 	while (atomic_load(&l->in_paho) >= LINK_PAHO_INFLIGHT_MAX)
 		if (pthread_cond_timedwait(&l->room, &l->room_lock, &deadline) == ETIMEDOUT) {
@@ -927,11 +937,6 @@ bool sh_mqtt_link_mqtt5(const struct sh_mqtt_link *l)
 	return l->mqtt5;
 }
 
-const char *sh_mqtt_link_url(const struct sh_mqtt_link *l)
-{
-	return l->url;
-}
-
 struct sh_inbox *sh_mqtt_link_inbox(struct sh_mqtt_link *l)
 {
 	return l->inbox;
@@ -959,13 +964,7 @@ void sh_mqtt_link_stop(struct sh_mqtt_link *l, unsigned timeout_ms)
 
 	if (!l || l->stopped)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	deadline = deadline_in(timeout_ms);
 	ev_timer_stop(l->loop, &l->retry);
 	ev_async_stop(l->loop, &l->wake);
 

@@ -94,8 +94,6 @@ int sh_mqtt_link_start(struct sh_mqtt_link *link);
 bool sh_mqtt_link_connected(const struct sh_mqtt_link *link);
 /* Whether the link speaks MQTT 5 (false after the broker refused it). */
 bool sh_mqtt_link_mqtt5(const struct sh_mqtt_link *link);
-/* The broker's URL as Paho takes it, for log lines. */
-const char *sh_mqtt_link_url(const struct sh_mqtt_link *link);
 
 /* Queues a copy of `pub` for the publisher thread. 0, -ENOTCONN (nothing
  * is published while disconnected: the owner publishes its state again
